@@ -1,0 +1,412 @@
+//! The `.env` file format, plus JSON and shell-`export` output.
+//!
+//! Reading accepts what people actually have in their files: comments,
+//! `export ` prefixes, single quotes (literal), double quotes (with `\n`,
+//! `\r`, `\t`, `\"`, `\\`, `\$` escapes and real newlines), `KEY=` for the
+//! empty string, inline ` # comments` after unquoted values, CRLF line
+//! endings, a UTF-8 BOM, and repeated keys (the last one wins). No variable
+//! interpolation happens: `$` is always literal.
+//!
+//! Writing picks the plainest form that reads back to exactly the same
+//! value: bare when the value is simple, single quotes when that is enough
+//! (literal for every dotenv dialect and for shells), double quotes with
+//! escapes otherwise. `parse(&serialize(&map)) == map` for every map whose
+//! keys are valid names (property-tested below).
+
+use std::collections::BTreeMap;
+
+use thiserror::Error;
+
+use crate::SecretString;
+
+/// Variables by name, in name order.
+pub type EnvMap = BTreeMap<String, SecretString>;
+
+/// A syntax error, with the 1-based line it starts on. Messages never quote
+/// a value, only names.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[error("line {line}: {reason}")]
+pub struct DotenvError {
+    /// Line of the offending entry.
+    pub line: usize,
+    /// What was wrong.
+    pub reason: String,
+}
+
+struct Cursor<'a> {
+    text: &'a str,
+    pos: usize,
+    line: usize,
+}
+
+impl Cursor<'_> {
+    fn peek(&self) -> Option<char> {
+        self.text[self.pos..].chars().next()
+    }
+
+    fn bump(&mut self) -> Option<char> {
+        let c = self.peek()?;
+        self.pos += c.len_utf8();
+        if c == '\n' {
+            self.line += 1;
+        }
+        Some(c)
+    }
+
+    fn eat(&mut self, prefix: &str) -> bool {
+        if self.text[self.pos..].starts_with(prefix) {
+            self.pos += prefix.len();
+            self.line += prefix.matches('\n').count();
+            true
+        } else {
+            false
+        }
+    }
+
+    fn skip_blanks(&mut self) {
+        while matches!(self.peek(), Some(' ' | '\t')) {
+            self.pos += 1;
+        }
+    }
+
+    /// Consumes the rest of the line including its terminator; returns it
+    /// without the terminator.
+    fn rest_of_line(&mut self) -> &str {
+        let start = self.pos;
+        let end = self.text[start..]
+            .find('\n')
+            .map_or(self.text.len(), |i| start + i);
+        self.pos = end;
+        self.eat("\n");
+        self.text[start..end]
+            .strip_suffix('\r')
+            .unwrap_or(&self.text[start..end])
+    }
+
+    fn at_line_end(&self) -> bool {
+        let rest = &self.text[self.pos..];
+        rest.is_empty() || rest.starts_with('\n') || rest.starts_with("\r\n")
+    }
+
+    fn error(&self, line: usize, reason: impl Into<String>) -> DotenvError {
+        DotenvError {
+            line,
+            reason: reason.into(),
+        }
+    }
+}
+
+fn is_key_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-')
+}
+
+/// Reads a `.env` file.
+pub fn parse(input: &str) -> Result<EnvMap, DotenvError> {
+    let text = input.strip_prefix('\u{feff}').unwrap_or(input);
+    let mut cur = Cursor {
+        text,
+        pos: 0,
+        line: 1,
+    };
+    let mut map = EnvMap::new();
+    loop {
+        cur.skip_blanks();
+        match cur.peek() {
+            None => break,
+            Some('#') => {
+                cur.rest_of_line();
+                continue;
+            }
+            _ if cur.at_line_end() => {
+                cur.rest_of_line();
+                continue;
+            }
+            _ => {}
+        }
+        let (key, value) = parse_entry(&mut cur)?;
+        map.insert(key, value);
+    }
+    Ok(map)
+}
+
+fn parse_entry(cur: &mut Cursor<'_>) -> Result<(String, SecretString), DotenvError> {
+    let line = cur.line;
+    if cur.text[cur.pos..].starts_with("export") {
+        let after = cur.pos + "export".len();
+        if matches!(cur.text[after..].chars().next(), Some(' ' | '\t')) {
+            cur.pos = after;
+            cur.skip_blanks();
+        }
+    }
+    let start = cur.pos;
+    while cur.peek().is_some_and(is_key_char) {
+        cur.pos += 1;
+    }
+    let key = cur.text[start..cur.pos].to_owned();
+    if key.is_empty() {
+        return Err(cur.error(line, "expected a variable name (letters, digits, '_')"));
+    }
+    cur.skip_blanks();
+    if !cur.eat("=") {
+        return Err(cur.error(line, format!("expected '=' after {key}")));
+    }
+    cur.skip_blanks();
+    let value = match cur.peek() {
+        Some('"') => {
+            cur.bump();
+            let value = double_quoted(cur, line, &key)?;
+            after_quote(cur, line, &key)?;
+            value
+        }
+        Some('\'') => {
+            cur.bump();
+            let value = single_quoted(cur, line, &key)?;
+            after_quote(cur, line, &key)?;
+            value
+        }
+        _ => unquoted(cur.rest_of_line()),
+    };
+    Ok((key, SecretString::new(value)))
+}
+
+fn double_quoted(cur: &mut Cursor<'_>, line: usize, key: &str) -> Result<String, DotenvError> {
+    let mut out = String::new();
+    loop {
+        let Some(c) = cur.bump() else {
+            return Err(cur.error(line, format!("unterminated double-quoted value for {key}")));
+        };
+        match c {
+            '"' => return Ok(out),
+            '\\' => match cur.bump() {
+                Some('n') => out.push('\n'),
+                Some('r') => out.push('\r'),
+                Some('t') => out.push('\t'),
+                Some(e @ ('"' | '\\' | '$')) => out.push(e),
+                Some(other) => {
+                    out.push('\\');
+                    out.push(other);
+                }
+                None => {
+                    return Err(
+                        cur.error(line, format!("unterminated double-quoted value for {key}"))
+                    )
+                }
+            },
+            '\r' if cur.peek() == Some('\n') => {}
+            c => out.push(c),
+        }
+    }
+}
+
+fn single_quoted(cur: &mut Cursor<'_>, line: usize, key: &str) -> Result<String, DotenvError> {
+    let mut out = String::new();
+    loop {
+        match cur.bump() {
+            None => {
+                return Err(cur.error(line, format!("unterminated single-quoted value for {key}")))
+            }
+            Some('\'') => return Ok(out),
+            Some('\r') if cur.peek() == Some('\n') => {}
+            Some(c) => out.push(c),
+        }
+    }
+}
+
+fn after_quote(cur: &mut Cursor<'_>, line: usize, key: &str) -> Result<(), DotenvError> {
+    cur.skip_blanks();
+    if cur.at_line_end() || cur.peek() == Some('#') {
+        cur.rest_of_line();
+        Ok(())
+    } else {
+        Err(cur.error(
+            line,
+            format!("unexpected text after the closing quote of {key}"),
+        ))
+    }
+}
+
+/// An unquoted value ends at a `#` that starts the value or follows a blank.
+fn unquoted(raw: &str) -> String {
+    let mut end = raw.len();
+    let mut prev_blank = true;
+    for (i, c) in raw.char_indices() {
+        if c == '#' && prev_blank {
+            end = i;
+            break;
+        }
+        prev_blank = c == ' ' || c == '\t';
+    }
+    raw[..end].trim_end_matches([' ', '\t']).to_owned()
+}
+
+fn is_bare_safe(value: &str) -> bool {
+    !value.is_empty()
+        && value.bytes().all(|b| {
+            b.is_ascii_alphanumeric()
+                || matches!(
+                    b,
+                    b'_' | b'-' | b'.' | b'/' | b':' | b'@' | b'+' | b',' | b'=' | b'%'
+                )
+        })
+}
+
+/// Writes one `KEY=value` line (without the newline) in the plainest safe form.
+fn write_entry(out: &mut String, key: &str, value: &str) {
+    out.push_str(key);
+    out.push('=');
+    if value.is_empty() || is_bare_safe(value) {
+        out.push_str(value);
+    } else if !value.contains(['\'', '\n', '\r']) {
+        out.push('\'');
+        out.push_str(value);
+        out.push('\'');
+    } else {
+        out.push('"');
+        for c in value.chars() {
+            match c {
+                '\\' => out.push_str("\\\\"),
+                '"' => out.push_str("\\\""),
+                '\n' => out.push_str("\\n"),
+                '\r' => out.push_str("\\r"),
+                c => out.push(c),
+            }
+        }
+        out.push('"');
+    }
+}
+
+/// Writes a `.env` file (one `KEY=value` line per variable, name order).
+pub fn serialize(map: &EnvMap) -> String {
+    let mut out = String::new();
+    for (key, value) in map {
+        write_entry(&mut out, key, value.expose());
+        out.push('\n');
+    }
+    out
+}
+
+/// A JSON object of name → value, pretty-printed, name order.
+pub fn to_json(map: &EnvMap) -> String {
+    let object: serde_json::Map<String, serde_json::Value> = map
+        .iter()
+        .map(|(k, v)| (k.clone(), serde_json::Value::String(v.expose().to_owned())))
+        .collect();
+    let mut out = serde_json::to_string_pretty(&object).unwrap_or_default();
+    out.push('\n');
+    out
+}
+
+/// `export KEY='value'` lines for `eval` in a POSIX shell. Single quotes
+/// make every byte literal; an embedded `'` becomes `'\''`.
+pub fn to_shell(map: &EnvMap) -> String {
+    let mut out = String::new();
+    for (key, value) in map {
+        out.push_str("export ");
+        out.push_str(key);
+        out.push_str("='");
+        out.push_str(&value.expose().replace('\'', r"'\''"));
+        out.push_str("'\n");
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn get<'a>(map: &'a EnvMap, key: &str) -> &'a str {
+        map.get(key)
+            .map(SecretString::expose)
+            .unwrap_or("<missing>")
+    }
+
+    #[test]
+    fn reads_the_common_forms() {
+        let text = "\u{feff}# comment\r\n\
+            export A=1\r\n\
+            B = 'single # not comment $HOME'\n\
+            C=\"double \\\"q\\\" \\n \\t \\\\ \\$X\" # trailing\n\
+            D=\n\
+            E=plain value # comment\n\
+            F=a#b\n\
+            G=\"multi\nline\r\nvalue\"\n\
+            A=2\n\
+            H='it''s'x\n";
+        let err = parse(text).unwrap_err();
+        assert_eq!(err.line, 12);
+        let map = parse(&text.replace("H='it''s'x\n", "")).unwrap();
+        assert_eq!(get(&map, "A"), "2");
+        assert_eq!(get(&map, "B"), "single # not comment $HOME");
+        assert_eq!(get(&map, "C"), "double \"q\" \n \t \\ $X");
+        assert_eq!(get(&map, "D"), "");
+        assert_eq!(get(&map, "E"), "plain value");
+        assert_eq!(get(&map, "F"), "a#b");
+        assert_eq!(get(&map, "G"), "multi\nline\nvalue");
+        assert_eq!(map.len(), 7);
+    }
+
+    #[test]
+    fn errors_name_the_line_and_key_but_not_the_value() {
+        let err = parse("A=1\nTOKEN=\"s3cr3t\n").unwrap_err();
+        assert_eq!(err.line, 2);
+        assert!(err.to_string().contains("TOKEN"));
+        assert!(!err.to_string().contains("s3cr3t"));
+        assert_eq!(parse("=x").unwrap_err().line, 1);
+        assert_eq!(parse("\n\nNOEQUALS\n").unwrap_err().line, 3);
+        assert!(parse("A='x' junk").is_err());
+    }
+
+    #[test]
+    fn export_as_a_key_name() {
+        let map = parse("export=1\nexported=2\n").unwrap();
+        assert_eq!(get(&map, "export"), "1");
+        assert_eq!(get(&map, "exported"), "2");
+    }
+
+    #[test]
+    fn writes_plainest_form() {
+        let mut map = EnvMap::new();
+        map.insert("A".into(), "simple".into());
+        map.insert("B".into(), "has space".into());
+        map.insert("C".into(), "it's\n".into());
+        map.insert("D".into(), "".into());
+        assert_eq!(
+            serialize(&map),
+            "A=simple\nB='has space'\nC=\"it's\\n\"\nD=\n"
+        );
+    }
+
+    #[test]
+    fn json_and_shell_outputs() {
+        let mut map = EnvMap::new();
+        map.insert("A".into(), "it's \"x\"\n".into());
+        let json: serde_json::Value = serde_json::from_str(&to_json(&map)).unwrap();
+        assert_eq!(json["A"], "it's \"x\"\n");
+        assert_eq!(to_shell(&map), "export A='it'\\''s \"x\"\n'\n");
+    }
+
+    fn key() -> impl Strategy<Value = String> {
+        "[A-Za-z_][A-Za-z0-9_]{0,12}"
+    }
+
+    fn value() -> impl Strategy<Value = String> {
+        prop_oneof![".*", "[ -~]*", "[a-z#$'\"\\\\ \t\r\n=]*", "(\\PC|\n|\r\n)*",]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(512))]
+        #[test]
+        fn round_trip(entries in proptest::collection::vec((key(), value()), 0..12)) {
+            let map: EnvMap = entries.into_iter().map(|(k, v)| (k, SecretString::new(v))).collect();
+            let text = serialize(&map);
+            let back = parse(&text).map_err(|e| TestCaseError::fail(e.to_string()))?;
+            prop_assert_eq!(back, map);
+        }
+
+        #[test]
+        fn parse_never_panics(text in "(.|\n|\r)*") {
+            let _ = parse(&text);
+        }
+    }
+}
