@@ -1,0 +1,169 @@
+//! Connections and migrations for both backends.
+//!
+//! Both backends run the same SQL text through sqlx's `Any` driver: queries
+//! use `$N` placeholders (native to PostgreSQL, accepted by SQLite), times
+//! are integers and flags are 0/1, so only the DDL differs per backend.
+//!
+//! SQLite gets two pools: several readers, and exactly one writer
+//! connection. WAL lets readers proceed during a write, and the single
+//! writer serializes writes in-process, so a write never fails with
+//! SQLITE_BUSY. PostgreSQL uses one pool; writers to the same scope
+//! serialize on that scope's row lock (see `secrets.rs`).
+
+use std::time::Duration;
+
+use sqlx::any::AnyPoolOptions;
+use sqlx::AnyPool;
+use sqlx::{Executor, Row};
+
+use crate::error::{Result, StoreError};
+
+/// Which database a store runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// Embedded, single-process.
+    Sqlite,
+    /// Shared; several `hush serve` replicas may use one database.
+    Postgres,
+}
+
+impl Backend {
+    /// Detects the backend from a database URL.
+    pub fn from_url(url: &str) -> Result<Self> {
+        let scheme = url.split(':').next().unwrap_or_default();
+        match scheme {
+            "sqlite" => Ok(Backend::Sqlite),
+            "postgres" | "postgresql" => Ok(Backend::Postgres),
+            _ => Err(StoreError::UnsupportedUrl {
+                scheme: scheme.to_owned(),
+            }),
+        }
+    }
+
+    fn migrations(self) -> &'static [Migration] {
+        match self {
+            Backend::Sqlite => SQLITE_MIGRATIONS,
+            Backend::Postgres => POSTGRES_MIGRATIONS,
+        }
+    }
+}
+
+struct Migration {
+    version: i64,
+    name: &'static str,
+    sql: &'static str,
+}
+
+const SQLITE_MIGRATIONS: &[Migration] = &[Migration {
+    version: 1,
+    name: "init",
+    sql: include_str!("../migrations/sqlite/0001_init.sql"),
+}];
+
+const POSTGRES_MIGRATIONS: &[Migration] = &[Migration {
+    version: 1,
+    name: "init",
+    sql: include_str!("../migrations/postgres/0001_init.sql"),
+}];
+
+const SQLITE_PRAGMAS: &str = "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
+     PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;";
+
+/// The reader and writer pools (the same pool on PostgreSQL).
+pub(crate) struct Pools {
+    pub(crate) read: AnyPool,
+    pub(crate) write: AnyPool,
+}
+
+pub(crate) async fn connect(url: &str, backend: Backend, max_connections: u32) -> Result<Pools> {
+    sqlx::any::install_default_drivers();
+    match backend {
+        Backend::Sqlite => {
+            let url = sqlite_url(url);
+            let write = sqlite_pool(1).connect(&url).await?;
+            // Migrate through the writer before readers open the file.
+            migrate(&write, backend).await?;
+            let read = sqlite_pool(max_connections.max(1)).connect(&url).await?;
+            Ok(Pools { read, write })
+        }
+        Backend::Postgres => {
+            let pool = AnyPoolOptions::new()
+                .max_connections(max_connections.max(2))
+                .acquire_timeout(Duration::from_secs(30))
+                .connect(url)
+                .await?;
+            migrate(&pool, backend).await?;
+            Ok(Pools {
+                read: pool.clone(),
+                write: pool,
+            })
+        }
+    }
+}
+
+/// Adds `mode=rwc` (create if missing) unless the URL sets a mode itself.
+fn sqlite_url(url: &str) -> String {
+    if url.contains("mode=") {
+        url.to_owned()
+    } else if url.contains('?') {
+        format!("{url}&mode=rwc")
+    } else {
+        format!("{url}?mode=rwc")
+    }
+}
+
+fn sqlite_pool(max: u32) -> AnyPoolOptions {
+    AnyPoolOptions::new()
+        .max_connections(max)
+        .acquire_timeout(Duration::from_secs(30))
+        .after_connect(|conn, _meta| {
+            Box::pin(async move {
+                conn.execute(sqlx::raw_sql(SQLITE_PRAGMAS)).await?;
+                Ok(())
+            })
+        })
+}
+
+/// Applies pending migrations in one transaction. On PostgreSQL an advisory
+/// lock makes replicas that start together take turns.
+async fn migrate(pool: &AnyPool, backend: Backend) -> Result<()> {
+    let mut tx = pool.begin().await?;
+    if backend == Backend::Postgres {
+        tx.execute(sqlx::raw_sql(
+            "DO $$ BEGIN PERFORM pg_advisory_xact_lock(84208420); END $$;",
+        ))
+        .await?;
+    }
+    tx.execute(sqlx::raw_sql(
+        "CREATE TABLE IF NOT EXISTS hush_migrations (
+            version    BIGINT PRIMARY KEY,
+            name       TEXT NOT NULL,
+            applied_at BIGINT NOT NULL
+        )",
+    ))
+    .await?;
+    let applied: Vec<i64> = sqlx::query("SELECT version FROM hush_migrations")
+        .fetch_all(&mut *tx)
+        .await?
+        .iter()
+        .map(|row| row.try_get::<i64, _>(0))
+        .collect::<Result<_, _>>()?;
+    let known = backend.migrations().last().map_or(0, |m| m.version);
+    if let Some(&found) = applied.iter().max().filter(|&&v| v > known) {
+        return Err(StoreError::SchemaTooNew { found, known });
+    }
+    for migration in backend.migrations() {
+        if applied.contains(&migration.version) {
+            continue;
+        }
+        tx.execute(sqlx::raw_sql(migration.sql)).await?;
+        sqlx::query("INSERT INTO hush_migrations (version, name, applied_at) VALUES ($1, $2, $3)")
+            .bind(migration.version)
+            .bind(migration.name)
+            .bind(crate::now_ms())
+            .execute(&mut *tx)
+            .await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}

@@ -1,0 +1,172 @@
+//! The master key and a cache of unwrapped project data keys.
+//!
+//! Unwrapping a DEK is one AES-GCM open, but it also needs a query for the
+//! wrapped bytes; caching the unwrapped key keeps the read path to a single
+//! query. Cached keys are zeroized when evicted or dropped.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, RwLock};
+
+use hush_core::crypto::{DataKey, MasterKey};
+
+pub(crate) struct Keyring {
+    master: RwLock<Arc<MasterKey>>,
+    deks: Mutex<HashMap<String, Arc<DataKey>>>,
+}
+
+impl Keyring {
+    pub(crate) fn new(master: MasterKey) -> Self {
+        Self {
+            master: RwLock::new(Arc::new(master)),
+            deks: Mutex::new(HashMap::new()),
+        }
+    }
+
+    pub(crate) fn master(&self) -> Arc<MasterKey> {
+        // A poisoned lock only means another thread panicked mid-read; the
+        // Arc inside is still whole.
+        self.master
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone()
+    }
+
+    pub(crate) fn replace_master(&self, master: MasterKey) {
+        *self
+            .master
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = Arc::new(master);
+        self.deks
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clear();
+    }
+
+    pub(crate) fn cached(&self, project_id: &str) -> Option<Arc<DataKey>> {
+        self.deks
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .get(project_id)
+            .cloned()
+    }
+
+    pub(crate) fn remember(&self, project_id: &str, dek: DataKey) -> Arc<DataKey> {
+        let dek = Arc::new(dek);
+        self.deks
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .insert(project_id.to_owned(), dek.clone());
+        dek
+    }
+
+    pub(crate) fn forget(&self, project_id: &str) {
+        self.deks
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .remove(project_id);
+    }
+}
+
+use sqlx::Row;
+
+use crate::error::{not_found, Result, StoreError};
+use crate::model::{EncryptionMode, Scope};
+use crate::Store;
+
+impl Store {
+    /// The data key of a server-mode scope's project, from the cache or the
+    /// database. Client-mode projects have none: asking is an error.
+    pub(crate) async fn data_key(&self, scope: &Scope) -> Result<Arc<DataKey>> {
+        if scope.mode == EncryptionMode::Client {
+            return Err(StoreError::ClientEncrypted {
+                project: scope.project_slug.clone(),
+            });
+        }
+        if let Some(dek) = self.keys.cached(&scope.project_id) {
+            return Ok(dek);
+        }
+        let row = sqlx::query("SELECT wrapped_dek, master_key_id FROM projects WHERE id = $1")
+            .bind(&scope.project_id)
+            .fetch_optional(&self.pools.read)
+            .await?
+            .ok_or_else(|| not_found("project", &scope.project_slug))?;
+        let wrapped: Option<Vec<u8>> = row.try_get("wrapped_dek")?;
+        let stored_id: Option<String> = row.try_get("master_key_id")?;
+        let master = self.keys.master();
+        let dek = unwrap_dek(
+            &master,
+            &scope.project_id,
+            &scope.project_slug,
+            wrapped,
+            stored_id,
+        )?;
+        Ok(self.keys.remember(&scope.project_id, dek))
+    }
+
+    /// Re-seals every project data key under `new_master` in one
+    /// transaction, then switches this store to it. Values are not touched.
+    /// Returns how many data keys were rewrapped. Other processes sharing
+    /// the database must be restarted with the new key.
+    pub async fn rotate_master_key(&self, new_master: MasterKey) -> Result<usize> {
+        let old = self.keys.master();
+        let new_id = new_master.id();
+        let mut tx = self.pools.write.begin().await?;
+        let projects = sqlx::query(
+            "SELECT id, slug, wrapped_dek, master_key_id FROM projects WHERE wrapped_dek IS NOT NULL",
+        )
+        .fetch_all(&mut *tx)
+        .await?;
+        for row in &projects {
+            let id: String = row.try_get("id")?;
+            let slug: String = row.try_get("slug")?;
+            let dek = unwrap_dek(
+                &old,
+                &id,
+                &slug,
+                row.try_get("wrapped_dek")?,
+                row.try_get("master_key_id")?,
+            )?;
+            let rewrapped = new_master
+                .wrap(&dek, &id)
+                .map_err(|source| StoreError::Encrypt {
+                    what: format!("the data key of project {slug}"),
+                    source,
+                })?;
+            sqlx::query("UPDATE projects SET wrapped_dek = $1, master_key_id = $2 WHERE id = $3")
+                .bind(rewrapped)
+                .bind(&new_id)
+                .bind(&id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        self.keys.replace_master(new_master);
+        Ok(projects.len())
+    }
+}
+
+fn unwrap_dek(
+    master: &MasterKey,
+    project_id: &str,
+    slug: &str,
+    wrapped: Option<Vec<u8>>,
+    stored_id: Option<String>,
+) -> Result<DataKey> {
+    let current = master.id();
+    if let Some(stored) = stored_id.filter(|stored| *stored != current) {
+        return Err(StoreError::WrongMasterKey {
+            project: slug.to_owned(),
+            stored,
+            current,
+        });
+    }
+    let wrapped = wrapped.ok_or_else(|| StoreError::ClientEncrypted {
+        project: slug.to_owned(),
+    })?;
+    master
+        .unwrap(&wrapped, project_id)
+        .map_err(|source| StoreError::Decrypt {
+            what: format!("the data key of project {slug}"),
+            source,
+        })
+}

@@ -1,0 +1,438 @@
+//! The records the store reads and writes.
+
+use hush_core::{SecretName, SecretString, Tag};
+
+/// Who may decrypt a project's values. Fixed when the project is created.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EncryptionMode {
+    /// The server holds the project's data key (wrapped by the master key)
+    /// and can decrypt on request.
+    Server,
+    /// Clients encrypt before sending; the server stores ciphertext and can
+    /// never decrypt.
+    Client,
+}
+
+impl EncryptionMode {
+    /// The stored and displayed form.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EncryptionMode::Server => "server",
+            EncryptionMode::Client => "client",
+        }
+    }
+
+    pub(crate) fn from_db(text: &str) -> Self {
+        if text == "client" {
+            EncryptionMode::Client
+        } else {
+            EncryptionMode::Server
+        }
+    }
+}
+
+/// A tenant: owns projects (and later users and tokens).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Organization {
+    /// Stable id.
+    pub id: String,
+    /// Unique slug.
+    pub slug: String,
+    /// Display name.
+    pub name: String,
+    /// Creation time (unix ms).
+    pub created_at: i64,
+}
+
+/// One application's secrets.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Project {
+    /// Stable id (bound into every ciphertext of the project).
+    pub id: String,
+    /// Owning organization.
+    pub org_id: String,
+    /// Slug, unique in the organization.
+    pub slug: String,
+    /// Display name.
+    pub name: String,
+    /// Server- or client-side encryption.
+    pub mode: EncryptionMode,
+    /// Creation time (unix ms).
+    pub created_at: i64,
+    /// Who created it.
+    pub created_by: String,
+}
+
+/// What a project-level child is: a target (e.g. `backend`) or an
+/// environment (e.g. `production`). Both have the same shape.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChildKind {
+    /// A deployable part of the project, between project and environment.
+    Target,
+    /// A stage such as development or production.
+    Environment,
+}
+
+impl ChildKind {
+    pub(crate) fn table(self) -> &'static str {
+        match self {
+            ChildKind::Target => "targets",
+            ChildKind::Environment => "environments",
+        }
+    }
+
+    /// The singular noun, for messages.
+    pub fn noun(self) -> &'static str {
+        match self {
+            ChildKind::Target => "target",
+            ChildKind::Environment => "environment",
+        }
+    }
+}
+
+/// A target or an environment of a project.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Child {
+    /// Target or environment.
+    pub kind: ChildKind,
+    /// Stable id.
+    pub id: String,
+    /// Owning project.
+    pub project_id: String,
+    /// Slug, unique among the project's children of this kind.
+    pub slug: String,
+    /// Display name.
+    pub name: String,
+    /// Creation time (unix ms).
+    pub created_at: i64,
+}
+
+/// A target of a project.
+pub type Target = Child;
+/// An environment of a project.
+pub type Environment = Child;
+
+/// The depth a secret lives at. Deeper levels win in a merged read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Level {
+    /// Shared by every target and environment of the project.
+    Project,
+    /// Shared by the environments under one target.
+    Target,
+    /// One environment (optionally under a target).
+    Environment,
+}
+
+impl Level {
+    /// The displayed form.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Level::Project => "project",
+            Level::Target => "target",
+            Level::Environment => "environment",
+        }
+    }
+}
+
+/// A resolved place secrets live. Built by [`Scope::new`] from records the
+/// caller already holds, so constructing one costs no query.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Scope {
+    pub(crate) project_id: String,
+    pub(crate) project_slug: String,
+    pub(crate) mode: EncryptionMode,
+    pub(crate) target_id: Option<String>,
+    pub(crate) environment_id: Option<String>,
+    pub(crate) key: String,
+}
+
+impl Scope {
+    /// The scope at (project, optional target, optional environment).
+    /// Fails if the target or environment belongs to another project.
+    pub fn new(
+        project: &Project,
+        target: Option<&Target>,
+        environment: Option<&Environment>,
+    ) -> crate::Result<Self> {
+        for child in target.iter().chain(environment.iter()) {
+            if child.project_id != project.id {
+                return Err(crate::StoreError::ForeignScope {
+                    kind: child.kind.noun(),
+                    slug: child.slug.clone(),
+                });
+            }
+        }
+        Ok(Self::from_ids(
+            project,
+            target.map(|t| t.id.clone()),
+            environment.map(|e| e.id.clone()),
+        ))
+    }
+
+    fn from_ids(
+        project: &Project,
+        target_id: Option<String>,
+        environment_id: Option<String>,
+    ) -> Self {
+        let key = format!(
+            "{}/{}/{}",
+            project.id,
+            target_id.as_deref().unwrap_or(""),
+            environment_id.as_deref().unwrap_or("")
+        );
+        Scope {
+            project_id: project.id.clone(),
+            project_slug: project.slug.clone(),
+            mode: project.mode,
+            target_id,
+            environment_id,
+            key,
+        }
+    }
+
+    /// How deep this scope is.
+    pub fn level(&self) -> Level {
+        match (&self.target_id, &self.environment_id) {
+            (_, Some(_)) => Level::Environment,
+            (Some(_), None) => Level::Target,
+            (None, None) => Level::Project,
+        }
+    }
+
+    /// The scope key: `project/target/environment` ids, empty when absent.
+    pub fn key(&self) -> &str {
+        &self.key
+    }
+
+    /// The project's encryption mode.
+    pub fn mode(&self) -> EncryptionMode {
+        self.mode
+    }
+
+    /// This scope and the shallower ones it inherits from, shallowest first.
+    pub(crate) fn lineage(&self) -> Vec<(Level, String)> {
+        let mut keys = vec![(Level::Project, format!("{}//", self.project_id))];
+        if let Some(target) = &self.target_id {
+            keys.push((Level::Target, format!("{}/{}/", self.project_id, target)));
+        }
+        if self.environment_id.is_some() {
+            keys.push((Level::Environment, self.key.clone()));
+        }
+        keys
+    }
+}
+
+/// A value as handed to a write.
+pub enum InputValue {
+    /// Plaintext, for a server-encrypted project; the store encrypts it.
+    Plain(SecretString),
+    /// Client-made ciphertext, for a client-encrypted project; stored as is.
+    Ciphertext(Vec<u8>),
+    /// Keep the stored value and change only the metadata.
+    Keep,
+}
+
+/// One secret to create or replace. Metadata fields replace what is stored.
+pub struct SecretInput {
+    /// Validated name.
+    pub name: SecretName,
+    /// New value, or keep the current one.
+    pub value: InputValue,
+    /// Free-form note (not secret).
+    pub note: Option<String>,
+    /// Labels for filtering.
+    pub tags: Vec<Tag>,
+    /// Inactive secrets are left out of merged reads.
+    pub is_active: bool,
+    /// Reserved secrets are protected from deletion by the APIs that honor it.
+    pub is_reserved: bool,
+    /// After this time (unix ms) the secret is left out of merged reads.
+    pub expires_at: Option<i64>,
+}
+
+impl SecretInput {
+    /// An active, unreserved secret with no note, tags or expiry.
+    pub fn new(name: SecretName, value: InputValue) -> Self {
+        Self {
+            name,
+            value,
+            note: None,
+            tags: Vec::new(),
+            is_active: true,
+            is_reserved: false,
+            expires_at: None,
+        }
+    }
+}
+
+/// One change inside a write. A write of several changes is one version.
+pub enum Change {
+    /// Create or replace a secret.
+    Upsert(SecretInput),
+    /// Remove a secret (it stays in the version history).
+    Delete(SecretName),
+    /// Rename a secret, keeping its id and so its history.
+    Rename {
+        /// Current name.
+        from: SecretName,
+        /// New name; must be free.
+        to: SecretName,
+    },
+}
+
+/// How much of each value a read returns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reveal {
+    /// Names and metadata only; no value work at all.
+    Metadata,
+    /// The stored ciphertext.
+    Ciphertext,
+    /// Decrypted plaintext (server-encrypted projects only).
+    Plaintext,
+}
+
+/// A value as returned by a read, per [`Reveal`].
+#[derive(Debug, PartialEq, Eq)]
+pub enum Value {
+    /// Not requested.
+    Hidden,
+    /// Stored bytes (for server mode: `nonce ‖ ciphertext ‖ tag`).
+    Ciphertext(Vec<u8>),
+    /// Decrypted value.
+    Plain(SecretString),
+}
+
+impl Value {
+    /// The plaintext, if this read decrypted.
+    pub fn plain(&self) -> Option<&SecretString> {
+        match self {
+            Value::Plain(s) => Some(s),
+            _ => None,
+        }
+    }
+}
+
+/// A secret as read.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Secret {
+    /// Stable id; survives renames.
+    pub id: String,
+    /// Name.
+    pub name: String,
+    /// Value, per the read's [`Reveal`].
+    pub value: Value,
+    /// Level it was read from.
+    pub level: Level,
+    /// Note.
+    pub note: Option<String>,
+    /// Tags.
+    pub tags: Vec<String>,
+    /// Active flag.
+    pub is_active: bool,
+    /// Reserved flag.
+    pub is_reserved: bool,
+    /// Expiry (unix ms).
+    pub expires_at: Option<i64>,
+    /// Creation time (unix ms).
+    pub created_at: i64,
+    /// Last update time (unix ms).
+    pub updated_at: i64,
+    /// Who created it.
+    pub created_by: String,
+    /// Who last changed it.
+    pub updated_by: String,
+}
+
+/// Options for reads.
+#[derive(Debug, Clone, Copy)]
+pub struct ReadOptions {
+    /// How much of each value to return.
+    pub reveal: Reveal,
+    /// Also return inactive and expired secrets.
+    pub include_inactive: bool,
+}
+
+impl ReadOptions {
+    /// Active, unexpired secrets with values revealed as asked.
+    pub fn new(reveal: Reveal) -> Self {
+        Self {
+            reveal,
+            include_inactive: false,
+        }
+    }
+}
+
+/// What a version did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    /// Secrets created, replaced, deleted or renamed.
+    Write,
+    /// A blob stored or cleared.
+    Blob,
+    /// An older version made current again.
+    Restore,
+}
+
+impl Action {
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            Action::Write => "write",
+            Action::Blob => "blob",
+            Action::Restore => "restore",
+        }
+    }
+
+    pub(crate) fn from_db(text: &str) -> Self {
+        match text {
+            "blob" => Action::Blob,
+            "restore" => Action::Restore,
+            _ => Action::Write,
+        }
+    }
+}
+
+/// One entry of a scope's version log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VersionInfo {
+    /// 1, 2, 3… per scope; never reused, even after deletes and purges.
+    pub version: i64,
+    /// What the write did.
+    pub action: Action,
+    /// Names the write touched.
+    pub changed_keys: Vec<String>,
+    /// For restores: the version restored.
+    pub restored_from: Option<i64>,
+    /// Time (unix ms).
+    pub created_at: i64,
+    /// Author.
+    pub created_by: String,
+}
+
+/// How a name differs between two versions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DiffKind {
+    /// Present only in the newer.
+    Added,
+    /// Present only in the older.
+    Removed,
+    /// Present in both with a different value or metadata.
+    Changed,
+}
+
+/// One line of a diff: names only, never values.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DiffEntry {
+    /// The secret's name.
+    pub name: String,
+    /// What changed.
+    pub kind: DiffKind,
+}
+
+/// A blob scope's content at some version.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Blob {
+    /// The opaque bytes; `None` once cleared.
+    pub content: Option<Vec<u8>>,
+    /// The version this content belongs to.
+    pub version: i64,
+}

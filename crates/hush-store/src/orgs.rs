@@ -1,0 +1,265 @@
+//! Organizations, projects, targets and environments.
+
+use hush_core::crypto::DataKey;
+use hush_core::Slug;
+
+use crate::error::{not_found, or_exists, Result};
+use crate::model::*;
+use crate::rows;
+use crate::{new_id, now_ms, Store};
+
+impl Store {
+    /// Creates an organization; its slug must be unused.
+    pub async fn create_organization(&self, slug: &Slug, name: &str) -> Result<Organization> {
+        let org = Organization {
+            id: new_id(),
+            slug: slug.as_str().to_owned(),
+            name: name.to_owned(),
+            created_at: now_ms(),
+        };
+        sqlx::query(
+            "INSERT INTO organizations (id, slug, name, created_at) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(&org.id)
+        .bind(&org.slug)
+        .bind(&org.name)
+        .bind(org.created_at)
+        .execute(&self.pools.write)
+        .await
+        .map_err(or_exists("organization", slug.as_str()))?;
+        Ok(org)
+    }
+
+    /// Looks an organization up by slug.
+    pub async fn organization(&self, slug: &str) -> Result<Organization> {
+        let sql = format!(
+            "SELECT {} FROM organizations WHERE slug = $1",
+            rows::ORG_COLUMNS
+        );
+        let row = sqlx::query(&sql)
+            .bind(slug)
+            .fetch_optional(&self.pools.read)
+            .await?
+            .ok_or_else(|| not_found("organization", slug))?;
+        Ok(rows::org(&row)?)
+    }
+
+    /// All organizations, by slug.
+    pub async fn organizations(&self) -> Result<Vec<Organization>> {
+        let sql = format!(
+            "SELECT {} FROM organizations ORDER BY slug",
+            rows::ORG_COLUMNS
+        );
+        let all = sqlx::query(&sql).fetch_all(&self.pools.read).await?;
+        Ok(all.iter().map(rows::org).collect::<sqlx::Result<_>>()?)
+    }
+
+    /// Creates a project. A server-mode project gets a fresh data key,
+    /// sealed under the master key; a client-mode project gets none and the
+    /// store will never be able to decrypt its values. The mode cannot be
+    /// changed afterwards.
+    pub async fn create_project(
+        &self,
+        org: &Organization,
+        slug: &Slug,
+        name: &str,
+        mode: EncryptionMode,
+        author: &str,
+    ) -> Result<Project> {
+        let project = Project {
+            id: new_id(),
+            org_id: org.id.clone(),
+            slug: slug.as_str().to_owned(),
+            name: name.to_owned(),
+            mode,
+            created_at: now_ms(),
+            created_by: author.to_owned(),
+        };
+        let (wrapped, key_id) = match mode {
+            EncryptionMode::Server => {
+                let master = self.keys.master();
+                let dek = DataKey::generate();
+                let wrapped = master.wrap(&dek, &project.id).map_err(|source| {
+                    crate::StoreError::Encrypt {
+                        what: format!("the data key of project {}", project.slug),
+                        source,
+                    }
+                })?;
+                (Some(wrapped), Some(master.id()))
+            }
+            EncryptionMode::Client => (None, None),
+        };
+        sqlx::query(
+            "INSERT INTO projects (id, org_id, slug, name, encryption_mode, wrapped_dek, \
+             master_key_id, created_at, created_by) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        )
+        .bind(&project.id)
+        .bind(&project.org_id)
+        .bind(&project.slug)
+        .bind(&project.name)
+        .bind(mode.as_str())
+        .bind(wrapped)
+        .bind(key_id)
+        .bind(project.created_at)
+        .bind(&project.created_by)
+        .execute(&self.pools.write)
+        .await
+        .map_err(or_exists("project", slug.as_str()))?;
+        Ok(project)
+    }
+
+    /// Looks a project up by its organization and slug.
+    pub async fn project(&self, org: &Organization, slug: &str) -> Result<Project> {
+        let sql = format!(
+            "SELECT {} FROM projects WHERE org_id = $1 AND slug = $2",
+            rows::PROJECT_COLUMNS
+        );
+        let row = sqlx::query(&sql)
+            .bind(&org.id)
+            .bind(slug)
+            .fetch_optional(&self.pools.read)
+            .await?
+            .ok_or_else(|| not_found("project", slug))?;
+        Ok(rows::project(&row)?)
+    }
+
+    /// Looks a project up by id.
+    pub async fn project_by_id(&self, id: &str) -> Result<Project> {
+        let sql = format!(
+            "SELECT {} FROM projects WHERE id = $1",
+            rows::PROJECT_COLUMNS
+        );
+        let row = sqlx::query(&sql)
+            .bind(id)
+            .fetch_optional(&self.pools.read)
+            .await?
+            .ok_or_else(|| not_found("project", id))?;
+        Ok(rows::project(&row)?)
+    }
+
+    /// An organization's projects, by slug.
+    pub async fn projects(&self, org: &Organization) -> Result<Vec<Project>> {
+        let sql = format!(
+            "SELECT {} FROM projects WHERE org_id = $1 ORDER BY slug",
+            rows::PROJECT_COLUMNS
+        );
+        let all = sqlx::query(&sql)
+            .bind(&org.id)
+            .fetch_all(&self.pools.read)
+            .await?;
+        Ok(all.iter().map(rows::project).collect::<sqlx::Result<_>>()?)
+    }
+
+    /// Deletes a project with all its targets, environments, secrets and
+    /// history.
+    pub async fn delete_project(&self, project: &Project) -> Result<()> {
+        let done = sqlx::query("DELETE FROM projects WHERE id = $1")
+            .bind(&project.id)
+            .execute(&self.pools.write)
+            .await?;
+        self.keys.forget(&project.id);
+        if done.rows_affected() == 0 {
+            return Err(not_found("project", &project.slug));
+        }
+        Ok(())
+    }
+
+    /// Creates a target or an environment in a project.
+    pub async fn create_child(
+        &self,
+        kind: ChildKind,
+        project: &Project,
+        slug: &Slug,
+        name: &str,
+    ) -> Result<Child> {
+        let child = Child {
+            kind,
+            id: new_id(),
+            project_id: project.id.clone(),
+            slug: slug.as_str().to_owned(),
+            name: name.to_owned(),
+            created_at: now_ms(),
+        };
+        let sql = format!(
+            "INSERT INTO {} (id, project_id, slug, name, created_at) VALUES ($1, $2, $3, $4, $5)",
+            kind.table()
+        );
+        sqlx::query(&sql)
+            .bind(&child.id)
+            .bind(&child.project_id)
+            .bind(&child.slug)
+            .bind(&child.name)
+            .bind(child.created_at)
+            .execute(&self.pools.write)
+            .await
+            .map_err(or_exists(kind.noun(), slug.as_str()))?;
+        Ok(child)
+    }
+
+    /// Looks a target or environment up by project and slug.
+    pub async fn child(&self, kind: ChildKind, project: &Project, slug: &str) -> Result<Child> {
+        let sql = format!(
+            "SELECT {} FROM {} WHERE project_id = $1 AND slug = $2",
+            rows::CHILD_COLUMNS,
+            kind.table()
+        );
+        let row = sqlx::query(&sql)
+            .bind(&project.id)
+            .bind(slug)
+            .fetch_optional(&self.pools.read)
+            .await?
+            .ok_or_else(|| not_found(kind.noun(), slug))?;
+        Ok(rows::child(kind, &row)?)
+    }
+
+    /// A project's targets or environments, by slug.
+    pub async fn children(&self, kind: ChildKind, project: &Project) -> Result<Vec<Child>> {
+        let sql = format!(
+            "SELECT {} FROM {} WHERE project_id = $1 ORDER BY slug",
+            rows::CHILD_COLUMNS,
+            kind.table()
+        );
+        let all = sqlx::query(&sql)
+            .bind(&project.id)
+            .fetch_all(&self.pools.read)
+            .await?;
+        all.iter()
+            .map(|row| rows::child(kind, row).map_err(Into::into))
+            .collect()
+    }
+
+    /// Deletes a target or environment with the secrets and history of
+    /// every scope under it.
+    pub async fn delete_child(&self, child: &Child) -> Result<()> {
+        let sql = format!("DELETE FROM {} WHERE id = $1", child.kind.table());
+        let done = sqlx::query(&sql)
+            .bind(&child.id)
+            .execute(&self.pools.write)
+            .await?;
+        if done.rows_affected() == 0 {
+            return Err(not_found(child.kind.noun(), &child.slug));
+        }
+        Ok(())
+    }
+
+    /// Resolves slugs to a scope in one call, naming the first missing part.
+    pub async fn resolve_scope(
+        &self,
+        org: &str,
+        project: &str,
+        target: Option<&str>,
+        environment: Option<&str>,
+    ) -> Result<Scope> {
+        let org = self.organization(org).await?;
+        let project = self.project(&org, project).await?;
+        let target = match target {
+            Some(slug) => Some(self.child(ChildKind::Target, &project, slug).await?),
+            None => None,
+        };
+        let environment = match environment {
+            Some(slug) => Some(self.child(ChildKind::Environment, &project, slug).await?),
+            None => None,
+        };
+        Scope::new(&project, target.as_ref(), environment.as_ref())
+    }
+}

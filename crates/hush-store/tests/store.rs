@@ -1,0 +1,1237 @@
+//! The store conformance story: every test runs on SQLite, and on
+//! PostgreSQL when `HUSH_TEST_DATABASE_URL` is set (each test in its own
+//! schema, so tests run in parallel). Without the variable the PostgreSQL
+//! half skips loudly, except under `CI=true`, where it fails.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::sync::Arc;
+
+use hush_core::crypto::MasterKey;
+use hush_core::{NameRule, SecretName, SecretString, Slug, Tag};
+use hush_store::*;
+use sqlx::{AnyPool, Row};
+
+// ---------------------------------------------------------------- harness
+
+struct TestDb {
+    store: Store,
+    url: String,
+    key: [u8; 32],
+    _dir: Option<tempfile::TempDir>,
+    pg_schema: Option<(String, String)>,
+}
+
+impl TestDb {
+    async fn sqlite() -> Option<Self> {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("hush.db").display());
+        Some(Self::open(url, Some(dir), None).await)
+    }
+
+    async fn postgres() -> Option<Self> {
+        let Ok(admin_url) = std::env::var("HUSH_TEST_DATABASE_URL") else {
+            if std::env::var("CI").as_deref() == Ok("true") {
+                panic!("CI=true but HUSH_TEST_DATABASE_URL is not set: the PostgreSQL suite must run in CI");
+            }
+            eprintln!("\n*** SKIPPING PostgreSQL store test: set HUSH_TEST_DATABASE_URL=postgres://… to run it ***\n");
+            return None;
+        };
+        sqlx::any::install_default_drivers();
+        let schema = format!("hush_test_{}", rand_suffix());
+        let admin = AnyPool::connect(&admin_url).await.unwrap();
+        sqlx::query(&format!("CREATE SCHEMA {schema}"))
+            .execute(&admin)
+            .await
+            .unwrap();
+        admin.close().await;
+        let sep = if admin_url.contains('?') { '&' } else { '?' };
+        let url = format!("{admin_url}{sep}options=-c%20search_path%3D{schema}");
+        Some(Self::open(url, None, Some((admin_url, schema))).await)
+    }
+
+    async fn open(
+        url: String,
+        dir: Option<tempfile::TempDir>,
+        pg_schema: Option<(String, String)>,
+    ) -> Self {
+        let key = [7u8; 32];
+        let store = Store::open(StoreOptions::new(url.clone(), MasterKey::from_bytes(key)))
+            .await
+            .unwrap();
+        Self {
+            store,
+            url,
+            key,
+            _dir: dir,
+            pg_schema,
+        }
+    }
+
+    /// A second connection that bypasses the store, playing an attacker
+    /// with write access to the database.
+    async fn raw(&self) -> AnyPool {
+        AnyPool::connect(&self.url).await.unwrap()
+    }
+
+    async fn reopen(&self, key: MasterKey) -> Result<Store> {
+        Store::open(StoreOptions::new(self.url.clone(), key)).await
+    }
+
+    async fn finish(self) {
+        self.store.close().await;
+        if let Some((admin_url, schema)) = self.pg_schema {
+            let admin = AnyPool::connect(&admin_url).await.unwrap();
+            sqlx::query(&format!("DROP SCHEMA {schema} CASCADE"))
+                .execute(&admin)
+                .await
+                .unwrap();
+        }
+    }
+}
+
+fn rand_suffix() -> String {
+    use std::time::{SystemTime, UNIX_EPOCH};
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    format!("{:x}{:x}", nanos, std::process::id())
+        + &format!("{:p}", &nanos as *const _).replace("0x", "")
+}
+
+macro_rules! conformance {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    if let Some(db) = super::TestDb::sqlite().await {
+                        super::$name(&db).await;
+                        db.finish().await;
+                    }
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    if let Some(db) = super::TestDb::postgres().await {
+                        super::$name(&db).await;
+                        db.finish().await;
+                    }
+                }
+            )*
+        }
+    };
+}
+
+conformance!(
+    organizations_projects_and_slugs,
+    merged_read_overlays_levels,
+    inactive_and_expired_are_left_out,
+    value_size_limit,
+    version_log_reproduces_every_state,
+    check_and_set,
+    rename_keeps_history,
+    swapped_ciphertexts_fail_to_decrypt,
+    client_mode_stores_opaque_ciphertext,
+    master_key_rotation_rewraps_only_keys,
+    blob_scopes,
+    concurrent_writers_lose_nothing,
+    bad_input_writes_nothing,
+    deleting_a_project_removes_everything,
+);
+
+// ---------------------------------------------------------------- helpers
+
+fn name(n: &str) -> SecretName {
+    NameRule::Native.parse(n).unwrap()
+}
+
+fn slug(s: &str) -> Slug {
+    Slug::parse("test", s).unwrap()
+}
+
+fn set(n: &str, v: &str) -> Change {
+    Change::Upsert(SecretInput::new(
+        name(n),
+        InputValue::Plain(SecretString::from(v)),
+    ))
+}
+
+fn plain(secrets: &[Secret]) -> Vec<(String, String, Level)> {
+    secrets
+        .iter()
+        .map(|s| {
+            let value = s.value.plain().map(|v| v.expose().to_owned());
+            (s.name.clone(), value.unwrap_or_default(), s.level)
+        })
+        .collect()
+}
+
+fn kv(pairs: &[(&str, &str, Level)]) -> Vec<(String, String, Level)> {
+    pairs
+        .iter()
+        .map(|(k, v, l)| (k.to_string(), v.to_string(), *l))
+        .collect()
+}
+
+struct Fixture {
+    org: Organization,
+    project: Project,
+    target: Target,
+    env: Environment,
+}
+
+impl Fixture {
+    async fn new(store: &Store, mode: EncryptionMode) -> Self {
+        let org = store
+            .create_organization(&slug("acme"), "Acme")
+            .await
+            .unwrap();
+        let project = store
+            .create_project(&org, &slug("web"), "Web", mode, "user:alice")
+            .await
+            .unwrap();
+        let target = store
+            .create_child(ChildKind::Target, &project, &slug("backend"), "Backend")
+            .await
+            .unwrap();
+        let env = store
+            .create_child(
+                ChildKind::Environment,
+                &project,
+                &slug("production"),
+                "Production",
+            )
+            .await
+            .unwrap();
+        Self {
+            org,
+            project,
+            target,
+            env,
+        }
+    }
+
+    fn project_scope(&self) -> Scope {
+        Scope::new(&self.project, None, None).unwrap()
+    }
+
+    fn env_scope(&self) -> Scope {
+        Scope::new(&self.project, None, Some(&self.env)).unwrap()
+    }
+}
+
+fn all() -> ReadOptions {
+    ReadOptions {
+        reveal: Reveal::Plaintext,
+        include_inactive: true,
+    }
+}
+
+// ---------------------------------------------------------------- tests
+
+async fn organizations_projects_and_slugs(db: &TestDb) {
+    let s = &db.store;
+    let acme = s.create_organization(&slug("acme"), "Acme").await.unwrap();
+    let other = s
+        .create_organization(&slug("other"), "Other")
+        .await
+        .unwrap();
+    assert!(matches!(
+        s.create_organization(&slug("acme"), "Again").await,
+        Err(StoreError::AlreadyExists {
+            kind: "organization",
+            ..
+        })
+    ));
+    let web = s
+        .create_project(&acme, &slug("web"), "Web", EncryptionMode::Server, "u")
+        .await
+        .unwrap();
+    // Unique among siblings only.
+    s.create_project(&other, &slug("web"), "Web", EncryptionMode::Client, "u")
+        .await
+        .unwrap();
+    assert!(matches!(
+        s.create_project(&acme, &slug("web"), "Web", EncryptionMode::Client, "u")
+            .await,
+        Err(StoreError::AlreadyExists {
+            kind: "project",
+            ..
+        })
+    ));
+    let prod = s
+        .create_child(ChildKind::Environment, &web, &slug("prod"), "Prod")
+        .await
+        .unwrap();
+    // A target and an environment may share a slug; two environments may not.
+    s.create_child(ChildKind::Target, &web, &slug("prod"), "Prod")
+        .await
+        .unwrap();
+    assert!(matches!(
+        s.create_child(ChildKind::Environment, &web, &slug("prod"), "Prod")
+            .await,
+        Err(StoreError::AlreadyExists {
+            kind: "environment",
+            ..
+        })
+    ));
+    assert_eq!(s.organizations().await.unwrap().len(), 2);
+    assert_eq!(s.projects(&acme).await.unwrap(), vec![web.clone()]);
+    assert_eq!(
+        s.project(&acme, "web").await.unwrap().mode,
+        EncryptionMode::Server
+    );
+    assert_eq!(s.project_by_id(&web.id).await.unwrap(), web);
+    assert_eq!(
+        s.children(ChildKind::Environment, &web).await.unwrap(),
+        vec![prod.clone()]
+    );
+
+    let err = s
+        .resolve_scope("acme", "web", None, Some("staging"))
+        .await
+        .unwrap_err();
+    assert_eq!(err.to_string(), "environment not found: staging");
+    let err = s
+        .resolve_scope("acme", "nope", None, None)
+        .await
+        .unwrap_err();
+    assert_eq!(err.to_string(), "project not found: nope");
+    assert!(s.resolve_scope("nope", "web", None, None).await.is_err());
+    let scope = s
+        .resolve_scope("acme", "web", Some("prod"), Some("prod"))
+        .await
+        .unwrap();
+    assert_eq!(scope.level(), Level::Environment);
+
+    // A child of one project cannot address another project's scope.
+    let other_web = s.project(&other, "web").await.unwrap();
+    assert!(matches!(
+        Scope::new(&other_web, None, Some(&prod)),
+        Err(StoreError::ForeignScope {
+            kind: "environment",
+            ..
+        })
+    ));
+    s.delete_child(&prod).await.unwrap();
+    assert!(matches!(
+        s.delete_child(&prod).await,
+        Err(StoreError::NotFound {
+            kind: "environment",
+            ..
+        })
+    ));
+}
+
+async fn merged_read_overlays_levels(db: &TestDb) {
+    let s = &db.store;
+    let f = Fixture::new(s, EncryptionMode::Server).await;
+    let target_scope = Scope::new(&f.project, Some(&f.target), None).unwrap();
+    let deep = Scope::new(&f.project, Some(&f.target), Some(&f.env)).unwrap();
+    s.write(
+        &f.project_scope(),
+        vec![set("A", "p"), set("B", "p"), set("C", "p")],
+        "u",
+        None,
+    )
+    .await
+    .unwrap();
+    s.write(&target_scope, vec![set("B", "t"), set("C", "t")], "u", None)
+        .await
+        .unwrap();
+    s.write(&deep, vec![set("C", "e")], "u", None)
+        .await
+        .unwrap();
+    s.write(&f.env_scope(), vec![set("D", "env-only")], "u", None)
+        .await
+        .unwrap();
+
+    let opts = ReadOptions::new(Reveal::Plaintext);
+    use Level::*;
+    assert_eq!(
+        plain(&s.read_merged(&deep, opts).await.unwrap()),
+        kv(&[
+            ("A", "p", Project),
+            ("B", "t", Target),
+            ("C", "e", Environment)
+        ])
+    );
+    assert_eq!(
+        plain(&s.read_merged(&target_scope, opts).await.unwrap()),
+        kv(&[("A", "p", Project), ("B", "t", Target), ("C", "t", Target)])
+    );
+    // The same environment without a target is a different scope.
+    assert_eq!(
+        plain(&s.read_merged(&f.env_scope(), opts).await.unwrap()),
+        kv(&[
+            ("A", "p", Project),
+            ("B", "p", Project),
+            ("C", "p", Project),
+            ("D", "env-only", Environment)
+        ])
+    );
+    assert_eq!(
+        plain(&s.read_level(&deep, opts).await.unwrap()),
+        kv(&[("C", "e", Environment)])
+    );
+    // Metadata reads reveal nothing and need no key.
+    let meta = s
+        .read_merged(&deep, ReadOptions::new(Reveal::Metadata))
+        .await
+        .unwrap();
+    assert!(meta.iter().all(|m| m.value == Value::Hidden));
+    let sealed = s
+        .read_level(&deep, ReadOptions::new(Reveal::Ciphertext))
+        .await
+        .unwrap();
+    assert!(matches!(&sealed[0].value, Value::Ciphertext(c) if c.len() == 12 + 1 + 16));
+    // Authors are recorded per secret.
+    s.write(&deep, vec![set("C", "e2")], "user:bob", None)
+        .await
+        .unwrap();
+    let c = &s.read_level(&deep, opts).await.unwrap()[0];
+    assert_eq!(
+        (c.created_by.as_str(), c.updated_by.as_str()),
+        ("u", "user:bob")
+    );
+    assert!(c.updated_at >= c.created_at);
+}
+
+async fn inactive_and_expired_are_left_out(db: &TestDb) {
+    let s = &db.store;
+    let f = Fixture::new(s, EncryptionMode::Server).await;
+    s.write(
+        &f.project_scope(),
+        vec![set("SHADOWED", "project"), set("OLD", "x")],
+        "u",
+        None,
+    )
+    .await
+    .unwrap();
+    let mut disabled = SecretInput::new(name("SHADOWED"), InputValue::Plain("env".into()));
+    disabled.is_active = false;
+    let mut expired = SecretInput::new(name("OLD"), InputValue::Plain("expired".into()));
+    expired.expires_at = Some(1_000);
+    let mut future = SecretInput::new(name("SOON"), InputValue::Plain("ok".into()));
+    future.expires_at = Some(i64::MAX);
+    future.tags = vec![
+        Tag::parse("payments").unwrap(),
+        Tag::parse("stripe").unwrap(),
+    ];
+    future.note = Some("rotates monthly".into());
+    future.is_reserved = true;
+    s.write(
+        &f.env_scope(),
+        vec![
+            Change::Upsert(disabled),
+            Change::Upsert(expired),
+            Change::Upsert(future),
+        ],
+        "u",
+        None,
+    )
+    .await
+    .unwrap();
+    let live = s
+        .read_merged(&f.env_scope(), ReadOptions::new(Reveal::Plaintext))
+        .await
+        .unwrap();
+    // A disabled override lets the shallower value show through.
+    assert_eq!(
+        plain(&live),
+        kv(&[
+            ("OLD", "x", Level::Project),
+            ("SHADOWED", "project", Level::Project),
+            ("SOON", "ok", Level::Environment)
+        ])
+    );
+    let soon = live.iter().find(|x| x.name == "SOON").unwrap();
+    assert_eq!(soon.tags, vec!["payments", "stripe"]);
+    assert_eq!(soon.note.as_deref(), Some("rotates monthly"));
+    assert!(soon.is_reserved);
+    let everything = s.read_merged(&f.env_scope(), all()).await.unwrap();
+    assert_eq!(
+        plain(&everything),
+        kv(&[
+            ("OLD", "expired", Level::Environment),
+            ("SHADOWED", "env", Level::Environment),
+            ("SOON", "ok", Level::Environment)
+        ])
+    );
+    // Changing only metadata keeps the value.
+    let mut reactivate = SecretInput::new(name("SHADOWED"), InputValue::Keep);
+    reactivate.is_active = true;
+    s.write(&f.env_scope(), vec![Change::Upsert(reactivate)], "u", None)
+        .await
+        .unwrap();
+    let live = s
+        .read_merged(&f.env_scope(), ReadOptions::new(Reveal::Plaintext))
+        .await
+        .unwrap();
+    assert!(plain(&live).contains(&("SHADOWED".into(), "env".into(), Level::Environment)));
+}
+
+async fn value_size_limit(db: &TestDb) {
+    let s = &db.store;
+    let f = Fixture::new(s, EncryptionMode::Server).await;
+    let max = s.limits().max_value_bytes;
+    assert_eq!(max, 64 * 1024);
+    let big = "x".repeat(max);
+    s.write(&f.env_scope(), vec![set("BIG", &big)], "u", None)
+        .await
+        .unwrap();
+    let err = s
+        .write(
+            &f.env_scope(),
+            vec![set("OK", "fine"), set("HUGE", &format!("{big}y"))],
+            "u",
+            None,
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, StoreError::ValueTooLarge { ref name, len, max: m } if name == "HUGE" && len == max + 1 && m == max)
+    );
+    assert_eq!(
+        err.to_string(),
+        "value of HUGE is 65537 bytes; the limit is 65536 bytes"
+    );
+    assert_eq!(s.current_version(&f.env_scope()).await.unwrap(), 1);
+    let got = s.read_level(&f.env_scope(), all()).await.unwrap();
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0].value.plain().unwrap().len(), max);
+
+    // The limit is configuration.
+    let mut options = StoreOptions::new(db.url.clone(), MasterKey::from_bytes(db.key));
+    options.limits.max_value_bytes = 8;
+    let small = Store::open(options).await.unwrap();
+    assert!(matches!(
+        small
+            .write(&f.env_scope(), vec![set("NINE", "123456789")], "u", None)
+            .await,
+        Err(StoreError::ValueTooLarge { .. })
+    ));
+    small.close().await;
+}
+
+async fn version_log_reproduces_every_state(db: &TestDb) {
+    let s = &db.store;
+    let f = Fixture::new(s, EncryptionMode::Server).await;
+    let scope = f.env_scope();
+    let mut seen: Vec<Vec<Secret>> = Vec::new();
+    let writes: Vec<(Vec<Change>, &str)> = vec![
+        (vec![set("A", "1")], "user:a"),
+        (vec![set("B", "2"), set("C", "3"), set("A", "1b")], "user:b"),
+        (vec![Change::Delete(name("C"))], "user:a"),
+        (
+            vec![Change::Rename {
+                from: name("B"),
+                to: name("BEE"),
+            }],
+            "user:c",
+        ),
+        (vec![set("A", "1b")], "user:a"),
+    ];
+    for (i, (changes, author)) in writes.into_iter().enumerate() {
+        let info = s.write(&scope, changes, author, None).await.unwrap();
+        assert_eq!(info.version, i as i64 + 1);
+        assert_eq!(info.created_by, author);
+        seen.push(s.read_level(&scope, all()).await.unwrap());
+    }
+    let log = s.versions(&scope).await.unwrap();
+    assert_eq!(
+        log.iter().map(|v| v.version).collect::<Vec<_>>(),
+        vec![5, 4, 3, 2, 1]
+    );
+    assert_eq!(log[3].changed_keys, vec!["B", "C", "A"]);
+    assert_eq!(log[2].changed_keys, vec!["C"]);
+    assert_eq!(log[1].changed_keys, vec!["B", "BEE"]);
+    assert_eq!(log[1].created_by, "user:c");
+    for (i, state) in seen.iter().enumerate() {
+        let at = s
+            .secrets_at(&scope, i as i64 + 1, Reveal::Plaintext)
+            .await
+            .unwrap();
+        assert_eq!(&at, state, "state at version {}", i + 1);
+    }
+
+    use DiffKind::*;
+    let scope_ref = &scope;
+    let diff = |a, b| async move { s.diff(scope_ref, a, b).await.unwrap() };
+    let names = |d: Vec<DiffEntry>| d.into_iter().map(|e| (e.name, e.kind)).collect::<Vec<_>>();
+    assert_eq!(
+        names(diff(1, 2).await),
+        vec![
+            ("A".into(), Changed),
+            ("B".into(), Added),
+            ("C".into(), Added)
+        ]
+    );
+    assert_eq!(
+        names(diff(2, 4).await),
+        vec![
+            ("B".into(), Removed),
+            ("BEE".into(), Added),
+            ("C".into(), Removed)
+        ]
+    );
+    // Re-setting the same value is not a change.
+    assert_eq!(names(diff(4, 5).await), vec![]);
+
+    // Restore is a new version equal to the old one.
+    let restored = s.restore(&scope, 2, "user:r", None).await.unwrap();
+    assert_eq!((restored.version, restored.restored_from), (6, Some(2)));
+    assert_eq!(restored.action, Action::Restore);
+    assert_eq!(restored.changed_keys, vec!["B", "BEE", "C"]);
+    let now = s.read_level(&scope, all()).await.unwrap();
+    assert_eq!(now, seen[1]);
+    assert_eq!(
+        s.secrets_at(&scope, 6, Reveal::Plaintext).await.unwrap(),
+        seen[1]
+    );
+
+    // Delete one version; the others are intact. The current one stays.
+    s.delete_version(&scope, 3).await.unwrap();
+    assert!(matches!(
+        s.version(&scope, 3).await,
+        Err(StoreError::NotFound {
+            kind: "version",
+            ..
+        })
+    ));
+    assert!(matches!(
+        s.delete_version(&scope, 3).await,
+        Err(StoreError::NotFound { .. })
+    ));
+    assert_eq!(
+        s.secrets_at(&scope, 4, Reveal::Plaintext).await.unwrap(),
+        seen[3]
+    );
+    assert!(matches!(
+        s.delete_version(&scope, 6).await,
+        Err(StoreError::CurrentVersion { version: 6 })
+    ));
+
+    // Purge keeps only the current state; numbering continues.
+    assert_eq!(s.purge_history(&scope).await.unwrap(), 4);
+    assert_eq!(
+        s.versions(&scope)
+            .await
+            .unwrap()
+            .iter()
+            .map(|v| v.version)
+            .collect::<Vec<_>>(),
+        vec![6]
+    );
+    assert_eq!(s.read_level(&scope, all()).await.unwrap(), seen[1]);
+    let next = s
+        .write(&scope, vec![set("Z", "z")], "u", None)
+        .await
+        .unwrap();
+    assert_eq!(next.version, 7);
+    assert!(matches!(
+        s.restore(&scope, 1, "u", None).await,
+        Err(StoreError::NotFound {
+            kind: "version",
+            ..
+        })
+    ));
+    // Purged values are gone from the database, not just hidden.
+    let raw = db.raw().await;
+    let left: i64 = sqlx::query("SELECT COUNT(*) FROM version_entries WHERE version < 6")
+        .fetch_one(&raw)
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(left, 0);
+    raw.close().await;
+}
+
+async fn check_and_set(db: &TestDb) {
+    let s = &db.store;
+    let f = Fixture::new(s, EncryptionMode::Server).await;
+    let scope = f.env_scope();
+    assert_eq!(s.current_version(&scope).await.unwrap(), 0);
+    s.write(&scope, vec![set("A", "1")], "u", Some(0))
+        .await
+        .unwrap();
+    s.write(&scope, vec![set("A", "2")], "u", Some(1))
+        .await
+        .unwrap();
+    let err = s
+        .write(&scope, vec![set("A", "lost")], "u", Some(1))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            StoreError::Conflict {
+                expected: 1,
+                actual: 2
+            }
+        ),
+        "{err:?}"
+    );
+    assert!(matches!(
+        s.restore(&scope, 1, "u", Some(7)).await,
+        Err(StoreError::Conflict {
+            expected: 7,
+            actual: 2
+        })
+    ));
+    assert_eq!(s.current_version(&scope).await.unwrap(), 2);
+    let now = s.read_level(&scope, all()).await.unwrap();
+    assert_eq!(plain(&now), kv(&[("A", "2", Level::Environment)]));
+    // A fresh scope is at version 0.
+    let err = s
+        .write(&f.project_scope(), vec![set("A", "1")], "u", Some(3))
+        .await
+        .unwrap_err();
+    assert!(matches!(
+        err,
+        StoreError::Conflict {
+            expected: 3,
+            actual: 0
+        }
+    ));
+    assert!(s.versions(&f.project_scope()).await.unwrap().is_empty());
+}
+
+async fn rename_keeps_history(db: &TestDb) {
+    let s = &db.store;
+    let f = Fixture::new(s, EncryptionMode::Server).await;
+    let scope = f.env_scope();
+    s.write(&scope, vec![set("DB_URL", "one")], "u", None)
+        .await
+        .unwrap();
+    s.write(
+        &scope,
+        vec![set("DB_URL", "two"), set("OTHER", "o")],
+        "u",
+        None,
+    )
+    .await
+    .unwrap();
+    s.write(
+        &scope,
+        vec![Change::Rename {
+            from: name("DB_URL"),
+            to: name("DATABASE_URL"),
+        }],
+        "u",
+        None,
+    )
+    .await
+    .unwrap();
+    s.write(&scope, vec![set("DATABASE_URL", "three")], "u", None)
+        .await
+        .unwrap();
+    let history = s
+        .secret_history(&scope, "DATABASE_URL", Reveal::Plaintext)
+        .await
+        .unwrap();
+    let steps: Vec<(i64, &str, &str)> = history
+        .iter()
+        .map(|(v, sec)| (*v, sec.name.as_str(), sec.value.plain().unwrap().expose()))
+        .collect();
+    assert_eq!(
+        steps,
+        vec![
+            (1, "DB_URL", "one"),
+            (2, "DB_URL", "two"),
+            (3, "DATABASE_URL", "two"),
+            (4, "DATABASE_URL", "three")
+        ]
+    );
+    assert!(history.iter().all(|(_, sec)| sec.id == history[0].1.id));
+    // Renaming onto an existing name or from a missing one writes nothing.
+    let err = s
+        .write(
+            &scope,
+            vec![Change::Rename {
+                from: name("OTHER"),
+                to: name("DATABASE_URL"),
+            }],
+            "u",
+            None,
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, StoreError::AlreadyExists { kind: "secret", .. }),
+        "{err:?}"
+    );
+    assert!(matches!(
+        s.write(
+            &scope,
+            vec![Change::Rename {
+                from: name("NOPE"),
+                to: name("X")
+            }],
+            "u",
+            None
+        )
+        .await,
+        Err(StoreError::NotFound { kind: "secret", .. })
+    ));
+    assert_eq!(s.current_version(&scope).await.unwrap(), 4);
+    assert!(matches!(
+        s.secret_history(&scope, "NEVER", Reveal::Metadata).await,
+        Err(StoreError::NotFound { .. })
+    ));
+}
+
+async fn swapped_ciphertexts_fail_to_decrypt(db: &TestDb) {
+    let s = &db.store;
+    let f = Fixture::new(s, EncryptionMode::Server).await;
+    s.write(
+        &f.env_scope(),
+        vec![set("A", "alpha"), set("B", "bravo")],
+        "u",
+        None,
+    )
+    .await
+    .unwrap();
+    let second = s
+        .create_project(&f.org, &slug("api"), "API", EncryptionMode::Server, "u")
+        .await
+        .unwrap();
+    let second_scope = Scope::new(&second, None, None).unwrap();
+    s.write(&second_scope, vec![set("A", "other project")], "u", None)
+        .await
+        .unwrap();
+
+    let raw = db.raw().await;
+    let value_of = |n: &'static str, scope: String| {
+        let raw = raw.clone();
+        async move {
+            sqlx::query("SELECT value FROM secrets WHERE scope_id = $1 AND name = $2")
+                .bind(scope)
+                .bind(n)
+                .fetch_one(&raw)
+                .await
+                .unwrap()
+                .get::<Vec<u8>, _>(0)
+        }
+    };
+    let a = value_of("A", f.env_scope().key().to_owned()).await;
+    let b = value_of("B", f.env_scope().key().to_owned()).await;
+    let put = |n: &'static str, scope: String, v: Vec<u8>| {
+        let raw = raw.clone();
+        async move {
+            sqlx::query("UPDATE secrets SET value = $1 WHERE scope_id = $2 AND name = $3")
+                .bind(v)
+                .bind(scope)
+                .bind(n)
+                .execute(&raw)
+                .await
+                .unwrap();
+        }
+    };
+    // Swap A and B inside one scope.
+    put("A", f.env_scope().key().to_owned(), b.clone()).await;
+    put("B", f.env_scope().key().to_owned(), a.clone()).await;
+    let err = s.read_level(&f.env_scope(), all()).await.unwrap_err();
+    assert!(matches!(err, StoreError::Decrypt { .. }), "{err:?}");
+    assert!(!err.to_string().contains("alpha") && !err.to_string().contains("bravo"));
+    // Metadata reads still work: the damage is reported, not hidden.
+    assert_eq!(
+        s.read_level(&f.env_scope(), ReadOptions::new(Reveal::Metadata))
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
+    // Put them back; then move A into the other project under the same name.
+    put("A", f.env_scope().key().to_owned(), a.clone()).await;
+    put("B", f.env_scope().key().to_owned(), b).await;
+    assert_eq!(s.read_level(&f.env_scope(), all()).await.unwrap().len(), 2);
+    put("A", second_scope.key().to_owned(), a.clone()).await;
+    assert!(matches!(
+        s.read_level(&second_scope, all()).await,
+        Err(StoreError::Decrypt { .. })
+    ));
+    // And to another level of the same project.
+    s.write(&f.project_scope(), vec![set("A", "p")], "u", None)
+        .await
+        .unwrap();
+    put("A", f.project_scope().key().to_owned(), a).await;
+    assert!(matches!(
+        s.read_level(&f.project_scope(), all()).await,
+        Err(StoreError::Decrypt { .. })
+    ));
+    raw.close().await;
+}
+
+async fn client_mode_stores_opaque_ciphertext(db: &TestDb) {
+    let s = &db.store;
+    let f = Fixture::new(s, EncryptionMode::Client).await;
+    let scope = f.env_scope();
+    let blob = b"base64(iv||ct||tag) made by the client".to_vec();
+    s.write(
+        &scope,
+        vec![Change::Upsert(SecretInput::new(
+            name("API_KEY"),
+            InputValue::Ciphertext(blob.clone()),
+        ))],
+        "u",
+        None,
+    )
+    .await
+    .unwrap();
+    let err = s
+        .write(&scope, vec![set("PLAIN", "nope")], "u", None)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, StoreError::WrongValueKind { mode: "client", .. }),
+        "{err:?}"
+    );
+    let err = s.read_level(&scope, all()).await.unwrap_err();
+    assert!(matches!(err, StoreError::ClientEncrypted { .. }));
+    assert!(err.to_string().contains("cannot decrypt"), "{err}");
+    let got = s
+        .read_merged(&scope, ReadOptions::new(Reveal::Ciphertext))
+        .await
+        .unwrap();
+    assert_eq!(got[0].value, Value::Ciphertext(blob.clone()));
+    // Rename keeps the bytes as they are (the client bound them itself).
+    s.write(
+        &scope,
+        vec![Change::Rename {
+            from: name("API_KEY"),
+            to: name("KEY"),
+        }],
+        "u",
+        None,
+    )
+    .await
+    .unwrap();
+    let got = s
+        .read_level(&scope, ReadOptions::new(Reveal::Ciphertext))
+        .await
+        .unwrap();
+    assert_eq!(
+        (got[0].name.as_str(), &got[0].value),
+        ("KEY", &Value::Ciphertext(blob))
+    );
+    assert_eq!(
+        s.diff(&scope, 1, 2).await.unwrap().len(),
+        2,
+        "diff works on names without decrypting"
+    );
+
+    // A server-mode project refuses client ciphertext.
+    let server = s
+        .create_project(&f.org, &slug("srv"), "Srv", EncryptionMode::Server, "u")
+        .await
+        .unwrap();
+    let server_scope = Scope::new(&server, None, None).unwrap();
+    let err = s
+        .write(
+            &server_scope,
+            vec![Change::Upsert(SecretInput::new(
+                name("X"),
+                InputValue::Ciphertext(vec![1]),
+            ))],
+            "u",
+            None,
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(
+        err,
+        StoreError::WrongValueKind { mode: "server", .. }
+    ));
+
+    // The mode is immutable even for someone writing SQL directly.
+    let raw = db.raw().await;
+    let flipped = sqlx::query("UPDATE projects SET encryption_mode = 'server' WHERE id = $1")
+        .bind(&f.project.id)
+        .execute(&raw)
+        .await;
+    assert!(flipped.is_err());
+    raw.close().await;
+    assert_eq!(
+        s.project_by_id(&f.project.id).await.unwrap().mode,
+        EncryptionMode::Client
+    );
+}
+
+async fn master_key_rotation_rewraps_only_keys(db: &TestDb) {
+    let s = &db.store;
+    let f = Fixture::new(s, EncryptionMode::Server).await;
+    s.write(&f.env_scope(), vec![set("A", "alpha")], "u", None)
+        .await
+        .unwrap();
+    let api = s
+        .create_project(&f.org, &slug("api"), "API", EncryptionMode::Server, "u")
+        .await
+        .unwrap();
+    let api_scope = Scope::new(&api, None, None).unwrap();
+    s.write(&api_scope, vec![set("B", "bravo")], "u", None)
+        .await
+        .unwrap();
+    s.create_project(&f.org, &slug("e2e"), "E2E", EncryptionMode::Client, "u")
+        .await
+        .unwrap();
+
+    let raw = db.raw().await;
+    let values = || async {
+        sqlx::query("SELECT value FROM secrets ORDER BY name")
+            .fetch_all(&raw)
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| r.get::<Vec<u8>, _>(0))
+            .collect::<Vec<_>>()
+    };
+    let before = values().await;
+    let new_key = MasterKey::generate();
+    let new_encoded = new_key.encode();
+    assert_eq!(s.rotate_master_key(new_key).await.unwrap(), 2);
+    assert_eq!(values().await, before, "values are not re-encrypted");
+    raw.close().await;
+    let opts = ReadOptions::new(Reveal::Plaintext);
+    assert_eq!(
+        plain(&s.read_level(&api_scope, opts).await.unwrap()),
+        kv(&[("B", "bravo", Level::Project)])
+    );
+
+    // A server restarted with the old key is told so plainly.
+    let stale = db.reopen(MasterKey::from_bytes(db.key)).await.unwrap();
+    let err = stale.read_level(&f.env_scope(), opts).await.unwrap_err();
+    assert!(matches!(err, StoreError::WrongMasterKey { .. }), "{err:?}");
+    stale.close().await;
+    let fresh = db
+        .reopen(MasterKey::decode(&new_encoded).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(
+        plain(&fresh.read_level(&f.env_scope(), opts).await.unwrap()),
+        kv(&[("A", "alpha", Level::Environment)])
+    );
+    fresh.close().await;
+}
+
+async fn blob_scopes(db: &TestDb) {
+    let s = &db.store;
+    let f = Fixture::new(s, EncryptionMode::Client).await;
+    let scope = f.env_scope();
+    assert_eq!(s.read_blob(&scope).await.unwrap(), None);
+    let v1 = s
+        .write_blob(
+            &scope,
+            Some(b"one".to_vec()),
+            vec!["A".into()],
+            "device:1",
+            None,
+        )
+        .await
+        .unwrap();
+    let v2 = s
+        .write_blob(
+            &scope,
+            Some(b"two".to_vec()),
+            vec!["A".into(), "B".into()],
+            "device:1",
+            Some(1),
+        )
+        .await
+        .unwrap();
+    assert_eq!((v1.version, v2.version), (1, 2));
+    assert_eq!(
+        s.read_blob(&scope).await.unwrap(),
+        Some(Blob {
+            content: Some(b"two".to_vec()),
+            version: 2
+        })
+    );
+    assert_eq!(
+        s.blob_at(&scope, 1).await.unwrap().content.as_deref(),
+        Some(&b"one"[..])
+    );
+    assert_eq!(
+        s.versions(&scope).await.unwrap()[0].changed_keys,
+        vec!["A", "B"]
+    );
+    let back = s.restore(&scope, 1, "user:x", None).await.unwrap();
+    assert_eq!((back.version, back.restored_from), (3, Some(1)));
+    assert_eq!(
+        s.read_blob(&scope)
+            .await
+            .unwrap()
+            .unwrap()
+            .content
+            .as_deref(),
+        Some(&b"one"[..])
+    );
+    // Clearing is a version too.
+    s.write_blob(&scope, None, vec![], "u", None).await.unwrap();
+    assert_eq!(
+        s.read_blob(&scope).await.unwrap(),
+        Some(Blob {
+            content: None,
+            version: 4
+        })
+    );
+    // Entries and blobs do not mix in one scope.
+    let entry = Change::Upsert(SecretInput::new(name("A"), InputValue::Ciphertext(vec![1])));
+    assert!(matches!(
+        s.write(&scope, vec![entry], "u", None).await,
+        Err(StoreError::ScopeKind { .. })
+    ));
+    assert_eq!(s.current_version(&scope).await.unwrap(), 4);
+    let too_big = vec![0u8; s.limits().max_blob_bytes + 1];
+    assert!(matches!(
+        s.write_blob(&scope, Some(too_big), vec![], "u", None).await,
+        Err(StoreError::ValueTooLarge { .. })
+    ));
+    assert_eq!(s.current_version(&scope).await.unwrap(), 4);
+}
+
+async fn concurrent_writers_lose_nothing(db: &TestDb) {
+    let f = Fixture::new(&db.store, EncryptionMode::Server).await;
+    let scope = Arc::new(f.env_scope());
+    // Share one store the way a server does.
+    let store = Arc::new(db.reopen(MasterKey::from_bytes(db.key)).await.unwrap());
+    let mut tasks = Vec::new();
+    for task in 0..8 {
+        let (store, scope) = (store.clone(), scope.clone());
+        tasks.push(tokio::spawn(async move {
+            for i in 0..50 {
+                let key = format!("K_{task}_{i}");
+                store
+                    .write(&scope, vec![set(&key, &key)], "u", None)
+                    .await
+                    .unwrap();
+            }
+        }));
+    }
+    for task in tasks {
+        task.await.unwrap();
+    }
+    let log = store.versions(&scope).await.unwrap();
+    let mut numbers: Vec<i64> = log.iter().map(|v| v.version).collect();
+    numbers.sort();
+    assert_eq!(numbers, (1..=400).collect::<Vec<_>>());
+    assert_eq!(store.current_version(&scope).await.unwrap(), 400);
+    let state = store.read_level(&scope, all()).await.unwrap();
+    assert_eq!(state.len(), 400);
+    assert!(state
+        .iter()
+        .all(|s| s.value.plain().unwrap().expose() == s.name));
+    // Each version's snapshot holds exactly as many keys as its number.
+    let raw = db.raw().await;
+    let bad: i64 = sqlx::query(
+        "SELECT COUNT(*) FROM (SELECT version, COUNT(*) AS n FROM version_entries \
+         GROUP BY version) counts WHERE n <> version",
+    )
+    .fetch_one(&raw)
+    .await
+    .unwrap()
+    .get(0);
+    assert_eq!(bad, 0);
+    raw.close().await;
+    store.close().await;
+}
+
+async fn bad_input_writes_nothing(db: &TestDb) {
+    let s = &db.store;
+    let f = Fixture::new(s, EncryptionMode::Server).await;
+    let scope = f.env_scope();
+    s.write(&scope, vec![set("A", "1")], "u", None)
+        .await
+        .unwrap();
+    // A failing change anywhere in a write undoes the whole write.
+    let err = s
+        .write(
+            &scope,
+            vec![set("B", "2"), Change::Delete(name("MISSING"))],
+            "u",
+            None,
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(err.to_string(), "secret not found: MISSING");
+    let err = s
+        .write(
+            &scope,
+            vec![
+                set("C", "3"),
+                Change::Upsert(SecretInput::new(name("GONE"), InputValue::Keep)),
+            ],
+            "u",
+            None,
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::NotFound { kind: "secret", .. }));
+    assert_eq!(s.current_version(&scope).await.unwrap(), 1);
+    assert_eq!(s.versions(&scope).await.unwrap().len(), 1);
+    assert_eq!(
+        plain(&s.read_level(&scope, all()).await.unwrap()),
+        kv(&[("A", "1", Level::Environment)])
+    );
+    // Unknown versions are typed errors.
+    assert!(matches!(
+        s.secrets_at(&scope, 9, Reveal::Metadata).await,
+        Err(StoreError::NotFound {
+            kind: "version",
+            ..
+        })
+    ));
+    assert!(matches!(
+        s.diff(&scope, 1, 9).await,
+        Err(StoreError::NotFound { .. })
+    ));
+    // Errors never carry values.
+    let err = s
+        .write(
+            &scope,
+            vec![set("BIG", &"s3cr3t".repeat(20_000))],
+            "u",
+            None,
+        )
+        .await
+        .unwrap_err();
+    assert!(!format!("{err} {err:?}").contains("s3cr3t"));
+}
+
+async fn deleting_a_project_removes_everything(db: &TestDb) {
+    let s = &db.store;
+    let f = Fixture::new(s, EncryptionMode::Server).await;
+    s.write(&f.env_scope(), vec![set("A", "1")], "u", None)
+        .await
+        .unwrap();
+    s.write(&f.project_scope(), vec![set("B", "1")], "u", None)
+        .await
+        .unwrap();
+    s.delete_project(&f.project).await.unwrap();
+    let raw = db.raw().await;
+    for table in [
+        "secrets",
+        "versions",
+        "version_entries",
+        "scopes",
+        "environments",
+        "targets",
+    ] {
+        let n: i64 = sqlx::query(&format!("SELECT COUNT(*) FROM {table}"))
+            .fetch_one(&raw)
+            .await
+            .unwrap()
+            .get(0);
+        assert_eq!(n, 0, "{table}");
+    }
+    raw.close().await;
+    assert!(matches!(
+        s.delete_project(&f.project).await,
+        Err(StoreError::NotFound { .. })
+    ));
+}
