@@ -1,1 +1,2 @@
-//! x
+//! hush-server: reserved in the workspace layout of DESIGN.md; its
+//! implementation arrives with the server issue.
