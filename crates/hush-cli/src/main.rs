@@ -13,5 +13,8 @@ struct Cli {}
 
 fn main() {
     let _cli = Cli::parse();
-    eprintln!("hush {}: no commands yet; see `hush --help`.", env!("CARGO_PKG_VERSION"));
+    eprintln!(
+        "hush {}: no commands yet; see `hush --help`.",
+        env!("CARGO_PKG_VERSION")
+    );
 }

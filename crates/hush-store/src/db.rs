@@ -10,6 +10,7 @@
 //! SQLITE_BUSY. PostgreSQL uses one pool; writers to the same scope
 //! serialize on that scope's row lock (see `secrets.rs`).
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::any::AnyPoolOptions;
@@ -17,6 +18,8 @@ use sqlx::AnyPool;
 use sqlx::{Executor, Row};
 
 use crate::error::{Result, StoreError};
+use crate::rows::{self, SecretRow};
+use crate::sqlite_reads::SqliteReads;
 
 /// Which database a store runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -69,10 +72,35 @@ const POSTGRES_MIGRATIONS: &[Migration] = &[Migration {
 const SQLITE_PRAGMAS: &str = "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
      PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;";
 
-/// The reader and writer pools (the same pool on PostgreSQL).
+/// The reader and writer pools (the same pool on PostgreSQL), plus the
+/// SQLite fast read path.
 pub(crate) struct Pools {
     pub(crate) read: AnyPool,
     pub(crate) write: AnyPool,
+    pub(crate) sqlite_reads: Option<Arc<SqliteReads>>,
+}
+
+impl Pools {
+    /// Secret rows for a query selecting `scope_id, id, SECRET_FIELDS`
+    /// with text parameters: the read behind every pull.
+    pub(crate) async fn secret_rows(
+        &self,
+        sql: String,
+        binds: Vec<String>,
+    ) -> Result<Vec<SecretRow>> {
+        if let Some(fast) = &self.sqlite_reads {
+            return fast.secret_rows(sql, binds).await;
+        }
+        let mut query = sqlx::query(&sql);
+        for bind in &binds {
+            query = query.bind(bind);
+        }
+        let found = query.fetch_all(&self.read).await?;
+        Ok(found
+            .iter()
+            .map(rows::secret)
+            .collect::<sqlx::Result<_>>()?)
+    }
 }
 
 pub(crate) async fn connect(url: &str, backend: Backend, max_connections: u32) -> Result<Pools> {
@@ -84,7 +112,12 @@ pub(crate) async fn connect(url: &str, backend: Backend, max_connections: u32) -
             // Migrate through the writer before readers open the file.
             migrate(&write, backend).await?;
             let read = sqlite_pool(max_connections.max(1)).connect(&url).await?;
-            Ok(Pools { read, write })
+            let sqlite_reads = Some(SqliteReads::new(&url, max_connections as usize)?);
+            Ok(Pools {
+                read,
+                write,
+                sqlite_reads,
+            })
         }
         Backend::Postgres => {
             let pool = AnyPoolOptions::new()
@@ -96,6 +129,7 @@ pub(crate) async fn connect(url: &str, backend: Backend, max_connections: u32) -
             Ok(Pools {
                 read: pool.clone(),
                 write: pool,
+                sqlite_reads: None,
             })
         }
     }
@@ -166,4 +200,60 @@ async fn migrate(pool: &AnyPool, backend: Backend) -> Result<()> {
     }
     tx.commit().await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every SQLite connection, reader or writer, runs with the durability
+    /// and integrity settings the store relies on.
+    #[tokio::test]
+    async fn sqlite_connections_use_wal_full_sync_and_foreign_keys() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("p.db").display());
+        let pools = connect(&url, Backend::Sqlite, 2).await.unwrap();
+        for pool in [&pools.read, &pools.write] {
+            let mut conn = pool.acquire().await.unwrap();
+            let get = |sql: &'static str| sqlx::query(sql);
+            let mode: String = get("PRAGMA journal_mode")
+                .fetch_one(&mut *conn)
+                .await
+                .unwrap()
+                .get(0);
+            let sync: i64 = get("PRAGMA synchronous")
+                .fetch_one(&mut *conn)
+                .await
+                .unwrap()
+                .get(0);
+            let fks: i64 = get("PRAGMA foreign_keys")
+                .fetch_one(&mut *conn)
+                .await
+                .unwrap()
+                .get(0);
+            assert_eq!((mode.as_str(), sync, fks), ("wal", 2, 1));
+        }
+        // Reopening applies no migration twice.
+        drop(pools);
+        let again = connect(&url, Backend::Sqlite, 1).await.unwrap();
+        let n: i64 = sqlx::query("SELECT COUNT(*) FROM hush_migrations")
+            .fetch_one(&again.read)
+            .await
+            .unwrap()
+            .get(0);
+        assert_eq!(n, 1);
+    }
+
+    #[test]
+    fn backend_from_url_hides_everything_but_the_scheme() {
+        assert_eq!(Backend::from_url("sqlite://x.db").unwrap(), Backend::Sqlite);
+        assert_eq!(
+            Backend::from_url("postgresql://h/db").unwrap(),
+            Backend::Postgres
+        );
+        let err = Backend::from_url("mysql://root:pw@h/db")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("\"mysql\"") && !err.contains("pw"), "{err}");
+    }
 }

@@ -130,6 +130,9 @@ pub enum StoreError {
     /// Any other database failure (connection, IO, constraint).
     #[error("database error")]
     Database(#[source] sqlx::Error),
+    /// A failure on the SQLite fast read path.
+    #[error("database error")]
+    Sqlite(#[source] rusqlite::Error),
 }
 
 impl From<sqlx::Error> for StoreError {

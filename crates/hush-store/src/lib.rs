@@ -14,6 +14,7 @@ mod model;
 mod orgs;
 mod rows;
 mod secrets;
+mod sqlite_reads;
 mod versions;
 
 use std::time::{SystemTime, UNIX_EPOCH};

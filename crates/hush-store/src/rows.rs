@@ -46,7 +46,8 @@ pub(crate) fn child(kind: ChildKind, row: &AnyRow) -> sqlx::Result<Child> {
 }
 
 /// Columns of `secrets`, in the order `version_entries` stores them (where
-/// the id column is called `secret_id`).
+/// the id column is called `secret_id`). `sqlite_reads` decodes them by
+/// position after `scope_id, id`.
 pub(crate) const SECRET_FIELDS: &str = "name, value, note, tags, is_active, is_reserved, \
      expires_at, created_at, updated_at, created_by, updated_by";
 

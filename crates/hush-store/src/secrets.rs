@@ -3,8 +3,6 @@
 //! Values are encrypted before the transaction opens, so a write holds the
 //! scope's lock only for the SQL itself.
 
-use std::collections::BTreeMap;
-
 use hush_core::crypto::{DataKey, ValueContext};
 use sqlx::any::Any;
 use sqlx::Transaction;
@@ -159,18 +157,13 @@ impl Store {
             "SELECT scope_id, id, {} FROM secrets WHERE scope_id = $1 ORDER BY name",
             rows::SECRET_FIELDS
         );
-        let found = sqlx::query(&sql)
-            .bind(&scope.key)
-            .fetch_all(&self.pools.read)
-            .await?;
+        let found = self.pools.secret_rows(sql, vec![scope.key.clone()]).await?;
         let now = now_ms();
-        let mut live = Vec::with_capacity(found.len());
-        for row in &found {
-            let row = rows::secret(row)?;
-            if options.include_inactive || row.is_live(now) {
-                live.push((scope.level(), row));
-            }
-        }
+        let live = found
+            .into_iter()
+            .filter(|row| options.include_inactive || row.is_live(now))
+            .map(|row| (scope.level(), row))
+            .collect();
         self.reveal(scope, live, options.reveal).await
     }
 
@@ -186,15 +179,14 @@ impl Store {
             rows::SECRET_FIELDS,
             placeholders.join(", ")
         );
-        let mut query = sqlx::query(&sql);
-        for (_, key) in &lineage {
-            query = query.bind(key);
-        }
-        let found = query.fetch_all(&self.pools.read).await?;
+        let binds = lineage.iter().map(|(_, key)| key.clone()).collect();
+        let mut found = self.pools.secret_rows(sql, binds).await?;
+        // Sorted by name (stable: cheaper here than SQLite's sorter), the
+        // overlay is one pass: of each run of equal names keep the deepest.
+        found.sort_by(|a, b| a.name.cmp(&b.name));
         let now = now_ms();
-        let mut merged: BTreeMap<String, (Level, SecretRow)> = BTreeMap::new();
-        for row in &found {
-            let row = rows::secret(row)?;
+        let mut merged: Vec<(Level, SecretRow)> = Vec::with_capacity(found.len());
+        for row in found {
             if !options.include_inactive && !row.is_live(now) {
                 continue;
             }
@@ -202,15 +194,16 @@ impl Store {
                 .iter()
                 .find(|(_, key)| *key == row.scope_id)
                 .map_or(Level::Project, |(level, _)| *level);
-            match merged.get(&row.name) {
-                Some((existing, _)) if *existing > level => {}
-                _ => {
-                    merged.insert(row.name.clone(), (level, row));
+            match merged.last_mut() {
+                Some(last) if last.1.name == row.name => {
+                    if level > last.0 {
+                        *last = (level, row);
+                    }
                 }
+                _ => merged.push((level, row)),
             }
         }
-        self.reveal(scope, merged.into_values().collect(), options.reveal)
-            .await
+        self.reveal(scope, merged, options.reveal).await
     }
 
     /// Turns rows into secrets, decrypting when asked.

@@ -90,14 +90,21 @@ impl TestDb {
     }
 }
 
+/// Unique per test in this process and across concurrent test runs.
 fn rand_suffix() -> String {
+    use std::sync::atomic::{AtomicU32, Ordering};
     use std::time::{SystemTime, UNIX_EPOCH};
+    static NEXT: AtomicU32 = AtomicU32::new(0);
     let nanos = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .unwrap()
         .as_nanos();
-    format!("{:x}{:x}", nanos, std::process::id())
-        + &format!("{:p}", &nanos as *const _).replace("0x", "")
+    format!(
+        "{}_{}_{}",
+        std::process::id(),
+        nanos % 1_000_000_000,
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    )
 }
 
 macro_rules! conformance {
@@ -1234,4 +1241,20 @@ async fn deleting_a_project_removes_everything(db: &TestDb) {
         s.delete_project(&f.project).await,
         Err(StoreError::NotFound { .. })
     ));
+}
+
+/// The SQLite fast read path has two ways to leave the async worker
+/// (`block_in_place` on multi-threaded runtimes, the blocking pool on
+/// current-thread ones); the suite above covers the first, this the second.
+#[tokio::test(flavor = "current_thread")]
+async fn sqlite_reads_on_a_current_thread_runtime() {
+    let db = TestDb::sqlite().await.unwrap();
+    let f = Fixture::new(&db.store, EncryptionMode::Server).await;
+    db.store
+        .write(&f.env_scope(), vec![set("A", "1")], "u", None)
+        .await
+        .unwrap();
+    let got = db.store.read_merged(&f.env_scope(), all()).await.unwrap();
+    assert_eq!(plain(&got), kv(&[("A", "1", Level::Environment)]));
+    db.finish().await;
 }

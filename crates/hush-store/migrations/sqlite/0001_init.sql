@@ -65,8 +65,9 @@ CREATE TABLE scopes (
 );
 
 -- The current state of entry scopes, materialized for fast reads.
+-- Clustered by (scope_id, name) so reading a scope is one range scan.
 CREATE TABLE secrets (
-    id          TEXT PRIMARY KEY,
+    id          TEXT NOT NULL UNIQUE,
     scope_id    TEXT NOT NULL REFERENCES scopes(id) ON DELETE CASCADE,
     name        TEXT NOT NULL,
     value       BLOB NOT NULL,
@@ -79,8 +80,8 @@ CREATE TABLE secrets (
     updated_at  INTEGER NOT NULL,
     created_by  TEXT NOT NULL,
     updated_by  TEXT NOT NULL,
-    UNIQUE (scope_id, name)
-);
+    PRIMARY KEY (scope_id, name)
+) WITHOUT ROWID;
 
 -- One row per write to a scope.
 CREATE TABLE versions (
