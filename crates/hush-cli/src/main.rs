@@ -1,6 +1,10 @@
 //! `hush`: one binary that is both the secrets server and its client.
 
-use clap::Parser;
+mod serve;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
 
 /// hush — a self-hosted secrets manager.
 ///
@@ -9,12 +13,19 @@ use clap::Parser;
 /// at launch instead of being copied around in .env files.
 #[derive(Debug, Parser)]
 #[command(name = "hush", version, about, long_about)]
-struct Cli {}
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
 
-fn main() {
-    let _cli = Cli::parse();
-    eprintln!(
-        "hush {}: no commands yet; see `hush --help`.",
-        env!("CARGO_PKG_VERSION")
-    );
+#[derive(Debug, Subcommand)]
+enum Command {
+    Serve(serve::ServeArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Serve(args) => serve::run(args),
+    }
 }

@@ -9,6 +9,8 @@ pub mod crypto;
 pub mod dotenv;
 pub mod names;
 pub mod secret;
+pub mod time;
+pub mod token;
 
 pub use names::{NameError, NameRule, SecretName, Slug, Tag};
 pub use secret::SecretString;

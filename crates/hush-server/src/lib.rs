@@ -1,2 +1,143 @@
-//! hush-server: reserved in the workspace layout of DESIGN.md; its
-//! implementation arrives with the server issue.
+//! hush-server: the HTTP server behind `hush serve`.
+//!
+//! - [`config`]: settings and first-start preparation (data dir, master key)
+//! - `error`: the one map from errors to status + stable code
+//! - `auth`: tokens and scopes
+//! - `service`: business logic shared by every API surface
+//! - `api::v1`: the native API; `api::compat`: one adapter per seed
+
+mod api;
+pub mod auth;
+pub mod config;
+mod error;
+pub mod service;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use hush_core::SecretString;
+use hush_store::{Store, StoreOptions};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+pub use config::ServerConfig;
+pub use error::ServiceError;
+use service::Services;
+
+/// What every handler can reach.
+pub struct AppState {
+    /// Business logic over the store.
+    pub services: Services,
+}
+
+/// A server that is listening.
+pub struct Running {
+    /// The bound address (useful with port 0).
+    pub addr: SocketAddr,
+    /// The admin token, on the first start only. Print it once.
+    pub bootstrap_token: Option<SecretString>,
+    /// The store, shared with the server.
+    pub store: Arc<Store>,
+    shutdown: watch::Sender<bool>,
+    task: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+impl Running {
+    /// Stops accepting connections, lets in-flight requests finish, and
+    /// closes the database.
+    pub async fn shutdown(self) -> std::io::Result<()> {
+        let _ = self.shutdown.send(true);
+        let result = self
+            .task
+            .await
+            .unwrap_or_else(|err| Err(std::io::Error::other(err)));
+        self.store.close().await;
+        result
+    }
+
+    /// Waits until the server stops (it stops on [`Running::shutdown`]).
+    pub async fn wait(self) -> std::io::Result<()> {
+        let result = self
+            .task
+            .await
+            .unwrap_or_else(|err| Err(std::io::Error::other(err)));
+        self.store.close().await;
+        result
+    }
+
+    /// A handle that triggers a graceful shutdown from elsewhere (a signal).
+    pub fn shutdown_handle(&self) -> watch::Sender<bool> {
+        self.shutdown.clone()
+    }
+}
+
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The database could not be opened or migrated.
+    #[error("cannot open the database: {0}")]
+    Store(#[from] hush_store::StoreError),
+    /// Creating the default organization failed.
+    #[error("cannot bootstrap: {0}")]
+    Bootstrap(#[from] ServiceError),
+    /// The address could not be bound.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// The address.
+        addr: SocketAddr,
+        /// Why.
+        source: std::io::Error,
+    },
+}
+
+/// Opens the store, bootstraps a new server, binds, and starts serving in
+/// the background.
+pub async fn start(config: ServerConfig) -> Result<Running, StartError> {
+    let store = Arc::new(
+        Store::open(StoreOptions::new(
+            config.database_url.clone(),
+            config.master_key,
+        ))
+        .await?,
+    );
+    let services = Services::new(store.clone());
+    let bootstrap_token = services.bootstrap().await?;
+    let state = Arc::new(AppState { services });
+    let app = api::router(state, config.max_body_bytes, config.request_timeout);
+    let listener = TcpListener::bind(config.listen)
+        .await
+        .map_err(|source| StartError::Bind {
+            addr: config.listen,
+            source,
+        })?;
+    let addr = listener.local_addr().map_err(|source| StartError::Bind {
+        addr: config.listen,
+        source,
+    })?;
+    let (shutdown, mut signal) = watch::channel(false);
+    let task = tokio::spawn(async move {
+        axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(async move {
+            let _ = signal.wait_for(|stop| *stop).await;
+        })
+        .await
+    });
+    tracing::info!(%addr, backend = ?store.backend(), "hush is listening");
+    Ok(Running {
+        addr,
+        bootstrap_token,
+        store,
+        shutdown,
+        task,
+    })
+}
+
+pub(crate) fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}

@@ -15,6 +15,7 @@ mod orgs;
 mod rows;
 mod secrets;
 mod sqlite_reads;
+mod tokens;
 mod versions;
 
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -24,6 +25,9 @@ use hush_core::crypto::MasterKey;
 pub use db::Backend;
 pub use error::{Result, StoreError};
 pub use model::*;
+/// The database error type wrapped by [`StoreError::Database`].
+pub use sqlx::Error as SqlxError;
+pub use tokens::{NewToken, TokenKind, TokenRecord};
 
 /// Size limits enforced on writes.
 #[derive(Debug, Clone, Copy)]

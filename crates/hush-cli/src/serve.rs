@@ -1,0 +1,180 @@
+//! `hush serve`: run the server.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::Args;
+use hush_server::config::{self, KeySource, DEFAULT_MAX_BODY_BYTES};
+use hush_server::ServerConfig;
+
+/// Run the hush server.
+///
+/// With no flags: SQLite in ./hush-data, master key generated there on the
+/// first start (mode 0600), listening on 127.0.0.1:8420. The first start
+/// also creates the `default` organization and prints a one-time admin
+/// token. Every flag has a HUSH_* environment variable.
+///
+/// Examples:
+///
+///   hush serve
+///
+///   hush serve --data-dir /var/lib/hush --listen 0.0.0.0:8420
+///
+///   HUSH_MASTER_KEY_FILE=/run/secrets/hush-key \
+///     hush serve --database-url postgres://hush@db/hush
+#[derive(Debug, Args)]
+#[command(verbatim_doc_comment)]
+pub struct ServeArgs {
+    /// Address and port to listen on.
+    #[arg(long, env = "HUSH_LISTEN", default_value = "127.0.0.1:8420")]
+    listen: SocketAddr,
+
+    /// Directory for the embedded database and the generated master key.
+    #[arg(long, env = "HUSH_DATA_DIR", default_value = "./hush-data")]
+    data_dir: PathBuf,
+
+    /// Use this database instead of SQLite in the data directory
+    /// (postgres://… lets several replicas share one database).
+    #[arg(long, env = "HUSH_DATABASE_URL", hide_env_values = true)]
+    database_url: Option<String>,
+
+    /// Read the master key (32 bytes, base64 or hex) from this file.
+    /// HUSH_MASTER_KEY may hold the key itself instead.
+    #[arg(long, env = "HUSH_MASTER_KEY_FILE")]
+    master_key_file: Option<PathBuf>,
+
+    /// Largest request body accepted, in bytes.
+    #[arg(long, env = "HUSH_MAX_BODY_BYTES", default_value_t = DEFAULT_MAX_BODY_BYTES)]
+    max_body_bytes: usize,
+
+    /// Longest a request may take, in seconds.
+    #[arg(long, env = "HUSH_REQUEST_TIMEOUT", default_value_t = 30)]
+    request_timeout: u64,
+
+    /// Log level: error, warn, info, debug or trace.
+    #[arg(long, env = "HUSH_LOG", default_value = "info")]
+    log: tracing::Level,
+}
+
+/// Environment variables `hush serve` understands; others starting with
+/// HUSH_ earn a warning (a typo should not silently change nothing).
+const KNOWN_VARS: &[&str] = &[
+    "HUSH_LISTEN",
+    "HUSH_DATA_DIR",
+    "HUSH_DATABASE_URL",
+    "HUSH_MASTER_KEY",
+    "HUSH_MASTER_KEY_FILE",
+    "HUSH_MAX_BODY_BYTES",
+    "HUSH_REQUEST_TIMEOUT",
+    "HUSH_LOG",
+    "HUSH_URL",
+    "HUSH_TOKEN",
+    "HUSH_PROJECT",
+    "HUSH_ENV",
+    "HUSH_KEY",
+    "HUSH_TEST_DATABASE_URL",
+];
+
+pub fn run(args: ServeArgs) -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_max_level(args.log)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .init();
+    for (name, _) in std::env::vars_os() {
+        let name = name.to_string_lossy();
+        if name.starts_with("HUSH_") && !KNOWN_VARS.contains(&name.as_ref()) {
+            tracing::warn!(variable = %name, "unknown HUSH_* environment variable ignored");
+        }
+    }
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(err) => {
+            eprintln!("error: cannot start the async runtime: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(serve(args)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("error: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn serve(args: ServeArgs) -> Result<(), String> {
+    let key_value = std::env::var("HUSH_MASTER_KEY").ok();
+    let source = match (&key_value, &args.master_key_file) {
+        (Some(value), _) => KeySource::Value(value),
+        (None, Some(file)) => KeySource::File(file),
+        (None, None) => KeySource::DataDir(&args.data_dir),
+    };
+    let (master_key, generated) = config::load_master_key(source).map_err(|e| e.to_string())?;
+    if generated {
+        tracing::info!(path = %args.data_dir.join("master.key").display(), "generated a new master key; back it up: without it the secrets cannot be decrypted");
+    }
+    let database_url = match args.database_url {
+        Some(url) => url,
+        None => config::sqlite_url(&args.data_dir).map_err(|e| e.to_string())?,
+    };
+    if !args.listen.ip().is_loopback() {
+        tracing::warn!(listen = %args.listen, "listening on a non-loopback address without TLS: tokens and secrets cross the network in clear text; put hush behind a TLS proxy");
+    }
+    let config = ServerConfig {
+        listen: args.listen,
+        database_url,
+        master_key,
+        max_body_bytes: args.max_body_bytes,
+        request_timeout: Duration::from_secs(args.request_timeout.max(1)),
+    };
+    let running = hush_server::start(config)
+        .await
+        .map_err(|e| e.to_string())?;
+    if let Some(token) = &running.bootstrap_token {
+        println!(
+            "\nhush: first start. Created organization \"default\" and an admin token.\n\
+             It is shown only this once; store it now:\n\n    {}\n\n\
+             Try:  curl -H \"Authorization: Bearer $TOKEN\" http://{}/v1/orgs\n",
+            token.expose(),
+            running.addr
+        );
+    }
+    let stop = running.shutdown_handle();
+    tokio::spawn(async move {
+        wait_for_signal().await;
+        tracing::info!("shutting down: finishing in-flight requests");
+        let _ = stop.send(true);
+    });
+    running
+        .wait()
+        .await
+        .map_err(|e| format!("server failed: {e}"))
+}
+
+async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = term.recv() => {}
+                    _ = tokio::signal::ctrl_c() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}

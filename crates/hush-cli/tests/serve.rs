@@ -1,0 +1,261 @@
+//! `hush serve` as a user runs it: the real binary, a temp data directory.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::io::{BufRead, BufReader, Read};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use serde_json::{json, Value};
+
+struct Server {
+    child: Child,
+    addr: String,
+    stdout: String,
+    stderr_lines: mpsc::Receiver<String>,
+}
+
+/// Starts `hush serve` on an ephemeral port and waits for its
+/// "listening" log line (no sleeps).
+fn start(data_dir: &std::path::Path, log: &str) -> Server {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_hush"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--log", log])
+        .arg("--data-dir")
+        .arg(data_dir)
+        .env_remove("HUSH_MASTER_KEY")
+        .env_remove("HUSH_DATABASE_URL")
+        .env("HUSH_LISTNE", "typo")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (tx, rx) = mpsc::channel();
+    let stderr = child.stderr.take().unwrap();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines() {
+            let Ok(line) = line else { break };
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let mut seen = Vec::new();
+    let addr = loop {
+        let line = rx
+            .recv_timeout(Duration::from_secs(30))
+            .expect("server logs that it listens");
+        seen.push(line.clone());
+        if let Some(rest) = line.split("addr=").nth(1) {
+            break rest.split_whitespace().next().unwrap().to_owned();
+        }
+    };
+    assert!(
+        seen.iter().any(|l| l.contains("HUSH_LISTNE")),
+        "unknown HUSH_* variables are warned about"
+    );
+    Server {
+        child,
+        addr,
+        stdout: String::new(),
+        stderr_lines: rx,
+    }
+}
+
+impl Server {
+    /// SIGTERM, then the exit status and everything logged.
+    fn stop(mut self) -> (bool, String, String) {
+        Command::new("kill")
+            .arg("-TERM")
+            .arg(self.child.id().to_string())
+            .status()
+            .unwrap();
+        let status = self.child.wait().unwrap();
+        if let Some(mut stdout) = self.child.stdout.take() {
+            let mut out = String::new();
+            stdout.read_to_string(&mut out).unwrap();
+            self.stdout.push_str(&out);
+        }
+        // The reader thread ends when the process's stderr closes.
+        let log: Vec<String> = self.stderr_lines.iter().collect();
+        (status.success(), self.stdout, log.join("\n"))
+    }
+
+    fn first_token(&mut self) -> String {
+        let mut reader = BufReader::new(self.child.stdout.take().unwrap());
+        let mut line = String::new();
+        loop {
+            line.clear();
+            assert!(reader.read_line(&mut line).unwrap() > 0, "no token printed");
+            self.stdout.push_str(&line);
+            if let Some(token) = line.split_whitespace().find(|w| w.starts_with("hush_")) {
+                let token = token.to_owned();
+                let mut rest = String::new();
+                // Keep draining stdout in the background so the server never blocks.
+                std::thread::spawn(move || {
+                    let _ = reader.read_to_string(&mut rest);
+                });
+                self.child.stdout = None;
+                return token;
+            }
+        }
+    }
+}
+
+#[test]
+fn first_start_bootstraps_once_and_sigterm_stops_cleanly() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let mut server = start(&data, "info");
+    let token = server.first_token();
+    assert!(server.stdout.contains("shown only this once"));
+    let key = data.join("master.key");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(
+            std::fs::metadata(&key).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+    }
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let orgs: Value = rt.block_on(async {
+        reqwest::Client::new()
+            .get(format!("http://{}/v1/orgs", server.addr))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    });
+    assert_eq!(orgs[0]["slug"], "default");
+    let (clean, _, log) = server.stop();
+    assert!(clean, "exit status 0 after SIGTERM");
+    assert!(log.contains("shutting down"));
+    assert!(!log.contains(&token));
+
+    // Second start: same key, same data, no new token.
+    let key_before = std::fs::read(&key).unwrap();
+    let server = start(&data, "info");
+    let addr = server.addr.clone();
+    let status = rt.block_on(async {
+        reqwest::Client::new()
+            .get(format!("http://{addr}/v1/orgs"))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap()
+            .status()
+    });
+    assert_eq!(status, 200);
+    let (clean, stdout, _) = server.stop();
+    assert!(clean);
+    assert!(
+        !stdout.contains("hush_"),
+        "the admin token is printed on the first start only"
+    );
+    assert_eq!(std::fs::read(&key).unwrap(), key_before);
+}
+
+/// A whole session at trace level: the log must contain none of the
+/// tokens or secret values used.
+#[test]
+fn no_secret_or_token_reaches_the_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut server = start(&dir.path().join("data"), "trace");
+    let admin = server.first_token();
+    let base = format!("http://{}", server.addr);
+    let values = [
+        "s3cr3t-db-password-Q7",
+        "sk_live_ZX81spectrum",
+        "multi\nline-PEM-body",
+    ];
+    let pull_token = tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let http = reqwest::Client::new();
+        let post = |path: String, body: Value| {
+            http.post(format!("{base}{path}"))
+                .bearer_auth(&admin)
+                .json(&body)
+                .send()
+        };
+        assert!(
+            post("/v1/orgs/default/projects".into(), json!({"slug": "web"}))
+                .await
+                .unwrap()
+                .status()
+                .is_success()
+        );
+        post(
+            "/v1/orgs/default/projects/web/environments".into(),
+            json!({"slug": "production"}),
+        )
+        .await
+        .unwrap();
+        let set: Vec<Value> = values
+            .iter()
+            .enumerate()
+            .map(|(i, v)| json!({"name": format!("K{i}"), "value": v}))
+            .collect();
+        let resp = post(
+            "/v1/orgs/default/projects/web/secrets?env=production".into(),
+            json!({"set": set}),
+        )
+        .await
+        .unwrap();
+        assert!(resp.status().is_success());
+        let created: Value = post(
+            "/v1/orgs/default/tokens".into(),
+            json!({"name": "ci", "kind": "pull", "project": "web"}),
+        )
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+        let pull_token = created["token"].as_str().unwrap().to_owned();
+        let pulled: Value = http
+            .get(format!(
+                "{base}/api/v1/secrets/pull?env=production&token={pull_token}"
+            ))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(pulled["data"]["secrets"]["K0"], values[0]);
+        let read: Value = http
+            .get(format!(
+                "{base}/v1/orgs/default/projects/web/secrets?env=production&reveal=plain"
+            ))
+            .bearer_auth(&admin)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(read["secrets"].as_array().unwrap().len(), 3);
+        // Failed attempts are logged too; the bad token must not be.
+        let bad = http
+            .get(format!("{base}/v1/orgs"))
+            .bearer_auth("hush_wrong-token-value-123")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(bad.status(), 401);
+        pull_token
+    });
+    let (_, _, log) = server.stop();
+    assert!(log.lines().count() > 10, "trace logging produced output");
+    for needle in values.iter().copied().chain([
+        admin.as_str(),
+        pull_token.as_str(),
+        "hush_wrong-token-value-123",
+    ]) {
+        let probe = needle.split('\n').next().unwrap();
+        assert!(!log.contains(probe), "log contains {probe:?}");
+    }
+}

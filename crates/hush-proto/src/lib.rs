@@ -1,0 +1,295 @@
+//! The native API's request and response bodies (`/v1/…`).
+//!
+//! serde only, so the server and the Rust client share one definition of
+//! the wire format without sharing code paths. Times are RFC 3339 strings in
+//! UTC. Request bodies reject unknown fields, so a typo is a 400, not a
+//! silently ignored setting.
+
+use serde::{Deserialize, Serialize};
+
+/// The one error envelope: `{"error":{"code":"…","message":"…"}}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorBody {
+    /// The error.
+    pub error: ErrorDetail,
+}
+
+/// A stable machine-readable code and a human-readable message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorDetail {
+    /// Stable code, e.g. `not_found`, `version_conflict`.
+    pub code: String,
+    /// What went wrong and, where possible, what to do.
+    pub message: String,
+}
+
+/// An organization.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Organization {
+    /// Stable id.
+    pub id: String,
+    /// Slug used in URLs.
+    pub slug: String,
+    /// Display name.
+    pub name: String,
+    /// Creation time.
+    pub created_at: String,
+}
+
+/// A project.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Project {
+    /// Stable id.
+    pub id: String,
+    /// Slug used in URLs.
+    pub slug: String,
+    /// Display name.
+    pub name: String,
+    /// `server` or `client` (end-to-end encrypted); fixed at creation.
+    pub encryption_mode: String,
+    /// Creation time.
+    pub created_at: String,
+}
+
+/// Body of `POST /v1/orgs/{org}/projects`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateProject {
+    /// Slug: 1-64 of `a-z 0-9 - _`.
+    pub slug: String,
+    /// Display name (defaults to the slug).
+    #[serde(default)]
+    pub name: Option<String>,
+    /// `server` (default) or `client`.
+    #[serde(default)]
+    pub encryption_mode: Option<String>,
+}
+
+/// A target or an environment.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Child {
+    /// Stable id.
+    pub id: String,
+    /// Slug used in URLs and `?env=` / `?target=`.
+    pub slug: String,
+    /// Display name.
+    pub name: String,
+    /// Creation time.
+    pub created_at: String,
+}
+
+/// Body creating an organization, a target or an environment.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateNamed {
+    /// Slug: 1-64 of `a-z 0-9 - _`.
+    pub slug: String,
+    /// Display name (defaults to the slug).
+    #[serde(default)]
+    pub name: Option<String>,
+}
+
+/// A secret as returned by reads.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Secret {
+    /// Name.
+    pub name: String,
+    /// Plaintext (with `reveal=plain`), base64 ciphertext (with
+    /// `reveal=ciphertext`), or absent (`reveal=metadata`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    /// `project`, `target` or `environment`: where the value comes from.
+    pub level: String,
+    /// Note.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+    /// Tags.
+    #[serde(default)]
+    pub tags: Vec<String>,
+    /// Inactive secrets are left out of merged reads.
+    pub is_active: bool,
+    /// Reserved secrets cannot be deleted.
+    pub is_reserved: bool,
+    /// Expiry.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<String>,
+    /// Creation time.
+    pub created_at: String,
+    /// Last change.
+    pub updated_at: String,
+    /// Creator.
+    pub created_by: String,
+    /// Last author.
+    pub updated_by: String,
+}
+
+/// A list of secrets with the version of the scope they were read from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SecretList {
+    /// Current version of the addressed scope (0 if never written).
+    pub version: i64,
+    /// The secrets, by name.
+    pub secrets: Vec<Secret>,
+}
+
+/// Body of `PUT …/secrets/{name}`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PutSecret {
+    /// New value; omit to keep the current one and change only metadata.
+    #[serde(default)]
+    pub value: Option<String>,
+    /// Note.
+    #[serde(default)]
+    pub note: Option<String>,
+    /// Tags.
+    #[serde(default)]
+    pub tags: Vec<String>,
+    /// Default true.
+    #[serde(default)]
+    pub is_active: Option<bool>,
+    /// Default false.
+    #[serde(default)]
+    pub is_reserved: Option<bool>,
+    /// RFC 3339 expiry.
+    #[serde(default)]
+    pub expires_at: Option<String>,
+    /// Write only if the scope is still at this version.
+    #[serde(default)]
+    pub expected_version: Option<i64>,
+}
+
+/// One entry of a bulk write.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BulkEntry {
+    /// Name.
+    pub name: String,
+    /// Value.
+    pub value: String,
+}
+
+/// Body of `POST …/secrets` (bulk set and delete, one version).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BulkWrite {
+    /// Secrets to create or replace.
+    #[serde(default)]
+    pub set: Vec<BulkEntry>,
+    /// Names to delete.
+    #[serde(default)]
+    pub delete: Vec<String>,
+    /// Write only if the scope is still at this version.
+    #[serde(default)]
+    pub expected_version: Option<i64>,
+}
+
+/// What a write produced.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WriteResult {
+    /// The new version.
+    pub version: i64,
+    /// Names the write touched.
+    pub changed_keys: Vec<String>,
+}
+
+/// An entry of a scope's version log.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Version {
+    /// Version number.
+    pub version: i64,
+    /// `write`, `restore` or `blob`.
+    pub action: String,
+    /// Names the write touched.
+    pub changed_keys: Vec<String>,
+    /// For restores, the version restored.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub restored_from: Option<i64>,
+    /// Time.
+    pub created_at: String,
+    /// Author.
+    pub created_by: String,
+}
+
+/// One name in a diff.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DiffEntry {
+    /// Name.
+    pub name: String,
+    /// `added`, `removed` or `changed`.
+    pub change: String,
+}
+
+/// A token as listed (never the token itself).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Token {
+    /// Stable id (for revocation).
+    pub id: String,
+    /// `api` or `pull`.
+    pub kind: String,
+    /// Display name.
+    pub name: String,
+    /// The token's first characters.
+    pub prefix: String,
+    /// Scopes.
+    pub scopes: Vec<String>,
+    /// Project restriction (slug).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub project: Option<String>,
+    /// Environment restriction (slug).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub environment: Option<String>,
+    /// Expiry.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<String>,
+    /// Revoked tokens are kept, disabled.
+    pub disabled: bool,
+    /// Creation time.
+    pub created_at: String,
+}
+
+/// Body of `POST /v1/orgs/{org}/tokens`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateToken {
+    /// Display name.
+    pub name: String,
+    /// `api` (default) or `pull`.
+    #[serde(default)]
+    pub kind: Option<String>,
+    /// Scopes of an API token (pull tokens have none to choose).
+    #[serde(default)]
+    pub scopes: Vec<String>,
+    /// Restrict to a project (required for pull tokens).
+    #[serde(default)]
+    pub project: Option<String>,
+    /// Restrict to one environment of that project.
+    #[serde(default)]
+    pub environment: Option<String>,
+    /// RFC 3339 expiry.
+    #[serde(default)]
+    pub expires_at: Option<String>,
+}
+
+/// A newly created token: the only time the token is shown.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CreatedToken {
+    /// The token. Store it now; it cannot be shown again.
+    pub token: String,
+    /// Its record.
+    #[serde(flatten)]
+    pub info: Token,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_fields_are_rejected() {
+        let err = serde_json::from_str::<PutSecret>(r#"{"valeu":"x"}"#).unwrap_err();
+        assert!(err.to_string().contains("unknown field `valeu`"), "{err}");
+        let ok: PutSecret = serde_json::from_str(r#"{"value":"x"}"#).unwrap();
+        assert_eq!(ok.value.as_deref(), Some("x"));
+    }
+}

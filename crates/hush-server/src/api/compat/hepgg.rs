@@ -1,0 +1,95 @@
+//! Hep.gg Secrets (`shared/seeds/hepgg-secrets.txt`): the pull endpoint.
+//!
+//! `GET /api/v1/secrets/pull?env=&keys=` with `Authorization: Bearer hsk_…`
+//! or `?token=hsk_…`, answering
+//! `{"ok":true,"data":{"env":…,"e2ee":…,"secrets":{…}}}`. Errors use the
+//! seed's codes: 401 `NO_TOKEN` / `BAD_TOKEN`, 400 without `?env=` for a
+//! project-wide token, 404 for an unknown environment.
+
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::{json, Map, Value};
+
+use crate::api::Params;
+use crate::auth::{authenticate, bearer};
+use crate::error::ServiceError;
+use crate::AppState;
+
+pub fn routes() -> Router<Arc<AppState>> {
+    Router::new().route("/api/v1/secrets/pull", get(pull))
+}
+
+#[derive(Debug, Deserialize)]
+struct PullQuery {
+    env: Option<String>,
+    keys: Option<String>,
+    token: Option<String>,
+}
+
+/// An error in the seed's shape.
+struct HepError(ServiceError);
+
+impl IntoResponse for HepError {
+    fn into_response(self) -> Response {
+        let (status, code) = self.0.status_and_code();
+        let hep_code = match (status, code) {
+            (StatusCode::UNAUTHORIZED, "missing_token") => "NO_TOKEN",
+            (StatusCode::UNAUTHORIZED, _) => "BAD_TOKEN",
+            (StatusCode::BAD_REQUEST, _) => "BAD_REQUEST",
+            (StatusCode::NOT_FOUND, _) => "NOT_FOUND",
+            (StatusCode::TOO_MANY_REQUESTS, _) => "RATE_LIMITED",
+            _ if status.is_server_error() => return self.0.into_response(),
+            _ => code,
+        };
+        let body = json!({ "ok": false, "error": hep_code, "message": self.0.to_string() });
+        (status, Json(body)).into_response()
+    }
+}
+
+impl From<ServiceError> for HepError {
+    fn from(err: ServiceError) -> Self {
+        HepError(err)
+    }
+}
+
+async fn pull(
+    State(app): State<Arc<AppState>>,
+    Params(query): Params<PullQuery>,
+    headers: HeaderMap,
+) -> Result<Json<Value>, HepError> {
+    let token = bearer(&headers)
+        .map(str::to_owned)
+        .or(query.token)
+        .ok_or_else(|| {
+            ServiceError::unauthorized(
+                "missing_token",
+                "send Authorization: Bearer hsk_… or ?token=hsk_…",
+            )
+        })?;
+    let who = authenticate(&app, &token).await?;
+    let keys: Option<Vec<String>> = query.keys.map(|k| {
+        k.split(',')
+            .map(|s| s.trim().to_owned())
+            .filter(|s| !s.is_empty())
+            .collect()
+    });
+    let pulled = app
+        .services
+        .pull(&who, query.env.as_deref(), keys.as_deref())
+        .await?;
+    let secrets: Map<String, Value> = pulled
+        .secrets
+        .into_iter()
+        .map(|(k, v)| (k, Value::String(v)))
+        .collect();
+    Ok(Json(json!({
+        "ok": true,
+        "data": { "env": pulled.env, "e2ee": pulled.e2ee, "secrets": secrets }
+    })))
+}

@@ -1,0 +1,14 @@
+//! Compatibility surfaces: one module per seed, each translating that
+//! seed's wire format onto the shared services.
+
+mod hepgg;
+
+use std::sync::Arc;
+
+use axum::Router;
+
+use crate::AppState;
+
+pub fn routes() -> Router<Arc<AppState>> {
+    Router::new().merge(hepgg::routes())
+}

@@ -1,0 +1,157 @@
+//! Store records to native wire types, and wire input to store input.
+
+use base64::Engine;
+use hush_core::time::{parse_rfc3339, to_rfc3339};
+use hush_core::{NameRule, SecretString, Tag};
+use hush_store::{
+    Child, DiffKind, EncryptionMode, InputValue, Organization, Project, SecretInput, TokenRecord,
+    Value, VersionInfo,
+};
+
+use crate::error::ServiceError;
+
+pub fn org(o: Organization) -> hush_proto::Organization {
+    hush_proto::Organization {
+        id: o.id,
+        slug: o.slug,
+        name: o.name,
+        created_at: to_rfc3339(o.created_at),
+    }
+}
+
+pub fn project(p: Project) -> hush_proto::Project {
+    hush_proto::Project {
+        id: p.id,
+        slug: p.slug,
+        name: p.name,
+        encryption_mode: p.mode.as_str().to_owned(),
+        created_at: to_rfc3339(p.created_at),
+    }
+}
+
+pub fn child(c: Child) -> hush_proto::Child {
+    hush_proto::Child {
+        id: c.id,
+        slug: c.slug,
+        name: c.name,
+        created_at: to_rfc3339(c.created_at),
+    }
+}
+
+/// Server-mode ciphertext is raw bytes (sent as base64); client-mode
+/// "ciphertext" is the client's own text, returned as it was stored.
+pub fn secret(s: hush_store::Secret, mode: EncryptionMode) -> hush_proto::Secret {
+    let value = match &s.value {
+        Value::Hidden => None,
+        Value::Plain(v) => Some(v.expose().to_owned()),
+        Value::Ciphertext(bytes) => Some(match mode {
+            EncryptionMode::Server => base64::engine::general_purpose::STANDARD.encode(bytes),
+            EncryptionMode::Client => String::from_utf8_lossy(bytes).into_owned(),
+        }),
+    };
+    hush_proto::Secret {
+        name: s.name,
+        value,
+        level: s.level.as_str().to_owned(),
+        note: s.note,
+        tags: s.tags,
+        is_active: s.is_active,
+        is_reserved: s.is_reserved,
+        expires_at: s.expires_at.map(to_rfc3339),
+        created_at: to_rfc3339(s.created_at),
+        updated_at: to_rfc3339(s.updated_at),
+        created_by: s.created_by,
+        updated_by: s.updated_by,
+    }
+}
+
+pub fn version(v: VersionInfo) -> hush_proto::Version {
+    hush_proto::Version {
+        version: v.version,
+        action: match v.action {
+            hush_store::Action::Write => "write",
+            hush_store::Action::Restore => "restore",
+            hush_store::Action::Blob => "blob",
+        }
+        .to_owned(),
+        changed_keys: v.changed_keys,
+        restored_from: v.restored_from,
+        created_at: to_rfc3339(v.created_at),
+        created_by: v.created_by,
+    }
+}
+
+pub fn diff(d: hush_store::DiffEntry) -> hush_proto::DiffEntry {
+    hush_proto::DiffEntry {
+        name: d.name,
+        change: match d.kind {
+            DiffKind::Added => "added",
+            DiffKind::Removed => "removed",
+            DiffKind::Changed => "changed",
+        }
+        .to_owned(),
+    }
+}
+
+pub fn token(
+    t: TokenRecord,
+    project: Option<String>,
+    environment: Option<String>,
+) -> hush_proto::Token {
+    hush_proto::Token {
+        id: t.id,
+        kind: t.kind.as_str().to_owned(),
+        name: t.name,
+        prefix: t.prefix,
+        scopes: t.scopes,
+        project,
+        environment,
+        expires_at: t.expires_at.map(to_rfc3339),
+        disabled: t.disabled,
+        created_at: to_rfc3339(t.created_at),
+    }
+}
+
+/// Parses an optional RFC 3339 time.
+pub fn time(field: &str, text: Option<&str>) -> Result<Option<i64>, ServiceError> {
+    text.map(|t| {
+        parse_rfc3339(t).ok_or_else(|| {
+            ServiceError::unprocessable(
+                "invalid_time",
+                format!("{field} must be an RFC 3339 time such as 2030-01-31T12:00:00Z"),
+            )
+        })
+    })
+    .transpose()
+}
+
+/// A value as the project's mode wants it.
+pub fn input_value(mode: EncryptionMode, value: Option<String>) -> InputValue {
+    match (value, mode) {
+        (None, _) => InputValue::Keep,
+        (Some(v), EncryptionMode::Server) => InputValue::Plain(SecretString::new(v)),
+        (Some(v), EncryptionMode::Client) => InputValue::Ciphertext(v.into_bytes()),
+    }
+}
+
+/// A `PUT …/secrets/{name}` body as store input.
+pub fn put_secret(
+    name: &str,
+    body: hush_proto::PutSecret,
+    mode: EncryptionMode,
+) -> Result<SecretInput, ServiceError> {
+    let tags = body
+        .tags
+        .iter()
+        .map(|t| Tag::parse(t))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(SecretInput {
+        name: NameRule::Native.parse(name)?,
+        expires_at: time("expires_at", body.expires_at.as_deref())?,
+        value: input_value(mode, body.value),
+        note: body.note,
+        tags,
+        is_active: body.is_active.unwrap_or(true),
+        is_reserved: body.is_reserved.unwrap_or(false),
+    })
+}

@@ -1,0 +1,224 @@
+//! Secrets of one scope: list (merged or exact), get, put, bulk write, delete.
+
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::Json;
+use hush_core::NameRule;
+use hush_proto::{BulkWrite, PutSecret, SecretList, WriteResult};
+use hush_store::{Change, Reveal, SecretInput, VersionInfo};
+use serde::Deserialize;
+
+use super::convert;
+use crate::api::{JsonBody, Params, PathArgs};
+use crate::auth::Principal;
+use crate::error::ServiceError;
+use crate::service::{ReadRequest, ScopeAddress, SecretFilter};
+use crate::AppState;
+
+type Result<T> = std::result::Result<T, ServiceError>;
+type S = State<Arc<AppState>>;
+
+/// `GET …/secrets` query.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListQuery {
+    env: Option<String>,
+    target: Option<String>,
+    /// `merged` (default) or `exact`.
+    level: Option<String>,
+    /// `metadata` (default), `ciphertext` or `plain`.
+    reveal: Option<String>,
+    /// Comma-separated names.
+    names: Option<String>,
+    tag: Option<String>,
+    search: Option<String>,
+    include_inactive: Option<bool>,
+}
+
+/// Scope and check-and-set for single-secret writes.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WriteQuery {
+    env: Option<String>,
+    target: Option<String>,
+    expected_version: Option<i64>,
+}
+
+fn address(env: &Option<String>, target: &Option<String>) -> ScopeAddress {
+    ScopeAddress {
+        target: target.clone(),
+        env: env.clone(),
+    }
+}
+
+fn reveal(text: Option<&str>) -> Result<Reveal> {
+    match text {
+        None | Some("metadata") => Ok(Reveal::Metadata),
+        Some("ciphertext") => Ok(Reveal::Ciphertext),
+        Some("plain") => Ok(Reveal::Plaintext),
+        Some(other) => Err(ServiceError::bad_request(
+            "invalid_query",
+            format!("reveal is metadata, ciphertext or plain, not {other:?}"),
+        )),
+    }
+}
+
+fn written(v: VersionInfo) -> Json<WriteResult> {
+    Json(WriteResult {
+        version: v.version,
+        changed_keys: v.changed_keys,
+    })
+}
+
+async fn read(
+    app: &AppState,
+    who: &Principal,
+    org: &str,
+    project: &str,
+    q: ListQuery,
+) -> Result<SecretList> {
+    let exact = match q.level.as_deref() {
+        None | Some("merged") => false,
+        Some("exact") => true,
+        Some(other) => {
+            return Err(ServiceError::bad_request(
+                "invalid_query",
+                format!("level is merged or exact, not {other:?}"),
+            ))
+        }
+    };
+    let request = ReadRequest {
+        exact,
+        reveal: reveal(q.reveal.as_deref())?,
+        include_inactive: q.include_inactive.unwrap_or(false),
+        filter: SecretFilter {
+            names: q.names.map(|n| {
+                n.split(',')
+                    .map(|s| s.trim().to_owned())
+                    .filter(|s| !s.is_empty())
+                    .collect()
+            }),
+            tag: q.tag,
+            search: q.search,
+        },
+    };
+    let (_, project_record) = app.services.project(who, org, project).await?;
+    let address = address(&q.env, &q.target);
+    let (version, secrets) = app
+        .services
+        .read_secrets(who, org, project, &address, &request)
+        .await?;
+    Ok(SecretList {
+        version,
+        secrets: secrets
+            .into_iter()
+            .map(|s| convert::secret(s, project_record.mode))
+            .collect(),
+    })
+}
+
+pub async fn list(
+    State(app): S,
+    who: Principal,
+    PathArgs((org, project)): PathArgs<(String, String)>,
+    Params(q): Params<ListQuery>,
+) -> Result<Json<SecretList>> {
+    Ok(Json(read(&app, &who, &org, &project, q).await?))
+}
+
+pub async fn get(
+    State(app): S,
+    who: Principal,
+    PathArgs((org, project, name)): PathArgs<(String, String, String)>,
+    Params(mut q): Params<ListQuery>,
+) -> Result<Json<hush_proto::Secret>> {
+    q.names = Some(name.clone());
+    q.include_inactive = Some(q.include_inactive.unwrap_or(true));
+    let list = read(&app, &who, &org, &project, q).await?;
+    list.secrets.into_iter().next().map(Json).ok_or_else(|| {
+        ServiceError::Store(hush_store::StoreError::NotFound {
+            kind: "secret",
+            what: name,
+        })
+    })
+}
+
+pub async fn put(
+    State(app): S,
+    who: Principal,
+    PathArgs((org, project, name)): PathArgs<(String, String, String)>,
+    Params(q): Params<WriteQuery>,
+    JsonBody(body): JsonBody<PutSecret>,
+) -> Result<Json<WriteResult>> {
+    let expected = body.expected_version.or(q.expected_version);
+    let version = app
+        .services
+        .write_secrets(
+            &who,
+            &org,
+            &project,
+            &address(&q.env, &q.target),
+            |p| {
+                Ok(vec![Change::Upsert(convert::put_secret(
+                    &name, body, p.mode,
+                )?)])
+            },
+            expected,
+        )
+        .await?;
+    Ok(written(version))
+}
+
+pub async fn bulk(
+    State(app): S,
+    who: Principal,
+    PathArgs((org, project)): PathArgs<(String, String)>,
+    Params(q): Params<WriteQuery>,
+    JsonBody(body): JsonBody<BulkWrite>,
+) -> Result<Json<WriteResult>> {
+    let expected = body.expected_version.or(q.expected_version);
+    let version = app
+        .services
+        .write_secrets(
+            &who,
+            &org,
+            &project,
+            &address(&q.env, &q.target),
+            |p| {
+                let mut changes = Vec::with_capacity(body.set.len() + body.delete.len());
+                for entry in body.set {
+                    let name = NameRule::Native.parse(&entry.name)?;
+                    let value = convert::input_value(p.mode, Some(entry.value));
+                    changes.push(Change::Upsert(SecretInput::new(name, value)));
+                }
+                for name in &body.delete {
+                    changes.push(Change::Delete(NameRule::Native.parse(name)?));
+                }
+                Ok(changes)
+            },
+            expected,
+        )
+        .await?;
+    Ok(written(version))
+}
+
+pub async fn remove(
+    State(app): S,
+    who: Principal,
+    PathArgs((org, project, name)): PathArgs<(String, String, String)>,
+    Params(q): Params<WriteQuery>,
+) -> Result<Json<WriteResult>> {
+    let version = app
+        .services
+        .write_secrets(
+            &who,
+            &org,
+            &project,
+            &address(&q.env, &q.target),
+            |_| Ok(vec![Change::Delete(NameRule::Native.parse(&name)?)]),
+            q.expected_version,
+        )
+        .await?;
+    Ok(written(version))
+}

@@ -1,0 +1,119 @@
+//! Tokens: create (the token is in the response once), list, revoke.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::Json;
+use hush_proto::{CreateToken, CreatedToken};
+use hush_store::{ChildKind, TokenKind, TokenRecord};
+
+use super::convert;
+use crate::api::{JsonBody, PathArgs};
+use crate::auth::Principal;
+use crate::error::ServiceError;
+use crate::service::TokenRequest;
+use crate::AppState;
+
+type Result<T> = std::result::Result<T, ServiceError>;
+type S = State<Arc<AppState>>;
+
+pub async fn create(
+    State(app): S,
+    who: Principal,
+    PathArgs(org): PathArgs<String>,
+    JsonBody(body): JsonBody<CreateToken>,
+) -> Result<(StatusCode, Json<CreatedToken>)> {
+    let kind = match body.kind.as_deref() {
+        None | Some("api") => TokenKind::Api,
+        Some("pull") => TokenKind::Pull,
+        Some(other) => {
+            return Err(ServiceError::unprocessable(
+                "invalid_token_request",
+                format!("kind is \"api\" or \"pull\", not {other:?}"),
+            ))
+        }
+    };
+    let request = TokenRequest {
+        name: body.name,
+        kind,
+        scopes: body
+            .scopes
+            .iter()
+            .map(|s| s.parse())
+            .collect::<Result<_>>()?,
+        expires_at: convert::time("expires_at", body.expires_at.as_deref())?,
+        project: body.project.clone(),
+        environment: body.environment.clone(),
+    };
+    let (secret, record) = app.services.create_token(&who, &org, request).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(CreatedToken {
+            token: secret.expose().to_owned(),
+            info: convert::token(record, body.project, body.environment),
+        }),
+    ))
+}
+
+pub async fn list(
+    State(app): S,
+    who: Principal,
+    PathArgs(org): PathArgs<String>,
+) -> Result<Json<Vec<hush_proto::Token>>> {
+    let tokens = app.services.tokens(&who, &org).await?;
+    let names = restriction_names(&app, &who, &org, &tokens).await?;
+    Ok(Json(
+        tokens
+            .into_iter()
+            .map(|t| {
+                let project = t.project_id.as_ref().and_then(|id| names.get(id).cloned());
+                let env = t
+                    .environment_id
+                    .as_ref()
+                    .and_then(|id| names.get(id).cloned());
+                convert::token(t, project, env)
+            })
+            .collect(),
+    ))
+}
+
+/// Slugs of the projects and environments tokens are limited to, by id.
+async fn restriction_names(
+    app: &AppState,
+    who: &Principal,
+    org: &str,
+    tokens: &[TokenRecord],
+) -> Result<HashMap<String, String>> {
+    let mut names = HashMap::new();
+    if tokens.iter().all(|t| t.project_id.is_none()) {
+        return Ok(names);
+    }
+    for project in app.services.projects(who, org).await? {
+        if tokens
+            .iter()
+            .any(|t| t.environment_id.is_some() && t.project_id.as_ref() == Some(&project.id))
+        {
+            for env in app
+                .services
+                .store
+                .children(ChildKind::Environment, &project)
+                .await?
+            {
+                names.insert(env.id, env.slug);
+            }
+        }
+        names.insert(project.id, project.slug);
+    }
+    Ok(names)
+}
+
+pub async fn revoke(
+    State(app): S,
+    who: Principal,
+    PathArgs((org, id)): PathArgs<(String, String)>,
+) -> Result<StatusCode> {
+    app.services.revoke_token(&who, &org, &id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

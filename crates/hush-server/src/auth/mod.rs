@@ -1,0 +1,221 @@
+//! Who is calling, and what they may do.
+//!
+//! Every request to the native API carries `Authorization: Bearer <token>`.
+//! The token is hashed and looked up; disabled, expired and unknown tokens
+//! are refused with distinct 401 codes. What a valid token may do is its
+//! scopes, within its organization and, optionally, one project or one
+//! environment. Outside its resources a token sees 404s, so it cannot probe
+//! what exists elsewhere.
+
+use std::fmt;
+use std::str::FromStr;
+use std::sync::Arc;
+
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use hush_store::{TokenKind, TokenRecord};
+
+use crate::error::ServiceError;
+use crate::AppState;
+
+/// A permission a token can carry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Scope {
+    /// Names, metadata and ciphertext.
+    SecretRead,
+    /// Plaintext values.
+    SecretDecrypt,
+    /// Create, change and delete secrets; restore versions.
+    SecretWrite,
+    /// Delete versions and purge history.
+    SecretPurge,
+    /// Retrieve a project's key (DotEnv server-managed projects).
+    KeyRetrieve,
+    /// Manage a project: environments, targets, project tokens.
+    ProjectAdmin,
+    /// Manage the organization: projects, tokens, everything in it.
+    OrgAdmin,
+    /// Read the audit log.
+    AuditRead,
+}
+
+impl Scope {
+    /// Every scope, for the bootstrap token and for messages.
+    pub const ALL: [Scope; 8] = [
+        Scope::SecretRead,
+        Scope::SecretDecrypt,
+        Scope::SecretWrite,
+        Scope::SecretPurge,
+        Scope::KeyRetrieve,
+        Scope::ProjectAdmin,
+        Scope::OrgAdmin,
+        Scope::AuditRead,
+    ];
+
+    /// The wire name, e.g. `secret:read`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Scope::SecretRead => "secret:read",
+            Scope::SecretDecrypt => "secret:decrypt",
+            Scope::SecretWrite => "secret:write",
+            Scope::SecretPurge => "secret:purge",
+            Scope::KeyRetrieve => "key:retrieve",
+            Scope::ProjectAdmin => "project:admin",
+            Scope::OrgAdmin => "org:admin",
+            Scope::AuditRead => "audit:read",
+        }
+    }
+
+    /// Scopes that include this one: `org:admin` includes everything,
+    /// `project:admin` everything about secrets and keys.
+    fn granted_by(self, held: Scope) -> bool {
+        held == self
+            || held == Scope::OrgAdmin
+            || (held == Scope::ProjectAdmin && self < Scope::ProjectAdmin)
+    }
+}
+
+impl fmt::Display for Scope {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Scope {
+    type Err = ServiceError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Scope::ALL
+            .into_iter()
+            .find(|scope| scope.as_str() == s)
+            .ok_or_else(|| {
+                let known: Vec<_> = Scope::ALL.iter().map(|s| s.as_str()).collect();
+                ServiceError::unprocessable(
+                    "invalid_scope",
+                    format!("unknown scope {s:?}; known scopes: {}", known.join(", ")),
+                )
+            })
+    }
+}
+
+/// An authenticated caller.
+#[derive(Debug, Clone)]
+pub struct Principal {
+    /// The token's record.
+    pub token: TokenRecord,
+    scopes: Vec<Scope>,
+}
+
+impl Principal {
+    /// The caller as written in version logs and secrets' `updated_by`.
+    pub fn actor(&self) -> String {
+        format!("token:{}", self.token.id)
+    }
+
+    /// Fails with 403 unless the token holds `scope` (or one including it).
+    pub fn require(&self, scope: Scope) -> Result<(), ServiceError> {
+        if self.has(scope) {
+            Ok(())
+        } else {
+            Err(ServiceError::forbidden(
+                "insufficient_scope",
+                format!("this token lacks the {scope} scope"),
+            ))
+        }
+    }
+
+    /// Whether the token holds `scope` (or one including it).
+    pub fn has(&self, scope: Scope) -> bool {
+        self.scopes.iter().any(|&held| scope.granted_by(held))
+    }
+
+    /// The scopes the token holds.
+    pub fn scopes(&self) -> &[Scope] {
+        &self.scopes
+    }
+}
+
+/// Authenticates a token string against the store.
+pub async fn authenticate(state: &AppState, token: &str) -> Result<Principal, ServiceError> {
+    let record = state
+        .services
+        .store
+        .token_by_hash(&hush_core::token::hash(token))
+        .await?
+        .ok_or_else(|| ServiceError::unauthorized("invalid_token", "the token is not valid"))?;
+    if record.disabled {
+        return Err(ServiceError::unauthorized(
+            "token_disabled",
+            "the token has been revoked",
+        ));
+    }
+    if record.expires_at.is_some_and(|at| at <= crate::now_ms()) {
+        return Err(ServiceError::unauthorized(
+            "token_expired",
+            "the token has expired",
+        ));
+    }
+    let scopes = record
+        .scopes
+        .iter()
+        .filter_map(|s| s.parse().ok())
+        .collect();
+    Ok(Principal {
+        token: record,
+        scopes,
+    })
+}
+
+/// The bearer token of a request, if any.
+pub fn bearer(headers: &axum::http::HeaderMap) -> Option<&str> {
+    let header = headers
+        .get(axum::http::header::AUTHORIZATION)?
+        .to_str()
+        .ok()?;
+    let (scheme, token) = header.split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+}
+
+/// Extracts an API-token principal; pull tokens are refused here.
+impl FromRequestParts<Arc<AppState>> for Principal {
+    type Rejection = ServiceError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &Arc<AppState>,
+    ) -> Result<Self, ServiceError> {
+        let token = bearer(&parts.headers).ok_or_else(|| {
+            ServiceError::unauthorized(
+                "missing_token",
+                "send a token as `Authorization: Bearer hush_…`",
+            )
+        })?;
+        let principal = authenticate(state, token).await?;
+        if principal.token.kind == TokenKind::Pull {
+            return Err(ServiceError::forbidden(
+                "pull_token",
+                "pull tokens (hsk_…) can only pull secrets; use an API token for this",
+            ));
+        }
+        Ok(principal)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scope_inclusion() {
+        assert!(Scope::SecretRead.granted_by(Scope::OrgAdmin));
+        assert!(Scope::AuditRead.granted_by(Scope::OrgAdmin));
+        assert!(Scope::SecretPurge.granted_by(Scope::ProjectAdmin));
+        assert!(!Scope::AuditRead.granted_by(Scope::ProjectAdmin));
+        assert!(!Scope::OrgAdmin.granted_by(Scope::ProjectAdmin));
+        assert!(!Scope::SecretDecrypt.granted_by(Scope::SecretRead));
+        for scope in Scope::ALL {
+            assert_eq!(scope.as_str().parse::<Scope>().unwrap(), scope);
+        }
+        assert!("secret:everything".parse::<Scope>().is_err());
+    }
+}

@@ -1,0 +1,149 @@
+//! Server configuration and first-start preparation of the data directory.
+
+use std::fs;
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use hush_core::crypto::MasterKey;
+use thiserror::Error;
+
+/// Default request body limit: 1 MiB.
+pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
+
+/// Everything `hush serve` needs, already resolved.
+pub struct ServerConfig {
+    /// Address to listen on.
+    pub listen: SocketAddr,
+    /// `sqlite://…` or `postgres://…`.
+    pub database_url: String,
+    /// The master key.
+    pub master_key: MasterKey,
+    /// Largest request body.
+    pub max_body_bytes: usize,
+    /// Longest a request may take.
+    pub request_timeout: Duration,
+}
+
+/// Why the configuration could not be prepared.
+#[derive(Debug, Error)]
+pub enum ConfigError {
+    /// Reading or writing the data directory or a key file failed.
+    #[error("{what} {path}: {source}")]
+    Io {
+        /// What was being done.
+        what: &'static str,
+        /// The path.
+        path: PathBuf,
+        /// The IO error.
+        source: std::io::Error,
+    },
+    /// A master key that is not 32 bytes of base64 or hex.
+    #[error("master key from {origin} is invalid: {source}")]
+    BadKey {
+        /// Where it came from.
+        origin: String,
+        /// Why it was refused.
+        source: hush_core::crypto::CryptoError,
+    },
+}
+
+fn io(what: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> ConfigError {
+    let path = path.to_owned();
+    move |source| ConfigError::Io { what, path, source }
+}
+
+/// The embedded default database inside the data directory.
+pub fn sqlite_url(data_dir: &Path) -> Result<String, ConfigError> {
+    fs::create_dir_all(data_dir).map_err(io("cannot create data directory", data_dir))?;
+    Ok(format!("sqlite://{}", data_dir.join("hush.db").display()))
+}
+
+/// Where the master key comes from, in order of precedence.
+pub enum KeySource<'a> {
+    /// The key itself (e.g. `HUSH_MASTER_KEY`).
+    Value(&'a str),
+    /// A file holding the key.
+    File(&'a Path),
+    /// `master.key` in the data directory, generated (mode 0600) if missing.
+    DataDir(&'a Path),
+}
+
+/// Loads the master key, generating it on the first start. Returns the key
+/// and whether it was just generated.
+pub fn load_master_key(source: KeySource<'_>) -> Result<(MasterKey, bool), ConfigError> {
+    match source {
+        KeySource::Value(text) => MasterKey::decode(text)
+            .map(|k| (k, false))
+            .map_err(|source| ConfigError::BadKey {
+                origin: "HUSH_MASTER_KEY".to_owned(),
+                source,
+            }),
+        KeySource::File(path) => read_key_file(path).map(|k| (k, false)),
+        KeySource::DataDir(dir) => {
+            let path = dir.join("master.key");
+            if path.exists() {
+                return read_key_file(&path).map(|k| (k, false));
+            }
+            fs::create_dir_all(dir).map_err(io("cannot create data directory", dir))?;
+            let key = MasterKey::generate();
+            write_private(&path, key.encode().as_bytes())?;
+            Ok((key, true))
+        }
+    }
+}
+
+fn read_key_file(path: &Path) -> Result<MasterKey, ConfigError> {
+    let text = zeroize::Zeroizing::new(
+        fs::read_to_string(path).map_err(io("cannot read master key file", path))?,
+    );
+    MasterKey::decode(&text).map_err(|source| ConfigError::BadKey {
+        origin: path.display().to_string(),
+        source,
+    })
+}
+
+/// Creates `path` readable by the owner only, failing if it exists.
+fn write_private(path: &Path, bytes: &[u8]) -> Result<(), ConfigError> {
+    let mut options = fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = options
+        .open(path)
+        .map_err(io("cannot create master key file", path))?;
+    file.write_all(bytes)
+        .and_then(|()| file.sync_all())
+        .map_err(io("cannot write master key file", path))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn master_key_is_generated_once_with_mode_0600() {
+        let dir = tempfile::tempdir().unwrap();
+        let (first, created) = load_master_key(KeySource::DataDir(dir.path())).unwrap();
+        assert!(created);
+        let (again, created) = load_master_key(KeySource::DataDir(dir.path())).unwrap();
+        assert!(!created);
+        assert_eq!(first.id(), again.id());
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = fs::metadata(dir.path().join("master.key"))
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+        let err = load_master_key(KeySource::Value("short")).err().unwrap();
+        assert!(err.to_string().contains("HUSH_MASTER_KEY"), "{err}");
+        assert!(!err.to_string().contains("short"));
+    }
+}

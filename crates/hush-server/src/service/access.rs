@@ -1,0 +1,112 @@
+//! Resolving slugs to records, with the caller's restrictions applied.
+//!
+//! A token sees only its organization, and only its project or environment
+//! when it is restricted to one; everything else answers "not found", the
+//! same as if it did not exist.
+
+use hush_store::{ChildKind, Environment, Organization, Project, Scope, StoreError};
+
+use super::Services;
+use crate::auth::Principal;
+use crate::error::ServiceError;
+
+fn not_found(kind: &'static str, what: &str) -> ServiceError {
+    ServiceError::Store(StoreError::NotFound {
+        kind,
+        what: what.to_owned(),
+    })
+}
+
+/// Which scope of a project a request addresses.
+#[derive(Debug, Clone, Default)]
+pub struct ScopeAddress {
+    /// Target slug.
+    pub target: Option<String>,
+    /// Environment slug.
+    pub env: Option<String>,
+}
+
+/// A resolved scope with the records it was resolved from.
+pub struct Target {
+    /// The organization.
+    pub org: Organization,
+    /// The project.
+    pub project: Project,
+    /// The environment, if addressed.
+    pub env: Option<Environment>,
+    /// The scope.
+    pub scope: Scope,
+}
+
+impl Services {
+    /// The caller's view of an organization.
+    pub async fn org(&self, who: &Principal, slug: &str) -> Result<Organization, ServiceError> {
+        let org = self.store.organization(slug).await?;
+        if org.id != who.token.org_id {
+            return Err(not_found("organization", slug));
+        }
+        Ok(org)
+    }
+
+    /// The caller's view of a project.
+    pub async fn project(
+        &self,
+        who: &Principal,
+        org: &str,
+        slug: &str,
+    ) -> Result<(Organization, Project), ServiceError> {
+        let org = self.org(who, org).await?;
+        let project = self.store.project(&org, slug).await?;
+        if who
+            .token
+            .project_id
+            .as_ref()
+            .is_some_and(|id| *id != project.id)
+        {
+            return Err(not_found("project", slug));
+        }
+        Ok((org, project))
+    }
+
+    /// Resolves a scope of a project for the caller.
+    pub async fn target(
+        &self,
+        who: &Principal,
+        org: &str,
+        project: &str,
+        address: &ScopeAddress,
+    ) -> Result<Target, ServiceError> {
+        let (org, project) = self.project(who, org, project).await?;
+        let target = match &address.target {
+            Some(slug) => Some(self.store.child(ChildKind::Target, &project, slug).await?),
+            None => None,
+        };
+        let env = match &address.env {
+            Some(slug) => Some(
+                self.store
+                    .child(ChildKind::Environment, &project, slug)
+                    .await?,
+            ),
+            None => None,
+        };
+        if let Some(locked) = &who.token.environment_id {
+            match &env {
+                Some(env) if env.id == *locked => {}
+                Some(env) => return Err(not_found("environment", &env.slug)),
+                None => {
+                    return Err(ServiceError::forbidden(
+                        "environment_locked",
+                        "this token is limited to one environment; pass ?env=",
+                    ))
+                }
+            }
+        }
+        let scope = Scope::new(&project, target.as_ref(), env.as_ref())?;
+        Ok(Target {
+            org,
+            project,
+            env,
+            scope,
+        })
+    }
+}

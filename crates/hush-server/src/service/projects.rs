@@ -1,0 +1,116 @@
+//! Projects, environments and targets.
+
+use hush_core::Slug;
+use hush_store::{Child, ChildKind, EncryptionMode, Organization, Project};
+
+use super::Services;
+use crate::auth::{Principal, Scope};
+use crate::error::ServiceError;
+
+impl Services {
+    /// Organizations the caller can see (its own).
+    pub async fn organizations(&self, who: &Principal) -> Result<Vec<Organization>, ServiceError> {
+        let all = self.store.organizations().await?;
+        Ok(all
+            .into_iter()
+            .filter(|o| o.id == who.token.org_id)
+            .collect())
+    }
+
+    /// The caller's projects in an organization.
+    pub async fn projects(&self, who: &Principal, org: &str) -> Result<Vec<Project>, ServiceError> {
+        let org = self.org(who, org).await?;
+        let all = self.store.projects(&org).await?;
+        Ok(all
+            .into_iter()
+            .filter(|p| who.token.project_id.as_ref().is_none_or(|id| *id == p.id))
+            .collect())
+    }
+
+    /// Creates a project (needs `org:admin`).
+    pub async fn create_project(
+        &self,
+        who: &Principal,
+        org: &str,
+        slug: &str,
+        name: Option<&str>,
+        mode: EncryptionMode,
+    ) -> Result<Project, ServiceError> {
+        who.require(Scope::OrgAdmin)?;
+        let org = self.org(who, org).await?;
+        let slug = Slug::parse("project", slug)?;
+        let name = name.unwrap_or(slug.as_str());
+        Ok(self
+            .store
+            .create_project(&org, &slug, name, mode, &who.actor())
+            .await?)
+    }
+
+    /// Deletes a project and everything in it (needs `org:admin`).
+    pub async fn delete_project(
+        &self,
+        who: &Principal,
+        org: &str,
+        slug: &str,
+    ) -> Result<(), ServiceError> {
+        who.require(Scope::OrgAdmin)?;
+        let (_, project) = self.project(who, org, slug).await?;
+        Ok(self.store.delete_project(&project).await?)
+    }
+
+    /// A project's environments or targets.
+    pub async fn children(
+        &self,
+        who: &Principal,
+        kind: ChildKind,
+        org: &str,
+        project: &str,
+    ) -> Result<Vec<Child>, ServiceError> {
+        who.require(Scope::SecretRead)?;
+        let (_, project) = self.project(who, org, project).await?;
+        let all = self.store.children(kind, &project).await?;
+        Ok(all
+            .into_iter()
+            .filter(|c| {
+                kind != ChildKind::Environment
+                    || who
+                        .token
+                        .environment_id
+                        .as_ref()
+                        .is_none_or(|id| *id == c.id)
+            })
+            .collect())
+    }
+
+    /// Creates an environment or target (needs `project:admin`).
+    pub async fn create_child(
+        &self,
+        who: &Principal,
+        kind: ChildKind,
+        org: &str,
+        project: &str,
+        slug: &str,
+        name: Option<&str>,
+    ) -> Result<Child, ServiceError> {
+        who.require(Scope::ProjectAdmin)?;
+        let (_, project) = self.project(who, org, project).await?;
+        let slug = Slug::parse(kind.noun(), slug)?;
+        let name = name.unwrap_or(slug.as_str());
+        Ok(self.store.create_child(kind, &project, &slug, name).await?)
+    }
+
+    /// Deletes an environment or target with its secrets and history.
+    pub async fn delete_child(
+        &self,
+        who: &Principal,
+        kind: ChildKind,
+        org: &str,
+        project: &str,
+        slug: &str,
+    ) -> Result<(), ServiceError> {
+        who.require(Scope::ProjectAdmin)?;
+        let (_, project) = self.project(who, org, project).await?;
+        let child = self.store.child(kind, &project, slug).await?;
+        Ok(self.store.delete_child(&child).await?)
+    }
+}

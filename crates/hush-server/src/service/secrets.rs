@@ -1,0 +1,145 @@
+//! Reading and writing secrets.
+
+use hush_store::{Change, Project, ReadOptions, Reveal, Secret, VersionInfo};
+
+use super::{ScopeAddress, Services};
+use crate::auth::{Principal, Scope};
+use crate::error::ServiceError;
+
+/// Which secrets a read returns.
+#[derive(Debug, Clone, Default)]
+pub struct SecretFilter {
+    /// Only these names.
+    pub names: Option<Vec<String>>,
+    /// Only secrets with this tag.
+    pub tag: Option<String>,
+    /// Only names containing this text (case-insensitive).
+    pub search: Option<String>,
+}
+
+impl SecretFilter {
+    fn keeps(&self, secret: &Secret) -> bool {
+        self.names
+            .as_ref()
+            .is_none_or(|names| names.contains(&secret.name))
+            && self
+                .tag
+                .as_ref()
+                .is_none_or(|tag| secret.tags.contains(tag))
+            && self.search.as_ref().is_none_or(|needle| {
+                secret
+                    .name
+                    .to_ascii_lowercase()
+                    .contains(&needle.to_ascii_lowercase())
+            })
+    }
+}
+
+/// A read of one scope.
+#[derive(Debug, Clone)]
+pub struct ReadRequest {
+    /// Only the addressed level (true) or the merged view (false).
+    pub exact: bool,
+    /// How much of each value.
+    pub reveal: Reveal,
+    /// Include inactive and expired secrets.
+    pub include_inactive: bool,
+    /// Which secrets.
+    pub filter: SecretFilter,
+}
+
+impl Services {
+    /// Reads secrets; returns the scope's current version with them.
+    pub async fn read_secrets(
+        &self,
+        who: &Principal,
+        org: &str,
+        project: &str,
+        address: &ScopeAddress,
+        request: &ReadRequest,
+    ) -> Result<(i64, Vec<Secret>), ServiceError> {
+        who.require(match request.reveal {
+            Reveal::Plaintext => Scope::SecretDecrypt,
+            Reveal::Metadata | Reveal::Ciphertext => Scope::SecretRead,
+        })?;
+        let target = self.target(who, org, project, address).await?;
+        let options = ReadOptions {
+            reveal: request.reveal,
+            include_inactive: request.include_inactive,
+        };
+        let (version, secrets) = if request.exact {
+            tokio::try_join!(
+                self.store.current_version(&target.scope),
+                self.store.read_level(&target.scope, options)
+            )?
+        } else {
+            tokio::try_join!(
+                self.store.current_version(&target.scope),
+                self.store.read_merged(&target.scope, options)
+            )?
+        };
+        let secrets = secrets
+            .into_iter()
+            .filter(|s| request.filter.keeps(s))
+            .collect();
+        Ok((version, secrets))
+    }
+
+    /// Applies changes to one scope as one version. `changes` builds them
+    /// once the project (and so its encryption mode) is known. Deleting a
+    /// reserved secret is refused.
+    pub async fn write_secrets(
+        &self,
+        who: &Principal,
+        org: &str,
+        project: &str,
+        address: &ScopeAddress,
+        changes: impl FnOnce(&Project) -> Result<Vec<Change>, ServiceError>,
+        expected_version: Option<i64>,
+    ) -> Result<VersionInfo, ServiceError> {
+        who.require(Scope::SecretWrite)?;
+        let target = self.target(who, org, project, address).await?;
+        let changes = changes(&target.project)?;
+        if changes.is_empty() {
+            return Err(ServiceError::bad_request(
+                "empty_write",
+                "nothing to write: give secrets to set or delete",
+            ));
+        }
+        let deleting: Vec<&str> = changes
+            .iter()
+            .filter_map(|c| match c {
+                Change::Delete(name) => Some(name.as_str()),
+                _ => None,
+            })
+            .collect();
+        if !deleting.is_empty() {
+            let current = self
+                .store
+                .read_level(
+                    &target.scope,
+                    ReadOptions {
+                        reveal: Reveal::Metadata,
+                        include_inactive: true,
+                    },
+                )
+                .await?;
+            if let Some(reserved) = current
+                .iter()
+                .find(|s| s.is_reserved && deleting.contains(&s.name.as_str()))
+            {
+                return Err(ServiceError::forbidden(
+                    "secret_reserved",
+                    format!(
+                        "{} is reserved and cannot be deleted; clear is_reserved first",
+                        reserved.name
+                    ),
+                ));
+            }
+        }
+        Ok(self
+            .store
+            .write(&target.scope, changes, &who.actor(), expected_version)
+            .await?)
+    }
+}

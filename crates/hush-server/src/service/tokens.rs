@@ -1,0 +1,214 @@
+//! Tokens: creation (shown once), listing, revocation, and the bootstrap
+//! token of a new server.
+
+use hush_core::token::{self, API_PREFIX, PULL_PREFIX};
+use hush_core::{SecretString, Slug};
+use hush_store::{ChildKind, NewToken, TokenKind, TokenRecord};
+
+use super::Services;
+use crate::auth::{Principal, Scope};
+use crate::error::ServiceError;
+
+/// What a new token should be.
+#[derive(Debug, Clone)]
+pub struct TokenRequest {
+    /// Display name.
+    pub name: String,
+    /// API or pull.
+    pub kind: TokenKind,
+    /// Scopes (API tokens).
+    pub scopes: Vec<Scope>,
+    /// Project slug restriction.
+    pub project: Option<String>,
+    /// Environment slug restriction (needs a project).
+    pub environment: Option<String>,
+    /// Expiry (unix ms).
+    pub expires_at: Option<i64>,
+}
+
+/// The slug of the organization a new server creates.
+pub const DEFAULT_ORG: &str = "default";
+
+impl Services {
+    /// On a server with no organization yet: creates the default one and
+    /// an all-scopes API token for it, returned for printing once. Returns
+    /// `None` on every later start (and when another replica won the race).
+    pub async fn bootstrap(&self) -> Result<Option<SecretString>, ServiceError> {
+        if !self.store.organizations().await?.is_empty() {
+            return Ok(None);
+        }
+        let slug = Slug::parse("organization", DEFAULT_ORG)?;
+        let org = match self.store.create_organization(&slug, "Default").await {
+            Ok(org) => org,
+            Err(hush_store::StoreError::AlreadyExists { .. }) => return Ok(None),
+            Err(err) => return Err(err.into()),
+        };
+        let secret = token::generate(API_PREFIX);
+        self.store
+            .create_token(NewToken {
+                org_id: org.id,
+                project_id: None,
+                environment_id: None,
+                kind: TokenKind::Api,
+                name: "bootstrap".to_owned(),
+                token_hash: token::hash(secret.expose()),
+                prefix: token::display_prefix(secret.expose()),
+                scopes: Scope::ALL.iter().map(|s| s.as_str().to_owned()).collect(),
+                expires_at: None,
+                created_by: "system".to_owned(),
+            })
+            .await?;
+        Ok(Some(secret))
+    }
+
+    /// Creates a token. The caller needs `org:admin`, or `project:admin`
+    /// for a token limited to its own project, and can only hand out scopes
+    /// and resources it has itself.
+    pub async fn create_token(
+        &self,
+        who: &Principal,
+        org: &str,
+        request: TokenRequest,
+    ) -> Result<(SecretString, TokenRecord), ServiceError> {
+        if request.name.trim().is_empty() {
+            return Err(ServiceError::unprocessable(
+                "invalid_token_request",
+                "give the token a name",
+            ));
+        }
+        let org = self.org(who, org).await?;
+        let project = match &request.project {
+            Some(slug) => Some(self.project(who, &org.slug, slug).await?.1),
+            None => None,
+        };
+        let environment = match (&request.environment, &project) {
+            (Some(slug), Some(project)) => Some(
+                self.store
+                    .child(ChildKind::Environment, project, slug)
+                    .await?,
+            ),
+            (Some(_), None) => {
+                return Err(ServiceError::unprocessable(
+                    "invalid_token_request",
+                    "an environment restriction needs a project",
+                ))
+            }
+            (None, _) => None,
+        };
+        if project.is_some() && !who.has(Scope::OrgAdmin) {
+            who.require(Scope::ProjectAdmin)?;
+        } else {
+            who.require(Scope::OrgAdmin)?;
+        }
+        let narrower_env = match (&who.token.environment_id, &environment) {
+            (Some(locked), Some(env)) => *locked == env.id,
+            (Some(_), None) => false,
+            (None, _) => true,
+        };
+        if !narrower_env {
+            return Err(ServiceError::forbidden(
+                "token_escalation",
+                "a token can only create tokens limited to its own environment",
+            ));
+        }
+        let scopes = match request.kind {
+            TokenKind::Api => {
+                if request.scopes.is_empty() {
+                    return Err(ServiceError::unprocessable(
+                        "invalid_token_request",
+                        "an API token needs at least one scope",
+                    ));
+                }
+                if let Some(scope) = request.scopes.iter().find(|s| !who.has(**s)) {
+                    return Err(ServiceError::forbidden(
+                        "token_escalation",
+                        format!("you cannot grant {scope}, which your own token lacks"),
+                    ));
+                }
+                request
+                    .scopes
+                    .iter()
+                    .map(|s| s.as_str().to_owned())
+                    .collect()
+            }
+            TokenKind::Pull => {
+                if project.is_none() {
+                    return Err(ServiceError::unprocessable(
+                        "invalid_token_request",
+                        "a pull token needs a project",
+                    ));
+                }
+                Vec::new()
+            }
+        };
+        let prefix = match request.kind {
+            TokenKind::Api => API_PREFIX,
+            TokenKind::Pull => PULL_PREFIX,
+        };
+        let secret = token::generate(prefix);
+        let record = self
+            .store
+            .create_token(NewToken {
+                org_id: org.id,
+                project_id: project.map(|p| p.id),
+                environment_id: environment.map(|e| e.id),
+                kind: request.kind,
+                name: request.name,
+                token_hash: token::hash(secret.expose()),
+                prefix: token::display_prefix(secret.expose()),
+                scopes,
+                expires_at: request.expires_at,
+                created_by: who.actor(),
+            })
+            .await?;
+        Ok((secret, record))
+    }
+
+    /// The organization's tokens the caller may manage.
+    pub async fn tokens(
+        &self,
+        who: &Principal,
+        org: &str,
+    ) -> Result<Vec<TokenRecord>, ServiceError> {
+        let org = self.org(who, org).await?;
+        if !who.has(Scope::OrgAdmin) {
+            who.require(Scope::ProjectAdmin)?;
+        }
+        let all = self.store.tokens(&org.id).await?;
+        Ok(all.into_iter().filter(|t| self.manages(who, t)).collect())
+    }
+
+    /// Revokes a token.
+    pub async fn revoke_token(
+        &self,
+        who: &Principal,
+        org: &str,
+        id: &str,
+    ) -> Result<(), ServiceError> {
+        let org = self.org(who, org).await?;
+        let all = self.store.tokens(&org.id).await?;
+        let token = all
+            .iter()
+            .find(|t| t.id == id && self.manages(who, t))
+            .ok_or_else(|| {
+                ServiceError::Store(hush_store::StoreError::NotFound {
+                    kind: "token",
+                    what: id.to_owned(),
+                })
+            })?;
+        if !who.has(Scope::OrgAdmin) {
+            who.require(Scope::ProjectAdmin)?;
+        }
+        Ok(self
+            .store
+            .set_token_disabled(&org.id, &token.id, true)
+            .await?)
+    }
+
+    fn manages(&self, who: &Principal, token: &TokenRecord) -> bool {
+        who.has(Scope::OrgAdmin)
+            || (who.has(Scope::ProjectAdmin)
+                && who.token.project_id.is_some()
+                && token.project_id == who.token.project_id)
+    }
+}

@@ -1,0 +1,881 @@
+//! Black-box tests of the native API and the Hep.gg pull endpoint: a real
+//! server on an ephemeral port, real HTTP, on SQLite and (with
+//! `HUSH_TEST_DATABASE_URL`) PostgreSQL.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use hush_testkit::{on_both_backends, TestDatabase, TestEnv, TestServer};
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+
+on_both_backends!(
+    health_and_ready,
+    projects_environments_and_targets,
+    bad_input_is_refused_and_nothing_stored,
+    secrets_levels_and_merged_reads,
+    bulk_write_is_one_version_and_check_and_set,
+    version_history_end_to_end,
+    token_authentication_failures,
+    scopes_and_resource_restrictions,
+    pull_tokens,
+);
+
+// ------------------------------------------------------------- helpers
+
+struct Api<'a> {
+    s: &'a TestServer,
+    token: String,
+}
+
+impl<'a> Api<'a> {
+    fn admin(env: &'a TestEnv) -> Self {
+        Api {
+            s: &env.server,
+            token: env.server.admin().to_owned(),
+        }
+    }
+
+    fn with(&self, token: &str) -> Api<'a> {
+        Api {
+            s: self.s,
+            token: token.to_owned(),
+        }
+    }
+
+    async fn call(&self, method: Method, path: &str, body: Option<Value>) -> (StatusCode, Value) {
+        let mut req = self.s.request(method, path, &self.token);
+        if let Some(body) = body {
+            req = req.json(&body);
+        }
+        let resp = req.send().await.unwrap();
+        let status = resp.status();
+        let text = resp.text().await.unwrap();
+        let value = if text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap_or(Value::String(text))
+        };
+        (status, value)
+    }
+
+    async fn get(&self, path: &str) -> (StatusCode, Value) {
+        self.call(Method::GET, path, None).await
+    }
+
+    async fn post(&self, path: &str, body: Value) -> (StatusCode, Value) {
+        self.call(Method::POST, path, Some(body)).await
+    }
+
+    async fn put(&self, path: &str, body: Value) -> (StatusCode, Value) {
+        self.call(Method::PUT, path, Some(body)).await
+    }
+
+    async fn delete(&self, path: &str) -> (StatusCode, Value) {
+        self.call(Method::DELETE, path, None).await
+    }
+
+    /// Creates project `slug` with environments and returns its base path.
+    async fn project(&self, slug: &str, envs: &[&str]) -> String {
+        let (status, body) = self
+            .post("/v1/orgs/default/projects", json!({ "slug": slug }))
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        let base = format!("/v1/orgs/default/projects/{slug}");
+        for env in envs {
+            let (status, body) = self
+                .post(&format!("{base}/environments"), json!({ "slug": env }))
+                .await;
+            assert_eq!(status, StatusCode::CREATED, "{body}");
+        }
+        base
+    }
+
+    async fn token(&self, body: Value) -> String {
+        let (status, created) = self.post("/v1/orgs/default/tokens", body).await;
+        assert_eq!(status, StatusCode::CREATED, "{created}");
+        created["token"].as_str().unwrap().to_owned()
+    }
+}
+
+fn code(body: &Value) -> &str {
+    body["error"]["code"].as_str().unwrap_or("<no code>")
+}
+
+fn values(list: &Value) -> Vec<(String, String, String)> {
+    list["secrets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            (
+                s["name"].as_str().unwrap().to_owned(),
+                s["value"].as_str().unwrap_or("<hidden>").to_owned(),
+                s["level"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+fn triples(items: &[(&str, &str, &str)]) -> Vec<(String, String, String)> {
+    items
+        .iter()
+        .map(|(a, b, c)| (a.to_string(), b.to_string(), c.to_string()))
+        .collect()
+}
+
+// ------------------------------------------------------------- tests
+
+async fn health_and_ready(env: &TestEnv) {
+    let s = &env.server;
+    let health = s.anonymous(Method::GET, "/health").send().await.unwrap();
+    assert_eq!(health.status(), 200);
+    let ready: Value = s
+        .anonymous(Method::GET, "/ready")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(ready["status"], "ready");
+    let api = Api::admin(env);
+    let (status, orgs) = api.get("/v1/orgs").await;
+    assert_eq!(status, 200);
+    assert_eq!(orgs[0]["slug"], "default");
+    let (status, body) = api.get("/v1/nope").await;
+    assert_eq!((status, code(&body)), (StatusCode::NOT_FOUND, "not_found"));
+}
+
+async fn projects_environments_and_targets(env: &TestEnv) {
+    let api = Api::admin(env);
+    let base = api.project("web", &["production", "staging"]).await;
+    let (status, project) = api.get(&base).await;
+    assert_eq!(status, 200);
+    assert_eq!(project["encryption_mode"], "server");
+    let (status, body) = api
+        .post("/v1/orgs/default/projects", json!({ "slug": "web" }))
+        .await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::CONFLICT, "already_exists")
+    );
+    let (status, body) = api
+        .post(
+            "/v1/orgs/default/projects",
+            json!({ "slug": "e2e", "encryption_mode": "client" }),
+        )
+        .await;
+    assert_eq!(
+        (status, body["encryption_mode"].as_str()),
+        (StatusCode::CREATED, Some("client"))
+    );
+    let (_, envs) = api.get(&format!("{base}/environments")).await;
+    let slugs: Vec<&str> = envs
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["slug"].as_str().unwrap())
+        .collect();
+    assert_eq!(slugs, vec!["production", "staging"]);
+    let (status, _) = api
+        .post(
+            &format!("{base}/targets"),
+            json!({ "slug": "backend", "name": "Backend" }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let (status, _) = api.delete(&format!("{base}/environments/staging")).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (status, body) = api.delete(&format!("{base}/environments/staging")).await;
+    assert_eq!((status, code(&body)), (StatusCode::NOT_FOUND, "not_found"));
+    let (status, _) = api.delete("/v1/orgs/default/projects/e2e").await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (_, projects) = api.get("/v1/orgs/default/projects").await;
+    assert_eq!(projects.as_array().unwrap().len(), 1);
+}
+
+async fn bad_input_is_refused_and_nothing_stored(env: &TestEnv) {
+    let api = Api::admin(env);
+    let base = api.project("web", &["production"]).await;
+    let secrets = format!("{base}/secrets?env=production");
+    let s = &env.server;
+    let raw = |body: &'static str, content_type: &'static str| {
+        s.request(Method::POST, &secrets, env.server.admin())
+            .header("content-type", content_type)
+            .body(body)
+    };
+    let cases: Vec<(reqwest::Response, StatusCode, &str)> = vec![
+        (
+            raw("{not json", "application/json").send().await.unwrap(),
+            StatusCode::BAD_REQUEST,
+            "invalid_json",
+        ),
+        (
+            raw(r#"{"set":"nope"}"#, "application/json")
+                .send()
+                .await
+                .unwrap(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_body",
+        ),
+        (
+            raw(r#"{"sett":[]}"#, "application/json")
+                .send()
+                .await
+                .unwrap(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_body",
+        ),
+        (
+            raw(r#"{"set":[]}"#, "text/plain").send().await.unwrap(),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+        ),
+    ];
+    for (resp, status, expected) in cases {
+        assert_eq!(resp.status(), status);
+        let body: Value = resp.json().await.unwrap();
+        assert_eq!(code(&body), expected, "{body}");
+        assert!(!body["error"]["message"].as_str().unwrap().is_empty());
+    }
+    let huge = json!({ "set": [{ "name": "A", "value": "x".repeat(2 * 1024 * 1024) }] });
+    let resp = s
+        .request(Method::POST, &secrets, env.server.admin())
+        .json(&huge)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    let (status, body) = api
+        .post(
+            &secrets,
+            json!({ "set": [{ "name": "1BAD", "value": "v" }] }),
+        )
+        .await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::UNPROCESSABLE_ENTITY, "invalid_name")
+    );
+    assert!(body["error"]["message"].as_str().unwrap().contains("1BAD"));
+    let (status, body) = api
+        .put(
+            &format!("{base}/secrets/BIG?env=production"),
+            json!({ "value": "x".repeat(65 * 1024) }),
+        )
+        .await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::UNPROCESSABLE_ENTITY, "value_too_large")
+    );
+    let (status, body) = api
+        .post("/v1/orgs/default/projects", json!({ "slug": "Bad Slug" }))
+        .await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::UNPROCESSABLE_ENTITY, "invalid_slug")
+    );
+    let (status, body) = api
+        .put(
+            &format!("{base}/secrets/A?env=production"),
+            json!({ "value": "v", "expires_at": "soon" }),
+        )
+        .await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::UNPROCESSABLE_ENTITY, "invalid_time")
+    );
+    let (status, body) = api
+        .get(&format!("{base}/secrets?env=production&reveal=everything"))
+        .await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::BAD_REQUEST, "invalid_query")
+    );
+    let (status, body) = api
+        .get(&format!("{base}/versions/notanumber?env=production"))
+        .await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::BAD_REQUEST, "invalid_path")
+    );
+    let (status, body) = api.get(&format!("{base}/secrets?env=nope")).await;
+    assert_eq!((status, code(&body)), (StatusCode::NOT_FOUND, "not_found"));
+    // Nothing was stored by any of that.
+    let (_, list) = api
+        .get(&format!(
+            "{base}/secrets?env=production&include_inactive=true"
+        ))
+        .await;
+    assert_eq!(list["version"], 0);
+    assert_eq!(list["secrets"].as_array().unwrap().len(), 0);
+}
+
+async fn secrets_levels_and_merged_reads(env: &TestEnv) {
+    let api = Api::admin(env);
+    let base = api.project("web", &["production"]).await;
+    api.post(&format!("{base}/targets"), json!({ "slug": "backend" }))
+        .await;
+    let put = |path: String, value: &'static str| {
+        let api = &api;
+        async move {
+            let (status, body) = api.put(&path, json!({ "value": value })).await;
+            assert_eq!(status, 200, "{body}");
+            body
+        }
+    };
+    put(format!("{base}/secrets/SHARED"), "project").await;
+    put(format!("{base}/secrets/ONLY_PROJECT"), "p").await;
+    put(format!("{base}/secrets/SHARED?target=backend"), "target").await;
+    let written = put(
+        format!("{base}/secrets/SHARED?target=backend&env=production"),
+        "env",
+    )
+    .await;
+    assert_eq!(written["version"], 1);
+    assert_eq!(written["changed_keys"], json!(["SHARED"]));
+
+    let (_, merged) = api
+        .get(&format!(
+            "{base}/secrets?target=backend&env=production&reveal=plain"
+        ))
+        .await;
+    assert_eq!(
+        values(&merged),
+        triples(&[
+            ("ONLY_PROJECT", "p", "project"),
+            ("SHARED", "env", "environment")
+        ])
+    );
+    assert_eq!(merged["version"], 1);
+    let (_, exact) = api
+        .get(&format!(
+            "{base}/secrets?target=backend&level=exact&reveal=plain"
+        ))
+        .await;
+    assert_eq!(values(&exact), triples(&[("SHARED", "target", "target")]));
+    // Default reveal is metadata: no values on the wire.
+    let (_, meta) = api.get(&format!("{base}/secrets?env=production")).await;
+    assert!(meta["secrets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|s| s.get("value").is_none()));
+    // One secret, filters, metadata.
+    let (status, one) = api
+        .get(&format!("{base}/secrets/SHARED?reveal=plain"))
+        .await;
+    assert_eq!(
+        (status, one["value"].as_str()),
+        (StatusCode::OK, Some("project"))
+    );
+    let (status, body) = api.get(&format!("{base}/secrets/MISSING")).await;
+    assert_eq!((status, code(&body)), (StatusCode::NOT_FOUND, "not_found"));
+    let (_, filtered) = api.get(&format!("{base}/secrets?search=only")).await;
+    assert_eq!(filtered["secrets"].as_array().unwrap().len(), 1);
+    let (status, _) = api
+        .put(
+            &format!("{base}/secrets/TAGGED?env=production"),
+            json!({ "value": "t", "tags": ["payments"], "note": "n", "is_reserved": true, "expires_at": "2999-01-01T00:00:00Z" }),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let (_, tagged) = api
+        .get(&format!("{base}/secrets?env=production&tag=payments"))
+        .await;
+    let t = &tagged["secrets"][0];
+    assert_eq!(
+        (
+            t["name"].as_str(),
+            t["note"].as_str(),
+            t["is_reserved"].as_bool()
+        ),
+        (Some("TAGGED"), Some("n"), Some(true))
+    );
+    assert_eq!(t["expires_at"], "2999-01-01T00:00:00.000Z");
+    // Reserved secrets cannot be deleted.
+    let (status, body) = api
+        .delete(&format!("{base}/secrets/TAGGED?env=production"))
+        .await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::FORBIDDEN, "secret_reserved")
+    );
+    // Deactivated secrets drop out of merged reads.
+    api.put(
+        &format!("{base}/secrets/ONLY_PROJECT"),
+        json!({ "is_active": false }),
+    )
+    .await;
+    let (_, merged) = api.get(&format!("{base}/secrets?env=production")).await;
+    let names: Vec<_> = values(&merged).into_iter().map(|(n, _, _)| n).collect();
+    assert_eq!(names, vec!["SHARED", "TAGGED"]);
+    // Delete.
+    let (status, _) = api
+        .delete(&format!("{base}/secrets/SHARED?target=backend"))
+        .await;
+    assert_eq!(status, 200);
+    let (_, exact) = api
+        .get(&format!("{base}/secrets?target=backend&level=exact"))
+        .await;
+    assert_eq!(exact["secrets"].as_array().unwrap().len(), 0);
+}
+
+async fn bulk_write_is_one_version_and_check_and_set(env: &TestEnv) {
+    let api = Api::admin(env);
+    let base = api.project("web", &["production"]).await;
+    let path = format!("{base}/secrets?env=production");
+    let tricky = "quote \" hash # dollar $HOME newline \n unicode ✓";
+    let (status, body) = api
+        .post(&path, json!({ "set": [{ "name": "A", "value": "1" }, { "name": "B", "value": tricky }, { "name": "C", "value": "" }] }))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["version"], 1);
+    assert_eq!(body["changed_keys"], json!(["A", "B", "C"]));
+    let (_, list) = api.get(&format!("{path}&reveal=plain")).await;
+    assert_eq!(values(&list)[1].1, tricky);
+    let (status, body) = api
+        .post(&path, json!({ "set": [{ "name": "A", "value": "2" }], "delete": ["C"], "expected_version": 1 }))
+        .await;
+    assert_eq!(
+        (status, body["version"].as_i64()),
+        (StatusCode::OK, Some(2))
+    );
+    let (status, body) = api
+        .post(
+            &path,
+            json!({ "set": [{ "name": "A", "value": "lost" }], "expected_version": 1 }),
+        )
+        .await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::CONFLICT, "version_conflict")
+    );
+    assert!(body["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("version 2"));
+    let (status, body) = api
+        .put(
+            &format!("{base}/secrets/A?env=production&expected_version=5"),
+            json!({ "value": "x" }),
+        )
+        .await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::CONFLICT, "version_conflict")
+    );
+    let (status, body) = api.post(&path, json!({})).await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::BAD_REQUEST, "empty_write")
+    );
+    let (_, list) = api.get(&format!("{path}&reveal=plain")).await;
+    assert_eq!(list["version"], 2);
+    assert_eq!(
+        values(&list)[0],
+        ("A".to_owned(), "2".to_owned(), "environment".to_owned())
+    );
+}
+
+async fn version_history_end_to_end(env: &TestEnv) {
+    let api = Api::admin(env);
+    let base = api.project("web", &["production"]).await;
+    let q = "?env=production";
+    api.put(&format!("{base}/secrets/A{q}"), json!({ "value": "1" }))
+        .await;
+    api.put(&format!("{base}/secrets/A{q}"), json!({ "value": "2" }))
+        .await;
+    api.put(&format!("{base}/secrets/B{q}"), json!({ "value": "b" }))
+        .await;
+    let (_, versions) = api.get(&format!("{base}/versions{q}")).await;
+    let numbers: Vec<i64> = versions
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["version"].as_i64().unwrap())
+        .collect();
+    assert_eq!(numbers, vec![3, 2, 1]);
+    assert!(versions[0]["created_by"]
+        .as_str()
+        .unwrap()
+        .starts_with("token:"));
+    let (_, at1) = api.get(&format!("{base}/versions/1{q}&reveal=plain")).await;
+    assert_eq!(values(&at1), triples(&[("A", "1", "environment")]));
+    let (_, diff) = api.get(&format!("{base}/diff{q}&from=1&to=3")).await;
+    assert_eq!(
+        diff,
+        json!([{ "name": "A", "change": "changed" }, { "name": "B", "change": "added" }])
+    );
+    let (status, restored) = api
+        .post(&format!("{base}/versions/1/restore{q}"), json!({}))
+        .await;
+    assert_eq!(
+        (status, restored["version"].as_i64()),
+        (StatusCode::OK, Some(4))
+    );
+    let (_, now) = api.get(&format!("{base}/secrets{q}&reveal=plain")).await;
+    assert_eq!(values(&now), triples(&[("A", "1", "environment")]));
+    let (status, body) = api.delete(&format!("{base}/versions/4{q}")).await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::CONFLICT, "current_version")
+    );
+    let (status, _) = api.delete(&format!("{base}/versions/2{q}")).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (status, body) = api.get(&format!("{base}/versions/2{q}")).await;
+    assert_eq!((status, code(&body)), (StatusCode::NOT_FOUND, "not_found"));
+    let (status, body) = api
+        .post(&format!("{base}/versions/purge{q}"), json!({}))
+        .await;
+    assert_eq!(
+        (status, body["purged_versions"].as_i64()),
+        (StatusCode::OK, Some(2))
+    );
+    let (_, versions) = api.get(&format!("{base}/versions{q}")).await;
+    assert_eq!(versions.as_array().unwrap().len(), 1);
+}
+
+async fn token_authentication_failures(env: &TestEnv) {
+    let s = &env.server;
+    let api = Api::admin(env);
+    let resp = s.anonymous(Method::GET, "/v1/orgs").send().await.unwrap();
+    assert_eq!(resp.status(), 401);
+    assert_eq!(code(&resp.json().await.unwrap()), "missing_token");
+    let (status, body) = api.with("hush_not-a-real-token").get("/v1/orgs").await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::UNAUTHORIZED, "invalid_token")
+    );
+    let revoked = api
+        .token(json!({ "name": "ci", "scopes": ["secret:read"] }))
+        .await;
+    let (_, list) = api.get("/v1/orgs/default/tokens").await;
+    let id = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["name"] == "ci")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        list.to_string().find(&revoked).is_none(),
+        "tokens are never listed"
+    );
+    assert_eq!(api.with(&revoked).get("/v1/orgs").await.0, StatusCode::OK);
+    let (status, _) = api.delete(&format!("/v1/orgs/default/tokens/{id}")).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (status, body) = api.with(&revoked).get("/v1/orgs").await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::UNAUTHORIZED, "token_disabled")
+    );
+    let expired = api
+        .token(json!({ "name": "old", "scopes": ["secret:read"], "expires_at": "2001-01-01T00:00:00Z" }))
+        .await;
+    let (status, body) = api.with(&expired).get("/v1/orgs").await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::UNAUTHORIZED, "token_expired")
+    );
+    let (status, body) = api
+        .post(
+            "/v1/orgs/default/tokens",
+            json!({ "name": "x", "scopes": ["secret:all"] }),
+        )
+        .await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::UNPROCESSABLE_ENTITY, "invalid_scope")
+    );
+}
+
+async fn scopes_and_resource_restrictions(env: &TestEnv) {
+    let api = Api::admin(env);
+    let a = api.project("alpha", &["production", "staging"]).await;
+    let b = api.project("beta", &["production"]).await;
+    api.put(
+        &format!("{a}/secrets/A?env=production"),
+        json!({ "value": "alpha-secret" }),
+    )
+    .await;
+    api.put(
+        &format!("{b}/secrets/B?env=production"),
+        json!({ "value": "beta-secret" }),
+    )
+    .await;
+
+    // Read-only: can list metadata, cannot decrypt or write.
+    let reader = api.with(
+        &api.token(json!({ "name": "r", "scopes": ["secret:read"] }))
+            .await,
+    );
+    assert_eq!(
+        reader.get(&format!("{a}/secrets?env=production")).await.0,
+        StatusCode::OK
+    );
+    let (status, body) = reader
+        .get(&format!("{a}/secrets?env=production&reveal=plain"))
+        .await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::FORBIDDEN, "insufficient_scope")
+    );
+    let (status, body) = reader
+        .put(
+            &format!("{a}/secrets/X?env=production"),
+            json!({ "value": "x" }),
+        )
+        .await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::FORBIDDEN, "insufficient_scope")
+    );
+    let (status, _) = reader
+        .post("/v1/orgs/default/projects", json!({ "slug": "gamma" }))
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    // No escalation through token creation.
+    let (status, body) = reader
+        .post(
+            "/v1/orgs/default/tokens",
+            json!({ "name": "x", "scopes": ["secret:read"] }),
+        )
+        .await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::FORBIDDEN, "insufficient_scope")
+    );
+
+    // Limited to project alpha: beta does not exist for it, by any path.
+    let alpha_only = api.with(
+        &api.token(json!({ "name": "a", "scopes": ["secret:read", "secret:decrypt", "secret:write", "project:admin"], "project": "alpha" }))
+            .await,
+    );
+    let (_, projects) = alpha_only.get("/v1/orgs/default/projects").await;
+    assert_eq!(projects.as_array().unwrap().len(), 1);
+    for path in [
+        b.clone(),
+        format!("{b}/secrets?env=production&reveal=plain"),
+        format!("{b}/secrets/B?env=production&reveal=plain"),
+        format!("{b}/versions?env=production"),
+        format!("{b}/versions/1?env=production&reveal=plain"),
+        format!("{b}/environments"),
+        format!("{b}/diff?env=production&from=1&to=1"),
+    ] {
+        let (status, body) = alpha_only.get(&path).await;
+        assert_eq!(
+            (status, code(&body)),
+            (StatusCode::NOT_FOUND, "not_found"),
+            "{path}"
+        );
+        assert!(!body.to_string().contains("beta-secret"));
+    }
+    let (status, _) = alpha_only
+        .put(
+            &format!("{b}/secrets/B?env=production"),
+            json!({ "value": "pwned" }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _) = alpha_only.delete(&b).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (_, list) = alpha_only
+        .get(&format!("{a}/secrets?env=production&reveal=plain"))
+        .await;
+    assert_eq!(values(&list)[0].1, "alpha-secret");
+    // A project admin cannot mint an org-wide token or a token for beta.
+    let (status, _) = alpha_only
+        .post(
+            "/v1/orgs/default/tokens",
+            json!({ "name": "x", "scopes": ["secret:read"] }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, _) = alpha_only
+        .post(
+            "/v1/orgs/default/tokens",
+            json!({ "name": "x", "scopes": ["secret:read"], "project": "beta" }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, body) = alpha_only
+        .post(
+            "/v1/orgs/default/tokens",
+            json!({ "name": "x", "scopes": ["audit:read"], "project": "alpha" }),
+        )
+        .await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::FORBIDDEN, "token_escalation")
+    );
+
+    // Limited to alpha/production: staging and the project level are out of reach.
+    let prod_only = api.with(
+        &api.token(json!({ "name": "p", "scopes": ["secret:read", "secret:decrypt", "secret:write"], "project": "alpha", "environment": "production" }))
+            .await,
+    );
+    assert_eq!(
+        prod_only
+            .get(&format!("{a}/secrets?env=production&reveal=plain"))
+            .await
+            .0,
+        StatusCode::OK
+    );
+    assert_eq!(
+        prod_only.get(&format!("{a}/secrets?env=staging")).await.0,
+        StatusCode::NOT_FOUND
+    );
+    let (status, body) = prod_only
+        .put(&format!("{a}/secrets/P"), json!({ "value": "x" }))
+        .await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::FORBIDDEN, "environment_locked")
+    );
+    let (_, envs) = prod_only.get(&format!("{a}/environments")).await;
+    assert_eq!(envs.as_array().unwrap().len(), 1);
+}
+
+async fn pull_tokens(env: &TestEnv) {
+    let api = Api::admin(env);
+    let base = api.project("web", &["production", "staging"]).await;
+    api.put(
+        &format!("{base}/secrets/SHARED"),
+        json!({ "value": "project-level" }),
+    )
+    .await;
+    api.post(
+        &format!("{base}/secrets?env=production"),
+        json!({ "set": [{ "name": "DATABASE_URL", "value": "postgres://prod" }, { "name": "API_KEY", "value": "k" }] }),
+    )
+    .await;
+    api.put(
+        &format!("{base}/secrets/DATABASE_URL?env=staging"),
+        json!({ "value": "postgres://staging" }),
+    )
+    .await;
+    let wide = api
+        .token(json!({ "name": "wide", "kind": "pull", "project": "web" }))
+        .await;
+    let locked = api.token(json!({ "name": "locked", "kind": "pull", "project": "web", "environment": "production" })).await;
+    assert!(wide.starts_with("hsk_") && locked.starts_with("hsk_"));
+    let s = &env.server;
+    let pull = |token: &str, query: &str| {
+        s.anonymous(Method::GET, &format!("/api/v1/secrets/pull{query}"))
+            .bearer_auth(token.to_owned())
+            .send()
+    };
+    let body: Value = pull(&wide, "?env=production")
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        body,
+        json!({ "ok": true, "data": { "env": "production", "e2ee": false,
+            "secrets": { "API_KEY": "k", "DATABASE_URL": "postgres://prod", "SHARED": "project-level" } } })
+    );
+    let body: Value = pull(&wide, "?env=staging&keys=DATABASE_URL")
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        body["data"]["secrets"],
+        json!({ "DATABASE_URL": "postgres://staging" })
+    );
+    // The locked token ignores ?env=.
+    let body: Value = pull(&locked, "?env=staging")
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(body["data"]["env"], "production");
+    assert_eq!(body["data"]["secrets"]["DATABASE_URL"], "postgres://prod");
+    // ?token= works too.
+    let resp = s
+        .anonymous(Method::GET, &format!("/api/v1/secrets/pull?token={locked}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    // Errors, in the seed's codes.
+    let resp = pull(&wide, "").await.unwrap();
+    assert_eq!(resp.status(), 400);
+    let resp = pull(&wide, "?env=nope").await.unwrap();
+    assert_eq!(resp.status(), 404);
+    let resp = s
+        .anonymous(Method::GET, "/api/v1/secrets/pull?env=production")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 401);
+    assert_eq!(resp.json::<Value>().await.unwrap()["error"], "NO_TOKEN");
+    let resp = pull("hsk_bogus", "?env=production").await.unwrap();
+    assert_eq!(resp.status(), 401);
+    assert_eq!(resp.json::<Value>().await.unwrap()["error"], "BAD_TOKEN");
+    // Pull tokens are read-only: the native API refuses them.
+    let (status, body) = api
+        .with(&wide)
+        .get(&format!("{base}/secrets?env=production"))
+        .await;
+    assert_eq!((status, code(&body)), (StatusCode::FORBIDDEN, "pull_token"));
+    // An API token is not a pull token.
+    let resp = pull(env.server.admin(), "?env=production").await.unwrap();
+    assert_eq!(resp.status(), 401);
+}
+
+/// Two servers on one PostgreSQL database serve the same data.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_replicas_share_one_postgres_database() {
+    let Some(db) = TestDatabase::create(hush_testkit::Db::Postgres).await else {
+        return;
+    };
+    let key = [3u8; 32];
+    let first = TestServer::start_on(&db.url, key).await;
+    let second = TestServer::start_on(&db.url, key).await;
+    assert!(second.admin_token.is_none(), "only one replica bootstraps");
+    let token = first.admin().to_owned();
+    let one = Api {
+        s: &first,
+        token: token.clone(),
+    };
+    let two = Api { s: &second, token };
+    let base = one.project("web", &["production"]).await;
+    let (status, _) = one
+        .put(
+            &format!("{base}/secrets/A?env=production"),
+            json!({ "value": "from one" }),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let (_, list) = two
+        .get(&format!("{base}/secrets?env=production&reveal=plain"))
+        .await;
+    assert_eq!(values(&list), triples(&[("A", "from one", "environment")]));
+    let (status, _) = two
+        .put(
+            &format!("{base}/secrets/A?env=production"),
+            json!({ "value": "from two", "expected_version": 1 }),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let (status, body) = one
+        .put(
+            &format!("{base}/secrets/A?env=production"),
+            json!({ "value": "stale", "expected_version": 1 }),
+        )
+        .await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::CONFLICT, "version_conflict")
+    );
+    first.stop().await;
+    second.stop().await;
+    db.drop_db().await;
+}
