@@ -5,6 +5,7 @@
 //! `.env` file is read and written, and how values are encrypted — and so
 //! that all of it can be tested without a database or a network.
 
+pub mod audit;
 pub mod crypto;
 pub mod dotenv;
 pub mod names;

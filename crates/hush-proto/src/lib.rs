@@ -281,6 +281,53 @@ pub struct CreatedToken {
     pub info: Token,
 }
 
+/// An audit log entry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditEntry {
+    /// Position in the hash chain.
+    pub seq: i64,
+    /// Time.
+    pub at: String,
+    /// `token:<id>`, `user:<id>` or `anonymous`.
+    pub actor: String,
+    /// What, e.g. `secret.decrypt`.
+    pub action: String,
+    /// Path (and scope) acted on.
+    pub resource: String,
+    /// `ok`, `denied` or `error`.
+    pub result: String,
+    /// HTTP status.
+    pub status: i64,
+    /// Client address.
+    pub ip: String,
+    /// Client user agent.
+    pub user_agent: String,
+    /// Chain hash.
+    pub hash: String,
+}
+
+/// A page of the audit log, newest first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditPage {
+    /// Entries.
+    pub entries: Vec<AuditEntry>,
+    /// Pass as `?before=` for the next (older) page; absent on the last.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_before: Option<i64>,
+}
+
+/// Result of verifying the hash chain.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditVerification {
+    /// True when every entry and link checks out.
+    pub ok: bool,
+    /// Entries checked.
+    pub entries: i64,
+    /// The first entry that does not check out.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_broken: Option<i64>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -7,6 +7,7 @@
 //! - `api::v1`: the native API; `api::compat`: one adapter per seed
 
 mod api;
+mod audit;
 pub mod auth;
 pub mod config;
 mod error;
@@ -29,6 +30,8 @@ use service::Services;
 pub struct AppState {
     /// Business logic over the store.
     pub services: Services,
+    /// The audit log's group-commit queue.
+    pub auditor: audit::Auditor,
 }
 
 /// A server that is listening.
@@ -41,6 +44,7 @@ pub struct Running {
     pub store: Arc<Store>,
     shutdown: watch::Sender<bool>,
     task: tokio::task::JoinHandle<std::io::Result<()>>,
+    audit_writer: tokio::task::JoinHandle<()>,
 }
 
 impl Running {
@@ -48,20 +52,17 @@ impl Running {
     /// closes the database.
     pub async fn shutdown(self) -> std::io::Result<()> {
         let _ = self.shutdown.send(true);
-        let result = self
-            .task
-            .await
-            .unwrap_or_else(|err| Err(std::io::Error::other(err)));
-        self.store.close().await;
-        result
+        self.wait().await
     }
 
-    /// Waits until the server stops (it stops on [`Running::shutdown`]).
+    /// Waits until the server stops (it stops on [`Running::shutdown`]),
+    /// then lets the audit writer flush before closing the database.
     pub async fn wait(self) -> std::io::Result<()> {
         let result = self
             .task
             .await
             .unwrap_or_else(|err| Err(std::io::Error::other(err)));
+        let _ = self.audit_writer.await;
         self.store.close().await;
         result
     }
@@ -103,7 +104,8 @@ pub async fn start(config: ServerConfig) -> Result<Running, StartError> {
     );
     let services = Services::new(store.clone());
     let bootstrap_token = services.bootstrap().await?;
-    let state = Arc::new(AppState { services });
+    let (auditor, audit_writer) = audit::Auditor::spawn(store.clone());
+    let state = Arc::new(AppState { services, auditor });
     let app = api::router(state, config.max_body_bytes, config.request_timeout);
     let listener = TcpListener::bind(config.listen)
         .await
@@ -133,6 +135,7 @@ pub async fn start(config: ServerConfig) -> Result<Running, StartError> {
         store,
         shutdown,
         task,
+        audit_writer,
     })
 }
 

@@ -18,6 +18,7 @@ on_both_backends!(
     token_authentication_failures,
     scopes_and_resource_restrictions,
     pull_tokens,
+    every_request_is_audited,
 );
 
 // ------------------------------------------------------------- helpers
@@ -878,4 +879,100 @@ async fn two_replicas_share_one_postgres_database() {
     first.stop().await;
     second.stop().await;
     db.drop_db().await;
+}
+
+async fn every_request_is_audited(env: &TestEnv) {
+    let api = Api::admin(env);
+    let base = api.project("web", &["production"]).await;
+    api.project("other", &[]).await;
+    api.put(
+        &format!("{base}/secrets/API_KEY?env=production"),
+        json!({ "value": "audit-me-not-42" }),
+    )
+    .await;
+    api.get(&format!("{base}/secrets?env=production&reveal=plain"))
+        .await;
+    let pull = api
+        .token(json!({ "name": "ci", "kind": "pull", "project": "web" }))
+        .await;
+    let resp = env
+        .server
+        .anonymous(
+            Method::GET,
+            &format!("/api/v1/secrets/pull?env=production&token={pull}"),
+        )
+        .header("user-agent", "deploy-bot/1.0")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let reader = api.with(
+        &api.token(json!({ "name": "r", "scopes": ["secret:read"] }))
+            .await,
+    );
+    let (status, _) = reader
+        .get(&format!("{base}/secrets?env=production&reveal=plain"))
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, body) = reader.get("/v1/orgs/default/audit").await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::FORBIDDEN, "insufficient_scope")
+    );
+
+    let (status, page) = api.get("/v1/orgs/default/audit?limit=1000").await;
+    assert_eq!(status, 200, "{page}");
+    let entries = page["entries"].as_array().unwrap();
+    let actions: Vec<&str> = entries
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    for expected in [
+        "project.create",
+        "environment.create",
+        "secret.write",
+        "secret.decrypt",
+        "token.create",
+        "secret.pull",
+    ] {
+        assert!(
+            actions.contains(&expected),
+            "{expected} missing from {actions:?}"
+        );
+    }
+    let pulled = entries
+        .iter()
+        .find(|e| e["action"] == "secret.pull")
+        .unwrap();
+    assert_eq!(pulled["user_agent"], "deploy-bot/1.0");
+    assert_eq!(pulled["ip"], "127.0.0.1");
+    assert_eq!(pulled["resource"], "/api/v1/secrets/pull?env=production");
+    assert!(pulled["actor"].as_str().unwrap().starts_with("token:"));
+    let denied = entries.iter().find(|e| e["result"] == "denied").unwrap();
+    assert_eq!(denied["status"], 403);
+    let text = page.to_string();
+    assert!(
+        !text.contains("audit-me-not-42"),
+        "values never reach the audit log"
+    );
+    assert!(!text.contains(&pull), "tokens never reach the audit log");
+
+    // Filters and paging.
+    let (_, writes) = api.get("/v1/orgs/default/audit?action=secret.write").await;
+    assert!(writes["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|e| e["action"] == "secret.write"));
+    let (_, other) = api.get("/v1/orgs/default/audit?project=other").await;
+    assert_eq!(other["entries"].as_array().unwrap().len(), 1, "{other}");
+    let (_, first) = api.get("/v1/orgs/default/audit?limit=2").await;
+    let before = first["next_before"].as_i64().unwrap();
+    let (_, second) = api
+        .get(&format!("/v1/orgs/default/audit?limit=2&before={before}"))
+        .await;
+    assert!(second["entries"][0]["seq"].as_i64().unwrap() < before);
+    let (_, verified) = api.get("/v1/orgs/default/audit/verify").await;
+    assert_eq!(verified["ok"], true, "{verified}");
+    assert!(verified["entries"].as_i64().unwrap() > 10);
 }

@@ -68,6 +68,11 @@ const SQLITE_MIGRATIONS: &[Migration] = &[
         name: "tokens",
         sql: include_str!("../migrations/sqlite/0002_tokens.sql"),
     },
+    Migration {
+        version: 3,
+        name: "audit",
+        sql: include_str!("../migrations/sqlite/0003_audit.sql"),
+    },
 ];
 
 const POSTGRES_MIGRATIONS: &[Migration] = &[
@@ -80,6 +85,11 @@ const POSTGRES_MIGRATIONS: &[Migration] = &[
         version: 2,
         name: "tokens",
         sql: include_str!("../migrations/postgres/0002_tokens.sql"),
+    },
+    Migration {
+        version: 3,
+        name: "audit",
+        sql: include_str!("../migrations/postgres/0003_audit.sql"),
     },
 ];
 
@@ -255,7 +265,7 @@ mod tests {
             .await
             .unwrap()
             .get(0);
-        assert_eq!(n, 2);
+        assert_eq!(n, 3);
     }
 
     #[test]

@@ -7,6 +7,7 @@
 //! resolved [`Scope`]s; it hands back records. No wire format of any API
 //! leaks in here.
 
+mod audit;
 mod db;
 mod error;
 mod keyring;
@@ -22,6 +23,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use hush_core::crypto::MasterKey;
 
+pub use audit::{audit_now, AuditEntry, AuditQuery, AuditRecord, AuditVerification};
 pub use db::Backend;
 pub use error::{Result, StoreError};
 pub use model::*;

@@ -149,6 +149,7 @@ conformance!(
     concurrent_writers_lose_nothing,
     bad_input_writes_nothing,
     deleting_a_project_removes_everything,
+    audit_chain_detects_tampering,
 );
 
 // ---------------------------------------------------------------- helpers
@@ -1257,4 +1258,116 @@ async fn sqlite_reads_on_a_current_thread_runtime() {
     let got = db.store.read_merged(&f.env_scope(), all()).await.unwrap();
     assert_eq!(plain(&got), kv(&[("A", "1", Level::Environment)]));
     db.finish().await;
+}
+
+fn audit_entry(i: i64, org: &str) -> AuditEntry {
+    AuditEntry {
+        at: 1_700_000_000_000 + i,
+        org_id: Some(org.to_owned()),
+        project_id: None,
+        actor: format!("token:{}", i % 3),
+        action: if i % 2 == 0 {
+            "secret.read".into()
+        } else {
+            "secret.write".into()
+        },
+        resource: "default/web/secrets?env=production".into(),
+        result: "ok".into(),
+        status: 200,
+        ip: "127.0.0.1".into(),
+        user_agent: "test".into(),
+    }
+}
+
+async fn audit_chain_detects_tampering(db: &TestDb) {
+    // Two handles on one database append concurrently, like two replicas.
+    let a = Arc::new(db.reopen(MasterKey::from_bytes(db.key)).await.unwrap());
+    let b = Arc::new(db.reopen(MasterKey::from_bytes(db.key)).await.unwrap());
+    let mut tasks = Vec::new();
+    for (n, store) in [a.clone(), b.clone(), a.clone(), b.clone()]
+        .into_iter()
+        .enumerate()
+    {
+        tasks.push(tokio::spawn(async move {
+            for batch in 0..5i64 {
+                let entries: Vec<_> = (0..50)
+                    .map(|i| audit_entry(n as i64 * 1000 + batch * 50 + i, "org1"))
+                    .collect();
+                store.append_audit(&entries).await.unwrap();
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let s = &db.store;
+    assert_eq!(
+        s.verify_audit().await.unwrap(),
+        AuditVerification {
+            entries: 1000,
+            first_broken: None
+        }
+    );
+    let page = s
+        .audit(&AuditQuery {
+            org_id: Some("org1".into()),
+            action: Some("secret.write".into()),
+            limit: 10,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(page.len(), 10);
+    assert!(page.windows(2).all(|w| w[0].seq > w[1].seq));
+    assert!(page.iter().all(|r| r.entry.action == "secret.write"));
+    let next = s
+        .audit(&AuditQuery {
+            org_id: Some("org1".into()),
+            before_seq: Some(page[9].seq),
+            limit: 10,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert!(next[0].seq < page[9].seq);
+    assert!(s
+        .audit(&AuditQuery {
+            org_id: Some("other".into()),
+            limit: 10,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .is_empty());
+
+    let raw = db.raw().await;
+    // Edit one field of entry 500.
+    sqlx::query("UPDATE audit_log SET actor = 'token:innocent' WHERE seq = 500")
+        .execute(&raw)
+        .await
+        .unwrap();
+    assert_eq!(s.verify_audit().await.unwrap().first_broken, Some(500));
+    // Delete an entry in the middle.
+    let fresh = db.reopen(MasterKey::from_bytes(db.key)).await.unwrap();
+    sqlx::query("DELETE FROM audit_log WHERE seq = 300")
+        .execute(&raw)
+        .await
+        .unwrap();
+    assert_eq!(fresh.verify_audit().await.unwrap().first_broken, Some(300));
+    // Cutting off the newest entries is caught by the head.
+    sqlx::query("DELETE FROM audit_log WHERE seq >= 250")
+        .execute(&raw)
+        .await
+        .unwrap();
+    assert_eq!(
+        fresh.verify_audit().await.unwrap(),
+        AuditVerification {
+            entries: 249,
+            first_broken: Some(250)
+        }
+    );
+    raw.close().await;
+    fresh.close().await;
+    a.close().await;
+    b.close().await;
 }

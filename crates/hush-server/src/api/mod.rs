@@ -21,11 +21,12 @@ use crate::AppState;
 
 /// The whole application.
 pub fn router(state: Arc<AppState>, max_body_bytes: usize, timeout: Duration) -> Router {
+    let audited = middleware::from_fn_with_state(state.clone(), crate::audit::record);
     Router::new()
         .route("/health", get(health))
         .route("/ready", get(ready))
-        .nest("/v1", v1::routes())
-        .merge(compat::routes())
+        .nest("/v1", v1::routes().route_layer(audited.clone()))
+        .merge(compat::routes().route_layer(audited))
         .fallback(not_found)
         .with_state(state)
         .layer(DefaultBodyLimit::max(max_body_bytes))

@@ -15,6 +15,7 @@ use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use hush_store::{TokenKind, TokenRecord};
 
+use crate::audit::AuditSlot;
 use crate::error::ServiceError;
 use crate::AppState;
 
@@ -104,6 +105,7 @@ pub struct Principal {
     /// The token's record.
     pub token: TokenRecord,
     scopes: Vec<Scope>,
+    audit: Option<AuditSlot>,
 }
 
 impl Principal {
@@ -127,6 +129,26 @@ impl Principal {
     /// Whether the token holds `scope` (or one including it).
     pub fn has(&self, scope: Scope) -> bool {
         self.scopes.iter().any(|&held| scope.granted_by(held))
+    }
+
+    /// Ties the caller to the request's audit entry.
+    pub fn audited_by(mut self, slot: Option<&AuditSlot>) -> Self {
+        if let Some(slot) = slot {
+            slot.identify(
+                self.actor(),
+                &self.token.org_id,
+                self.token.project_id.as_deref(),
+            );
+            self.audit = Some(slot.clone());
+        }
+        self
+    }
+
+    /// Notes in the audit entry which project the request concerned.
+    pub fn note_project(&self, project_id: &str) {
+        if let Some(slot) = &self.audit {
+            slot.project(project_id);
+        }
     }
 
     /// The scopes the token holds.
@@ -163,6 +185,7 @@ pub async fn authenticate(state: &AppState, token: &str) -> Result<Principal, Se
     Ok(Principal {
         token: record,
         scopes,
+        audit: None,
     })
 }
 
@@ -190,7 +213,9 @@ impl FromRequestParts<Arc<AppState>> for Principal {
                 "send a token as `Authorization: Bearer hush_…`",
             )
         })?;
-        let principal = authenticate(state, token).await?;
+        let principal = authenticate(state, token)
+            .await?
+            .audited_by(parts.extensions.get::<AuditSlot>());
         if principal.token.kind == TokenKind::Pull {
             return Err(ServiceError::forbidden(
                 "pull_token",

@@ -3,6 +3,7 @@
 //! rules for resolving names and checking access.
 
 mod access;
+mod audit;
 mod projects;
 mod pull;
 mod secrets;
@@ -14,6 +15,7 @@ use std::sync::Arc;
 use hush_store::Store;
 
 pub use access::{ScopeAddress, Target};
+pub use audit::AuditFilter;
 pub use pull::Pulled;
 pub use secrets::{ReadRequest, SecretFilter};
 pub use tokens::{TokenRequest, DEFAULT_ORG};

@@ -40,10 +40,12 @@ impl Services {
         let org = self.org(who, org).await?;
         let slug = Slug::parse("project", slug)?;
         let name = name.unwrap_or(slug.as_str());
-        Ok(self
+        let project = self
             .store
             .create_project(&org, &slug, name, mode, &who.actor())
-            .await?)
+            .await?;
+        who.note_project(&project.id);
+        Ok(project)
     }
 
     /// Deletes a project and everything in it (needs `org:admin`).

@@ -12,11 +12,12 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::{Json, Router};
+use axum::{Extension, Json, Router};
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
 use crate::api::Params;
+use crate::audit::AuditSlot;
 use crate::auth::{authenticate, bearer};
 use crate::error::ServiceError;
 use crate::AppState;
@@ -62,6 +63,7 @@ async fn pull(
     State(app): State<Arc<AppState>>,
     Params(query): Params<PullQuery>,
     headers: HeaderMap,
+    slot: Option<Extension<AuditSlot>>,
 ) -> Result<Json<Value>, HepError> {
     let token = bearer(&headers)
         .map(str::to_owned)
@@ -72,7 +74,9 @@ async fn pull(
                 "send Authorization: Bearer hsk_… or ?token=hsk_…",
             )
         })?;
-    let who = authenticate(&app, &token).await?;
+    let who = authenticate(&app, &token)
+        .await?
+        .audited_by(slot.as_ref().map(|Extension(slot)| slot));
     let keys: Option<Vec<String>> = query.keys.map(|k| {
         k.split(',')
             .map(|s| s.trim().to_owned())

@@ -2,6 +2,7 @@
 //! convert. Secrets address their scope with `?env=` and `?target=`
 //! (neither: project level).
 
+mod audit;
 mod convert;
 mod projects;
 mod secrets;
@@ -64,6 +65,8 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route(&format!("{project}/diff"), get(versions::diff))
         .route("/orgs/{org}/tokens", get(tokens::list).post(tokens::create))
         .route("/orgs/{org}/tokens/{id}", delete(tokens::revoke))
+        .route("/orgs/{org}/audit", get(audit::list))
+        .route("/orgs/{org}/audit/verify", get(audit::verify))
 }
 
 /// `?env=` and `?target=`, shared by every scoped endpoint.

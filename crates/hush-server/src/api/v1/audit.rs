@@ -1,0 +1,82 @@
+//! The audit log: filtered, paged reads and chain verification.
+
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::Json;
+use hush_core::time::to_rfc3339;
+use hush_proto::{AuditPage, AuditVerification};
+use serde::Deserialize;
+
+use super::convert;
+use crate::api::{Params, PathArgs};
+use crate::auth::Principal;
+use crate::error::ServiceError;
+use crate::service::AuditFilter;
+use crate::AppState;
+
+/// `GET /v1/orgs/{org}/audit` query.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuditQuery {
+    project: Option<String>,
+    actor: Option<String>,
+    action: Option<String>,
+    since: Option<String>,
+    until: Option<String>,
+    before: Option<i64>,
+    limit: Option<i64>,
+}
+
+pub async fn list(
+    State(app): State<Arc<AppState>>,
+    who: Principal,
+    PathArgs(org): PathArgs<String>,
+    Params(q): Params<AuditQuery>,
+) -> Result<Json<AuditPage>, ServiceError> {
+    let limit = q.limit.unwrap_or(100).clamp(1, 1000);
+    let filter = AuditFilter {
+        project: q.project,
+        actor: q.actor,
+        action: q.action,
+        since: convert::time("since", q.since.as_deref())?,
+        until: convert::time("until", q.until.as_deref())?,
+        before: q.before,
+        limit: Some(limit),
+    };
+    let records = app.services.audit_log(&who, &org, filter).await?;
+    let next_before = (records.len() as i64 == limit)
+        .then(|| records.last().map(|r| r.seq))
+        .flatten();
+    Ok(Json(AuditPage {
+        entries: records
+            .into_iter()
+            .map(|r| hush_proto::AuditEntry {
+                seq: r.seq,
+                at: to_rfc3339(r.entry.at),
+                actor: r.entry.actor,
+                action: r.entry.action,
+                resource: r.entry.resource,
+                result: r.entry.result,
+                status: r.entry.status,
+                ip: r.entry.ip,
+                user_agent: r.entry.user_agent,
+                hash: r.hash,
+            })
+            .collect(),
+        next_before,
+    }))
+}
+
+pub async fn verify(
+    State(app): State<Arc<AppState>>,
+    who: Principal,
+    PathArgs(org): PathArgs<String>,
+) -> Result<Json<AuditVerification>, ServiceError> {
+    let v = app.services.verify_audit(&who, &org).await?;
+    Ok(Json(AuditVerification {
+        ok: v.first_broken.is_none(),
+        entries: v.entries,
+        first_broken: v.first_broken,
+    }))
+}

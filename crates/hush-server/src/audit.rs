@@ -1,0 +1,310 @@
+//! Auditing every API request, durably, with group commit.
+//!
+//! The `record` middleware wraps every `/v1` and compatibility route. It
+//! hands the request an [`AuditSlot`] that authentication and the services
+//! fill in (who, which organization, which project), lets the handler run,
+//! then queues an entry for the single writer task and waits for the batch
+//! holding it to commit before answering. The writer takes everything
+//! queued, appends it in one transaction and wakes all those requests: one
+//! durable commit per batch, not per request (see DESIGN.md, "Performance
+//! notes"). If the entry cannot be stored, the client gets 503 instead of
+//! the response: nothing is served unaudited.
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+
+use axum::extract::{ConnectInfo, MatchedPath, Request, State};
+use axum::http::{Method, StatusCode};
+use axum::middleware::Next;
+use axum::response::Response;
+use hush_store::{AuditEntry, Store};
+use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinHandle;
+
+use crate::error::error_response;
+use crate::AppState;
+
+/// Largest batch one commit takes.
+const MAX_BATCH: usize = 1024;
+
+struct Pending {
+    entry: AuditEntry,
+    done: oneshot::Sender<bool>,
+}
+
+/// The queue in front of the audit writer.
+pub struct Auditor {
+    queue: mpsc::Sender<Pending>,
+}
+
+impl Auditor {
+    /// Starts the writer; it ends (after flushing) when the last `Auditor`
+    /// is dropped.
+    pub fn spawn(store: Arc<Store>) -> (Self, JoinHandle<()>) {
+        let (queue, incoming) = mpsc::channel(64 * 1024);
+        (Self { queue }, tokio::spawn(writer(store, incoming)))
+    }
+
+    /// Queues `entry` and waits until it is committed; false if it could
+    /// not be.
+    pub async fn record(&self, entry: AuditEntry) -> bool {
+        let (done, committed) = oneshot::channel();
+        if self.queue.send(Pending { entry, done }).await.is_err() {
+            return false;
+        }
+        committed.await.unwrap_or(false)
+    }
+}
+
+async fn writer(store: Arc<Store>, mut incoming: mpsc::Receiver<Pending>) {
+    let mut batch = Vec::with_capacity(MAX_BATCH);
+    while incoming.recv_many(&mut batch, MAX_BATCH).await > 0 {
+        let (entries, waiters): (Vec<_>, Vec<_>) =
+            batch.drain(..).map(|p| (p.entry, p.done)).unzip();
+        let ok = match store.append_audit(&entries).await {
+            Ok(_) => true,
+            Err(err) => {
+                tracing::error!(error = %err, source = ?std::error::Error::source(&err), entries = entries.len(), "cannot write the audit log");
+                false
+            }
+        };
+        for waiter in waiters {
+            let _ = waiter.send(ok);
+        }
+    }
+}
+
+/// What the request's handling learned about who and what it concerned.
+#[derive(Debug, Clone, Default)]
+pub struct AuditSlot(Arc<Mutex<AuditInfo>>);
+
+#[derive(Debug, Default)]
+struct AuditInfo {
+    actor: Option<String>,
+    org_id: Option<String>,
+    project_id: Option<String>,
+}
+
+impl AuditSlot {
+    fn with<T>(&self, f: impl FnOnce(&mut AuditInfo) -> T) -> T {
+        f(&mut self
+            .0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()))
+    }
+
+    /// Records the authenticated caller.
+    pub fn identify(&self, actor: String, org_id: &str, project_id: Option<&str>) {
+        self.with(|info| {
+            info.actor = Some(actor);
+            info.org_id = Some(org_id.to_owned());
+            if project_id.is_some() {
+                info.project_id = project_id.map(str::to_owned);
+            }
+        });
+    }
+
+    /// Records the project the request concerned.
+    pub fn project(&self, project_id: &str) {
+        self.with(|info| info.project_id = Some(project_id.to_owned()));
+    }
+}
+
+/// The middleware.
+pub async fn record(
+    State(app): State<Arc<AppState>>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    let slot = AuditSlot::default();
+    request.extensions_mut().insert(slot.clone());
+    let method = request.method().clone();
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_owned())
+        .unwrap_or_default();
+    let ip = request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip().to_string())
+        .unwrap_or_default();
+    let user_agent = request
+        .headers()
+        .get(axum::http::header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .chars()
+        .take(256)
+        .collect();
+    let query = Query::of(request.uri().query());
+    let resource = query.resource(request.uri().path());
+    let response = next.run(request).await;
+
+    let status = response.status();
+    let info = slot.with(std::mem::take);
+    let entry = AuditEntry {
+        at: crate::now_ms(),
+        org_id: info.org_id,
+        project_id: info.project_id,
+        actor: info.actor.unwrap_or_else(|| "anonymous".to_owned()),
+        action: action(&method, &route, query.reveal.as_deref()),
+        resource,
+        result: match status.as_u16() {
+            0..=399 => "ok",
+            401 | 403 | 404 | 429 => "denied",
+            _ => "error",
+        }
+        .to_owned(),
+        status: i64::from(status.as_u16()),
+        ip,
+        user_agent,
+    };
+    if app.auditor.record(entry).await {
+        response
+    } else {
+        error_response(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "audit_unavailable",
+            "the request could not be recorded in the audit log, so it was not answered".to_owned(),
+        )
+    }
+}
+
+/// The query parameters that name a resource or an action. Everything else
+/// (notably `?token=`) stays out of the log.
+#[derive(Default)]
+struct Query {
+    env: Option<String>,
+    target: Option<String>,
+    reveal: Option<String>,
+}
+
+impl Query {
+    fn of(query: Option<&str>) -> Self {
+        let mut out = Query::default();
+        for pair in query.unwrap_or_default().split('&') {
+            let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+            let value = Some(value.chars().take(64).collect::<String>());
+            match key {
+                "env" => out.env = value,
+                "target" => out.target = value,
+                "reveal" => out.reveal = value,
+                _ => {}
+            }
+        }
+        out
+    }
+
+    fn resource(&self, path: &str) -> String {
+        let mut resource: String = path.chars().take(512).collect();
+        let mut sep = '?';
+        for (key, value) in [("target", &self.target), ("env", &self.env)] {
+            if let Some(value) = value {
+                resource.push(sep);
+                resource.push_str(key);
+                resource.push('=');
+                resource.push_str(value);
+                sep = '&';
+            }
+        }
+        resource
+    }
+}
+
+/// A stable action name for a route, e.g. `secret.decrypt`.
+fn action(method: &Method, route: &str, reveal: Option<&str>) -> String {
+    let tail = route
+        .rsplit('/')
+        .find(|s| !s.starts_with('{'))
+        .unwrap_or("");
+    let named = match (method.as_str(), tail) {
+        ("GET", "secrets") | ("GET", "pull") if route.contains("/secrets/pull") => "secret.pull",
+        ("GET", "secrets") if reveal == Some("plain") => "secret.decrypt",
+        ("GET", "secrets") => "secret.read",
+        ("GET", _) if route.ends_with("/secrets/{name}") => {
+            if reveal == Some("plain") {
+                "secret.decrypt"
+            } else {
+                "secret.read"
+            }
+        }
+        ("PUT", _) if route.ends_with("/secrets/{name}") => "secret.write",
+        ("POST", "secrets") => "secret.write",
+        ("DELETE", _) if route.ends_with("/secrets/{name}") => "secret.delete",
+        ("GET", "versions") => "version.list",
+        ("GET", _) if route.ends_with("/versions/{version}") => {
+            if reveal == Some("plain") {
+                "version.decrypt"
+            } else {
+                "version.read"
+            }
+        }
+        ("GET", "diff") => "version.diff",
+        ("POST", "restore") => "version.restore",
+        ("DELETE", _) if route.ends_with("/versions/{version}") => "version.delete",
+        ("POST", "purge") => "version.purge",
+        ("POST", "tokens") => "token.create",
+        ("GET", "tokens") => "token.list",
+        ("DELETE", _) if route.ends_with("/tokens/{id}") => "token.revoke",
+        ("GET", "audit") => "audit.read",
+        ("GET", "verify") => "audit.verify",
+        ("POST", "projects") => "project.create",
+        ("DELETE", _) if route.ends_with("/projects/{project}") => "project.delete",
+        ("POST", "environments") => "environment.create",
+        ("DELETE", _) if route.ends_with("/environments/{slug}") => "environment.delete",
+        ("POST", "targets") => "target.create",
+        ("DELETE", _) if route.ends_with("/targets/{slug}") => "target.delete",
+        _ => "",
+    };
+    if named.is_empty() {
+        format!(
+            "{} {}",
+            method.as_str().to_ascii_lowercase(),
+            if route.is_empty() {
+                "<unmatched>"
+            } else {
+                route
+            }
+        )
+    } else {
+        named.to_owned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn actions_and_resources() {
+        let secrets = "/v1/orgs/{org}/projects/{project}/secrets";
+        assert_eq!(action(&Method::GET, secrets, None), "secret.read");
+        assert_eq!(
+            action(&Method::GET, secrets, Some("plain")),
+            "secret.decrypt"
+        );
+        assert_eq!(action(&Method::POST, secrets, None), "secret.write");
+        assert_eq!(
+            action(&Method::DELETE, &format!("{secrets}/{{name}}"), None),
+            "secret.delete"
+        );
+        assert_eq!(
+            action(&Method::GET, "/api/v1/secrets/pull", None),
+            "secret.pull"
+        );
+        assert_eq!(
+            action(&Method::POST, "/v1/orgs/{org}/tokens", None),
+            "token.create"
+        );
+        assert_eq!(action(&Method::GET, "/v1/orgs", None), "get /v1/orgs");
+        let q = Query::of(Some(
+            "token=hsk_secret&env=production&reveal=plain&target=api",
+        ));
+        assert_eq!(
+            q.resource("/api/v1/secrets/pull"),
+            "/api/v1/secrets/pull?target=api&env=production"
+        );
+        assert!(!q.resource("/x").contains("hsk_"));
+    }
+}

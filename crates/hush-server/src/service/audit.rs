@@ -1,0 +1,69 @@
+//! Reading and verifying the audit log.
+
+use hush_store::{AuditQuery, AuditRecord, AuditVerification};
+
+use super::Services;
+use crate::auth::{Principal, Scope};
+use crate::error::ServiceError;
+
+/// Filters of an audit read.
+#[derive(Debug, Clone, Default)]
+pub struct AuditFilter {
+    /// Project slug.
+    pub project: Option<String>,
+    /// Exact actor.
+    pub actor: Option<String>,
+    /// Exact action.
+    pub action: Option<String>,
+    /// From (unix ms).
+    pub since: Option<i64>,
+    /// Until (unix ms, exclusive).
+    pub until: Option<i64>,
+    /// Entries older than this sequence number (paging).
+    pub before: Option<i64>,
+    /// Page size (1-1000, default 100).
+    pub limit: Option<i64>,
+}
+
+impl Services {
+    /// The organization's audit entries, newest first (needs `audit:read`).
+    /// A project-limited token sees its project's entries only.
+    pub async fn audit_log(
+        &self,
+        who: &Principal,
+        org: &str,
+        filter: AuditFilter,
+    ) -> Result<Vec<AuditRecord>, ServiceError> {
+        who.require(Scope::AuditRead)?;
+        let org = self.org(who, org).await?;
+        let project_id = match (&filter.project, &who.token.project_id) {
+            (Some(slug), _) => Some(self.project(who, &org.slug, slug).await?.1.id),
+            (None, Some(own)) => Some(own.clone()),
+            (None, None) => None,
+        };
+        Ok(self
+            .store
+            .audit(&AuditQuery {
+                org_id: Some(org.id),
+                project_id,
+                actor: filter.actor,
+                action: filter.action,
+                since: filter.since,
+                until: filter.until,
+                before_seq: filter.before,
+                limit: filter.limit.unwrap_or(100),
+            })
+            .await?)
+    }
+
+    /// Recomputes the whole hash chain (needs `org:admin`).
+    pub async fn verify_audit(
+        &self,
+        who: &Principal,
+        org: &str,
+    ) -> Result<AuditVerification, ServiceError> {
+        who.require(Scope::OrgAdmin)?;
+        self.org(who, org).await?;
+        Ok(self.store.verify_audit().await?)
+    }
+}
