@@ -61,8 +61,16 @@ async fn writer(store: Arc<Store>, mut incoming: mpsc::Receiver<Pending>) {
     while incoming.recv_many(&mut batch, MAX_BATCH).await > 0 {
         let (entries, waiters): (Vec<_>, Vec<_>) =
             batch.drain(..).map(|p| (p.entry, p.done)).unzip();
+        let started = std::time::Instant::now();
         let ok = match store.append_audit(&entries).await {
-            Ok(_) => true,
+            Ok(_) => {
+                tracing::debug!(
+                    entries = entries.len(),
+                    micros = started.elapsed().as_micros() as u64,
+                    "audit batch committed"
+                );
+                true
+            }
             Err(err) => {
                 tracing::error!(error = %err, source = ?std::error::Error::source(&err), entries = entries.len(), "cannot write the audit log");
                 false

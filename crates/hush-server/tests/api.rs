@@ -820,6 +820,37 @@ async fn pull_tokens(env: &TestEnv) {
     let resp = pull("hsk_bogus", "?env=production").await.unwrap();
     assert_eq!(resp.status(), 401);
     assert_eq!(resp.json::<Value>().await.unwrap()["error"], "BAD_TOKEN");
+    // A cached view ends when a secret in it expires.
+    let soon = hush_core::time::to_rfc3339(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_millis() as i64
+            + 1500,
+    );
+    api.put(
+        &format!("{base}/secrets/SHORT_LIVED?env=production"),
+        json!({ "value": "x", "expires_at": soon }),
+    )
+    .await;
+    let body: Value = pull(&wide, "?env=production")
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(body["data"]["secrets"]["SHORT_LIVED"], "x");
+    tokio::time::sleep(std::time::Duration::from_millis(1700)).await;
+    let body: Value = pull(&wide, "?env=production")
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        body["data"]["secrets"].get("SHORT_LIVED").is_none(),
+        "{body}"
+    );
     // Pull tokens are read-only: the native API refuses them.
     let (status, body) = api
         .with(&wide)

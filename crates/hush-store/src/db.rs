@@ -113,7 +113,7 @@ impl Pools {
         binds: Vec<String>,
     ) -> Result<Vec<SecretRow>> {
         if let Some(fast) = &self.sqlite_reads {
-            return fast.secret_rows(sql, binds).await;
+            return fast.secret_rows(&sql, &binds);
         }
         let mut query = sqlx::query(&sql);
         for bind in &binds {
@@ -123,6 +123,27 @@ impl Pools {
         Ok(found
             .iter()
             .map(rows::secret)
+            .collect::<sqlx::Result<_>>()?)
+    }
+
+    /// `(scope id, current_version)` for those of `keys` that exist.
+    pub(crate) async fn scope_versions(&self, keys: &[String]) -> Result<Vec<(String, i64)>> {
+        let placeholders: Vec<String> = (1..=keys.len()).map(|i| format!("${i}")).collect();
+        let sql = format!(
+            "SELECT id, current_version FROM scopes WHERE id IN ({})",
+            placeholders.join(", ")
+        );
+        if let Some(fast) = &self.sqlite_reads {
+            return fast.scope_versions(&sql, keys);
+        }
+        let mut query = sqlx::query(&sql);
+        for key in keys {
+            query = query.bind(key);
+        }
+        let found = query.fetch_all(&self.read).await?;
+        Ok(found
+            .iter()
+            .map(|row| Ok((row.try_get(0)?, row.try_get(1)?)))
             .collect::<sqlx::Result<_>>()?)
     }
 }

@@ -436,3 +436,14 @@ pub struct Blob {
     /// The version this content belongs to.
     pub version: i64,
 }
+
+/// A merged read with what a cache needs to know about it.
+#[derive(Debug)]
+pub struct MergedView {
+    /// Current versions of the lineage scopes (shallowest first) as of the read.
+    pub versions: Vec<i64>,
+    /// When a secret in the lineage expires and the view changes (unix ms).
+    pub valid_until: Option<i64>,
+    /// The merged, active secrets.
+    pub secrets: Vec<Secret>,
+}

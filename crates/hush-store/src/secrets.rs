@@ -172,6 +172,33 @@ impl Store {
     /// query. Inactive and expired secrets drop out before overlaying
     /// unless `include_inactive` is set.
     pub async fn read_merged(&self, scope: &Scope, options: ReadOptions) -> Result<Vec<Secret>> {
+        let (rows, _) = self.merged_rows(scope, options.include_inactive).await?;
+        self.reveal(scope, rows, options.reveal).await
+    }
+
+    /// The merged view of [`Store::read_merged`] (active secrets only),
+    /// labelled so it can be cached: the lineage versions it reflects and
+    /// the time it stops being valid because a secret expires. The versions
+    /// are read first, so a write racing with this read can only make the
+    /// label older than the content, never newer.
+    pub async fn merged_view(&self, scope: &Scope, reveal: Reveal) -> Result<MergedView> {
+        let versions = self.lineage_versions(scope).await?;
+        let (rows, valid_until) = self.merged_rows(scope, false).await?;
+        let secrets = self.reveal(scope, rows, reveal).await?;
+        Ok(MergedView {
+            versions,
+            valid_until,
+            secrets,
+        })
+    }
+
+    /// Overlaid rows, and the earliest future expiry among all rows read
+    /// (when a hidden or visible secret expires, the view changes).
+    async fn merged_rows(
+        &self,
+        scope: &Scope,
+        include_inactive: bool,
+    ) -> Result<(Vec<(Level, SecretRow)>, Option<i64>)> {
         let lineage = scope.lineage();
         let placeholders: Vec<String> = (1..=lineage.len()).map(|i| format!("${i}")).collect();
         let sql = format!(
@@ -185,9 +212,14 @@ impl Store {
         // overlay is one pass: of each run of equal names keep the deepest.
         found.sort_by(|a, b| a.name.cmp(&b.name));
         let now = now_ms();
+        let valid_until = found
+            .iter()
+            .filter_map(|row| row.expires_at)
+            .filter(|&at| at > now)
+            .min();
         let mut merged: Vec<(Level, SecretRow)> = Vec::with_capacity(found.len());
         for row in found {
-            if !options.include_inactive && !row.is_live(now) {
+            if !include_inactive && !row.is_live(now) {
                 continue;
             }
             let level = lineage
@@ -203,7 +235,7 @@ impl Store {
                 _ => merged.push((level, row)),
             }
         }
-        self.reveal(scope, merged, options.reveal).await
+        Ok((merged, valid_until))
     }
 
     /// Turns rows into secrets, decrypting when asked.

@@ -3,10 +3,11 @@
 //! sqlx's SQLite driver hands every row from its worker thread to the async
 //! side one at a time; measured here, fetching the ~130 rows of a merged
 //! 100-secret read cost ~500 µs typed and ~900 µs through `Any`, against
-//! ~150 µs for rusqlite on tokio's blocking pool. So the reads that serve
-//! pulls (`read_level`, `read_merged`) run here on SQLite, over a few
-//! read-only connections to the same WAL database; every other query, and
-//! every write, stays on sqlx. Both link the same bundled libsqlite3.
+//! ~150 µs for rusqlite on tokio's blocking pool and less inline. So the
+//! reads that serve pulls (`read_level`, `read_merged`, scope versions) run
+//! here on SQLite, over a few read-only connections to the same WAL
+//! database; every other query, and every write, stays on sqlx. Both link
+//! the same bundled libsqlite3.
 
 use std::path::PathBuf;
 use std::str::FromStr;
@@ -70,35 +71,33 @@ impl SqliteReads {
     }
 
     /// Runs `sql` (selecting `scope_id, id, SECRET_FIELDS`) with text
-    /// parameters `$1…`. On a multi-threaded runtime the query runs in
-    /// place (`block_in_place`: the worker's other tasks move to another
-    /// thread meanwhile), which saves two thread handoffs per read; on a
-    /// current-thread runtime it goes to the blocking pool.
-    pub(crate) async fn secret_rows(
-        self: &Arc<Self>,
-        sql: String,
-        binds: Vec<String>,
-    ) -> Result<Vec<SecretRow>> {
-        use tokio::runtime::{Handle, RuntimeFlavor};
-        let run = {
-            let this = self.clone();
-            move || {
-                let conn = this.checkout()?;
-                let rows = query(&conn, &sql, &binds);
-                this.checkin(conn);
-                rows
-            }
-        };
-        let multi_thread = Handle::try_current()
-            .is_ok_and(|handle| handle.runtime_flavor() == RuntimeFlavor::MultiThread);
-        let rows = if multi_thread {
-            tokio::task::block_in_place(run)
-        } else {
-            tokio::task::spawn_blocking(run)
-                .await
-                .map_err(|_| StoreError::Database(sqlx::Error::WorkerCrashed))?
-        };
-        rows.map_err(StoreError::Sqlite)
+    /// parameters `$1…`.
+    ///
+    /// It runs inline on the calling async worker. These reads are short
+    /// indexed scans of one scope's rows, and in WAL mode a reader never
+    /// waits for a writer; measured under load (bench/load.sh), inline beat
+    /// `spawn_blocking` (two thread hops per read) and `block_in_place`
+    /// (which hands the worker's queue to another thread per call).
+    pub(crate) fn secret_rows(&self, sql: &str, binds: &[String]) -> Result<Vec<SecretRow>> {
+        self.with(|conn| query(conn, sql, binds))
+    }
+
+    /// `(scope id, current_version)` of the scopes among `keys` that exist.
+    pub(crate) fn scope_versions(&self, sql: &str, keys: &[String]) -> Result<Vec<(String, i64)>> {
+        self.with(|conn| {
+            let mut statement = conn.prepare_cached(sql)?;
+            let rows = statement.query_map(rusqlite::params_from_iter(keys), |row| {
+                Ok((row.get(0)?, row.get(1)?))
+            })?;
+            rows.collect()
+        })
+    }
+
+    fn with<T>(&self, f: impl FnOnce(&Connection) -> rusqlite::Result<T>) -> Result<T> {
+        let conn = self.checkout().map_err(StoreError::Sqlite)?;
+        let out = f(&conn);
+        self.checkin(conn);
+        out.map_err(StoreError::Sqlite)
     }
 }
 

@@ -176,6 +176,24 @@ impl Store {
         })
     }
 
+    /// The current version of this scope and each scope it inherits from,
+    /// shallowest first (0 for a scope never written): together they change
+    /// whenever the merged view may have. One small indexed query.
+    pub async fn lineage_versions(&self, scope: &Scope) -> Result<Vec<i64>> {
+        let lineage = scope.lineage();
+        let keys: Vec<String> = lineage.iter().map(|(_, key)| key.clone()).collect();
+        let found = self.pools.scope_versions(&keys).await?;
+        Ok(keys
+            .iter()
+            .map(|key| {
+                found
+                    .iter()
+                    .find(|(id, _)| id == key)
+                    .map_or(0, |(_, v)| *v)
+            })
+            .collect())
+    }
+
     /// The scope's version log, newest first.
     pub async fn versions(&self, scope: &Scope) -> Result<Vec<VersionInfo>> {
         let sql = format!(

@@ -1244,9 +1244,8 @@ async fn deleting_a_project_removes_everything(db: &TestDb) {
     ));
 }
 
-/// The SQLite fast read path has two ways to leave the async worker
-/// (`block_in_place` on multi-threaded runtimes, the blocking pool on
-/// current-thread ones); the suite above covers the first, this the second.
+/// The SQLite fast read path runs inline on whatever runtime calls it; the
+/// suite above runs multi-threaded, this on a current-thread runtime.
 #[tokio::test(flavor = "current_thread")]
 async fn sqlite_reads_on_a_current_thread_runtime() {
     let db = TestDb::sqlite().await.unwrap();

@@ -161,7 +161,6 @@ impl Principal {
 pub async fn authenticate(state: &AppState, token: &str) -> Result<Principal, ServiceError> {
     let record = state
         .services
-        .store
         .token_by_hash(&hush_core::token::hash(token))
         .await?
         .ok_or_else(|| ServiceError::unauthorized("invalid_token", "the token is not valid"))?;

@@ -4,15 +4,19 @@
 
 mod access;
 mod audit;
+mod cache;
 mod projects;
 mod pull;
 mod secrets;
 mod tokens;
 mod versions;
+mod views;
 
 use std::sync::Arc;
 
-use hush_store::Store;
+use hush_store::{Environment, Project, Scope, Store, TokenRecord};
+
+use cache::TtlCache;
 
 pub use access::{ScopeAddress, Target};
 pub use audit::AuditFilter;
@@ -24,11 +28,46 @@ pub use tokens::{TokenRequest, DEFAULT_ORG};
 pub struct Services {
     /// The store.
     pub store: Arc<Store>,
+    /// Token records by token hash.
+    tokens: TtlCache<String, TokenRecord>,
+    /// Pull targets by (project id, environment id or slug).
+    pull_targets: TtlCache<(String, String), Arc<(Project, Environment, Scope)>>,
+    /// Merged views by scope key, checked against the lineage versions on
+    /// every use (so never stale, on any number of replicas).
+    views: views::ViewCache,
 }
 
 impl Services {
     /// Services over `store`.
     pub fn new(store: Arc<Store>) -> Self {
-        Self { store }
+        Self {
+            store,
+            tokens: TtlCache::new(),
+            pull_targets: TtlCache::new(),
+            views: views::ViewCache::new(),
+        }
+    }
+
+    /// The token with this hash, from the cache or the store.
+    pub async fn token_by_hash(
+        &self,
+        hash: &str,
+    ) -> Result<Option<TokenRecord>, hush_store::StoreError> {
+        if let Some(token) = self.tokens.get(&hash.to_owned()) {
+            return Ok(Some(token));
+        }
+        let token = self.store.token_by_hash(hash).await?;
+        if let Some(token) = &token {
+            self.tokens.insert(hash.to_owned(), token.clone());
+        }
+        Ok(token)
+    }
+
+    /// Drops cached resolutions after a local change to tokens, projects
+    /// or environments.
+    fn forget_cached(&self) {
+        self.tokens.clear();
+        self.pull_targets.clear();
+        self.views.clear();
     }
 }

@@ -57,7 +57,9 @@ impl Services {
     ) -> Result<(), ServiceError> {
         who.require(Scope::OrgAdmin)?;
         let (_, project) = self.project(who, org, slug).await?;
-        Ok(self.store.delete_project(&project).await?)
+        self.store.delete_project(&project).await?;
+        self.forget_cached();
+        Ok(())
     }
 
     /// A project's environments or targets.
@@ -113,6 +115,8 @@ impl Services {
         who.require(Scope::ProjectAdmin)?;
         let (_, project) = self.project(who, org, project).await?;
         let child = self.store.child(kind, &project, slug).await?;
-        Ok(self.store.delete_child(&child).await?)
+        self.store.delete_child(&child).await?;
+        self.forget_cached();
+        Ok(())
     }
 }

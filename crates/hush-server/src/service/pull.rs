@@ -1,6 +1,8 @@
 //! Pulling one environment with a read-only pull token.
 
-use hush_store::{ChildKind, EncryptionMode, ReadOptions, Reveal, Scope, TokenKind, Value};
+use std::sync::Arc;
+
+use hush_store::{ChildKind, EncryptionMode, Environment, Project, Reveal, Scope, TokenKind};
 
 use super::Services;
 use crate::auth::Principal;
@@ -35,6 +37,54 @@ impl Services {
         let project_id = who.token.project_id.as_deref().ok_or_else(|| {
             ServiceError::unauthorized("invalid_token", "this pull token has no project")
         })?;
+        let key = match (&who.token.environment_id, env) {
+            (Some(locked), _) => format!("id:{locked}"),
+            (None, Some(slug)) => format!("slug:{slug}"),
+            (None, None) => {
+                return Err(ServiceError::bad_request(
+                    "env_required",
+                    "this token reads any environment of its project: pass ?env=<environment>",
+                ))
+            }
+        };
+        let cache_key = (project_id.to_owned(), key);
+        let resolved = match self.pull_targets.get(&cache_key) {
+            Some(hit) => hit,
+            None => {
+                let resolved = Arc::new(self.resolve_pull(who, project_id, env).await?);
+                self.pull_targets.insert(cache_key, resolved.clone());
+                resolved
+            }
+        };
+        let (project, environment, scope) = &*resolved;
+        who.note_project(&project.id);
+        let e2ee = project.mode == EncryptionMode::Client;
+        let reveal = if e2ee {
+            Reveal::Ciphertext
+        } else {
+            Reveal::Plaintext
+        };
+        let view = self.views.get(&self.store, scope, reveal).await?;
+        let secrets = view
+            .iter()
+            .filter(|(name, _)| keys.is_none_or(|keys| keys.contains(name)))
+            .map(|(name, value)| (name.clone(), value.expose().to_owned()))
+            .collect();
+        Ok(Pulled {
+            env: environment.slug.clone(),
+            e2ee,
+            secrets,
+        })
+    }
+}
+
+impl Services {
+    async fn resolve_pull(
+        &self,
+        who: &Principal,
+        project_id: &str,
+        env: Option<&str>,
+    ) -> Result<(Project, Environment, Scope), ServiceError> {
         let project = self.store.project_by_id(project_id).await?;
         let environment = match (&who.token.environment_id, env) {
             (Some(locked), _) => self
@@ -57,37 +107,11 @@ impl Services {
             (None, None) => {
                 return Err(ServiceError::bad_request(
                     "env_required",
-                    "this token reads any environment of its project: pass ?env=<environment>",
+                    "pass ?env=<environment>",
                 ))
             }
         };
         let scope = Scope::new(&project, None, Some(&environment))?;
-        let e2ee = project.mode == EncryptionMode::Client;
-        let reveal = if e2ee {
-            Reveal::Ciphertext
-        } else {
-            Reveal::Plaintext
-        };
-        let found = self
-            .store
-            .read_merged(&scope, ReadOptions::new(reveal))
-            .await?;
-        let secrets = found
-            .into_iter()
-            .filter(|s| keys.is_none_or(|keys| keys.contains(&s.name)))
-            .map(|s| {
-                let value = match s.value {
-                    Value::Plain(v) => v.expose().to_owned(),
-                    Value::Ciphertext(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
-                    Value::Hidden => String::new(),
-                };
-                (s.name, value)
-            })
-            .collect();
-        Ok(Pulled {
-            env: environment.slug,
-            e2ee,
-            secrets,
-        })
+        Ok((project, environment, scope))
     }
 }

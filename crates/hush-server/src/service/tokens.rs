@@ -199,10 +199,11 @@ impl Services {
         if !who.has(Scope::OrgAdmin) {
             who.require(Scope::ProjectAdmin)?;
         }
-        Ok(self
-            .store
+        self.store
             .set_token_disabled(&org.id, &token.id, true)
-            .await?)
+            .await?;
+        self.forget_cached();
+        Ok(())
     }
 
     fn manages(&self, who: &Principal, token: &TokenRecord) -> bool {
