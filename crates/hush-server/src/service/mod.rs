@@ -24,6 +24,9 @@ pub use pull::Pulled;
 pub use secrets::{ReadRequest, SecretFilter};
 pub use tokens::{TokenRequest, DEFAULT_ORG};
 
+/// What a pull token resolves to: its project, environment and scope.
+pub type PullTarget = (Project, Environment, Scope);
+
 /// The services over one store.
 pub struct Services {
     /// The store.
@@ -31,7 +34,7 @@ pub struct Services {
     /// Token records by token hash.
     tokens: TtlCache<String, TokenRecord>,
     /// Pull targets by (project id, environment id or slug).
-    pull_targets: TtlCache<(String, String), Arc<(Project, Environment, Scope)>>,
+    pull_targets: TtlCache<(String, String), Arc<PullTarget>>,
     /// Merged views by scope key, checked against the lineage versions on
     /// every use (so never stale, on any number of replicas).
     views: views::ViewCache,
