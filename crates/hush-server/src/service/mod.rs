@@ -10,7 +10,7 @@ mod pull;
 mod secrets;
 mod tokens;
 mod versions;
-mod views;
+pub(crate) mod views;
 
 use std::sync::Arc;
 
@@ -23,6 +23,7 @@ pub use audit::AuditFilter;
 pub use pull::Pulled;
 pub use secrets::{ReadRequest, SecretFilter};
 pub use tokens::{TokenRequest, DEFAULT_ORG};
+pub use views::ViewSecrets;
 
 /// What a pull token resolves to: its project, environment and scope.
 pub type PullTarget = (Project, Environment, Scope);

@@ -4,6 +4,9 @@ use std::sync::Arc;
 
 use hush_store::{ChildKind, EncryptionMode, Environment, Project, Reveal, Scope, TokenKind};
 
+use hush_core::SecretString;
+
+use super::views::ViewSecrets;
 use super::Services;
 use crate::auth::Principal;
 use crate::error::ServiceError;
@@ -14,8 +17,21 @@ pub struct Pulled {
     pub env: String,
     /// Client-encrypted project: values are ciphertext for the client.
     pub e2ee: bool,
-    /// Name → value (plaintext, or the client's ciphertext when `e2ee`).
-    pub secrets: Vec<(String, String)>,
+    /// Name → value (plaintext, or the client's ciphertext when `e2ee`),
+    /// shared with the view cache.
+    pub view: ViewSecrets,
+    /// Only these names, if given.
+    pub keys: Option<Vec<String>>,
+}
+
+impl Pulled {
+    /// The secrets the pull returns, by name.
+    pub fn secrets(&self) -> impl Iterator<Item = (&str, &SecretString)> {
+        self.view
+            .iter()
+            .filter(|(name, _)| self.keys.as_ref().is_none_or(|keys| keys.contains(name)))
+            .map(|(name, value)| (name.as_str(), value))
+    }
 }
 
 impl Services {
@@ -26,7 +42,7 @@ impl Services {
         &self,
         who: &Principal,
         env: Option<&str>,
-        keys: Option<&[String]>,
+        keys: Option<Vec<String>>,
     ) -> Result<Pulled, ServiceError> {
         if who.token.kind != TokenKind::Pull {
             return Err(ServiceError::unauthorized(
@@ -65,15 +81,11 @@ impl Services {
             Reveal::Plaintext
         };
         let view = self.views.get(&self.store, scope, reveal).await?;
-        let secrets = view
-            .iter()
-            .filter(|(name, _)| keys.is_none_or(|keys| keys.contains(name)))
-            .map(|(name, value)| (name.clone(), value.expose().to_owned()))
-            .collect();
         Ok(Pulled {
             env: environment.slug.clone(),
             e2ee,
-            secrets,
+            view,
+            keys,
         })
     }
 }

@@ -13,8 +13,11 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Extension, Json, Router};
-use serde::Deserialize;
-use serde_json::{json, Map, Value};
+use serde::ser::SerializeMap;
+use serde::{Deserialize, Serialize, Serializer};
+use serde_json::json;
+
+use crate::service::Pulled;
 
 use crate::api::Params;
 use crate::audit::AuditSlot;
@@ -64,7 +67,7 @@ async fn pull(
     Params(query): Params<PullQuery>,
     headers: HeaderMap,
     slot: Option<Extension<AuditSlot>>,
-) -> Result<Json<Value>, HepError> {
+) -> Result<Response, HepError> {
     let token = bearer(&headers)
         .map(str::to_owned)
         .or(query.token)
@@ -83,17 +86,41 @@ async fn pull(
             .filter(|s| !s.is_empty())
             .collect()
     });
-    let pulled = app
-        .services
-        .pull(&who, query.env.as_deref(), keys.as_deref())
-        .await?;
-    let secrets: Map<String, Value> = pulled
-        .secrets
-        .into_iter()
-        .map(|(k, v)| (k, Value::String(v)))
-        .collect();
-    Ok(Json(json!({
-        "ok": true,
-        "data": { "env": pulled.env, "e2ee": pulled.e2ee, "secrets": secrets }
-    })))
+    let pulled = app.services.pull(&who, query.env.as_deref(), keys).await?;
+    Ok(Json(PullBody {
+        ok: true,
+        data: PullData {
+            env: &pulled.env,
+            e2ee: pulled.e2ee,
+            secrets: Secrets(&pulled),
+        },
+    })
+    .into_response())
+}
+
+/// `{"ok":true,"data":{"env","e2ee","secrets":{…}}}`, serialized straight
+/// from the cached view (no per-value copies).
+#[derive(Serialize)]
+struct PullBody<'a> {
+    ok: bool,
+    data: PullData<'a>,
+}
+
+#[derive(Serialize)]
+struct PullData<'a> {
+    env: &'a str,
+    e2ee: bool,
+    secrets: Secrets<'a>,
+}
+
+struct Secrets<'a>(&'a Pulled);
+
+impl Serialize for Secrets<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(None)?;
+        for (name, value) in self.0.secrets() {
+            map.serialize_entry(name, value.expose())?;
+        }
+        map.end()
+    }
 }
