@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use clap::Args;
 use hush_server::config::{self, KeySource, DEFAULT_MAX_BODY_BYTES};
+use hush_server::ratelimit::{Rate, RateLimits};
 use hush_server::ServerConfig;
 
 /// Run the hush server.
@@ -53,6 +54,16 @@ pub struct ServeArgs {
     #[arg(long, env = "HUSH_REQUEST_TIMEOUT", default_value_t = 30)]
     request_timeout: u64,
 
+    /// Requests per second allowed per token (bursts of twice that); 0 turns
+    /// the limit off. Over the limit: 429 with Retry-After.
+    #[arg(long, env = "HUSH_RATE_LIMIT_TOKEN", default_value_t = 100)]
+    rate_limit_token: u32,
+
+    /// Requests per second allowed per client IP address (bursts of twice
+    /// that); 0 turns the limit off.
+    #[arg(long, env = "HUSH_RATE_LIMIT_IP", default_value_t = 200)]
+    rate_limit_ip: u32,
+
     /// Log level: error, warn, info, debug or trace.
     #[arg(long, env = "HUSH_LOG", default_value = "info")]
     log: tracing::Level,
@@ -69,6 +80,8 @@ const KNOWN_VARS: &[&str] = &[
     "HUSH_MAX_BODY_BYTES",
     "HUSH_REQUEST_TIMEOUT",
     "HUSH_LOG",
+    "HUSH_RATE_LIMIT_TOKEN",
+    "HUSH_RATE_LIMIT_IP",
     "HUSH_URL",
     "HUSH_TOKEN",
     "HUSH_PROJECT",
@@ -132,6 +145,10 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
         master_key,
         max_body_bytes: args.max_body_bytes,
         request_timeout: Duration::from_secs(args.request_timeout.max(1)),
+        rate_limits: RateLimits {
+            per_token: Rate::per_second(args.rate_limit_token),
+            per_ip: Rate::per_second(args.rate_limit_ip),
+        },
     };
     let running = hush_server::start(config)
         .await

@@ -24,6 +24,8 @@ pub struct ServerConfig {
     pub max_body_bytes: usize,
     /// Longest a request may take.
     pub request_timeout: Duration,
+    /// Per-token and per-IP request rates.
+    pub rate_limits: crate::ratelimit::RateLimits,
 }
 
 /// Why the configuration could not be prepared.

@@ -61,6 +61,12 @@ pub enum ServiceError {
         /// The limit in bytes.
         limit: usize,
     },
+    /// Too many requests (429); retry after this many seconds.
+    #[error("too many requests; retry in {retry_after} s")]
+    RateLimited {
+        /// Seconds until a request will be accepted.
+        retry_after: u64,
+    },
     /// The request body is not JSON (415).
     #[error("send the body as JSON with Content-Type: application/json")]
     NotJson,
@@ -137,6 +143,7 @@ impl ServiceError {
             ServiceError::Forbidden { code, .. } => (S::FORBIDDEN, code),
             ServiceError::BodyTooLarge { .. } => (S::PAYLOAD_TOO_LARGE, "body_too_large"),
             ServiceError::NotJson => (S::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type"),
+            ServiceError::RateLimited { .. } => (S::TOO_MANY_REQUESTS, "rate_limited"),
         }
     }
 }

@@ -11,6 +11,7 @@ mod audit;
 pub mod auth;
 pub mod config;
 mod error;
+pub mod ratelimit;
 pub mod service;
 
 use std::net::SocketAddr;
@@ -32,6 +33,8 @@ pub struct AppState {
     pub services: Services,
     /// The audit log's group-commit queue.
     pub auditor: audit::Auditor,
+    /// Request rate limits.
+    pub limiter: ratelimit::Limiter,
 }
 
 /// A server that is listening.
@@ -105,7 +108,11 @@ pub async fn start(config: ServerConfig) -> Result<Running, StartError> {
     let services = Services::new(store.clone());
     let bootstrap_token = services.bootstrap().await?;
     let (auditor, audit_writer) = audit::Auditor::spawn(store.clone());
-    let state = Arc::new(AppState { services, auditor });
+    let state = Arc::new(AppState {
+        services,
+        auditor,
+        limiter: ratelimit::Limiter::new(config.rate_limits),
+    });
     let app = api::router(state, config.max_body_bytes, config.request_timeout);
     let listener = TcpListener::bind(config.listen)
         .await

@@ -1007,3 +1007,71 @@ async fn every_request_is_audited(env: &TestEnv) {
     assert_eq!(verified["ok"], true, "{verified}");
     assert!(verified["entries"].as_i64().unwrap() > 10);
 }
+
+/// Over the per-token or per-IP rate: 429 with Retry-After, in each API's
+/// error shape; other tokens are unaffected.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rate_limits_answer_429_with_retry_after() {
+    let db = TestDatabase::create(hush_testkit::Db::Sqlite)
+        .await
+        .unwrap();
+    let server = TestServer::start_with(&db.url, [1u8; 32], |config| {
+        config.rate_limits = hush_server::ratelimit::RateLimits {
+            per_token: Some(hush_server::ratelimit::Rate {
+                per_second: 0.5,
+                burst: 3.0,
+            }),
+            per_ip: Some(hush_server::ratelimit::Rate {
+                per_second: 100.0,
+                burst: 100.0,
+            }),
+        };
+    })
+    .await;
+    let admin = Api {
+        s: &server,
+        token: server.admin().to_owned(),
+    };
+    admin.project("web", &["production"]).await; // two requests
+    assert_eq!(admin.get("/v1/orgs").await.0, StatusCode::OK); // the burst's third
+    let (status, body) = admin.get("/v1/orgs").await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::TOO_MANY_REQUESTS, "rate_limited")
+    );
+    let resp = server
+        .request(Method::GET, "/v1/orgs", server.admin())
+        .send()
+        .await
+        .unwrap();
+    let retry: u64 = resp.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=2).contains(&retry), "{retry}");
+    // The pull API answers in its own shape.
+    let resp = server
+        .anonymous(
+            Method::GET,
+            &format!(
+                "/api/v1/secrets/pull?env=production&token={}",
+                server.admin()
+            ),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 429);
+    assert!(resp.headers().contains_key("retry-after"));
+    assert_eq!(resp.json::<Value>().await.unwrap()["error"], "RATE_LIMITED");
+    // Another token has its own bucket; IP limits still apply to everyone.
+    let resp = server
+        .request(Method::GET, "/v1/orgs", "hush_someone-else")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 401);
+    server.stop().await;
+    db.drop_db().await;
+}

@@ -123,15 +123,26 @@ pub struct TestServer {
 
 impl TestServer {
     /// A server on `database_url` with `master_key` (bytes, so replicas can
-    /// share one).
+    /// share one). Rate limits are off; see [`TestServer::start_with`].
     pub async fn start_on(database_url: &str, master_key: [u8; 32]) -> Self {
-        let config = ServerConfig {
+        Self::start_with(database_url, master_key, |_| {}).await
+    }
+
+    /// Like [`TestServer::start_on`], with the configuration adjusted first.
+    pub async fn start_with(
+        database_url: &str,
+        master_key: [u8; 32],
+        adjust: impl FnOnce(&mut ServerConfig),
+    ) -> Self {
+        let mut config = ServerConfig {
             listen: "127.0.0.1:0".parse().expect("address"),
             database_url: database_url.to_owned(),
             master_key: MasterKey::from_bytes(master_key),
             max_body_bytes: hush_server::config::DEFAULT_MAX_BODY_BYTES,
             request_timeout: Duration::from_secs(30),
+            rate_limits: hush_server::ratelimit::RateLimits::default(),
         };
+        adjust(&mut config);
         let running = hush_server::start(config).await.expect("server starts");
         Self {
             url: format!("http://{}", running.addr),

@@ -3,6 +3,8 @@
 mod compat;
 mod v1;
 
+pub use compat::hep_error;
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -22,11 +24,17 @@ use crate::AppState;
 /// The whole application.
 pub fn router(state: Arc<AppState>, max_body_bytes: usize, timeout: Duration) -> Router {
     let audited = middleware::from_fn_with_state(state.clone(), crate::audit::record);
+    let limited = middleware::from_fn_with_state(state.clone(), crate::ratelimit::limit);
     Router::new()
         .route("/health", get(health))
         .route("/ready", get(ready))
-        .nest("/v1", v1::routes().route_layer(audited.clone()))
-        .merge(compat::routes().route_layer(audited))
+        .nest(
+            "/v1",
+            v1::routes()
+                .route_layer(limited.clone())
+                .route_layer(audited.clone()),
+        )
+        .merge(compat::routes().route_layer(limited).route_layer(audited))
         .fallback(not_found)
         .with_state(state)
         .layer(DefaultBodyLimit::max(max_body_bytes))

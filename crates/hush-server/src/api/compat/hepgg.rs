@@ -56,6 +56,11 @@ impl IntoResponse for HepError {
     }
 }
 
+/// An error answered in the seed's shape (used by the rate limiter too).
+pub fn hep_error(err: ServiceError) -> Response {
+    HepError(err).into_response()
+}
+
 impl From<ServiceError> for HepError {
     fn from(err: ServiceError) -> Self {
         HepError(err)

@@ -3,6 +3,8 @@
 
 mod hepgg;
 
+pub use hepgg::hep_error;
+
 use std::sync::Arc;
 
 use axum::Router;
