@@ -19,6 +19,7 @@ on_both_backends!(
     scopes_and_resource_restrictions,
     pull_tokens,
     every_request_is_audited,
+    copy_import_and_export,
 );
 
 // ------------------------------------------------------------- helpers
@@ -1074,4 +1075,142 @@ async fn rate_limits_answer_429_with_retry_after() {
     assert_eq!(resp.status(), 401);
     server.stop().await;
     db.drop_db().await;
+}
+
+async fn copy_import_and_export(env: &TestEnv) {
+    let api = Api::admin(env);
+    let base = api.project("web", &["staging", "production"]).await;
+    let tricky = "it's \"quoted\" # not a comment $HOME\nsecond line ✓";
+    let dotenv = format!(
+        "# exported\nexport A=1\nB='single'\nTRICKY={}\n",
+        serde_json::to_string(tricky).unwrap()
+    );
+    let resp = env
+        .server
+        .request(
+            Method::POST,
+            &format!("{base}/import?env=staging"),
+            env.server.admin(),
+        )
+        .header("content-type", "text/plain")
+        .body(dotenv)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let written: Value = resp.json().await.unwrap();
+    assert_eq!(
+        (
+            written["version"].as_i64(),
+            written["changed_keys"].as_array().map(Vec::len)
+        ),
+        (Some(1), Some(3))
+    );
+    api.put(
+        &format!("{base}/secrets/A?env=staging"),
+        json!({ "value": "1", "note": "kept", "tags": ["t"] }),
+    )
+    .await;
+    // Export in each format reads back to the same values.
+    let export = |format: &'static str| {
+        let req = env.server.request(
+            Method::GET,
+            &format!("{base}/export?env=staging&format={format}"),
+            env.server.admin(),
+        );
+        async move { req.send().await.unwrap().text().await.unwrap() }
+    };
+    let map = hush_core::dotenv::parse(&export("dotenv").await).unwrap();
+    assert_eq!(map["TRICKY"].expose(), tricky);
+    assert_eq!(map["B"].expose(), "single");
+    let json_export: Value = serde_json::from_str(&export("json").await).unwrap();
+    assert_eq!(json_export["TRICKY"], tricky);
+    assert!(export("shell").await.contains("export A='1'"));
+    // Copy staging into production: one version, metadata kept.
+    let (status, copied) = api
+        .post(
+            &format!("{base}/copy"),
+            json!({ "from": { "env": "staging" }, "to": { "env": "production" } }),
+        )
+        .await;
+    assert_eq!(status, 200, "{copied}");
+    assert_eq!(copied["version"], 1);
+    let (_, prod) = api
+        .get(&format!("{base}/secrets?env=production&reveal=plain"))
+        .await;
+    let a = prod["secrets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == "A")
+        .unwrap();
+    assert_eq!(
+        (a["value"].as_str(), a["note"].as_str()),
+        (Some("1"), Some("kept"))
+    );
+    assert_eq!(values(&prod).len(), 3);
+    // Without overwrite, existing names stay.
+    api.put(
+        &format!("{base}/secrets/B?env=production"),
+        json!({ "value": "prod-only" }),
+    )
+    .await;
+    api.put(
+        &format!("{base}/secrets/C?env=staging"),
+        json!({ "value": "new" }),
+    )
+    .await;
+    let (_, copied) = api
+        .post(&format!("{base}/copy"), json!({ "from": { "env": "staging" }, "to": { "env": "production" }, "overwrite": false }))
+        .await;
+    assert_eq!(copied["changed_keys"], json!(["C"]));
+    let (_, b) = api
+        .get(&format!("{base}/secrets/B?env=production&reveal=plain"))
+        .await;
+    assert_eq!(b["value"], "prod-only");
+    // Bad files are refused and nothing is stored.
+    let resp = env
+        .server
+        .request(
+            Method::POST,
+            &format!("{base}/import?env=production"),
+            env.server.admin(),
+        )
+        .body("GOOD=1\nBAD LINE\n")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 422);
+    let body: Value = resp.json().await.unwrap();
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("line 2"),
+        "{body}"
+    );
+    let resp = env
+        .server
+        .request(
+            Method::POST,
+            &format!("{base}/import?env=production&format=json"),
+            env.server.admin(),
+        )
+        .body(r#"{"1BAD": "x"}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 422);
+    let (status, body) = api
+        .post(
+            &format!("{base}/copy"),
+            json!({ "from": { "env": "staging" }, "to": { "env": "staging" } }),
+        )
+        .await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::UNPROCESSABLE_ENTITY, "same_scope")
+    );
+    let (_, versions) = api.get(&format!("{base}/versions?env=production")).await;
+    assert_eq!(versions.as_array().unwrap().len(), 3);
 }

@@ -21,7 +21,7 @@ use cache::TtlCache;
 pub use access::{ScopeAddress, Target};
 pub use audit::AuditFilter;
 pub use pull::Pulled;
-pub use secrets::{ReadRequest, SecretFilter};
+pub use secrets::{CopyRequest, ReadRequest, SecretFilter};
 pub use tokens::{TokenRequest, DEFAULT_ORG};
 pub use views::ViewSecrets;
 

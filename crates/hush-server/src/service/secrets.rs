@@ -143,3 +143,106 @@ impl Services {
             .await?)
     }
 }
+
+/// What to copy where.
+#[derive(Debug, Clone)]
+pub struct CopyRequest {
+    /// The source scope (its own level only).
+    pub from: ScopeAddress,
+    /// The destination scope.
+    pub to: ScopeAddress,
+    /// Replace names the destination already has.
+    pub overwrite: bool,
+    /// Write only if the destination is at this version.
+    pub expected_version: Option<i64>,
+}
+
+impl Services {
+    /// Copies the secrets stored at one scope (exactly that level, with
+    /// their metadata) into another scope of the same project, as one new
+    /// version there. Without `overwrite`, names the destination already has
+    /// are kept. Server-encrypted values are re-encrypted for their new
+    /// place; client-encrypted ones are copied as they are.
+    pub async fn copy_secrets(
+        &self,
+        who: &Principal,
+        org: &str,
+        project: &str,
+        request: CopyRequest,
+    ) -> Result<VersionInfo, ServiceError> {
+        let CopyRequest {
+            from,
+            to,
+            overwrite,
+            expected_version,
+        } = request;
+        let source = self.target(who, org, project, &from).await?;
+        let reveal = match source.project.mode {
+            hush_store::EncryptionMode::Server => {
+                who.require(Scope::SecretDecrypt)?;
+                Reveal::Plaintext
+            }
+            hush_store::EncryptionMode::Client => {
+                who.require(Scope::SecretRead)?;
+                Reveal::Ciphertext
+            }
+        };
+        let all = ReadOptions {
+            reveal,
+            include_inactive: true,
+        };
+        let secrets = self.store.read_level(&source.scope, all).await?;
+        let existing: Vec<String> = if overwrite {
+            Vec::new()
+        } else {
+            let dest = self.target(who, org, project, &to).await?;
+            let meta = ReadOptions {
+                reveal: Reveal::Metadata,
+                include_inactive: true,
+            };
+            self.store
+                .read_level(&dest.scope, meta)
+                .await?
+                .into_iter()
+                .map(|s| s.name)
+                .collect()
+        };
+        self.write_secrets(
+            who,
+            org,
+            project,
+            &to,
+            |_| {
+                secrets
+                    .into_iter()
+                    .filter(|s| !existing.contains(&s.name))
+                    .map(|s| {
+                        let value = match s.value {
+                            hush_store::Value::Plain(v) => hush_store::InputValue::Plain(v),
+                            hush_store::Value::Ciphertext(c) => {
+                                hush_store::InputValue::Ciphertext(c)
+                            }
+                            hush_store::Value::Hidden => hush_store::InputValue::Keep,
+                        };
+                        let tags = s
+                            .tags
+                            .iter()
+                            .map(|t| hush_core::Tag::parse(t))
+                            .collect::<Result<Vec<_>, _>>()?;
+                        Ok(Change::Upsert(hush_store::SecretInput {
+                            name: hush_core::NameRule::Native.parse(&s.name)?,
+                            value,
+                            note: s.note,
+                            tags,
+                            is_active: s.is_active,
+                            is_reserved: s.is_reserved,
+                            expires_at: s.expires_at,
+                        }))
+                    })
+                    .collect()
+            },
+            expected_version,
+        )
+        .await
+    }
+}

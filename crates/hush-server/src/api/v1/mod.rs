@@ -7,6 +7,7 @@ mod convert;
 mod projects;
 mod secrets;
 mod tokens;
+mod transfer;
 mod versions;
 
 use std::sync::Arc;
@@ -48,6 +49,9 @@ pub fn routes() -> Router<Arc<AppState>> {
             &format!("{project}/secrets"),
             get(secrets::list).post(secrets::bulk),
         )
+        .route(&format!("{project}/copy"), post(transfer::copy))
+        .route(&format!("{project}/import"), post(transfer::import))
+        .route(&format!("{project}/export"), get(transfer::export))
         .route(
             &format!("{project}/secrets/{{name}}"),
             get(secrets::get).put(secrets::put).delete(secrets::remove),

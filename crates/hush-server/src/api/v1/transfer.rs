@@ -1,0 +1,209 @@
+//! Moving secrets in bulk: copy between scopes, import and export files.
+
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::header::CONTENT_TYPE;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use hush_core::dotenv::{self, EnvMap};
+use hush_core::{NameRule, SecretString};
+use hush_proto::WriteResult;
+use hush_store::{Change, Reveal, SecretInput};
+use serde::Deserialize;
+
+use super::convert;
+use crate::api::{JsonBody, Params, PathArgs};
+use crate::auth::Principal;
+use crate::error::ServiceError;
+use crate::service::{CopyRequest, ReadRequest, ScopeAddress, SecretFilter};
+use crate::AppState;
+
+type Result<T> = std::result::Result<T, ServiceError>;
+type S = State<Arc<AppState>>;
+
+/// One side of a copy.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Side {
+    env: Option<String>,
+    target: Option<String>,
+}
+
+/// Body of `POST …/projects/{project}/copy`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CopyBody {
+    from: Side,
+    to: Side,
+    /// Replace names the destination already has (default true).
+    #[serde(default)]
+    overwrite: Option<bool>,
+    #[serde(default)]
+    expected_version: Option<i64>,
+}
+
+fn address(side: &Side) -> ScopeAddress {
+    ScopeAddress {
+        target: side.target.clone(),
+        env: side.env.clone(),
+    }
+}
+
+pub async fn copy(
+    State(app): S,
+    who: Principal,
+    PathArgs((org, project)): PathArgs<(String, String)>,
+    JsonBody(body): JsonBody<CopyBody>,
+) -> Result<Json<WriteResult>> {
+    let (from, to) = (address(&body.from), address(&body.to));
+    if from.env == to.env && from.target == to.target {
+        return Err(ServiceError::unprocessable(
+            "same_scope",
+            "from and to are the same scope",
+        ));
+    }
+    let request = CopyRequest {
+        from,
+        to,
+        overwrite: body.overwrite.unwrap_or(true),
+        expected_version: body.expected_version,
+    };
+    let version = app
+        .services
+        .copy_secrets(&who, &org, &project, request)
+        .await?;
+    Ok(Json(WriteResult {
+        version: version.version,
+        changed_keys: version.changed_keys,
+    }))
+}
+
+/// Query of import and export.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileQuery {
+    env: Option<String>,
+    target: Option<String>,
+    /// `dotenv` (default), `json` or `shell` (export only).
+    format: Option<String>,
+    expected_version: Option<i64>,
+}
+
+enum Format {
+    Dotenv,
+    Json,
+    Shell,
+}
+
+fn format(text: Option<&str>) -> Result<Format> {
+    match text {
+        None | Some("dotenv") | Some("env") => Ok(Format::Dotenv),
+        Some("json") => Ok(Format::Json),
+        Some("shell") => Ok(Format::Shell),
+        Some(other) => Err(ServiceError::bad_request(
+            "invalid_query",
+            format!("format is dotenv, json or shell, not {other:?}"),
+        )),
+    }
+}
+
+/// The merged, active plaintext of a scope as a file.
+pub async fn export(
+    State(app): S,
+    who: Principal,
+    PathArgs((org, project)): PathArgs<(String, String)>,
+    Params(q): Params<FileQuery>,
+) -> Result<Response> {
+    let request = ReadRequest {
+        exact: false,
+        reveal: Reveal::Plaintext,
+        include_inactive: false,
+        filter: SecretFilter::default(),
+    };
+    let address = ScopeAddress {
+        target: q.target,
+        env: q.env,
+    };
+    let (_, secrets) = app
+        .services
+        .read_secrets(&who, &org, &project, &address, &request)
+        .await?;
+    let map: EnvMap = secrets
+        .into_iter()
+        .filter_map(|s| match s.value {
+            hush_store::Value::Plain(v) => Some((s.name, v)),
+            _ => None,
+        })
+        .collect();
+    let (body, content_type) = match format(q.format.as_deref())? {
+        Format::Dotenv => (dotenv::serialize(&map), "text/plain; charset=utf-8"),
+        Format::Json => (dotenv::to_json(&map), "application/json"),
+        Format::Shell => (dotenv::to_shell(&map), "text/x-shellscript; charset=utf-8"),
+    };
+    Ok(([(CONTENT_TYPE, content_type)], body).into_response())
+}
+
+/// Sets every variable of a `.env` or JSON file, as one version.
+pub async fn import(
+    State(app): S,
+    who: Principal,
+    PathArgs((org, project)): PathArgs<(String, String)>,
+    Params(q): Params<FileQuery>,
+    body: Bytes,
+) -> Result<Json<WriteResult>> {
+    let text = std::str::from_utf8(&body)
+        .map_err(|_| ServiceError::bad_request("invalid_file", "the file is not UTF-8 text"))?;
+    let map: EnvMap = match format(q.format.as_deref())? {
+        Format::Dotenv => dotenv::parse(text).map_err(|err| {
+            ServiceError::unprocessable("invalid_file", format!("not a valid .env file: {err}"))
+        })?,
+        Format::Json => {
+            let object: std::collections::BTreeMap<String, String> = serde_json::from_str(text)
+                .map_err(|_| {
+                    ServiceError::unprocessable(
+                        "invalid_file",
+                        "a JSON import is an object of string values",
+                    )
+                })?;
+            object
+                .into_iter()
+                .map(|(k, v)| (k, SecretString::new(v)))
+                .collect()
+        }
+        Format::Shell => {
+            return Err(ServiceError::bad_request(
+                "invalid_query",
+                "import takes dotenv or json",
+            ))
+        }
+    };
+    let address = ScopeAddress {
+        target: q.target,
+        env: q.env,
+    };
+    let version = app
+        .services
+        .write_secrets(
+            &who,
+            &org,
+            &project,
+            &address,
+            |p| {
+                map.into_iter()
+                    .map(|(name, value)| {
+                        let name = NameRule::Native.parse(&name)?;
+                        let value = convert::input_value(p.mode, Some(value.expose().to_owned()));
+                        Ok(Change::Upsert(SecretInput::new(name, value)))
+                    })
+                    .collect()
+            },
+            q.expected_version,
+        )
+        .await?;
+    Ok(Json(WriteResult {
+        version: version.version,
+        changed_keys: version.changed_keys,
+    }))
+}
