@@ -13,7 +13,7 @@
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
-use axum::extract::{ConnectInfo, MatchedPath, Request, State};
+use axum::extract::{ConnectInfo, MatchedPath, OriginalUri, Request, State};
 use axum::http::{Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::Response;
@@ -145,8 +145,13 @@ pub async fn record(
         .chars()
         .take(256)
         .collect();
-    let query = Query::of(request.uri().query());
-    let resource = query.resource(request.uri().path());
+    // Nested routers see their path without the prefix; log the full one.
+    let uri = request
+        .extensions()
+        .get::<OriginalUri>()
+        .map_or_else(|| request.uri().clone(), |original| original.0.clone());
+    let query = Query::of(uri.query());
+    let resource = query.resource(uri.path());
     let response = next.run(request).await;
 
     let status = response.status();

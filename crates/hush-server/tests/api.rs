@@ -990,6 +990,14 @@ async fn every_request_is_audited(env: &TestEnv) {
     assert!(!text.contains(&pull), "tokens never reach the audit log");
 
     // Filters and paging.
+    let decrypted = entries
+        .iter()
+        .find(|e| e["action"] == "secret.decrypt")
+        .unwrap();
+    assert_eq!(
+        decrypted["resource"],
+        "/v1/orgs/default/projects/web/secrets?env=production"
+    );
     let (_, writes) = api.get("/v1/orgs/default/audit?action=secret.write").await;
     assert!(writes["entries"]
         .as_array()

@@ -66,7 +66,7 @@ async fn ready(state: axum::extract::State<Arc<AppState>>) -> Response {
 async fn not_found() -> ServiceError {
     ServiceError::Store(hush_store::StoreError::NotFound {
         kind: "route",
-        what: "no such endpoint; see /v1/openapi.json".to_owned(),
+        what: "no such endpoint; see the API table in the README".to_owned(),
     })
 }
 
