@@ -1,11 +1,13 @@
 //! Store records to native wire types, and wire input to store input.
 
+use axum::Json;
 use base64::Engine;
 use hush_core::time::{parse_rfc3339, to_rfc3339};
 use hush_core::{NameRule, SecretString, Tag};
+use hush_proto::WriteResult;
 use hush_store::{
-    Child, DiffKind, EncryptionMode, InputValue, Organization, Project, SecretInput, TokenRecord,
-    Value, VersionInfo,
+    Child, DiffKind, EncryptionMode, InputValue, Organization, Project, Reveal, SecretInput,
+    TokenRecord, Value, VersionInfo,
 };
 
 use crate::error::ServiceError;
@@ -153,5 +155,26 @@ pub fn put_secret(
         tags,
         is_active: body.is_active.unwrap_or(true),
         is_reserved: body.is_reserved.unwrap_or(false),
+    })
+}
+
+/// Parses `?reveal=` (default `metadata`).
+pub fn reveal(text: Option<&str>) -> Result<Reveal, ServiceError> {
+    match text {
+        None | Some("metadata") => Ok(Reveal::Metadata),
+        Some("ciphertext") => Ok(Reveal::Ciphertext),
+        Some("plain") => Ok(Reveal::Plaintext),
+        Some(other) => Err(ServiceError::bad_request(
+            "invalid_query",
+            format!("reveal is metadata, ciphertext or plain, not {other:?}"),
+        )),
+    }
+}
+
+/// What a write returns.
+pub fn written(v: VersionInfo) -> Json<WriteResult> {
+    Json(WriteResult {
+        version: v.version,
+        changed_keys: v.changed_keys,
     })
 }

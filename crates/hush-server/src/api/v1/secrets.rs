@@ -6,7 +6,7 @@ use axum::extract::State;
 use axum::Json;
 use hush_core::NameRule;
 use hush_proto::{BulkWrite, PutSecret, SecretList, WriteResult};
-use hush_store::{Change, Reveal, SecretInput, VersionInfo};
+use hush_store::{Change, SecretInput};
 use serde::Deserialize;
 
 use super::convert;
@@ -52,25 +52,6 @@ fn address(env: &Option<String>, target: &Option<String>) -> ScopeAddress {
     }
 }
 
-fn reveal(text: Option<&str>) -> Result<Reveal> {
-    match text {
-        None | Some("metadata") => Ok(Reveal::Metadata),
-        Some("ciphertext") => Ok(Reveal::Ciphertext),
-        Some("plain") => Ok(Reveal::Plaintext),
-        Some(other) => Err(ServiceError::bad_request(
-            "invalid_query",
-            format!("reveal is metadata, ciphertext or plain, not {other:?}"),
-        )),
-    }
-}
-
-fn written(v: VersionInfo) -> Json<WriteResult> {
-    Json(WriteResult {
-        version: v.version,
-        changed_keys: v.changed_keys,
-    })
-}
-
 async fn read(
     app: &AppState,
     who: &Principal,
@@ -90,7 +71,7 @@ async fn read(
     };
     let request = ReadRequest {
         exact,
-        reveal: reveal(q.reveal.as_deref())?,
+        reveal: convert::reveal(q.reveal.as_deref())?,
         include_inactive: q.include_inactive.unwrap_or(false),
         filter: SecretFilter {
             names: q.names.map(|n| {
@@ -167,7 +148,7 @@ pub async fn put(
             expected,
         )
         .await?;
-    Ok(written(version))
+    Ok(convert::written(version))
 }
 
 pub async fn bulk(
@@ -200,7 +181,7 @@ pub async fn bulk(
             expected,
         )
         .await?;
-    Ok(written(version))
+    Ok(convert::written(version))
 }
 
 pub async fn remove(
@@ -220,5 +201,5 @@ pub async fn remove(
             q.expected_version,
         )
         .await?;
-    Ok(written(version))
+    Ok(convert::written(version))
 }

@@ -74,10 +74,7 @@ pub async fn copy(
         .services
         .copy_secrets(&who, &org, &project, request)
         .await?;
-    Ok(Json(WriteResult {
-        version: version.version,
-        changed_keys: version.changed_keys,
-    }))
+    Ok(convert::written(version))
 }
 
 /// Query of import and export.
@@ -202,8 +199,5 @@ pub async fn import(
             q.expected_version,
         )
         .await?;
-    Ok(Json(WriteResult {
-        version: version.version,
-        changed_keys: version.changed_keys,
-    }))
+    Ok(convert::written(version))
 }

@@ -6,7 +6,6 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use hush_proto::{DiffEntry, SecretList, Version, WriteResult};
-use hush_store::Reveal;
 use serde::Deserialize;
 
 use super::{convert, ScopeQuery};
@@ -69,17 +68,7 @@ pub async fn get(
     PathArgs((org, project, version)): PathArgs<(String, String, i64)>,
     Params(q): Params<StateQuery>,
 ) -> Result<Json<SecretList>> {
-    let reveal = match q.reveal.as_deref() {
-        None | Some("metadata") => Reveal::Metadata,
-        Some("ciphertext") => Reveal::Ciphertext,
-        Some("plain") => Reveal::Plaintext,
-        Some(other) => {
-            return Err(ServiceError::bad_request(
-                "invalid_query",
-                format!("reveal is metadata, ciphertext or plain, not {other:?}"),
-            ))
-        }
-    };
+    let reveal = convert::reveal(q.reveal.as_deref())?;
     let (_, p) = app.services.project(&who, &org, &project).await?;
     let (info, secrets) = app
         .services
@@ -131,10 +120,7 @@ pub async fn restore(
             q.expected_version,
         )
         .await?;
-    Ok(Json(WriteResult {
-        version: info.version,
-        changed_keys: info.changed_keys,
-    }))
+    Ok(convert::written(info))
 }
 
 pub async fn remove(
