@@ -149,6 +149,7 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
             per_token: Rate::per_second(args.rate_limit_token),
             per_ip: Rate::per_second(args.rate_limit_ip),
         },
+        password_cost: hush_core::password::PasswordCost::standard(),
     };
     let running = hush_server::start(config)
         .await

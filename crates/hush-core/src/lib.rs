@@ -9,6 +9,7 @@ pub mod audit;
 pub mod crypto;
 pub mod dotenv;
 pub mod names;
+pub mod password;
 pub mod secret;
 pub mod time;
 pub mod token;

@@ -328,6 +328,54 @@ pub struct AuditVerification {
     pub first_broken: Option<i64>,
 }
 
+/// Body of `POST /v1/orgs/{org}/users`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateUser {
+    /// Login name.
+    pub email: String,
+    /// At least 12 characters.
+    pub password: String,
+    /// `owner`, `admin`, `member` (default) or `viewer`.
+    #[serde(default)]
+    pub role: Option<String>,
+}
+
+/// A member of an organization.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct User {
+    /// Stable id.
+    pub id: String,
+    /// Login name.
+    pub email: String,
+    /// Role in the organization.
+    pub role: String,
+}
+
+/// Body of `POST /v1/login`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Login {
+    /// Login name.
+    pub email: String,
+    /// Password.
+    pub password: String,
+    /// Organization slug (default: `default`).
+    #[serde(default)]
+    pub org: Option<String>,
+}
+
+/// A session: a bearer token acting as the user, with their role's scopes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Session {
+    /// The session token (shown once).
+    pub token: String,
+    /// When it stops working.
+    pub expires_at: String,
+    /// Who it acts as.
+    pub user: User,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

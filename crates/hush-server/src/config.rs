@@ -26,6 +26,8 @@ pub struct ServerConfig {
     pub request_timeout: Duration,
     /// Per-token and per-IP request rates.
     pub rate_limits: crate::ratelimit::RateLimits,
+    /// argon2id cost of user passwords.
+    pub password_cost: hush_core::password::PasswordCost,
 }
 
 /// Why the configuration could not be prepared.

@@ -105,7 +105,7 @@ pub async fn start(config: ServerConfig) -> Result<Running, StartError> {
         ))
         .await?,
     );
-    let services = Services::new(store.clone());
+    let services = Services::new(store.clone(), config.password_cost);
     let bootstrap_token = services.bootstrap().await?;
     let (auditor, audit_writer) = audit::Auditor::spawn(store.clone());
     let state = Arc::new(AppState {

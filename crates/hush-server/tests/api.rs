@@ -20,6 +20,7 @@ on_both_backends!(
     pull_tokens,
     every_request_is_audited,
     copy_import_and_export,
+    users_log_in_with_their_role,
 );
 
 // ------------------------------------------------------------- helpers
@@ -1221,4 +1222,121 @@ async fn copy_import_and_export(env: &TestEnv) {
     );
     let (_, versions) = api.get(&format!("{base}/versions?env=production")).await;
     assert_eq!(versions.as_array().unwrap().len(), 3);
+}
+
+async fn users_log_in_with_their_role(env: &TestEnv) {
+    let api = Api::admin(env);
+    let base = api.project("web", &["production"]).await;
+    api.put(
+        &format!("{base}/secrets/A?env=production"),
+        json!({ "value": "a" }),
+    )
+    .await;
+    // The bootstrap token creates the first users.
+    let (status, owner) = api
+        .post("/v1/orgs/default/users", json!({ "email": "Ada@Example.com", "password": "correct horse battery", "role": "owner" }))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{owner}");
+    assert_eq!(
+        (owner["email"].as_str(), owner["role"].as_str()),
+        (Some("ada@example.com"), Some("owner"))
+    );
+    api.post(
+        "/v1/orgs/default/users",
+        json!({ "email": "vic@example.com", "password": "viewer password 1", "role": "viewer" }),
+    )
+    .await;
+    for (body, expected) in [
+        (
+            json!({ "email": "x@example.com", "password": "short" }),
+            "weak_password",
+        ),
+        (
+            json!({ "email": "not-an-email", "password": "long enough password" }),
+            "invalid_email",
+        ),
+        (
+            json!({ "email": "y@example.com", "password": "long enough password", "role": "god" }),
+            "invalid_role",
+        ),
+    ] {
+        let (status, err) = api.post("/v1/orgs/default/users", body).await;
+        assert_eq!(
+            (status, code(&err)),
+            (StatusCode::UNPROCESSABLE_ENTITY, expected)
+        );
+    }
+    let (status, err) = api
+        .post(
+            "/v1/orgs/default/users",
+            json!({ "email": "ada@example.com", "password": "another password" }),
+        )
+        .await;
+    assert_eq!(
+        (status, code(&err)),
+        (StatusCode::CONFLICT, "already_exists")
+    );
+
+    let login = |email: &str, password: &str| {
+        let req = env
+            .server
+            .anonymous(Method::POST, "/v1/login")
+            .json(&json!({ "email": email, "password": password }));
+        async move {
+            let resp = req.send().await.unwrap();
+            (resp.status(), resp.json::<Value>().await.unwrap())
+        }
+    };
+    let (status, session) = login("ada@example.com", "correct horse battery").await;
+    assert_eq!(status, 200, "{session}");
+    let ada = api.with(session["token"].as_str().unwrap());
+    assert!(session["expires_at"].as_str().unwrap().ends_with('Z'));
+    let (status, list) = ada
+        .get(&format!("{base}/secrets?env=production&reveal=plain"))
+        .await;
+    assert_eq!((status, values(&list).len()), (StatusCode::OK, 1));
+    let (_, members) = ada.get("/v1/orgs/default/users").await;
+    assert_eq!(members.as_array().unwrap().len(), 2);
+    // A viewer reads names but cannot decrypt or write.
+    let (_, session) = login("vic@example.com", "viewer password 1").await;
+    let vic = api.with(session["token"].as_str().unwrap());
+    assert_eq!(
+        vic.get(&format!("{base}/secrets?env=production")).await.0,
+        StatusCode::OK
+    );
+    assert_eq!(
+        vic.get(&format!("{base}/secrets?env=production&reveal=plain"))
+            .await
+            .0,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        vic.put(
+            &format!("{base}/secrets/A?env=production"),
+            json!({ "value": "x" })
+        )
+        .await
+        .0,
+        StatusCode::FORBIDDEN
+    );
+    // Wrong password and unknown user look the same.
+    let (s1, e1) = login("ada@example.com", "wrong password!!").await;
+    let (s2, e2) = login("nobody@example.com", "wrong password!!").await;
+    assert_eq!(
+        (s1, s2),
+        (StatusCode::UNAUTHORIZED, StatusCode::UNAUTHORIZED)
+    );
+    assert_eq!(e1, e2);
+    assert_eq!(code(&e1), "invalid_credentials");
+    // Logins are audited as the user; no password reaches the log.
+    let (_, page) = api.get("/v1/orgs/default/audit?action=auth.login").await;
+    let logins = page["entries"].as_array().unwrap();
+    assert_eq!(logins.len(), 2, "{page}");
+    assert!(logins
+        .iter()
+        .all(|e| e["actor"].as_str().unwrap().starts_with("user:")));
+    let (_, all) = api.get("/v1/orgs/default/audit?limit=1000").await;
+    assert!(!all.to_string().contains("correct horse"));
+    let (_, changes) = api.get(&format!("{base}/versions?env=production")).await;
+    assert!(changes.is_array());
 }

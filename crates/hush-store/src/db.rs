@@ -73,6 +73,11 @@ const SQLITE_MIGRATIONS: &[Migration] = &[
         name: "audit",
         sql: include_str!("../migrations/sqlite/0003_audit.sql"),
     },
+    Migration {
+        version: 4,
+        name: "users",
+        sql: include_str!("../migrations/sqlite/0004_users.sql"),
+    },
 ];
 
 const POSTGRES_MIGRATIONS: &[Migration] = &[
@@ -90,6 +95,11 @@ const POSTGRES_MIGRATIONS: &[Migration] = &[
         version: 3,
         name: "audit",
         sql: include_str!("../migrations/postgres/0003_audit.sql"),
+    },
+    Migration {
+        version: 4,
+        name: "users",
+        sql: include_str!("../migrations/postgres/0004_users.sql"),
     },
 ];
 
@@ -286,7 +296,7 @@ mod tests {
             .await
             .unwrap()
             .get(0);
-        assert_eq!(n, 3);
+        assert_eq!(n, 4);
     }
 
     #[test]

@@ -17,6 +17,7 @@ mod rows;
 mod secrets;
 mod sqlite_reads;
 mod tokens;
+mod users;
 mod versions;
 
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -30,6 +31,7 @@ pub use model::*;
 /// The database error type wrapped by [`StoreError::Database`].
 pub use sqlx::Error as SqlxError;
 pub use tokens::{NewToken, TokenKind, TokenRecord};
+pub use users::{Membership, UserRecord};
 
 /// Size limits enforced on writes.
 #[derive(Debug, Clone, Copy)]

@@ -49,6 +49,8 @@ pub struct NewToken {
     pub expires_at: Option<i64>,
     /// Who created it.
     pub created_by: String,
+    /// The user a session token belongs to.
+    pub user_id: Option<String>,
 }
 
 /// A stored token.
@@ -78,10 +80,12 @@ pub struct TokenRecord {
     pub created_at: i64,
     /// Who created it.
     pub created_by: String,
+    /// The user a session token belongs to.
+    pub user_id: Option<String>,
 }
 
 const TOKEN_COLUMNS: &str = "id, org_id, project_id, environment_id, kind, name, prefix, \
-     scopes, expires_at, disabled, created_at, created_by";
+     scopes, expires_at, disabled, created_at, created_by, user_id";
 
 fn token(row: &AnyRow) -> sqlx::Result<TokenRecord> {
     let scopes: String = row.try_get("scopes")?;
@@ -106,6 +110,7 @@ fn token(row: &AnyRow) -> sqlx::Result<TokenRecord> {
         disabled: row.try_get::<i64, _>("disabled")? != 0,
         created_at: row.try_get("created_at")?,
         created_by: row.try_get("created_by")?,
+        user_id: row.try_get("user_id")?,
     })
 }
 
@@ -125,11 +130,12 @@ impl Store {
             disabled: false,
             created_at: now_ms(),
             created_by: new.created_by,
+            user_id: new.user_id,
         };
         sqlx::query(
             "INSERT INTO tokens (id, org_id, project_id, environment_id, kind, name, token_hash, \
-             prefix, scopes, expires_at, disabled, created_at, created_by) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 0, $11, $12)",
+             prefix, scopes, expires_at, disabled, created_at, created_by, user_id) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 0, $11, $12, $13)",
         )
         .bind(&record.id)
         .bind(&record.org_id)
@@ -143,6 +149,7 @@ impl Store {
         .bind(record.expires_at)
         .bind(record.created_at)
         .bind(&record.created_by)
+        .bind(record.user_id.as_deref())
         .execute(&self.pools.write)
         .await?;
         Ok(record)

@@ -141,6 +141,7 @@ impl TestServer {
             max_body_bytes: hush_server::config::DEFAULT_MAX_BODY_BYTES,
             request_timeout: Duration::from_secs(30),
             rate_limits: hush_server::ratelimit::RateLimits::default(),
+            password_cost: hush_core::password::PasswordCost::cheap(),
         };
         adjust(&mut config);
         let running = hush_server::start(config).await.expect("server starts");

@@ -111,7 +111,10 @@ pub struct Principal {
 impl Principal {
     /// The caller as written in version logs and secrets' `updated_by`.
     pub fn actor(&self) -> String {
-        format!("token:{}", self.token.id)
+        match &self.token.user_id {
+            Some(user) => format!("user:{user}"),
+            None => format!("token:{}", self.token.id),
+        }
     }
 
     /// Fails with 403 unless the token holds `scope` (or one including it).

@@ -9,6 +9,7 @@ mod projects;
 mod pull;
 mod secrets;
 mod tokens;
+mod users;
 mod versions;
 pub(crate) mod views;
 
@@ -39,13 +40,16 @@ pub struct Services {
     /// Merged views by scope key, checked against the lineage versions on
     /// every use (so never stale, on any number of replicas).
     views: views::ViewCache,
+    /// argon2id cost for new password hashes.
+    password_cost: hush_core::password::PasswordCost,
 }
 
 impl Services {
     /// Services over `store`.
-    pub fn new(store: Arc<Store>) -> Self {
+    pub fn new(store: Arc<Store>, password_cost: hush_core::password::PasswordCost) -> Self {
         Self {
             store,
+            password_cost,
             tokens: TtlCache::new(),
             pull_targets: TtlCache::new(),
             views: views::ViewCache::new(),

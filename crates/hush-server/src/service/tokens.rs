@@ -56,6 +56,7 @@ impl Services {
                 scopes: Scope::ALL.iter().map(|s| s.as_str().to_owned()).collect(),
                 expires_at: None,
                 created_by: "system".to_owned(),
+                user_id: None,
             })
             .await?;
         Ok(Some(secret))
@@ -159,6 +160,7 @@ impl Services {
                 scopes,
                 expires_at: request.expires_at,
                 created_by: who.actor(),
+                user_id: None,
             })
             .await?;
         Ok((secret, record))

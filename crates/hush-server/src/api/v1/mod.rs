@@ -8,6 +8,7 @@ mod projects;
 mod secrets;
 mod tokens;
 mod transfer;
+mod users;
 mod versions;
 
 use std::sync::Arc;
@@ -69,6 +70,8 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route(&format!("{project}/diff"), get(versions::diff))
         .route("/orgs/{org}/tokens", get(tokens::list).post(tokens::create))
         .route("/orgs/{org}/tokens/{id}", delete(tokens::revoke))
+        .route("/login", post(users::login))
+        .route("/orgs/{org}/users", get(users::list).post(users::create))
         .route("/orgs/{org}/audit", get(audit::list))
         .route("/orgs/{org}/audit/verify", get(audit::verify))
 }

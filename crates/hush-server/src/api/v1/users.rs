@@ -1,0 +1,88 @@
+//! Users and login.
+
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::{Extension, Json};
+use hush_core::time::to_rfc3339;
+use hush_core::SecretString;
+use hush_proto::{CreateUser, Login, Session, User};
+
+use crate::api::{JsonBody, PathArgs};
+use crate::audit::AuditSlot;
+use crate::auth::Principal;
+use crate::error::ServiceError;
+use crate::AppState;
+
+type Result<T> = std::result::Result<T, ServiceError>;
+type S = State<Arc<AppState>>;
+
+pub async fn create(
+    State(app): S,
+    who: Principal,
+    PathArgs(org): PathArgs<String>,
+    JsonBody(body): JsonBody<CreateUser>,
+) -> Result<(StatusCode, Json<User>)> {
+    let role = body.role.as_deref().unwrap_or("member");
+    let (user, role) = app
+        .services
+        .create_user(
+            &who,
+            &org,
+            &body.email,
+            SecretString::new(body.password),
+            role,
+        )
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(User {
+            id: user.id,
+            email: user.email,
+            role,
+        }),
+    ))
+}
+
+pub async fn list(
+    State(app): S,
+    who: Principal,
+    PathArgs(org): PathArgs<String>,
+) -> Result<Json<Vec<User>>> {
+    let members = app.services.members(&who, &org).await?;
+    Ok(Json(
+        members
+            .into_iter()
+            .map(|m| User {
+                id: m.user_id,
+                email: m.email,
+                role: m.role,
+            })
+            .collect(),
+    ))
+}
+
+pub async fn login(
+    State(app): S,
+    slot: Option<Extension<AuditSlot>>,
+    JsonBody(body): JsonBody<Login>,
+) -> Result<Json<Session>> {
+    let password = SecretString::new(body.password);
+    let (secret, record, user, role) = app
+        .services
+        .login(&body.email, &password, body.org.as_deref())
+        .await?;
+    if let Some(Extension(slot)) = slot {
+        slot.identify(format!("user:{}", user.id), &record.org_id, None);
+    }
+    Ok(Json(Session {
+        token: secret.expose().to_owned(),
+        expires_at: record.expires_at.map(to_rfc3339).unwrap_or_default(),
+        user: User {
+            id: user.id,
+            email: user.email,
+            role,
+        },
+    }))
+}

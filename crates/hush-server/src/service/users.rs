@@ -1,0 +1,145 @@
+//! Users, roles and login sessions.
+
+use hush_core::password::{self, PasswordCost};
+use hush_core::token::{self, API_PREFIX};
+use hush_core::SecretString;
+use hush_store::{Membership, NewToken, TokenKind, TokenRecord, UserRecord};
+
+use super::{Services, DEFAULT_ORG};
+use crate::auth::{Principal, Scope};
+use crate::error::ServiceError;
+
+/// How long a login session lasts.
+pub const SESSION_MS: i64 = 12 * 3600 * 1000;
+
+/// Roles and what they may do in their organization.
+pub fn role_scopes(role: &str) -> Option<Vec<Scope>> {
+    match role {
+        "owner" | "admin" => Some(Scope::ALL.to_vec()),
+        "member" => Some(vec![
+            Scope::SecretRead,
+            Scope::SecretDecrypt,
+            Scope::SecretWrite,
+        ]),
+        "viewer" => Some(vec![Scope::SecretRead]),
+        _ => None,
+    }
+}
+
+/// A PHC string of a random password: verified against when the email is
+/// unknown, so a login takes as long whether or not the user exists.
+fn decoy_hash(cost: PasswordCost) -> String {
+    password::hash(&token::generate(""), cost).unwrap_or_default()
+}
+
+impl Services {
+    /// Creates a user in an organization (needs `org:admin`).
+    pub async fn create_user(
+        &self,
+        who: &Principal,
+        org: &str,
+        email: &str,
+        password: SecretString,
+        role: &str,
+    ) -> Result<(UserRecord, String), ServiceError> {
+        who.require(Scope::OrgAdmin)?;
+        let org = self.org(who, org).await?;
+        let email = email.trim().to_ascii_lowercase();
+        if email.len() > 254
+            || !email.contains('@')
+            || email.starts_with('@')
+            || email.ends_with('@')
+        {
+            return Err(ServiceError::unprocessable(
+                "invalid_email",
+                format!("{email:?} is not an email address"),
+            ));
+        }
+        if password.expose().chars().count() < 12 {
+            return Err(ServiceError::unprocessable(
+                "weak_password",
+                "passwords need at least 12 characters",
+            ));
+        }
+        if role_scopes(role).is_none() {
+            return Err(ServiceError::unprocessable(
+                "invalid_role",
+                format!("role is owner, admin, member or viewer, not {role:?}"),
+            ));
+        }
+        let hash = password::hash(&password, self.password_cost).map_err(|_| {
+            ServiceError::unprocessable("weak_password", "cannot hash this password")
+        })?;
+        let user = self.store.create_user(&org.id, &email, &hash, role).await?;
+        Ok((user, role.to_owned()))
+    }
+
+    /// An organization's members (needs `org:admin`).
+    pub async fn members(
+        &self,
+        who: &Principal,
+        org: &str,
+    ) -> Result<Vec<Membership>, ServiceError> {
+        who.require(Scope::OrgAdmin)?;
+        let org = self.org(who, org).await?;
+        Ok(self.store.members(&org.id).await?)
+    }
+
+    /// Checks a password and opens a session: a token acting as the user
+    /// with their role's scopes, expiring after [`SESSION_MS`]. Every
+    /// failure is the same 401, so it reveals nothing about which part was
+    /// wrong.
+    pub async fn login(
+        &self,
+        email: &str,
+        password: &SecretString,
+        org: Option<&str>,
+    ) -> Result<(SecretString, TokenRecord, UserRecord, String), ServiceError> {
+        let refused = || {
+            ServiceError::unauthorized(
+                "invalid_credentials",
+                "wrong email, password or organization",
+            )
+        };
+        let user = self
+            .store
+            .user_by_email(&email.trim().to_ascii_lowercase())
+            .await?;
+        let Some(user) = user else {
+            password::verify(password, &decoy_hash(self.password_cost));
+            return Err(refused());
+        };
+        if !password::verify(password, &user.password_hash) {
+            return Err(refused());
+        }
+        let org = match self.store.organization(org.unwrap_or(DEFAULT_ORG)).await {
+            Ok(org) => org,
+            Err(hush_store::StoreError::NotFound { .. }) => return Err(refused()),
+            Err(err) => return Err(err.into()),
+        };
+        let role = self
+            .store
+            .role(&org.id, &user.id)
+            .await?
+            .ok_or_else(refused)?;
+        let scopes = role_scopes(&role).ok_or_else(refused)?;
+        let secret = token::generate(API_PREFIX);
+        let record = self
+            .store
+            .create_token(NewToken {
+                org_id: org.id,
+                project_id: None,
+                environment_id: None,
+                kind: TokenKind::Api,
+                name: "session".to_owned(),
+                token_hash: token::hash(secret.expose()),
+                prefix: token::display_prefix(secret.expose()),
+                scopes: scopes.iter().map(|s| s.as_str().to_owned()).collect(),
+                expires_at: Some(crate::now_ms() + SESSION_MS),
+                created_by: format!("user:{}", user.id),
+                user_id: Some(user.id.clone()),
+            })
+            .await?;
+        Ok((secret, record, user, role))
+    }
+}
