@@ -8,6 +8,7 @@ use std::time::Duration;
 use clap::Args;
 use hush_server::config::{self, KeySource, DEFAULT_MAX_BODY_BYTES};
 use hush_server::ratelimit::{Rate, RateLimits};
+use hush_server::tls::TlsFiles;
 use hush_server::ServerConfig;
 
 /// Run the hush server.
@@ -21,7 +22,8 @@ use hush_server::ServerConfig;
 ///
 ///   hush serve
 ///
-///   hush serve --data-dir /var/lib/hush --listen 0.0.0.0:8420
+///   hush serve --data-dir /var/lib/hush --listen 0.0.0.0:8420 \
+///     --tls-cert /etc/hush/cert.pem --tls-key /etc/hush/key.pem
 ///
 ///   HUSH_MASTER_KEY_FILE=/run/secrets/hush-key \
 ///     hush serve --database-url postgres://hush@db/hush
@@ -64,6 +66,14 @@ pub struct ServeArgs {
     #[arg(long, env = "HUSH_RATE_LIMIT_IP", default_value_t = 200)]
     rate_limit_ip: u32,
 
+    /// Serve HTTPS with this PEM certificate chain (needs --tls-key).
+    #[arg(long, env = "HUSH_TLS_CERT", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+
+    /// The PEM private key of --tls-cert.
+    #[arg(long, env = "HUSH_TLS_KEY", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+
     /// Log level: error, warn, info, debug or trace.
     #[arg(long, env = "HUSH_LOG", default_value = "info")]
     log: tracing::Level,
@@ -80,6 +90,8 @@ const KNOWN_VARS: &[&str] = &[
     "HUSH_MAX_BODY_BYTES",
     "HUSH_REQUEST_TIMEOUT",
     "HUSH_LOG",
+    "HUSH_TLS_CERT",
+    "HUSH_TLS_KEY",
     "HUSH_RATE_LIMIT_TOKEN",
     "HUSH_RATE_LIMIT_IP",
     "HUSH_URL",
@@ -136,7 +148,11 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
         Some(url) => url,
         None => config::sqlite_url(&args.data_dir).map_err(|e| e.to_string())?,
     };
-    if !args.listen.ip().is_loopback() {
+    let tls = match (args.tls_cert, args.tls_key) {
+        (Some(cert), Some(key)) => Some(TlsFiles { cert, key }),
+        _ => None,
+    };
+    if !args.listen.ip().is_loopback() && tls.is_none() {
         tracing::warn!(listen = %args.listen, "listening on a non-loopback address without TLS: tokens and secrets cross the network in clear text; put hush behind a TLS proxy");
     }
     let config = ServerConfig {
@@ -150,6 +166,7 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
             per_ip: Rate::per_second(args.rate_limit_ip),
         },
         password_cost: hush_core::password::PasswordCost::standard(),
+        tls,
     };
     let running = hush_server::start(config)
         .await

@@ -28,6 +28,8 @@ pub struct ServerConfig {
     pub rate_limits: crate::ratelimit::RateLimits,
     /// argon2id cost of user passwords.
     pub password_cost: hush_core::password::PasswordCost,
+    /// Serve HTTPS with these files.
+    pub tls: Option<crate::tls::TlsFiles>,
 }
 
 /// Why the configuration could not be prepared.

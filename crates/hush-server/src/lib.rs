@@ -13,6 +13,7 @@ pub mod config;
 mod error;
 pub mod ratelimit;
 pub mod service;
+pub mod tls;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -85,6 +86,9 @@ pub enum StartError {
     /// Creating the default organization failed.
     #[error("cannot bootstrap: {0}")]
     Bootstrap(#[from] ServiceError),
+    /// The TLS certificate or key is unusable.
+    #[error(transparent)]
+    Tls(#[from] tls::TlsError),
     /// The address could not be bound.
     #[error("cannot listen on {addr}: {source}")]
     Bind {
@@ -98,6 +102,8 @@ pub enum StartError {
 /// Opens the store, bootstraps a new server, binds, and starts serving in
 /// the background.
 pub async fn start(config: ServerConfig) -> Result<Running, StartError> {
+    // TLS files first: a bad certificate must fail before anything is written.
+    let acceptor = config.tls.as_ref().map(tls::acceptor).transpose()?;
     let store = Arc::new(
         Store::open(StoreOptions::new(
             config.database_url.clone(),
@@ -125,17 +131,20 @@ pub async fn start(config: ServerConfig) -> Result<Running, StartError> {
         source,
     })?;
     let (shutdown, mut signal) = watch::channel(false);
-    let task = tokio::spawn(async move {
-        axum::serve(
-            listener,
-            app.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(async move {
-            let _ = signal.wait_for(|stop| *stop).await;
-        })
-        .await
-    });
-    tracing::info!(%addr, backend = ?store.backend(), "hush is listening");
+    let task = match acceptor {
+        Some(acceptor) => tokio::spawn(tls::serve(listener, acceptor, app, signal)),
+        None => tokio::spawn(async move {
+            axum::serve(
+                listener,
+                app.into_make_service_with_connect_info::<SocketAddr>(),
+            )
+            .with_graceful_shutdown(async move {
+                let _ = signal.wait_for(|stop| *stop).await;
+            })
+            .await
+        }),
+    };
+    tracing::info!(%addr, backend = ?store.backend(), tls = config.tls.is_some(), "hush is listening");
     Ok(Running {
         addr,
         bootstrap_token,

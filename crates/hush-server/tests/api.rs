@@ -1340,3 +1340,74 @@ async fn users_log_in_with_their_role(env: &TestEnv) {
     let (_, changes) = api.get(&format!("{base}/versions?env=production")).await;
     assert!(changes.is_array());
 }
+
+/// With a certificate the server speaks HTTPS (rustls); plain HTTP to it
+/// fails, and an unusable key file is a clear start-up error.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serves_https_with_a_certificate() {
+    use std::sync::Arc;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio_rustls::rustls;
+
+    let dir = tempfile::tempdir().unwrap();
+    let cert = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
+    let (cert_path, key_path) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+    std::fs::write(&cert_path, cert.cert.pem()).unwrap();
+    std::fs::write(&key_path, cert.key_pair.serialize_pem()).unwrap();
+    let files = hush_server::tls::TlsFiles {
+        cert: cert_path.clone(),
+        key: key_path,
+    };
+    let db = TestDatabase::create(hush_testkit::Db::Sqlite)
+        .await
+        .unwrap();
+    let server =
+        TestServer::start_with(&db.url, [5u8; 32], |config| config.tls = Some(files)).await;
+    let addr = server.url.trim_start_matches("http://").to_owned();
+
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(cert.cert.der().clone()).unwrap();
+    let client = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    let connector = tokio_rustls::TlsConnector::from(Arc::new(client));
+    let tcp = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    let name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
+    let mut tls = connector.connect(name, tcp).await.unwrap();
+    tls.write_all(b"GET /health HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+        .await
+        .unwrap();
+    let mut response = String::new();
+    tls.read_to_string(&mut response).await.unwrap();
+    assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+    assert!(response.contains(r#"{"status":"ok"}"#));
+    // Plain HTTP to the TLS port gets no HTTP answer.
+    let plain = reqwest::get(format!("http://{addr}/health")).await;
+    assert!(plain.is_err() || !plain.unwrap().status().is_success());
+    server.stop().await;
+
+    // A certificate file given as the key is refused at start, by name.
+    let bad = hush_server::ServerConfig {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        database_url: db.url.clone(),
+        master_key: hush_core::crypto::MasterKey::from_bytes([5u8; 32]),
+        max_body_bytes: 1024,
+        request_timeout: std::time::Duration::from_secs(5),
+        rate_limits: Default::default(),
+        password_cost: hush_core::password::PasswordCost::cheap(),
+        tls: Some(hush_server::tls::TlsFiles {
+            cert: cert_path.clone(),
+            key: cert_path,
+        }),
+    };
+    let err = hush_server::start(bad).await.err().unwrap().to_string();
+    assert!(
+        err.contains("private key") && err.contains("cert.pem"),
+        "{err}"
+    );
+    db.drop_db().await;
+}

@@ -142,6 +142,7 @@ impl TestServer {
             request_timeout: Duration::from_secs(30),
             rate_limits: hush_server::ratelimit::RateLimits::default(),
             password_cost: hush_core::password::PasswordCost::cheap(),
+            tls: None,
         };
         adjust(&mut config);
         let running = hush_server::start(config).await.expect("server starts");
