@@ -1,5 +1,6 @@
 //! `hush`: one binary that is both the secrets server and its client.
 
+mod audit;
 mod serve;
 
 use std::process::ExitCode;
@@ -21,11 +22,13 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     Serve(serve::ServeArgs),
+    Audit(audit::AuditArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Serve(args) => serve::run(args),
+        Command::Audit(args) => audit::run(args),
     }
 }

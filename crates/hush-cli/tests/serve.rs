@@ -157,6 +157,27 @@ fn first_start_bootstraps_once_and_sigterm_stops_cleanly() {
         "the admin token is printed on the first start only"
     );
     assert_eq!(std::fs::read(&key).unwrap(), key_before);
+
+    // The audit chain of that session checks out offline.
+    let verify = Command::new(env!("CARGO_BIN_EXE_hush"))
+        .args(["audit", "verify", "--data-dir"])
+        .arg(&data)
+        .env_remove("HUSH_DATABASE_URL")
+        .output()
+        .unwrap();
+    let out = String::from_utf8_lossy(&verify.stdout);
+    assert!(
+        verify.status.success() && out.contains("audit log intact: 2 entries"),
+        "{out}"
+    );
+    let missing = Command::new(env!("CARGO_BIN_EXE_hush"))
+        .args(["audit", "verify", "--data-dir"])
+        .arg(dir.path().join("nowhere"))
+        .env_remove("HUSH_DATABASE_URL")
+        .output()
+        .unwrap();
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("no hush database"));
 }
 
 /// A whole session at trace level: the log must contain none of the
