@@ -57,51 +57,37 @@ struct Migration {
     sql: &'static str,
 }
 
-const SQLITE_MIGRATIONS: &[Migration] = &[
-    Migration {
-        version: 1,
-        name: "init",
-        sql: include_str!("../migrations/sqlite/0001_init.sql"),
-    },
-    Migration {
-        version: 2,
-        name: "tokens",
-        sql: include_str!("../migrations/sqlite/0002_tokens.sql"),
-    },
-    Migration {
-        version: 3,
-        name: "audit",
-        sql: include_str!("../migrations/sqlite/0003_audit.sql"),
-    },
-    Migration {
-        version: 4,
-        name: "users",
-        sql: include_str!("../migrations/sqlite/0004_users.sql"),
-    },
-];
+/// The migrations of one backend's directory, in order. Both backends
+/// have the same list; only the SQL differs.
+macro_rules! migrations {
+    ($dir:literal) => {
+        &[
+            Migration {
+                version: 1,
+                name: "init",
+                sql: include_str!(concat!("../migrations/", $dir, "/0001_init.sql")),
+            },
+            Migration {
+                version: 2,
+                name: "tokens",
+                sql: include_str!(concat!("../migrations/", $dir, "/0002_tokens.sql")),
+            },
+            Migration {
+                version: 3,
+                name: "audit",
+                sql: include_str!(concat!("../migrations/", $dir, "/0003_audit.sql")),
+            },
+            Migration {
+                version: 4,
+                name: "users",
+                sql: include_str!(concat!("../migrations/", $dir, "/0004_users.sql")),
+            },
+        ]
+    };
+}
 
-const POSTGRES_MIGRATIONS: &[Migration] = &[
-    Migration {
-        version: 1,
-        name: "init",
-        sql: include_str!("../migrations/postgres/0001_init.sql"),
-    },
-    Migration {
-        version: 2,
-        name: "tokens",
-        sql: include_str!("../migrations/postgres/0002_tokens.sql"),
-    },
-    Migration {
-        version: 3,
-        name: "audit",
-        sql: include_str!("../migrations/postgres/0003_audit.sql"),
-    },
-    Migration {
-        version: 4,
-        name: "users",
-        sql: include_str!("../migrations/postgres/0004_users.sql"),
-    },
-];
+const SQLITE_MIGRATIONS: &[Migration] = migrations!("sqlite");
+const POSTGRES_MIGRATIONS: &[Migration] = migrations!("postgres");
 
 const SQLITE_PRAGMAS: &str = "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
      PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;";

@@ -22,7 +22,7 @@ use cache::TtlCache;
 pub use access::{ScopeAddress, Target};
 pub use audit::AuditFilter;
 pub use pull::Pulled;
-pub use secrets::{CopyRequest, ReadRequest, SecretFilter};
+pub use secrets::{CopyRequest, ReadRequest, SecretFilter, SecretsRead};
 pub use tokens::{TokenRequest, DEFAULT_ORG};
 pub use views::ViewSecrets;
 

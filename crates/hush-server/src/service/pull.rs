@@ -2,12 +2,12 @@
 
 use std::sync::Arc;
 
-use hush_store::{ChildKind, EncryptionMode, Environment, Project, Reveal, Scope, TokenKind};
+use hush_store::{ChildKind, EncryptionMode, Reveal, Scope, TokenKind};
 
 use hush_core::SecretString;
 
 use super::views::ViewSecrets;
-use super::Services;
+use super::{PullTarget, Services};
 use crate::auth::Principal;
 use crate::error::ServiceError;
 
@@ -53,9 +53,9 @@ impl Services {
         let project_id = who.token.project_id.as_deref().ok_or_else(|| {
             ServiceError::unauthorized("invalid_token", "this pull token has no project")
         })?;
-        let key = match (&who.token.environment_id, env) {
-            (Some(locked), _) => format!("id:{locked}"),
-            (None, Some(slug)) => format!("slug:{slug}"),
+        let choice = match (&who.token.environment_id, env) {
+            (Some(locked), _) => EnvChoice::Locked(locked),
+            (None, Some(slug)) => EnvChoice::Slug(slug),
             (None, None) => {
                 return Err(ServiceError::bad_request(
                     "env_required",
@@ -63,11 +63,15 @@ impl Services {
                 ))
             }
         };
+        let key = match choice {
+            EnvChoice::Locked(id) => format!("id:{id}"),
+            EnvChoice::Slug(slug) => format!("slug:{slug}"),
+        };
         let cache_key = (project_id.to_owned(), key);
         let resolved = match self.pull_targets.get(&cache_key) {
             Some(hit) => hit,
             None => {
-                let resolved = Arc::new(self.resolve_pull(who, project_id, env).await?);
+                let resolved = Arc::new(self.resolve_pull(project_id, choice).await?);
                 self.pull_targets.insert(cache_key, resolved.clone());
                 resolved
             }
@@ -90,37 +94,37 @@ impl Services {
     }
 }
 
+/// Which environment a pull reads: the token's own, or the one asked for.
+#[derive(Debug, Clone, Copy)]
+enum EnvChoice<'a> {
+    Locked(&'a str),
+    Slug(&'a str),
+}
+
 impl Services {
     async fn resolve_pull(
         &self,
-        who: &Principal,
         project_id: &str,
-        env: Option<&str>,
-    ) -> Result<(Project, Environment, Scope), ServiceError> {
+        choice: EnvChoice<'_>,
+    ) -> Result<PullTarget, ServiceError> {
         let project = self.store.project_by_id(project_id).await?;
-        let environment = match (&who.token.environment_id, env) {
-            (Some(locked), _) => self
+        let environment = match choice {
+            EnvChoice::Locked(locked) => self
                 .store
                 .children(ChildKind::Environment, &project)
                 .await?
                 .into_iter()
-                .find(|e| e.id == *locked)
+                .find(|e| e.id == locked)
                 .ok_or_else(|| {
                     ServiceError::unauthorized(
                         "invalid_token",
                         "this token's environment no longer exists",
                     )
                 })?,
-            (None, Some(slug)) => {
+            EnvChoice::Slug(slug) => {
                 self.store
                     .child(ChildKind::Environment, &project, slug)
                     .await?
-            }
-            (None, None) => {
-                return Err(ServiceError::bad_request(
-                    "env_required",
-                    "pass ?env=<environment>",
-                ))
             }
         };
         let scope = Scope::new(&project, None, Some(&environment))?;

@@ -1,6 +1,6 @@
 //! Reading and writing secrets.
 
-use hush_store::{Change, Project, ReadOptions, Reveal, Secret, VersionInfo};
+use hush_store::{Change, EncryptionMode, Project, ReadOptions, Reveal, Secret, VersionInfo};
 
 use super::{ScopeAddress, Services};
 use crate::auth::{Principal, Scope};
@@ -35,6 +35,17 @@ impl SecretFilter {
     }
 }
 
+/// Secrets as read, with what a caller needs to present them.
+#[derive(Debug)]
+pub struct SecretsRead {
+    /// The project's encryption mode (how to present ciphertext).
+    pub mode: EncryptionMode,
+    /// The scope's version the secrets belong to.
+    pub version: i64,
+    /// The secrets, by name.
+    pub secrets: Vec<Secret>,
+}
+
 /// A read of one scope.
 #[derive(Debug, Clone)]
 pub struct ReadRequest {
@@ -57,7 +68,7 @@ impl Services {
         project: &str,
         address: &ScopeAddress,
         request: &ReadRequest,
-    ) -> Result<(i64, Vec<Secret>), ServiceError> {
+    ) -> Result<SecretsRead, ServiceError> {
         who.require(match request.reveal {
             Reveal::Plaintext => Scope::SecretDecrypt,
             Reveal::Metadata | Reveal::Ciphertext => Scope::SecretRead,
@@ -82,7 +93,11 @@ impl Services {
             .into_iter()
             .filter(|s| request.filter.keeps(s))
             .collect();
-        Ok((version, secrets))
+        Ok(SecretsRead {
+            mode: target.project.mode,
+            version,
+            secrets,
+        })
     }
 
     /// Applies changes to one scope as one version. `changes` builds them

@@ -1,8 +1,8 @@
 //! A scope's version history.
 
-use hush_store::{DiffEntry, Reveal, Secret, VersionInfo};
+use hush_store::{DiffEntry, Reveal, VersionInfo};
 
-use super::{ScopeAddress, Services};
+use super::{ScopeAddress, SecretsRead, Services};
 use crate::auth::{Principal, Scope};
 use crate::error::ServiceError;
 
@@ -20,7 +20,7 @@ impl Services {
         Ok(self.store.versions(&target.scope).await?)
     }
 
-    /// One version with the scope's full state at that version.
+    /// The scope's full state at one version.
     pub async fn version_state(
         &self,
         who: &Principal,
@@ -29,19 +29,23 @@ impl Services {
         address: &ScopeAddress,
         version: i64,
         reveal: Reveal,
-    ) -> Result<(VersionInfo, Vec<Secret>), ServiceError> {
+    ) -> Result<SecretsRead, ServiceError> {
         who.require(if reveal == Reveal::Plaintext {
             Scope::SecretDecrypt
         } else {
             Scope::SecretRead
         })?;
         let target = self.target(who, org, project, address).await?;
-        let info = self.store.version(&target.scope, version).await?;
+        // secrets_at answers NotFound for a version that does not exist.
         let secrets = self
             .store
             .secrets_at(&target.scope, version, reveal)
             .await?;
-        Ok((info, secrets))
+        Ok(SecretsRead {
+            mode: target.project.mode,
+            version,
+            secrets,
+        })
     }
 
     /// Names that differ between two versions.

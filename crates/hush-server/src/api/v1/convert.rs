@@ -67,6 +67,18 @@ pub fn secret(s: hush_store::Secret, mode: EncryptionMode) -> hush_proto::Secret
     }
 }
 
+/// A read as the wire list.
+pub fn secret_list(read: crate::service::SecretsRead) -> hush_proto::SecretList {
+    hush_proto::SecretList {
+        version: read.version,
+        secrets: read
+            .secrets
+            .into_iter()
+            .map(|s| secret(s, read.mode))
+            .collect(),
+    }
+}
+
 pub fn version(v: VersionInfo) -> hush_proto::Version {
     hush_proto::Version {
         version: v.version,

@@ -84,19 +84,12 @@ async fn read(
             search: q.search,
         },
     };
-    let (_, project_record) = app.services.project(who, org, project).await?;
     let address = address(&q.env, &q.target);
-    let (version, secrets) = app
+    let read = app
         .services
         .read_secrets(who, org, project, &address, &request)
         .await?;
-    Ok(SecretList {
-        version,
-        secrets: secrets
-            .into_iter()
-            .map(|s| convert::secret(s, project_record.mode))
-            .collect(),
-    })
+    Ok(convert::secret_list(read))
 }
 
 pub async fn list(

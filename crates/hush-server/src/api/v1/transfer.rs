@@ -123,11 +123,12 @@ pub async fn export(
         target: q.target,
         env: q.env,
     };
-    let (_, secrets) = app
+    let read = app
         .services
         .read_secrets(&who, &org, &project, &address, &request)
         .await?;
-    let map: EnvMap = secrets
+    let map: EnvMap = read
+        .secrets
         .into_iter()
         .filter_map(|s| match s.value {
             hush_store::Value::Plain(v) => Some((s.name, v)),

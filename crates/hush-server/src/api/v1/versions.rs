@@ -69,8 +69,7 @@ pub async fn get(
     Params(q): Params<StateQuery>,
 ) -> Result<Json<SecretList>> {
     let reveal = convert::reveal(q.reveal.as_deref())?;
-    let (_, p) = app.services.project(&who, &org, &project).await?;
-    let (info, secrets) = app
+    let read = app
         .services
         .version_state(
             &who,
@@ -81,13 +80,7 @@ pub async fn get(
             reveal,
         )
         .await?;
-    Ok(Json(SecretList {
-        version: info.version,
-        secrets: secrets
-            .into_iter()
-            .map(|s| convert::secret(s, p.mode))
-            .collect(),
-    }))
+    Ok(Json(convert::secret_list(read)))
 }
 
 pub async fn diff(
