@@ -1,19 +1,69 @@
-//! `hush audit verify`: check the audit log's hash chain directly in the
-//! database (works with the server stopped, e.g. during an incident).
+//! `hush audit`: the newest audit entries from the server, and
+//! `hush audit verify`: the hash chain checked directly in the database
+//! (works with the server stopped, e.g. during an incident).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, Subcommand};
+
+use crate::context::Context;
+use crate::output::{self, Table};
 use hush_core::crypto::MasterKey;
 use hush_server::config;
 use hush_store::{Store, StoreOptions};
 
-/// Inspect the audit log.
+/// Show who did what: the newest audit log entries.
+///
+/// Every read, decrypt, write, login and token use is in the log (never a
+/// value). With a project configured, only its entries are shown.
+///
+/// Examples:
+///
+///   hush audit
+///
+///   hush audit --limit 100 --output json
+///
+///   hush audit verify --data-dir /var/lib/hush     # on the server host
 #[derive(Debug, Args)]
+#[command(verbatim_doc_comment)]
 pub struct AuditArgs {
     #[command(subcommand)]
-    command: AuditCommand,
+    command: Option<AuditCommand>,
+    /// How many entries.
+    #[arg(long, default_value_t = 20)]
+    limit: u32,
+}
+
+impl AuditArgs {
+    /// True for `hush audit verify` (offline, no server needed).
+    pub fn is_verify(&self) -> bool {
+        self.command.is_some()
+    }
+}
+
+/// Lists the newest entries through the API.
+pub async fn list(ctx: &Context, args: AuditArgs) -> anyhow::Result<()> {
+    let page = ctx
+        .api()?
+        .audit(&ctx.org, ctx.project.as_deref(), args.limit)
+        .await?;
+    if ctx.json() {
+        return output::json(&page);
+    }
+    let mut table = Table::new(&["WHEN", "ACTOR", "ACTION", "RESULT", "IP", "RESOURCE"]);
+    for e in page.entries {
+        table.row(vec![
+            output::short_time(&e.at),
+            e.actor,
+            e.action,
+            format!("{} {}", e.result, e.status),
+            e.ip,
+            e.resource,
+        ]);
+    }
+    table.print("No audit entries.");
+    Ok(())
 }
 
 #[derive(Debug, Subcommand)]
@@ -39,11 +89,15 @@ enum AuditCommand {
     },
 }
 
-pub fn run(args: AuditArgs) -> ExitCode {
-    let AuditCommand::Verify {
+/// `hush audit verify`.
+pub fn verify(args: AuditArgs) -> ExitCode {
+    let Some(AuditCommand::Verify {
         data_dir,
         database_url,
-    } = args.command;
+    }) = args.command
+    else {
+        return fail("nothing to verify");
+    };
     let url = match database_url {
         Some(url) => url,
         None if data_dir.join("hush.db").exists() => match config::sqlite_url(&data_dir) {

@@ -1,34 +1,119 @@
 //! `hush`: one binary that is both the secrets server and its client.
 
 mod audit;
+mod cmd;
+mod context;
+mod exit;
+mod output;
 mod serve;
 
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use hush_client::api::ChildKind;
+
+use cmd::{auth, history, init, resources, run, secrets, sync, tokens};
+use context::{Context, GlobalArgs};
 
 /// hush — a self-hosted secrets manager.
 ///
 /// Secrets live encrypted on a hush server, organized as organization →
 /// project → (target) → environment, and are pulled into an application
 /// at launch instead of being copied around in .env files.
+///
+/// Start:  hush login --email you@example.com   (or --token hush_…)
+///         hush init --project web --env development
+///         hush push .env
+///         hush run -- npm start
+///
+/// Settings come from flags (each with a HUSH_* variable), then the
+/// nearest hush.toml (written by `hush init`), then your login.
 #[derive(Debug, Parser)]
-#[command(name = "hush", version, about, long_about)]
+#[command(name = "hush", version, about, long_about, verbatim_doc_comment, after_long_help = exit::EXIT_CODES)]
 struct Cli {
+    #[command(flatten)]
+    global: GlobalArgs,
     #[command(subcommand)]
     command: Command,
 }
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    Serve(serve::ServeArgs),
+    Run(run::RunArgs),
+    Push(sync::PushArgs),
+    Pull(sync::PullArgs),
+    Set(secrets::SetArgs),
+    Get(secrets::GetArgs),
+    List(secrets::ListArgs),
+    Delete(secrets::DeleteArgs),
+    Versions(history::VersionsArgs),
+    Diff(history::DiffArgs),
+    Rollback(history::RollbackArgs),
+    Copy(history::CopyArgs),
+    Init(init::InitArgs),
+    Login(auth::LoginArgs),
+    Logout(auth::LogoutArgs),
+    Whoami(auth::WhoamiArgs),
+    Projects(resources::ProjectsArgs),
+    Envs(resources::ChildrenArgs),
+    Targets(resources::ChildrenArgs),
+    Tokens(tokens::TokensArgs),
     Audit(audit::AuditArgs),
+    Serve(serve::ServeArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Serve(args) => serve::run(args),
-        Command::Audit(args) => audit::run(args),
+        Command::Audit(args) if args.is_verify() => audit::verify(args),
+        command => client(&cli.global, command),
     }
+}
+
+/// Runs a client command on a small single-threaded runtime.
+fn client(global: &GlobalArgs, command: Command) -> ExitCode {
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(err) => return exit::report(&anyhow::Error::new(err)),
+    };
+    let result = runtime.block_on(async {
+        let ctx = Context::resolve(global)?;
+        dispatch(&ctx, command).await
+    });
+    match result {
+        Ok(code) => ExitCode::from(code),
+        Err(err) => exit::report(&err),
+    }
+}
+
+async fn dispatch(ctx: &Context, command: Command) -> anyhow::Result<u8> {
+    match command {
+        Command::Run(args) => return run::run(ctx, args).await,
+        Command::Push(args) => sync::push(ctx, args).await?,
+        Command::Pull(args) => sync::pull(ctx, args).await?,
+        Command::Set(args) => secrets::set(ctx, args).await?,
+        Command::Get(args) => secrets::get(ctx, args).await?,
+        Command::List(args) => secrets::list(ctx, args).await?,
+        Command::Delete(args) => secrets::delete(ctx, args).await?,
+        Command::Versions(_) => history::versions(ctx).await?,
+        Command::Diff(args) => history::diff(ctx, args).await?,
+        Command::Rollback(args) => history::rollback(ctx, args).await?,
+        Command::Copy(args) => history::copy(ctx, args).await?,
+        Command::Init(args) => init::run(ctx, args).await?,
+        Command::Login(args) => auth::login(ctx, args).await?,
+        Command::Logout(_) => auth::logout(ctx)?,
+        Command::Whoami(_) => auth::whoami(ctx).await?,
+        Command::Projects(args) => resources::projects(ctx, args).await?,
+        Command::Envs(args) => resources::children(ctx, ChildKind::Environment, args).await?,
+        Command::Targets(args) => resources::children(ctx, ChildKind::Target, args).await?,
+        Command::Tokens(args) => tokens::run(ctx, args).await?,
+        Command::Audit(args) => audit::list(ctx, args).await?,
+        // Handled in `main`: it runs its own multi-threaded runtime.
+        Command::Serve(_) => {}
+    }
+    Ok(0)
 }

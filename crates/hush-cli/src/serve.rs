@@ -94,11 +94,20 @@ const KNOWN_VARS: &[&str] = &[
     "HUSH_TLS_KEY",
     "HUSH_RATE_LIMIT_TOKEN",
     "HUSH_RATE_LIMIT_IP",
+    // The client's (hush run, hush_client::config()).
     "HUSH_URL",
     "HUSH_TOKEN",
+    "HUSH_TOKEN_FILE",
+    "HUSH_ORG",
     "HUSH_PROJECT",
     "HUSH_ENV",
+    "HUSH_TARGET",
     "HUSH_KEY",
+    "HUSH_KEY_FILE",
+    "HUSH_OVERRIDE",
+    "HUSH_CACHE_DIR",
+    "HUSH_CA_CERT",
+    "HUSH_CONFIG_DIR",
     "HUSH_TEST_DATABASE_URL",
 ];
 

@@ -1,2 +1,285 @@
-//! hush-client: reserved in the workspace layout of DESIGN.md; its
-//! implementation arrives with the client issue.
+//! The hush client: pull an environment's secrets from a hush server and
+//! put them in the process environment at launch, like `dotenv` but with
+//! the values kept on the server.
+//!
+//! ```no_run
+//! # async fn start() -> Result<(), hush_client::ClientError> {
+//! // HUSH_URL, HUSH_TOKEN, HUSH_PROJECT, HUSH_ENV from the environment:
+//! let loaded = hush_client::config().await?;
+//! eprintln!("{} secrets loaded", loaded.set.len());
+//! # Ok(()) }
+//! ```
+//!
+//! Without an async runtime, [`blocking::config`] does the same.
+//!
+//! A read-only pull token (`hsk_…`) needs no project: it names its own. An
+//! API or session token (`hush_…`) needs `HUSH_PROJECT`. If the server
+//! cannot be reached, the last environment pulled is read from an
+//! encrypted cache (see [`cache`]) and a warning goes to stderr; with no
+//! cache the call fails.
+
+pub mod api;
+pub mod blocking;
+pub mod cache;
+mod error;
+mod options;
+mod watch;
+
+use hush_core::dotenv::EnvMap;
+use hush_core::SecretString;
+
+pub use api::{Api, ScopeSel};
+pub use error::{ClientError, Result};
+pub use options::{CacheMode, Options, DEFAULT_ORG, DEFAULT_URL};
+pub use watch::{Change, Watcher};
+
+use cache::{Cache, CacheIdentity};
+
+/// Where an environment came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Origin {
+    /// Pulled from the server just now.
+    Server,
+    /// Read from the last-good cache because the server was unreachable.
+    Cache {
+        /// When the cached copy was pulled (RFC 3339).
+        saved_at: String,
+        /// Why the server was not used.
+        reason: String,
+    },
+}
+
+/// A pulled environment.
+#[derive(Debug)]
+pub struct Environment {
+    /// Name → value.
+    pub secrets: EnvMap,
+    /// Server or cache.
+    pub origin: Origin,
+}
+
+/// What [`config`] did to the process environment.
+#[derive(Debug)]
+pub struct Loaded {
+    /// Names set from hush.
+    pub set: Vec<String>,
+    /// Names left as they were because the environment already had them
+    /// (see [`Options::override_existing`]).
+    pub kept: Vec<String>,
+    /// Server or cache.
+    pub origin: Origin,
+}
+
+/// A client for one environment of one project.
+#[derive(Debug)]
+pub struct Client {
+    api: Api,
+    options: Options,
+    cache: Option<Cache>,
+}
+
+impl Client {
+    /// A client; fails only on malformed options.
+    pub fn new(options: Options) -> Result<Self> {
+        let api = Api::new(
+            &options.url,
+            Some(options.token.duplicate()),
+            options.ca_cert.as_deref(),
+            options.timeout,
+        )?;
+        if !options.is_pull_token() && options.project.is_none() {
+            return Err(ClientError::Config(
+                "no project given: set HUSH_PROJECT (or pass --project), or use a pull token \
+                 (hsk_…), which names its own"
+                    .into(),
+            ));
+        }
+        let cache = options.cache_dir().map(|dir| {
+            let identity = CacheIdentity {
+                url: api.base_url().to_owned(),
+                org: options.org.clone(),
+                project: options.project.clone().unwrap_or_else(|| "-".into()),
+                env: options.env.clone().unwrap_or_default(),
+                target: options.target.clone().unwrap_or_default(),
+            };
+            Cache::new(&dir, &identity, &options.token)
+        });
+        Ok(Self {
+            api,
+            options,
+            cache,
+        })
+    }
+
+    /// The underlying API client.
+    pub fn api(&self) -> &Api {
+        &self.api
+    }
+
+    /// The options in use.
+    pub fn options(&self) -> &Options {
+        &self.options
+    }
+
+    /// The cache file, when caching is on.
+    pub fn cache_path(&self) -> Option<&std::path::Path> {
+        self.cache.as_ref().map(Cache::path)
+    }
+
+    fn scope(&self) -> ScopeSel {
+        ScopeSel {
+            env: self.options.env.clone(),
+            target: self.options.target.clone(),
+        }
+    }
+
+    /// The revision of the environment: changes whenever its secrets may
+    /// have; one cheap request.
+    pub async fn revision(&self) -> Result<String> {
+        match &self.options.project {
+            Some(project) if !self.options.is_pull_token() => {
+                self.api
+                    .revision(&self.options.org, project, &self.scope())
+                    .await
+            }
+            _ => self.api.pull_revision(self.options.env.as_deref()).await,
+        }
+    }
+
+    /// Pulls the merged environment from the server (no cache involved).
+    pub async fn fetch(&self) -> Result<EnvMap> {
+        if self.options.is_pull_token() {
+            if self.options.target.is_some() {
+                return Err(ClientError::Config(
+                    "pull tokens read environments without a target; use an API token for \
+                     --target"
+                        .into(),
+                ));
+            }
+            let pulled = self.api.pull(self.options.env.as_deref()).await?;
+            if pulled.e2ee {
+                return Err(ClientError::E2ee(
+                    "its values are encrypted by the client and this version of hush cannot \
+                     decrypt them"
+                        .into(),
+                ));
+            }
+            return Ok(pulled
+                .secrets
+                .into_iter()
+                .map(|(k, v)| (k, SecretString::new(v)))
+                .collect());
+        }
+        let project = self.options.project.as_deref().unwrap_or_default();
+        let read = api::Read {
+            reveal: api::Reveal::Plain,
+            exact: false,
+            include_inactive: false,
+        };
+        let list = self
+            .api
+            .secrets(&self.options.org, project, &self.scope(), read)
+            .await?;
+        list.secrets
+            .into_iter()
+            .map(|s| match s.value {
+                Some(value) => Ok((s.name, SecretString::new(value))),
+                None => Err(ClientError::Protocol(format!(
+                    "the server sent {} without its value",
+                    s.name
+                ))),
+            })
+            .collect()
+    }
+
+    /// Pulls the environment and refreshes the cache; if the server cannot
+    /// be reached, falls back to the cache (saying so on stderr).
+    pub async fn load(&self) -> Result<Environment> {
+        match self.fetch().await {
+            Ok(secrets) => {
+                if let Some(cache) = &self.cache {
+                    if let Err(err) = cache.save(&secrets) {
+                        eprintln!("hush: warning: {err}");
+                    }
+                }
+                Ok(Environment {
+                    secrets,
+                    origin: Origin::Server,
+                })
+            }
+            Err(err) if err.is_network() => self.fall_back_to_cache(err),
+            Err(err) => Err(err),
+        }
+    }
+
+    fn fall_back_to_cache(&self, err: ClientError) -> Result<Environment> {
+        let Some(cache) = &self.cache else {
+            return Err(err);
+        };
+        match cache.load()? {
+            Some(cached) => {
+                eprintln!(
+                    "hush: warning: {err}; using the cached copy pulled at {}",
+                    cached.saved_at
+                );
+                Ok(Environment {
+                    secrets: cached.secrets,
+                    origin: Origin::Cache {
+                        saved_at: cached.saved_at,
+                        reason: err.to_string(),
+                    },
+                })
+            }
+            None => Err(ClientError::Network {
+                url: self.api.base_url().trim_end_matches('/').to_owned(),
+                reason: format!("{err}; and there is no cached copy to fall back on"),
+            }),
+        }
+    }
+
+    /// A watcher reporting changes of the environment, polling the cheap
+    /// revision endpoint every `interval`.
+    pub fn watcher(&self, interval: std::time::Duration) -> Watcher<'_> {
+        Watcher::new(self, interval)
+    }
+}
+
+/// Sets `secrets` in this process's environment. Variables already set
+/// keep their value unless `override_existing`.
+///
+/// Call it before starting threads: the process environment is shared,
+/// and other threads reading it concurrently is undefined behaviour on
+/// some platforms.
+pub fn inject(secrets: &EnvMap, override_existing: bool) -> (Vec<String>, Vec<String>) {
+    let mut set = Vec::new();
+    let mut kept = Vec::new();
+    for (name, value) in secrets {
+        if !override_existing && std::env::var_os(name).is_some() {
+            kept.push(name.clone());
+        } else {
+            std::env::set_var(name, value.expose());
+            set.push(name.clone());
+        }
+    }
+    (set, kept)
+}
+
+/// Reads options from the environment (`HUSH_URL`, `HUSH_TOKEN`,
+/// `HUSH_PROJECT`, `HUSH_ENV`, …; see [`Options::from_env`]), pulls the
+/// environment (or its cached copy) and injects it (see [`inject`]).
+pub async fn config() -> Result<Loaded> {
+    config_with(Options::from_env()?).await
+}
+
+/// [`config`] with explicit options.
+pub async fn config_with(options: Options) -> Result<Loaded> {
+    let override_existing = options.override_existing;
+    let client = Client::new(options)?;
+    let environment = client.load().await?;
+    let (set, kept) = inject(&environment.secrets, override_existing);
+    Ok(Loaded {
+        set,
+        kept,
+        origin: environment.origin,
+    })
+}

@@ -310,6 +310,49 @@ pub fn to_shell(map: &EnvMap) -> String {
     out
 }
 
+/// A YAML mapping, one `"KEY": "value"` line per variable, name order.
+///
+/// Every scalar is double-quoted and escaped with only the escapes JSON
+/// also has (`\"`, `\\`, `\n`, `\r`, `\t`, `\uXXXX`), so each value
+/// reads back exactly, as a string (never `true`, `null` or a number),
+/// with a YAML parser or a JSON string parser alike.
+pub fn to_yaml(map: &EnvMap) -> String {
+    if map.is_empty() {
+        return "{}\n".to_owned();
+    }
+    let mut out = String::new();
+    for (key, value) in map {
+        push_yaml_string(&mut out, key);
+        out.push_str(": ");
+        push_yaml_string(&mut out, value.expose());
+        out.push('\n');
+    }
+    out
+}
+
+fn push_yaml_string(out: &mut String, text: &str) {
+    out.push('"');
+    for c in text.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            // Not printable in YAML: C0 and C1 controls, DEL, BOM, and the
+            // two non-characters at the end of the BMP.
+            c if c < ' '
+                || ('\u{7f}'..='\u{9f}').contains(&c)
+                || matches!(c, '\u{feff}' | '\u{fffe}' | '\u{ffff}') =>
+            {
+                out.push_str(&format!("\\u{:04x}", c as u32));
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -394,6 +437,29 @@ mod tests {
         prop_oneof![".*", "[ -~]*", "[a-z#$'\"\\\\ \t\r\n=]*", "(\\PC|\n|\r\n)*",]
     }
 
+    #[test]
+    fn yaml_scalars_are_json_strings() {
+        let map: EnvMap = [
+            ("A", "plain"),
+            ("B", "quote \" back\\slash"),
+            ("C", "line\nbreak\ttab\r"),
+            ("D", "\u{7f}\u{85}\u{feff}ünïcødé 🎉"),
+            ("E", "true"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), SecretString::from(v)))
+        .collect();
+        let yaml = to_yaml(&map);
+        assert!(yaml.contains("\"E\": \"true\"\n"), "{yaml}");
+        for line in yaml.lines() {
+            let (k, v) = line.split_once(": ").unwrap();
+            let key: String = serde_json::from_str(k).unwrap();
+            let value: String = serde_json::from_str(v).unwrap();
+            assert_eq!(map[&key].expose(), value);
+        }
+        assert_eq!(to_yaml(&EnvMap::new()), "{}\n");
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(512))]
         #[test]
@@ -401,6 +467,20 @@ mod tests {
             let map: EnvMap = entries.into_iter().map(|(k, v)| (k, SecretString::new(v))).collect();
             let text = serialize(&map);
             let back = parse(&text).map_err(|e| TestCaseError::fail(e.to_string()))?;
+            prop_assert_eq!(back, map);
+        }
+
+        #[test]
+        fn yaml_lines_read_back(entries in proptest::collection::vec((key(), value()), 1..8)) {
+            let map: EnvMap = entries.into_iter().map(|(k, v)| (k, SecretString::new(v))).collect();
+            let yaml = to_yaml(&map);
+            let mut back = EnvMap::new();
+            for line in yaml.lines() {
+                let (k, v) = line.split_once("\": \"").ok_or_else(|| TestCaseError::fail(line.to_owned()))?;
+                let key: String = serde_json::from_str(&format!("{k}\"")).map_err(|e| TestCaseError::fail(e.to_string()))?;
+                let value: String = serde_json::from_str(&format!("\"{v}")).map_err(|e| TestCaseError::fail(e.to_string()))?;
+                back.insert(key, SecretString::new(value));
+            }
             prop_assert_eq!(back, map);
         }
 

@@ -184,6 +184,34 @@ pub struct BulkWrite {
     pub expected_version: Option<i64>,
 }
 
+/// One side of a copy: a scope of the project.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScopeRef {
+    /// Environment slug (none: project or target level).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub env: Option<String>,
+    /// Target slug.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<String>,
+}
+
+/// Body of `POST …/projects/{project}/copy`: one version at the destination.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CopySecrets {
+    /// Where from (the secrets set at exactly that level).
+    pub from: ScopeRef,
+    /// Where to (exactly that level).
+    pub to: ScopeRef,
+    /// Replace names the destination already has (default true).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub overwrite: Option<bool>,
+    /// Write only if the destination is still at this version.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expected_version: Option<i64>,
+}
+
 /// What a write produced.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WriteResult {
@@ -374,6 +402,41 @@ pub struct Session {
     pub expires_at: String,
     /// Who it acts as.
     pub user: User,
+}
+
+/// `GET /v1/whoami`: what the presented token is and may do.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WhoAmI {
+    /// Organization slug.
+    pub org: String,
+    /// `api` or `pull`.
+    pub kind: String,
+    /// Token name (`session` for logins).
+    pub name: String,
+    /// The token's first characters.
+    pub prefix: String,
+    /// Scopes.
+    pub scopes: Vec<String>,
+    /// Project restriction (slug).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub project: Option<String>,
+    /// Environment restriction (slug).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub environment: Option<String>,
+    /// The user a session acts as.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<User>,
+    /// Expiry.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<String>,
+}
+
+/// The revision of a merged view: an opaque string that changes whenever
+/// the secrets a read would return may have. Cheap to poll.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Revision {
+    /// Compare for equality only.
+    pub revision: String,
 }
 
 #[cfg(test)]

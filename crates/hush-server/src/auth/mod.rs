@@ -201,6 +201,33 @@ pub fn bearer(headers: &axum::http::HeaderMap) -> Option<&str> {
     scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
 }
 
+/// Any authenticated caller, pull tokens included: for the few endpoints
+/// a pull token may use besides the pull itself (`whoami`, revisions).
+pub struct AnyPrincipal(pub Principal);
+
+async fn principal_of(parts: &Parts, state: &AppState) -> Result<Principal, ServiceError> {
+    let token = bearer(&parts.headers).ok_or_else(|| {
+        ServiceError::unauthorized(
+            "missing_token",
+            "send a token as `Authorization: Bearer hush_…`",
+        )
+    })?;
+    Ok(authenticate(state, token)
+        .await?
+        .audited_by(parts.extensions.get::<AuditSlot>()))
+}
+
+impl FromRequestParts<Arc<AppState>> for AnyPrincipal {
+    type Rejection = ServiceError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &Arc<AppState>,
+    ) -> Result<Self, ServiceError> {
+        principal_of(parts, state).await.map(AnyPrincipal)
+    }
+}
+
 /// Extracts an API-token principal; pull tokens are refused here.
 impl FromRequestParts<Arc<AppState>> for Principal {
     type Rejection = ServiceError;
@@ -209,15 +236,7 @@ impl FromRequestParts<Arc<AppState>> for Principal {
         parts: &mut Parts,
         state: &Arc<AppState>,
     ) -> Result<Self, ServiceError> {
-        let token = bearer(&parts.headers).ok_or_else(|| {
-            ServiceError::unauthorized(
-                "missing_token",
-                "send a token as `Authorization: Bearer hush_…`",
-            )
-        })?;
-        let principal = authenticate(state, token)
-            .await?
-            .audited_by(parts.extensions.get::<AuditSlot>());
+        let principal = principal_of(parts, state).await?;
         if principal.token.kind == TokenKind::Pull {
             return Err(ServiceError::forbidden(
                 "pull_token",

@@ -65,6 +65,7 @@ impl Services {
         {
             return Err(not_found("project", slug));
         }
+        who.note_project(&project.id);
         Ok((org, project))
     }
 

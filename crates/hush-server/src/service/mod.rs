@@ -24,7 +24,17 @@ pub use audit::AuditFilter;
 pub use pull::Pulled;
 pub use secrets::{CopyRequest, ReadRequest, SecretFilter, SecretsRead};
 pub use tokens::{TokenRequest, DEFAULT_ORG};
+pub use users::Identity;
 pub use views::ViewSecrets;
+
+/// The revision string of a merged view from its lineage versions.
+fn revision_string(versions: &[i64]) -> String {
+    versions
+        .iter()
+        .map(i64::to_string)
+        .collect::<Vec<_>>()
+        .join(".")
+}
 
 /// What a pull token resolves to: its project, environment and scope.
 pub type PullTarget = (Project, Environment, Scope);

@@ -44,6 +44,46 @@ impl Services {
         env: Option<&str>,
         keys: Option<Vec<String>>,
     ) -> Result<Pulled, ServiceError> {
+        let resolved = self.pull_target(who, env).await?;
+        let (project, environment, scope) = &*resolved;
+        let e2ee = project.mode == EncryptionMode::Client;
+        let reveal = if e2ee {
+            Reveal::Ciphertext
+        } else {
+            Reveal::Plaintext
+        };
+        let view = self.views.get(&self.store, scope, reveal).await?;
+        Ok(Pulled {
+            env: environment.slug.clone(),
+            e2ee,
+            view,
+            keys,
+        })
+    }
+}
+
+impl Services {
+    /// The revision of what [`Services::pull`] would return: changes
+    /// whenever the pulled view may have, and costs one indexed query, so
+    /// clients can poll it instead of pulling.
+    pub async fn pull_revision(
+        &self,
+        who: &Principal,
+        env: Option<&str>,
+    ) -> Result<String, ServiceError> {
+        let resolved = self.pull_target(who, env).await?;
+        let versions = self.store.lineage_versions(&resolved.2).await?;
+        Ok(super::revision_string(&versions))
+    }
+
+    /// The project, environment and scope a pull token reads. An
+    /// environment-locked token reads its environment whatever `env` says;
+    /// a project-wide token needs `env`.
+    async fn pull_target(
+        &self,
+        who: &Principal,
+        env: Option<&str>,
+    ) -> Result<Arc<PullTarget>, ServiceError> {
         if who.token.kind != TokenKind::Pull {
             return Err(ServiceError::unauthorized(
                 "invalid_token",
@@ -76,21 +116,8 @@ impl Services {
                 resolved
             }
         };
-        let (project, environment, scope) = &*resolved;
-        who.note_project(&project.id);
-        let e2ee = project.mode == EncryptionMode::Client;
-        let reveal = if e2ee {
-            Reveal::Ciphertext
-        } else {
-            Reveal::Plaintext
-        };
-        let view = self.views.get(&self.store, scope, reveal).await?;
-        Ok(Pulled {
-            env: environment.slug.clone(),
-            e2ee,
-            view,
-            keys,
-        })
+        who.note_project(&resolved.0.id);
+        Ok(resolved)
     }
 }
 

@@ -100,6 +100,21 @@ impl Services {
         })
     }
 
+    /// The revision of the merged view at an address (see
+    /// [`hush_proto::Revision`]): one indexed query, no values read.
+    pub async fn revision(
+        &self,
+        who: &Principal,
+        org: &str,
+        project: &str,
+        address: &ScopeAddress,
+    ) -> Result<String, ServiceError> {
+        who.require(Scope::SecretRead)?;
+        let target = self.target(who, org, project, address).await?;
+        let versions = self.store.lineage_versions(&target.scope).await?;
+        Ok(super::revision_string(&versions))
+    }
+
     /// Applies changes to one scope as one version. `changes` builds them
     /// once the project (and so its encryption mode) is known. Deleting a
     /// reserved secret is refused.

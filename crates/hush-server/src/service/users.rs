@@ -143,3 +143,62 @@ impl Services {
         Ok((secret, record, user, role))
     }
 }
+
+/// Who a token is, with its restrictions resolved to records.
+#[derive(Debug)]
+pub struct Identity {
+    /// Its organization.
+    pub org: hush_store::Organization,
+    /// The project it is limited to.
+    pub project: Option<hush_store::Project>,
+    /// The environment it is limited to.
+    pub environment: Option<hush_store::Environment>,
+    /// The user a session acts as, with their role.
+    pub user: Option<Membership>,
+}
+
+impl Services {
+    /// Resolves the caller's restrictions and user (for `whoami`).
+    pub async fn identity(&self, who: &Principal) -> Result<Identity, ServiceError> {
+        let org = self
+            .store
+            .organizations()
+            .await?
+            .into_iter()
+            .find(|o| o.id == who.token.org_id)
+            .ok_or_else(|| {
+                ServiceError::unauthorized(
+                    "invalid_token",
+                    "the token's organization no longer exists",
+                )
+            })?;
+        let project = match &who.token.project_id {
+            Some(id) => Some(self.store.project_by_id(id).await?),
+            None => None,
+        };
+        let environment = match (&project, &who.token.environment_id) {
+            (Some(project), Some(id)) => self
+                .store
+                .children(hush_store::ChildKind::Environment, project)
+                .await?
+                .into_iter()
+                .find(|e| e.id == *id),
+            _ => None,
+        };
+        let user = match &who.token.user_id {
+            Some(id) => self
+                .store
+                .members(&org.id)
+                .await?
+                .into_iter()
+                .find(|m| m.user_id == *id),
+            None => None,
+        };
+        Ok(Identity {
+            org,
+            project,
+            environment,
+            user,
+        })
+    }
+}

@@ -50,6 +50,7 @@ pub fn routes() -> Router<Arc<AppState>> {
             &format!("{project}/secrets"),
             get(secrets::list).post(secrets::bulk),
         )
+        .route(&format!("{project}/revision"), get(secrets::revision))
         .route(&format!("{project}/copy"), post(transfer::copy))
         .route(&format!("{project}/import"), post(transfer::import))
         .route(&format!("{project}/export"), get(transfer::export))
@@ -71,6 +72,8 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/orgs/{org}/tokens", get(tokens::list).post(tokens::create))
         .route("/orgs/{org}/tokens/{id}", delete(tokens::revoke))
         .route("/login", post(users::login))
+        .route("/whoami", get(users::whoami))
+        .route("/pull/revision", get(secrets::pull_revision))
         .route("/orgs/{org}/users", get(users::list).post(users::create))
         .route("/orgs/{org}/audit", get(audit::list))
         .route("/orgs/{org}/audit/verify", get(audit::verify))

@@ -5,13 +5,13 @@ use std::sync::Arc;
 use axum::extract::State;
 use axum::Json;
 use hush_core::NameRule;
-use hush_proto::{BulkWrite, PutSecret, SecretList, WriteResult};
+use hush_proto::{BulkWrite, PutSecret, Revision, SecretList, WriteResult};
 use hush_store::{Change, SecretInput};
 use serde::Deserialize;
 
 use super::convert;
 use crate::api::{JsonBody, Params, PathArgs};
-use crate::auth::Principal;
+use crate::auth::{AnyPrincipal, Principal};
 use crate::error::ServiceError;
 use crate::service::{ReadRequest, ScopeAddress, SecretFilter};
 use crate::AppState;
@@ -195,4 +195,43 @@ pub async fn remove(
         )
         .await?;
     Ok(convert::written(version))
+}
+
+/// `?env=&target=` of a revision query.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RevisionQuery {
+    env: Option<String>,
+    target: Option<String>,
+}
+
+/// `GET …/projects/{p}/revision`: what clients poll to watch for changes.
+pub async fn revision(
+    State(app): S,
+    who: Principal,
+    PathArgs((org, project)): PathArgs<(String, String)>,
+    Params(q): Params<RevisionQuery>,
+) -> Result<Json<Revision>> {
+    let address = address(&q.env, &q.target);
+    let revision = app
+        .services
+        .revision(&who, &org, &project, &address)
+        .await?;
+    Ok(Json(Revision { revision }))
+}
+
+/// `GET /v1/pull/revision?env=`: the same for a pull token.
+pub async fn pull_revision(
+    State(app): S,
+    AnyPrincipal(who): AnyPrincipal,
+    Params(q): Params<RevisionQuery>,
+) -> Result<Json<Revision>> {
+    if q.target.is_some() {
+        return Err(ServiceError::bad_request(
+            "invalid_query",
+            "pull tokens read environments without a target",
+        ));
+    }
+    let revision = app.services.pull_revision(&who, q.env.as_deref()).await?;
+    Ok(Json(Revision { revision }))
 }

@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use hush_core::dotenv::{self, EnvMap};
 use hush_core::{NameRule, SecretString};
-use hush_proto::WriteResult;
+use hush_proto::{CopySecrets, ScopeRef, WriteResult};
 use hush_store::{Change, Reveal, SecretInput};
 use serde::Deserialize;
 
@@ -23,28 +23,7 @@ use crate::AppState;
 type Result<T> = std::result::Result<T, ServiceError>;
 type S = State<Arc<AppState>>;
 
-/// One side of a copy.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Side {
-    env: Option<String>,
-    target: Option<String>,
-}
-
-/// Body of `POST …/projects/{project}/copy`.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct CopyBody {
-    from: Side,
-    to: Side,
-    /// Replace names the destination already has (default true).
-    #[serde(default)]
-    overwrite: Option<bool>,
-    #[serde(default)]
-    expected_version: Option<i64>,
-}
-
-fn address(side: &Side) -> ScopeAddress {
+fn address(side: &ScopeRef) -> ScopeAddress {
     ScopeAddress {
         target: side.target.clone(),
         env: side.env.clone(),
@@ -55,7 +34,7 @@ pub async fn copy(
     State(app): S,
     who: Principal,
     PathArgs((org, project)): PathArgs<(String, String)>,
-    JsonBody(body): JsonBody<CopyBody>,
+    JsonBody(body): JsonBody<CopySecrets>,
 ) -> Result<Json<WriteResult>> {
     let (from, to) = (address(&body.from), address(&body.to));
     if from.env == to.env && from.target == to.target {

@@ -7,11 +7,11 @@ use axum::http::StatusCode;
 use axum::{Extension, Json};
 use hush_core::time::to_rfc3339;
 use hush_core::SecretString;
-use hush_proto::{CreateUser, Login, Session, User};
+use hush_proto::{CreateUser, Login, Session, User, WhoAmI};
 
 use crate::api::{JsonBody, PathArgs};
 use crate::audit::AuditSlot;
-use crate::auth::Principal;
+use crate::auth::{AnyPrincipal, Principal};
 use crate::error::ServiceError;
 use crate::AppState;
 
@@ -84,5 +84,26 @@ pub async fn login(
             email: user.email,
             role,
         },
+    }))
+}
+
+/// `GET /v1/whoami`: any token, pull tokens included.
+pub async fn whoami(State(app): S, AnyPrincipal(who): AnyPrincipal) -> Result<Json<WhoAmI>> {
+    let identity = app.services.identity(&who).await?;
+    let token = who.token;
+    Ok(Json(WhoAmI {
+        org: identity.org.slug,
+        kind: token.kind.as_str().to_owned(),
+        name: token.name,
+        prefix: token.prefix,
+        scopes: token.scopes,
+        project: identity.project.map(|p| p.slug),
+        environment: identity.environment.map(|e| e.slug),
+        user: identity.user.map(|m| User {
+            id: m.user_id,
+            email: m.email,
+            role: m.role,
+        }),
+        expires_at: token.expires_at.map(to_rfc3339),
     }))
 }

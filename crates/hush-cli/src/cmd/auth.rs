@@ -1,0 +1,196 @@
+//! `hush login`, `hush logout`, `hush whoami`.
+
+use std::io::{BufRead, IsTerminal, Write};
+
+use anyhow::{Context as _, Result};
+use clap::Args;
+use hush_core::SecretString;
+
+use crate::context::{normalize_url, Context, Login, UserConfig};
+use crate::exit::NotConfigured;
+use crate::output;
+
+/// Log in to a hush server and remember it.
+///
+/// With an email, asks for the password (or reads it from stdin with
+/// --password-stdin) and stores the 12-hour session token the server
+/// returns. With --token, checks that token and stores it instead. The
+/// login is kept in ~/.config/hush/config.toml (mode 0600; override the
+/// directory with HUSH_CONFIG_DIR) and becomes the current server.
+///
+/// Examples:
+///
+///   hush login --url https://hush.example.com --email ada@example.com
+///
+///   printf '%s' "$PASSWORD" | hush login --email ada@example.com --password-stdin
+///
+///   hush login --token hush_…        # an API token, e.g. the bootstrap token
+#[derive(Debug, Args)]
+#[command(verbatim_doc_comment)]
+pub struct LoginArgs {
+    /// Your email (asked for when omitted and no --token is given).
+    #[arg(long)]
+    email: Option<String>,
+    /// Read the password from stdin instead of prompting.
+    #[arg(long)]
+    password_stdin: bool,
+}
+
+pub async fn login(ctx: &Context, args: LoginArgs) -> Result<()> {
+    let url = normalize_url(&ctx.url);
+    let (login, who) = match (&args.email, &ctx.token) {
+        (None, Some(token)) => {
+            let api = ctx.api()?;
+            let who = api.whoami().await.context("the token was refused")?;
+            let login = Login {
+                token: token.expose().to_owned(),
+                org: who.org.clone(),
+                user: who.user.as_ref().map(|u| u.email.clone()),
+                expires_at: who.expires_at.clone(),
+            };
+            let name = who
+                .user
+                .map_or_else(|| format!("token {}", who.name), |u| u.email);
+            (login, name)
+        }
+        _ => {
+            let email = match args.email {
+                Some(email) => email,
+                None => prompt("Email: ")?,
+            };
+            let password = read_password(args.password_stdin)?;
+            let session = ctx
+                .anonymous_api()?
+                .login(&hush_proto::Login {
+                    email: email.clone(),
+                    password: password.expose().to_owned(),
+                    org: Some(ctx.org.clone()),
+                })
+                .await?;
+            let login = Login {
+                token: session.token,
+                org: ctx.org.clone(),
+                user: Some(session.user.email),
+                expires_at: Some(session.expires_at),
+            };
+            (login, email)
+        }
+    };
+    let mut config = UserConfig::load()?;
+    let expires = login.expires_at.clone();
+    let org = login.org.clone();
+    config.servers.insert(url.clone(), login);
+    config.current = Some(url.clone());
+    let path = config.save()?;
+    if ctx.json() {
+        return output::json(&serde_json::json!({
+            "url": url, "org": org, "as": who, "expires_at": expires,
+        }));
+    }
+    println!("Logged in to {url} as {who} (organization {org}).");
+    if let Some(expires) = expires {
+        println!("The session lasts until {}.", output::short_time(&expires));
+    }
+    println!("Saved in {}.", path.display());
+    Ok(())
+}
+
+fn prompt(question: &str) -> Result<String> {
+    if !std::io::stdin().is_terminal() {
+        return Err(NotConfigured("no terminal to ask on: pass --email".into()).into());
+    }
+    eprint!("{question}");
+    std::io::stderr().flush()?;
+    let mut line = String::new();
+    std::io::stdin().read_line(&mut line)?;
+    Ok(line.trim().to_owned())
+}
+
+fn read_password(from_stdin: bool) -> Result<SecretString> {
+    if from_stdin {
+        let mut line = String::new();
+        std::io::stdin().lock().read_line(&mut line)?;
+        let trimmed = line.trim_end_matches(['\n', '\r']).to_owned();
+        return Ok(SecretString::new(trimmed));
+    }
+    if !std::io::stdin().is_terminal() {
+        return Err(NotConfigured(
+            "no terminal to ask for the password on: pass --password-stdin".into(),
+        )
+        .into());
+    }
+    Ok(SecretString::new(
+        rpassword::prompt_password("Password: ").context("cannot read the password")?,
+    ))
+}
+
+/// Forget the login for a server (the current one by default).
+///
+/// The session token is removed from your config file. It stays valid on
+/// the server until it expires; revoke it there if it may have leaked.
+///
+/// Examples:
+///
+///   hush logout
+///
+///   hush logout --url https://hush.example.com
+#[derive(Debug, Args)]
+#[command(verbatim_doc_comment)]
+pub struct LogoutArgs {}
+
+pub fn logout(ctx: &Context) -> Result<()> {
+    let url = normalize_url(&ctx.url);
+    let mut config = UserConfig::load()?;
+    if config.servers.remove(&url).is_none() {
+        println!("Not logged in to {url}; nothing to do.");
+        return Ok(());
+    }
+    if config.current.as_deref() == Some(url.as_str()) {
+        config.current = None;
+    }
+    config.save()?;
+    println!("Logged out of {url}.");
+    Ok(())
+}
+
+/// Show who the current token acts as and what it may do.
+///
+/// Examples:
+///
+///   hush whoami
+///
+///   hush whoami --output json
+#[derive(Debug, Args)]
+#[command(verbatim_doc_comment)]
+pub struct WhoamiArgs {}
+
+pub async fn whoami(ctx: &Context) -> Result<()> {
+    let who = ctx.api()?.whoami().await?;
+    if ctx.json() {
+        return output::json(&who);
+    }
+    match &who.user {
+        Some(user) => println!("{} ({}) on {}", user.email, user.role, ctx.url),
+        None => println!(
+            "{} token \"{}\" ({}…) on {}",
+            who.kind, who.name, who.prefix, ctx.url
+        ),
+    }
+    println!("organization: {}", who.org);
+    if let Some(project) = &who.project {
+        println!("limited to project: {project}");
+    }
+    if let Some(env) = &who.environment {
+        println!("limited to environment: {env}");
+    }
+    if !who.scopes.is_empty() {
+        println!("scopes: {}", who.scopes.join(", "));
+    }
+    if let Some(expires) = &who.expires_at {
+        println!("expires: {}", output::short_time(expires));
+    }
+    if let Some(path) = &ctx.project_file {
+        println!("this directory: {} ({})", ctx.where_(), path.display());
+    }
+    Ok(())
+}

@@ -1,0 +1,179 @@
+//! `hush versions`, `hush diff`, `hush rollback`, `hush copy`.
+
+use anyhow::Result;
+use clap::Args;
+use hush_proto::{CopySecrets, ScopeRef};
+
+use crate::context::Context;
+use crate::output::{self, Table};
+
+/// List the environment's versions, newest first. Every write (set,
+/// delete, push, copy, rollback) is one version.
+///
+/// Examples:
+///
+///   hush versions
+///
+///   hush versions --env production --output json
+#[derive(Debug, Args)]
+#[command(verbatim_doc_comment)]
+pub struct VersionsArgs {}
+
+pub async fn versions(ctx: &Context) -> Result<()> {
+    let versions = ctx
+        .api()?
+        .versions(&ctx.org, ctx.project()?, &ctx.scope()?)
+        .await?;
+    if ctx.json() {
+        return output::json(&versions);
+    }
+    let mut table = Table::new(&["VERSION", "WHEN", "BY", "ACTION", "CHANGED"]);
+    for v in versions {
+        let action = match v.restored_from {
+            Some(from) => format!("rollback to {from}"),
+            None => v.action,
+        };
+        table.row(vec![
+            v.version.to_string(),
+            output::short_time(&v.created_at),
+            v.created_by,
+            action,
+            v.changed_keys.join(", "),
+        ]);
+    }
+    table.print(&format!("{} has no versions yet.", ctx.where_()));
+    Ok(())
+}
+
+/// Show which names differ between two versions (values are never
+/// printed): + added, - removed, ~ changed.
+///
+/// Examples:
+///
+///   hush diff 3 5
+#[derive(Debug, Args)]
+#[command(verbatim_doc_comment)]
+pub struct DiffArgs {
+    /// Older version.
+    from: i64,
+    /// Newer version.
+    to: i64,
+}
+
+pub async fn diff(ctx: &Context, args: DiffArgs) -> Result<()> {
+    let entries = ctx
+        .api()?
+        .diff(&ctx.org, ctx.project()?, &ctx.scope()?, args.from, args.to)
+        .await?;
+    if ctx.json() {
+        return output::json(&entries);
+    }
+    if entries.is_empty() {
+        println!(
+            "Versions {} and {} hold the same secrets.",
+            args.from, args.to
+        );
+    }
+    for e in entries {
+        let mark = match e.change.as_str() {
+            "added" => "+",
+            "removed" => "-",
+            _ => "~",
+        };
+        println!("{mark} {}", e.name);
+    }
+    Ok(())
+}
+
+/// Make the environment what it was at VERSION again. This writes a new
+/// version (nothing is lost: you can roll forward the same way).
+///
+/// Examples:
+///
+///   hush versions                # find the version
+///
+///   hush rollback 4
+#[derive(Debug, Args)]
+#[command(verbatim_doc_comment)]
+pub struct RollbackArgs {
+    /// The version to return to.
+    version: i64,
+}
+
+pub async fn rollback(ctx: &Context, args: RollbackArgs) -> Result<()> {
+    let written = ctx
+        .api()?
+        .restore(&ctx.org, ctx.project()?, &ctx.scope()?, args.version)
+        .await?;
+    if ctx.json() {
+        return output::json(&written);
+    }
+    println!(
+        "Rolled {} back to version {} (as version {}; changed: {}).",
+        ctx.where_(),
+        args.version,
+        written.version,
+        if written.changed_keys.is_empty() {
+            "nothing".to_owned()
+        } else {
+            written.changed_keys.join(", ")
+        }
+    );
+    Ok(())
+}
+
+/// Copy one environment's secrets into another (one version there).
+///
+/// Copies the secrets set in the source environment itself (not those it
+/// inherits). By default values already in the destination are replaced;
+/// --no-overwrite keeps them.
+///
+/// Examples:
+///
+///   hush copy --from staging --to production
+///
+///   hush copy --from development --to preview-42 --no-overwrite
+#[derive(Debug, Args)]
+#[command(verbatim_doc_comment)]
+pub struct CopyArgs {
+    /// Source environment.
+    #[arg(long)]
+    from: String,
+    /// Destination environment.
+    #[arg(long)]
+    to: String,
+    /// Keep names the destination already has.
+    #[arg(long)]
+    no_overwrite: bool,
+}
+
+pub async fn copy(ctx: &Context, args: CopyArgs) -> Result<()> {
+    let side = |env: &str| ScopeRef {
+        env: Some(env.to_owned()),
+        target: ctx.target.clone(),
+    };
+    let written = ctx
+        .api()?
+        .copy(
+            &ctx.org,
+            ctx.project()?,
+            &CopySecrets {
+                from: side(&args.from),
+                to: side(&args.to),
+                overwrite: Some(!args.no_overwrite),
+                expected_version: None,
+            },
+        )
+        .await?;
+    if ctx.json() {
+        return output::json(&written);
+    }
+    println!(
+        "Copied {} secrets from {} to {} (version {}).",
+        written.changed_keys.len(),
+        args.from,
+        args.to,
+        written.version
+    );
+    Ok(())
+}

@@ -1,0 +1,10 @@
+//! The client commands, one module per group.
+
+pub mod auth;
+pub mod history;
+pub mod init;
+pub mod resources;
+pub mod run;
+pub mod secrets;
+pub mod sync;
+pub mod tokens;

@@ -1,0 +1,198 @@
+//! `hush projects`, `hush envs`, `hush targets`: list, create, delete.
+
+use anyhow::Result;
+use clap::{Args, Subcommand};
+use hush_client::api::ChildKind;
+use hush_proto::{CreateNamed, CreateProject};
+
+use crate::context::Context;
+use crate::output::{self, Table};
+
+/// List, create or delete projects.
+///
+/// Examples:
+///
+///   hush projects
+///
+///   hush projects create web
+///
+///   hush projects create payments --e2ee
+///
+///   hush projects delete old-site --yes
+#[derive(Debug, Args)]
+#[command(verbatim_doc_comment)]
+pub struct ProjectsArgs {
+    #[command(subcommand)]
+    command: Option<ProjectsCommand>,
+}
+
+#[derive(Debug, Subcommand)]
+enum ProjectsCommand {
+    /// List projects (the default).
+    List,
+    /// Create a project.
+    Create {
+        /// Slug: 1-64 of a-z 0-9 - _.
+        slug: String,
+        /// Display name.
+        #[arg(long)]
+        name: Option<String>,
+        /// End-to-end encrypted (fixed at creation).
+        #[arg(long)]
+        e2ee: bool,
+    },
+    /// Delete a project with all its environments, secrets and history.
+    Delete {
+        /// Slug.
+        slug: String,
+        /// Do not ask for confirmation.
+        #[arg(long)]
+        yes: bool,
+    },
+}
+
+pub async fn projects(ctx: &Context, args: ProjectsArgs) -> Result<()> {
+    let api = ctx.api()?;
+    match args.command.unwrap_or(ProjectsCommand::List) {
+        ProjectsCommand::List => {
+            let projects = api.projects(&ctx.org).await?;
+            if ctx.json() {
+                return output::json(&projects);
+            }
+            let mut table = Table::new(&["PROJECT", "NAME", "ENCRYPTION", "CREATED"]);
+            for p in projects {
+                let mode = if p.encryption_mode == "client" {
+                    "e2ee"
+                } else {
+                    "server"
+                };
+                table.row(vec![
+                    p.slug,
+                    p.name,
+                    mode.into(),
+                    output::short_time(&p.created_at),
+                ]);
+            }
+            table.print(
+                "No projects yet. Create one with `hush projects create NAME` or `hush init`.",
+            );
+        }
+        ProjectsCommand::Create { slug, name, e2ee } => {
+            let body = CreateProject {
+                slug,
+                name,
+                encryption_mode: e2ee.then(|| "client".to_owned()),
+            };
+            let project = api.create_project(&ctx.org, &body).await?;
+            if ctx.json() {
+                return output::json(&project);
+            }
+            println!("Created project {}.", project.slug);
+        }
+        ProjectsCommand::Delete { slug, yes } => {
+            if !yes {
+                output::confirm(
+                    &format!("Delete project {slug} with all its secrets and history?"),
+                    "--yes",
+                )?;
+            }
+            api.delete_project(&ctx.org, &slug).await?;
+            if !ctx.json() {
+                println!("Deleted project {slug}.");
+            }
+        }
+    }
+    Ok(())
+}
+
+/// List, create or delete a project's environments or targets.
+///
+/// Examples:
+///
+///   hush envs
+///
+///   hush envs create staging
+///
+///   hush targets create api --project web
+///
+///   hush envs delete preview-42 --yes
+#[derive(Debug, Args)]
+#[command(verbatim_doc_comment)]
+pub struct ChildrenArgs {
+    #[command(subcommand)]
+    command: Option<ChildrenCommand>,
+}
+
+#[derive(Debug, Subcommand)]
+enum ChildrenCommand {
+    /// List them (the default).
+    List,
+    /// Create one.
+    Create {
+        /// Slug: 1-64 of a-z 0-9 - _.
+        slug: String,
+        /// Display name.
+        #[arg(long)]
+        name: Option<String>,
+    },
+    /// Delete one with its secrets and history.
+    Delete {
+        /// Slug.
+        slug: String,
+        /// Do not ask for confirmation.
+        #[arg(long)]
+        yes: bool,
+    },
+}
+
+pub async fn children(ctx: &Context, kind: ChildKind, args: ChildrenArgs) -> Result<()> {
+    let api = ctx.api()?;
+    let project = ctx.project()?;
+    let what = match kind {
+        ChildKind::Environment => "environment",
+        ChildKind::Target => "target",
+    };
+    match args.command.unwrap_or(ChildrenCommand::List) {
+        ChildrenCommand::List => {
+            let children = api.children(&ctx.org, project, kind).await?;
+            if ctx.json() {
+                return output::json(&children);
+            }
+            let mut table = Table::new(&[
+                if kind == ChildKind::Environment {
+                    "ENVIRONMENT"
+                } else {
+                    "TARGET"
+                },
+                "NAME",
+                "CREATED",
+            ]);
+            for c in children {
+                table.row(vec![c.slug, c.name, output::short_time(&c.created_at)]);
+            }
+            table.print(&format!("Project {project} has no {what}s yet."));
+        }
+        ChildrenCommand::Create { slug, name } => {
+            let child = api
+                .create_child(&ctx.org, project, kind, &CreateNamed { slug, name })
+                .await?;
+            if ctx.json() {
+                return output::json(&child);
+            }
+            println!("Created {what} {} in {project}.", child.slug);
+        }
+        ChildrenCommand::Delete { slug, yes } => {
+            if !yes {
+                output::confirm(
+                    &format!("Delete {what} {slug} of {project} with its secrets and history?"),
+                    "--yes",
+                )?;
+            }
+            api.delete_child(&ctx.org, project, kind, &slug).await?;
+            if !ctx.json() {
+                println!("Deleted {what} {slug} of {project}.");
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,204 @@
+//! `hush run -- CMD ARGS…`: start a command with the secrets in its
+//! environment.
+//!
+//! Without `--watch`, hush replaces itself with the command (`exec`), so
+//! signals, the exit status and the process id are the command's own and
+//! nothing of hush stays in memory. With `--watch`, hush stays as a small
+//! supervisor: it polls the environment's revision, restarts the command
+//! when the secrets change, forwards SIGTERM, SIGHUP, SIGUSR1 and SIGUSR2,
+//! and exits with the command's status when it ends on its own. (SIGINT and
+//! SIGQUIT from a terminal reach the command directly, as they reach the
+//! whole foreground process group; hush does not send them twice.)
+
+use std::ffi::OsString;
+use std::time::Duration;
+
+use anyhow::{Context as _, Result};
+use clap::Args;
+use hush_client::{Client, Origin};
+use hush_core::dotenv::EnvMap;
+
+use crate::context::Context;
+
+/// Run a command with the environment's secrets as environment variables.
+///
+/// Variables already set in your environment win over hush's values (like
+/// dotenv), and hush says which ones it left alone; --override turns that
+/// around. If the server cannot be reached, the encrypted copy cached by
+/// the last successful pull or run is used, with a warning.
+///
+/// Once the command starts, hush exits with its status.
+///
+/// Examples:
+///
+///   hush run -- node server.js
+///
+///   hush run --env production -- ./bin/migrate --dry-run
+///
+///   hush run --watch -- python app.py      # restart when secrets change
+///
+///   HUSH_TOKEN=hsk_… HUSH_ENV=production hush run -- ./app   # on a server
+#[derive(Debug, Args)]
+#[command(verbatim_doc_comment)]
+pub struct RunArgs {
+    /// Restart the command whenever the secrets change.
+    #[arg(long)]
+    watch: bool,
+    /// How often --watch checks for changes, in seconds.
+    #[arg(long, default_value_t = 5, value_name = "SECONDS", requires = "watch")]
+    interval: u64,
+    /// Let hush's values replace variables already set in the environment.
+    #[arg(long = "override")]
+    override_existing: bool,
+    /// The command and its arguments (after `--`).
+    #[arg(
+        required = true,
+        trailing_var_arg = true,
+        allow_hyphen_values = true,
+        value_name = "COMMAND"
+    )]
+    command: Vec<OsString>,
+}
+
+pub async fn run(ctx: &Context, args: RunArgs) -> Result<u8> {
+    let client = Client::new(ctx.client_options(args.override_existing)?)?;
+    let environment = client.load().await?;
+    if let Origin::Cache { .. } = environment.origin {
+        if args.watch {
+            eprintln!("hush: --watch will pick up the server's secrets once it is reachable again");
+        }
+    }
+    let vars = selected(&environment.secrets, args.override_existing);
+    if args.watch {
+        supervise(&client, environment.secrets, &vars, &args).await
+    } else {
+        let err = exec(&args.command, &vars);
+        eprintln!(
+            "hush: error: cannot run {}: {err}",
+            args.command[0].to_string_lossy()
+        );
+        // The shell's statuses for "not found" and "not executable".
+        Ok(if err.kind() == std::io::ErrorKind::NotFound {
+            127
+        } else {
+            126
+        })
+    }
+}
+
+/// The variables to hand to the command; reports the names left alone.
+fn selected(secrets: &EnvMap, override_existing: bool) -> Vec<(String, String)> {
+    let mut kept = Vec::new();
+    let vars = secrets
+        .iter()
+        .filter(|(name, _)| {
+            let keep = !override_existing && std::env::var_os(name).is_some();
+            if keep {
+                kept.push(name.as_str());
+            }
+            !keep
+        })
+        .map(|(name, value)| (name.clone(), value.expose().to_owned()))
+        .collect();
+    if !kept.is_empty() {
+        eprintln!(
+            "hush: kept {} already set in your environment: {} (--override uses hush's values)",
+            if kept.len() == 1 {
+                "1 variable".to_owned()
+            } else {
+                format!("{} variables", kept.len())
+            },
+            kept.join(", ")
+        );
+    }
+    vars
+}
+
+/// Replaces this process with the command; returns only on failure.
+#[cfg(unix)]
+fn exec(command: &[OsString], vars: &[(String, String)]) -> std::io::Error {
+    use std::os::unix::process::CommandExt;
+    let Some((program, rest)) = command.split_first() else {
+        return std::io::Error::new(std::io::ErrorKind::InvalidInput, "no command given");
+    };
+    std::process::Command::new(program)
+        .args(rest)
+        .envs(vars.iter().map(|(k, v)| (k, v)))
+        .exec()
+}
+
+fn spawn(command: &[OsString], vars: &[(String, String)]) -> Result<tokio::process::Child> {
+    let (program, rest) = command.split_first().context("no command given")?;
+    tokio::process::Command::new(program)
+        .args(rest)
+        .envs(vars.iter().map(|(k, v)| (k, v)))
+        .kill_on_drop(true)
+        .spawn()
+        .with_context(|| format!("cannot run {}", program.to_string_lossy()))
+}
+
+#[cfg(unix)]
+async fn supervise(
+    client: &Client,
+    secrets: EnvMap,
+    vars: &[(String, String)],
+    args: &RunArgs,
+) -> Result<u8> {
+    use tokio::signal::unix::{signal, SignalKind};
+
+    let mut watcher = client
+        .watcher(Duration::from_secs(args.interval.max(1)))
+        .starting_from(secrets);
+    let mut child = spawn(&args.command, vars)?;
+    let mut term = signal(SignalKind::terminate())?;
+    let mut hup = signal(SignalKind::hangup())?;
+    let mut usr1 = signal(SignalKind::user_defined1())?;
+    let mut usr2 = signal(SignalKind::user_defined2())?;
+    let mut int = signal(SignalKind::interrupt())?;
+    let mut quit = signal(SignalKind::quit())?;
+    loop {
+        tokio::select! {
+            status = child.wait() => return Ok(status_code(status?)),
+            change = watcher.next() => {
+                let change = change?;
+                eprintln!("hush: secrets changed ({}); restarting the command", change.changed.join(", "));
+                stop(&mut child).await;
+                child = spawn(&args.command, &selected(&change.secrets, args.override_existing))?;
+            }
+            _ = term.recv() => forward(&child, nix::sys::signal::Signal::SIGTERM),
+            _ = hup.recv() => forward(&child, nix::sys::signal::Signal::SIGHUP),
+            _ = usr1.recv() => forward(&child, nix::sys::signal::Signal::SIGUSR1),
+            _ = usr2.recv() => forward(&child, nix::sys::signal::Signal::SIGUSR2),
+            _ = int.recv() => {}
+            _ = quit.recv() => {}
+        }
+    }
+}
+
+/// Stops the command for a restart: SIGTERM, then SIGKILL after 10 s.
+async fn stop(child: &mut tokio::process::Child) {
+    forward(child, nix::sys::signal::Signal::SIGTERM);
+    if tokio::time::timeout(Duration::from_secs(10), child.wait())
+        .await
+        .is_err()
+    {
+        eprintln!("hush: the command ignored SIGTERM for 10 s; killing it");
+        let _ = child.kill().await;
+    }
+}
+
+fn forward(child: &tokio::process::Child, signal: nix::sys::signal::Signal) {
+    if let Some(pid) = child.id().and_then(|id| i32::try_from(id).ok()) {
+        let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), signal);
+    }
+}
+
+/// A status as a shell reports it: the exit code, or 128 + the signal.
+fn status_code(status: std::process::ExitStatus) -> u8 {
+    use std::os::unix::process::ExitStatusExt;
+    match (status.code(), status.signal()) {
+        (Some(code), _) => u8::try_from(code & 0xff).unwrap_or(1),
+        (None, Some(signal)) => u8::try_from((128 + signal) & 0xff).unwrap_or(1),
+        (None, None) => 1,
+    }
+}

@@ -1,0 +1,264 @@
+//! `hush set`, `hush get`, `hush delete`, `hush list`.
+
+use std::io::Read as _;
+use std::path::PathBuf;
+
+use anyhow::{bail, Context as _, Result};
+use clap::Args;
+use hush_client::api::{Read, Reveal};
+use hush_proto::{BulkEntry, BulkWrite};
+
+use crate::context::Context;
+use crate::output::{self, Table, MASK};
+
+/// Set secrets in the environment (one new version for all of them).
+///
+/// Values can come from the command line (KEY=VALUE), from stdin (one
+/// trailing newline is dropped, so `echo value | hush set KEY --stdin`
+/// stores "value"), or verbatim from a file (certificates, keys).
+/// Command-line values end up in your shell history; prefer --stdin for
+/// real secrets.
+///
+/// Examples:
+///
+///   hush set LOG_LEVEL=debug FEATURE_X=on
+///
+///   pbpaste | hush set STRIPE_KEY --stdin
+///
+///   hush set TLS_CERT --from-file cert.pem --env production
+#[derive(Debug, Args)]
+#[command(verbatim_doc_comment)]
+pub struct SetArgs {
+    /// KEY=VALUE pairs, or one KEY with --stdin / --from-file.
+    #[arg(required = true, value_name = "KEY=VALUE")]
+    pairs: Vec<String>,
+    /// Read the value of the one KEY from stdin.
+    #[arg(long, conflicts_with = "from_file")]
+    stdin: bool,
+    /// Read the value of the one KEY from this file, byte for byte.
+    #[arg(long, value_name = "FILE")]
+    from_file: Option<PathBuf>,
+}
+
+pub async fn set(ctx: &Context, args: SetArgs) -> Result<()> {
+    let entries = entries(&args)?;
+    let names: Vec<String> = entries.iter().map(|e| e.name.clone()).collect();
+    let written = ctx
+        .api()?
+        .bulk(
+            &ctx.org,
+            ctx.project()?,
+            &ctx.scope()?,
+            &BulkWrite {
+                set: entries,
+                delete: Vec::new(),
+                expected_version: None,
+            },
+        )
+        .await?;
+    if ctx.json() {
+        return output::json(&written);
+    }
+    println!(
+        "Set {} in {} (version {}).",
+        names.join(", "),
+        ctx.where_(),
+        written.version
+    );
+    Ok(())
+}
+
+fn entries(args: &SetArgs) -> Result<Vec<BulkEntry>> {
+    if args.stdin || args.from_file.is_some() {
+        let [name] = args.pairs.as_slice() else {
+            bail!("--stdin and --from-file set exactly one KEY");
+        };
+        if name.contains('=') {
+            bail!("give only the KEY with --stdin or --from-file, not KEY=VALUE");
+        }
+        let value = match &args.from_file {
+            Some(path) => std::fs::read_to_string(path).with_context(|| {
+                format!("cannot read {} (values must be UTF-8 text)", path.display())
+            })?,
+            None => {
+                let mut text = String::new();
+                std::io::stdin()
+                    .read_to_string(&mut text)
+                    .context("cannot read the value from stdin (values must be UTF-8 text)")?;
+                let trimmed = text
+                    .strip_suffix("\r\n")
+                    .or_else(|| text.strip_suffix('\n'))
+                    .unwrap_or(&text);
+                trimmed.to_owned()
+            }
+        };
+        return Ok(vec![BulkEntry {
+            name: name.clone(),
+            value,
+        }]);
+    }
+    args.pairs
+        .iter()
+        .map(|pair| match pair.split_once('=') {
+            Some((name, value)) if !name.is_empty() => Ok(BulkEntry {
+                name: name.to_owned(),
+                value: value.to_owned(),
+            }),
+            _ => bail!(
+                "{pair:?} is not KEY=VALUE; to read a value from stdin or a file use --stdin or --from-file"
+            ),
+        })
+        .collect()
+}
+
+/// Show one secret as the app would see it (masked unless --plain).
+///
+/// The value is resolved like `hush run` resolves it: the environment's
+/// own value, else the target's, else the project's.
+///
+/// Examples:
+///
+///   hush get DATABASE_URL
+///
+///   hush get DATABASE_URL --plain          # just the value, for scripts
+///
+///   psql "$(hush get DATABASE_URL --plain --env production)"
+#[derive(Debug, Args)]
+#[command(verbatim_doc_comment)]
+pub struct GetArgs {
+    /// Secret name.
+    name: String,
+    /// Print the value itself (and only it).
+    #[arg(long)]
+    plain: bool,
+}
+
+pub async fn get(ctx: &Context, args: GetArgs) -> Result<()> {
+    let reveal = if args.plain {
+        Reveal::Plain
+    } else {
+        Reveal::Metadata
+    };
+    let secret = ctx
+        .api()?
+        .secret(&ctx.org, ctx.project()?, &ctx.scope()?, &args.name, reveal)
+        .await?;
+    if ctx.json() {
+        return output::json(&secret);
+    }
+    if args.plain {
+        println!("{}", secret.value.as_deref().unwrap_or_default());
+    } else {
+        println!(
+            "{} = {MASK}  ({} level, updated {} by {})",
+            secret.name,
+            secret.level,
+            output::short_time(&secret.updated_at),
+            secret.updated_by
+        );
+        println!("(pass --plain to print the value)");
+    }
+    Ok(())
+}
+
+/// Delete secrets from the environment (one new version; `hush rollback`
+/// brings them back).
+///
+/// Examples:
+///
+///   hush delete OLD_FLAG
+///
+///   hush delete A B C --yes
+#[derive(Debug, Args)]
+#[command(verbatim_doc_comment)]
+pub struct DeleteArgs {
+    /// Names to delete.
+    #[arg(required = true)]
+    names: Vec<String>,
+    /// Do not ask for confirmation.
+    #[arg(long)]
+    yes: bool,
+}
+
+pub async fn delete(ctx: &Context, args: DeleteArgs) -> Result<()> {
+    let project = ctx.project()?;
+    let scope = ctx.scope()?;
+    if !args.yes {
+        output::confirm(
+            &format!("Delete {} from {}?", args.names.join(", "), ctx.where_()),
+            "--yes",
+        )?;
+    }
+    let written = ctx
+        .api()?
+        .bulk(
+            &ctx.org,
+            project,
+            &scope,
+            &BulkWrite {
+                set: Vec::new(),
+                delete: args.names.clone(),
+                expected_version: None,
+            },
+        )
+        .await?;
+    if ctx.json() {
+        return output::json(&written);
+    }
+    println!(
+        "Deleted {} from {} (version {}).",
+        args.names.join(", "),
+        ctx.where_(),
+        written.version
+    );
+    Ok(())
+}
+
+/// List the environment's secrets: names, the level each value comes
+/// from, when it changed, and masked values.
+///
+/// Examples:
+///
+///   hush list
+///
+///   hush list --env production --output json
+#[derive(Debug, Args)]
+#[command(verbatim_doc_comment)]
+pub struct ListArgs {
+    /// Include inactive and expired secrets.
+    #[arg(long)]
+    all: bool,
+}
+
+pub async fn list(ctx: &Context, args: ListArgs) -> Result<()> {
+    let read = Read {
+        reveal: Reveal::Metadata,
+        exact: false,
+        include_inactive: args.all,
+    };
+    let list = ctx
+        .api()?
+        .secrets(&ctx.org, ctx.project()?, &ctx.scope()?, read)
+        .await?;
+    if ctx.json() {
+        return output::json(&list);
+    }
+    let mut table = Table::new(&["NAME", "LEVEL", "UPDATED", "VALUE"]);
+    for s in list.secrets {
+        let mut value = MASK.to_owned();
+        if !s.is_active {
+            value.push_str(" (inactive)");
+        }
+        table.row(vec![
+            s.name,
+            s.level,
+            output::short_time(&s.updated_at),
+            value,
+        ]);
+    }
+    table.print(&format!(
+        "No secrets in {} yet. Add some with `hush set KEY=VALUE` or `hush push .env`.",
+        ctx.where_()
+    ));
+    Ok(())
+}

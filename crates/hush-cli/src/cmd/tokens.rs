@@ -1,0 +1,152 @@
+//! `hush tokens create|list|revoke`.
+
+use anyhow::{bail, Result};
+use clap::{Args, Subcommand};
+use hush_proto::CreateToken;
+
+use crate::context::Context;
+use crate::output::{self, Table};
+
+/// Create, list and revoke API and pull tokens.
+///
+/// A pull token (hsk_…) is read-only: it pulls the configured
+/// environment (or, with --all-envs, any environment of the project) and
+/// nothing else; give it to servers and CI. API tokens are limited to the
+/// configured project when there is one. An API token (hush_…) has the scopes you choose.
+/// The token is printed once, at creation; only its hash is stored.
+///
+/// Examples:
+///
+///   hush tokens create web-prod --pull --env production
+///
+///   hush tokens create deploy-bot --scope secret:read --scope secret:write \
+///     --project web --expires 2027-01-01
+///
+///   hush tokens list
+///
+///   hush tokens revoke 0b5e…
+#[derive(Debug, Args)]
+#[command(verbatim_doc_comment)]
+pub struct TokensArgs {
+    #[command(subcommand)]
+    command: Option<TokensCommand>,
+}
+
+#[derive(Debug, Subcommand)]
+enum TokensCommand {
+    /// List tokens (the default).
+    List,
+    /// Create a token (printed once).
+    Create {
+        /// A name saying who or what uses it.
+        name: String,
+        /// A read-only pull token for the project (and --env, if given).
+        #[arg(long)]
+        pull: bool,
+        /// Scopes of an API token: secret:read, secret:decrypt,
+        /// secret:write, secret:purge, key:retrieve, project:admin,
+        /// org:admin, audit:read.
+        #[arg(long = "scope", value_name = "SCOPE")]
+        scopes: Vec<String>,
+        /// With --pull: read every environment of the project, not only
+        /// the configured one.
+        #[arg(long, requires = "pull")]
+        all_envs: bool,
+        /// Expiry: an RFC 3339 time or date (2027-01-01).
+        #[arg(long)]
+        expires: Option<String>,
+    },
+    /// Revoke a token by id (see `hush tokens list`).
+    Revoke {
+        /// Token id.
+        id: String,
+    },
+}
+
+pub async fn run(ctx: &Context, args: TokensArgs) -> Result<()> {
+    let api = ctx.api()?;
+    match args.command.unwrap_or(TokensCommand::List) {
+        TokensCommand::List => {
+            let tokens = api.tokens(&ctx.org).await?;
+            if ctx.json() {
+                return output::json(&tokens);
+            }
+            let mut table = Table::new(&[
+                "ID",
+                "NAME",
+                "KIND",
+                "PREFIX",
+                "LIMITED TO",
+                "SCOPES",
+                "STATE",
+            ]);
+            for t in tokens {
+                let limit = match (&t.project, &t.environment) {
+                    (Some(p), Some(e)) => format!("{p}/{e}"),
+                    (Some(p), None) => p.clone(),
+                    _ => "organization".into(),
+                };
+                let state = if t.disabled {
+                    "revoked".to_owned()
+                } else {
+                    t.expires_at.map_or("active".into(), |e| {
+                        format!("expires {}", output::short_time(&e))
+                    })
+                };
+                table.row(vec![
+                    t.id,
+                    t.name,
+                    t.kind,
+                    format!("{}…", t.prefix),
+                    limit,
+                    t.scopes.join(","),
+                    state,
+                ]);
+            }
+            table.print("No tokens.");
+        }
+        TokensCommand::Create {
+            name,
+            pull,
+            scopes,
+            all_envs,
+            expires,
+        } => {
+            if pull && !scopes.is_empty() {
+                bail!("pull tokens have a fixed read-only scope; drop --scope or --pull");
+            }
+            if !pull && scopes.is_empty() {
+                bail!("an API token needs at least one --scope (or pass --pull for a read-only pull token)");
+            }
+            let project = if pull {
+                Some(ctx.project()?.to_owned())
+            } else {
+                ctx.project.clone()
+            };
+            let body = CreateToken {
+                name,
+                kind: Some(if pull { "pull" } else { "api" }.to_owned()),
+                scopes,
+                project,
+                environment: ctx.env.clone().filter(|_| pull && !all_envs),
+                expires_at: expires,
+            };
+            let created = api.create_token(&ctx.org, &body).await?;
+            if ctx.json() {
+                return output::json(&created);
+            }
+            println!("{}", created.token);
+            eprintln!(
+                "Created {} token \"{}\" (id {}). It is shown only this once: store it now.",
+                created.info.kind, created.info.name, created.info.id
+            );
+        }
+        TokensCommand::Revoke { id } => {
+            api.revoke_token(&ctx.org, &id).await?;
+            if !ctx.json() {
+                println!("Revoked token {id}.");
+            }
+        }
+    }
+    Ok(())
+}

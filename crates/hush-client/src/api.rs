@@ -1,0 +1,718 @@
+//! The native API (`/v1`) over HTTP: one typed method per endpoint the CLI
+//! and apps use, one place that turns error answers into [`ClientError`]s,
+//! and retries that honor `429 Retry-After`.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::Duration;
+
+use hush_core::SecretString;
+use hush_proto::{
+    AuditPage, BulkWrite, Child, CopySecrets, CreateNamed, CreateProject, CreateToken,
+    CreatedToken, DiffEntry, ErrorBody, Login, Project, PutSecret, Revision, Secret, SecretList,
+    Session, Token, Version, WhoAmI, WriteResult,
+};
+use reqwest::{Method, RequestBuilder, StatusCode, Url};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+use crate::error::{ClientError, Result};
+
+/// How many times a `429` is retried before giving up.
+const MAX_RATE_LIMIT_RETRIES: u32 = 3;
+/// The longest `Retry-After` honored; longer waits fail at once.
+const MAX_RETRY_AFTER: Duration = Duration::from_secs(60);
+
+/// A scope of a project: environment and/or target, or neither (project
+/// level).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ScopeSel {
+    /// Environment slug.
+    pub env: Option<String>,
+    /// Target slug.
+    pub target: Option<String>,
+}
+
+impl ScopeSel {
+    fn query(&self) -> Vec<(&'static str, String)> {
+        let mut q = Vec::new();
+        if let Some(env) = &self.env {
+            q.push(("env", env.clone()));
+        }
+        if let Some(target) = &self.target {
+            q.push(("target", target.clone()));
+        }
+        q
+    }
+}
+
+/// What `GET /api/v1/secrets/pull` answers (Hep.gg shape).
+#[derive(Debug, Deserialize)]
+pub struct HepPull {
+    /// `true`.
+    pub ok: bool,
+    /// The payload.
+    pub data: HepPullData,
+}
+
+/// The payload of a pull.
+#[derive(Debug, Deserialize)]
+pub struct HepPullData {
+    /// Environment slug.
+    pub env: String,
+    /// True for an end-to-end-encrypted project.
+    pub e2ee: bool,
+    /// Name → value (ciphertext when `e2ee`).
+    pub secrets: BTreeMap<String, String>,
+}
+
+/// A connection to one hush server with one (optional) token.
+#[derive(Clone)]
+pub struct Api {
+    http: reqwest::Client,
+    base: Url,
+    token: Option<std::sync::Arc<SecretString>>,
+}
+
+impl std::fmt::Debug for Api {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Api")
+            .field("base", &self.base.as_str())
+            .field("token", &self.token.as_ref().map(|_| "***"))
+            .finish()
+    }
+}
+
+impl Api {
+    /// A client for the server at `url`. `ca_cert` adds a PEM root for
+    /// servers with a private CA.
+    pub fn new(
+        url: &str,
+        token: Option<SecretString>,
+        ca_cert: Option<&Path>,
+        timeout: Duration,
+    ) -> Result<Self> {
+        let mut base = Url::parse(url.trim()).map_err(|err| {
+            ClientError::Config(format!(
+                "{url:?} is not a server URL ({err}); use e.g. http://127.0.0.1:8420"
+            ))
+        })?;
+        if !matches!(base.scheme(), "http" | "https") || base.cannot_be_a_base() {
+            return Err(ClientError::Config(format!(
+                "{url:?} is not an http:// or https:// URL"
+            )));
+        }
+        if !base.path().ends_with('/') {
+            let path = format!("{}/", base.path());
+            base.set_path(&path);
+        }
+        let mut builder = reqwest::Client::builder()
+            .timeout(timeout)
+            .connect_timeout(timeout.min(Duration::from_secs(5)))
+            .user_agent(concat!("hush/", env!("CARGO_PKG_VERSION")));
+        if let Some(path) = ca_cert {
+            let pem = std::fs::read(path).map_err(|err| {
+                ClientError::Config(format!(
+                    "cannot read CA certificate {}: {err}",
+                    path.display()
+                ))
+            })?;
+            let cert = reqwest::Certificate::from_pem(&pem).map_err(|err| {
+                ClientError::Config(format!(
+                    "{} is not a PEM certificate: {err}",
+                    path.display()
+                ))
+            })?;
+            builder = builder.add_root_certificate(cert);
+        }
+        let http = builder
+            .build()
+            .map_err(|err| ClientError::Config(format!("cannot set up HTTP: {err}")))?;
+        Ok(Self {
+            http,
+            base,
+            token: token.map(std::sync::Arc::new),
+        })
+    }
+
+    /// The server's base URL.
+    pub fn base_url(&self) -> &str {
+        self.base.as_str()
+    }
+
+    fn url(&self, segments: &[&str], query: &[(&str, String)]) -> Result<Url> {
+        let mut url = self.base.clone();
+        {
+            let mut path = url
+                .path_segments_mut()
+                .map_err(|()| ClientError::Config("the server URL cannot take a path".into()))?;
+            path.pop_if_empty();
+            for segment in segments {
+                path.push(segment);
+            }
+        }
+        if !query.is_empty() {
+            url.query_pairs_mut().extend_pairs(query);
+        }
+        Ok(url)
+    }
+
+    fn network_error(&self, err: &reqwest::Error) -> ClientError {
+        // reqwest's Display includes the URL, which may carry a query;
+        // describe the failure without it.
+        let reason = if err.is_timeout() {
+            "the request timed out".to_owned()
+        } else if err.is_connect() {
+            "connection failed (is `hush serve` running there?)".to_owned()
+        } else {
+            let mut source: Option<&dyn std::error::Error> = std::error::Error::source(err);
+            let mut last = "request failed".to_owned();
+            while let Some(cause) = source {
+                last = cause.to_string();
+                source = cause.source();
+            }
+            last
+        };
+        ClientError::Network {
+            url: self.base.as_str().trim_end_matches('/').to_owned(),
+            reason,
+        }
+    }
+
+    /// Sends a request, retrying `429`s after their `Retry-After`.
+    async fn send(&self, build: impl Fn() -> RequestBuilder) -> Result<reqwest::Response> {
+        let mut attempt = 0;
+        loop {
+            let mut request = build();
+            if let Some(token) = &self.token {
+                request = request.bearer_auth(token.expose());
+            }
+            let response = request.send().await.map_err(|e| self.network_error(&e))?;
+            if response.status() != StatusCode::TOO_MANY_REQUESTS
+                || attempt >= MAX_RATE_LIMIT_RETRIES
+            {
+                return check(response).await;
+            }
+            let wait = retry_after(&response).unwrap_or(Duration::from_secs(1));
+            if wait > MAX_RETRY_AFTER {
+                return check(response).await;
+            }
+            attempt += 1;
+            tokio::time::sleep(wait).await;
+        }
+    }
+
+    async fn call<T: DeserializeOwned>(
+        &self,
+        method: Method,
+        segments: &[&str],
+        query: &[(&str, String)],
+        body: Option<&(dyn ErasedJson + Sync)>,
+    ) -> Result<T> {
+        let url = self.url(segments, query)?;
+        let body = body.map(|b| b.to_json()).transpose()?;
+        let response = self
+            .send(|| {
+                let request = self.http.request(method.clone(), url.clone());
+                match &body {
+                    Some(json) => request
+                        .header(reqwest::header::CONTENT_TYPE, "application/json")
+                        .body(json.clone()),
+                    None => request,
+                }
+            })
+            .await?;
+        decode(response).await
+    }
+
+    async fn call_empty(
+        &self,
+        method: Method,
+        segments: &[&str],
+        query: &[(&str, String)],
+    ) -> Result<()> {
+        let url = self.url(segments, query)?;
+        self.send(|| self.http.request(method.clone(), url.clone()))
+            .await?;
+        Ok(())
+    }
+
+    /// `POST /v1/login`.
+    pub async fn login(&self, body: &Login) -> Result<Session> {
+        self.call(Method::POST, &["v1", "login"], &[], Some(body))
+            .await
+    }
+
+    /// `GET /v1/whoami`.
+    pub async fn whoami(&self) -> Result<WhoAmI> {
+        self.call(Method::GET, &["v1", "whoami"], &[], None).await
+    }
+
+    /// Projects of an organization.
+    pub async fn projects(&self, org: &str) -> Result<Vec<Project>> {
+        self.call(Method::GET, &["v1", "orgs", org, "projects"], &[], None)
+            .await
+    }
+
+    /// One project.
+    pub async fn project(&self, org: &str, project: &str) -> Result<Project> {
+        self.call(
+            Method::GET,
+            &["v1", "orgs", org, "projects", project],
+            &[],
+            None,
+        )
+        .await
+    }
+
+    /// Creates a project.
+    pub async fn create_project(&self, org: &str, body: &CreateProject) -> Result<Project> {
+        self.call(
+            Method::POST,
+            &["v1", "orgs", org, "projects"],
+            &[],
+            Some(body),
+        )
+        .await
+    }
+
+    /// Deletes a project and everything in it.
+    pub async fn delete_project(&self, org: &str, project: &str) -> Result<()> {
+        self.call_empty(
+            Method::DELETE,
+            &["v1", "orgs", org, "projects", project],
+            &[],
+        )
+        .await
+    }
+
+    /// Environments or targets of a project.
+    pub async fn children(&self, org: &str, project: &str, kind: ChildKind) -> Result<Vec<Child>> {
+        let segments = ["v1", "orgs", org, "projects", project, kind.segment()];
+        self.call(Method::GET, &segments, &[], None).await
+    }
+
+    /// Creates an environment or a target.
+    pub async fn create_child(
+        &self,
+        org: &str,
+        project: &str,
+        kind: ChildKind,
+        body: &CreateNamed,
+    ) -> Result<Child> {
+        let segments = ["v1", "orgs", org, "projects", project, kind.segment()];
+        self.call(Method::POST, &segments, &[], Some(body)).await
+    }
+
+    /// Deletes an environment or a target.
+    pub async fn delete_child(
+        &self,
+        org: &str,
+        project: &str,
+        kind: ChildKind,
+        slug: &str,
+    ) -> Result<()> {
+        let segments = ["v1", "orgs", org, "projects", project, kind.segment(), slug];
+        self.call_empty(Method::DELETE, &segments, &[]).await
+    }
+
+    /// Reads the secrets of a scope: merged (deeper levels win) or only
+    /// the exact level.
+    pub async fn secrets(
+        &self,
+        org: &str,
+        project: &str,
+        scope: &ScopeSel,
+        read: Read,
+    ) -> Result<SecretList> {
+        let mut query = scope.query();
+        query.push(("reveal", read.reveal.as_str().to_owned()));
+        if read.exact {
+            query.push(("level", "exact".to_owned()));
+        }
+        if read.include_inactive {
+            query.push(("include_inactive", "true".to_owned()));
+        }
+        self.call(
+            Method::GET,
+            &["v1", "orgs", org, "projects", project, "secrets"],
+            &query,
+            None,
+        )
+        .await
+    }
+
+    /// One secret as the merged view of the scope resolves it.
+    pub async fn secret(
+        &self,
+        org: &str,
+        project: &str,
+        scope: &ScopeSel,
+        name: &str,
+        reveal: Reveal,
+    ) -> Result<Secret> {
+        let mut query = scope.query();
+        query.push(("reveal", reveal.as_str().to_owned()));
+        self.call(
+            Method::GET,
+            &["v1", "orgs", org, "projects", project, "secrets", name],
+            &query,
+            None,
+        )
+        .await
+    }
+
+    /// Sets one secret (one version).
+    pub async fn put_secret(
+        &self,
+        org: &str,
+        project: &str,
+        scope: &ScopeSel,
+        name: &str,
+        body: &PutSecret,
+    ) -> Result<WriteResult> {
+        self.call(
+            Method::PUT,
+            &["v1", "orgs", org, "projects", project, "secrets", name],
+            &scope.query(),
+            Some(body),
+        )
+        .await
+    }
+
+    /// Sets and deletes many secrets as one version.
+    pub async fn bulk(
+        &self,
+        org: &str,
+        project: &str,
+        scope: &ScopeSel,
+        body: &BulkWrite,
+    ) -> Result<WriteResult> {
+        self.call(
+            Method::POST,
+            &["v1", "orgs", org, "projects", project, "secrets"],
+            &scope.query(),
+            Some(body),
+        )
+        .await
+    }
+
+    /// Deletes one secret (one version).
+    pub async fn delete_secret(
+        &self,
+        org: &str,
+        project: &str,
+        scope: &ScopeSel,
+        name: &str,
+    ) -> Result<WriteResult> {
+        self.call(
+            Method::DELETE,
+            &["v1", "orgs", org, "projects", project, "secrets", name],
+            &scope.query(),
+            None,
+        )
+        .await
+    }
+
+    /// The scope's version log, newest first.
+    pub async fn versions(
+        &self,
+        org: &str,
+        project: &str,
+        scope: &ScopeSel,
+    ) -> Result<Vec<Version>> {
+        self.call(
+            Method::GET,
+            &["v1", "orgs", org, "projects", project, "versions"],
+            &scope.query(),
+            None,
+        )
+        .await
+    }
+
+    /// The names that differ between two versions.
+    pub async fn diff(
+        &self,
+        org: &str,
+        project: &str,
+        scope: &ScopeSel,
+        from: i64,
+        to: i64,
+    ) -> Result<Vec<DiffEntry>> {
+        let mut query = scope.query();
+        query.push(("from", from.to_string()));
+        query.push(("to", to.to_string()));
+        self.call(
+            Method::GET,
+            &["v1", "orgs", org, "projects", project, "diff"],
+            &query,
+            None,
+        )
+        .await
+    }
+
+    /// Restores a version as a new version.
+    pub async fn restore(
+        &self,
+        org: &str,
+        project: &str,
+        scope: &ScopeSel,
+        version: i64,
+    ) -> Result<WriteResult> {
+        let version = version.to_string();
+        self.call(
+            Method::POST,
+            &[
+                "v1", "orgs", org, "projects", project, "versions", &version, "restore",
+            ],
+            &scope.query(),
+            None,
+        )
+        .await
+    }
+
+    /// Copies one scope's secrets into another (one version there).
+    pub async fn copy(&self, org: &str, project: &str, body: &CopySecrets) -> Result<WriteResult> {
+        self.call(
+            Method::POST,
+            &["v1", "orgs", org, "projects", project, "copy"],
+            &[],
+            Some(body),
+        )
+        .await
+    }
+
+    /// The revision of a merged view (cheap; for watching).
+    pub async fn revision(&self, org: &str, project: &str, scope: &ScopeSel) -> Result<String> {
+        let revision: Revision = self
+            .call(
+                Method::GET,
+                &["v1", "orgs", org, "projects", project, "revision"],
+                &scope.query(),
+                None,
+            )
+            .await?;
+        Ok(revision.revision)
+    }
+
+    /// The revision of what a pull token reads.
+    pub async fn pull_revision(&self, env: Option<&str>) -> Result<String> {
+        let query: Vec<(&str, String)> = env.map(|e| ("env", e.to_owned())).into_iter().collect();
+        let revision: Revision = self
+            .call(Method::GET, &["v1", "pull", "revision"], &query, None)
+            .await?;
+        Ok(revision.revision)
+    }
+
+    /// Pulls an environment with a pull token (`GET /api/v1/secrets/pull`).
+    pub async fn pull(&self, env: Option<&str>) -> Result<HepPullData> {
+        let query: Vec<(&str, String)> = env.map(|e| ("env", e.to_owned())).into_iter().collect();
+        let pulled: HepPull = self
+            .call(Method::GET, &["api", "v1", "secrets", "pull"], &query, None)
+            .await?;
+        if !pulled.ok {
+            return Err(ClientError::Protocol("pull answered ok=false".into()));
+        }
+        Ok(pulled.data)
+    }
+
+    /// The organization's tokens.
+    pub async fn tokens(&self, org: &str) -> Result<Vec<Token>> {
+        self.call(Method::GET, &["v1", "orgs", org, "tokens"], &[], None)
+            .await
+    }
+
+    /// Creates a token (its secret is in the answer, once).
+    pub async fn create_token(&self, org: &str, body: &CreateToken) -> Result<CreatedToken> {
+        self.call(
+            Method::POST,
+            &["v1", "orgs", org, "tokens"],
+            &[],
+            Some(body),
+        )
+        .await
+    }
+
+    /// Revokes a token.
+    pub async fn revoke_token(&self, org: &str, id: &str) -> Result<()> {
+        self.call_empty(Method::DELETE, &["v1", "orgs", org, "tokens", id], &[])
+            .await
+    }
+
+    /// The newest audit entries, optionally of one project.
+    pub async fn audit(&self, org: &str, project: Option<&str>, limit: u32) -> Result<AuditPage> {
+        let mut query = vec![("limit", limit.to_string())];
+        if let Some(project) = project {
+            query.push(("project", project.to_owned()));
+        }
+        self.call(Method::GET, &["v1", "orgs", org, "audit"], &query, None)
+            .await
+    }
+}
+
+/// Environments or targets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChildKind {
+    /// Environments.
+    Environment,
+    /// Targets.
+    Target,
+}
+
+impl ChildKind {
+    fn segment(self) -> &'static str {
+        match self {
+            ChildKind::Environment => "environments",
+            ChildKind::Target => "targets",
+        }
+    }
+}
+
+/// How much of each value a read returns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reveal {
+    /// Names and metadata only (scope `secret:read`).
+    Metadata,
+    /// Plaintext values (scope `secret:decrypt`).
+    Plain,
+    /// Stored ciphertext (client-encrypted projects).
+    Ciphertext,
+}
+
+impl Reveal {
+    fn as_str(self) -> &'static str {
+        match self {
+            Reveal::Metadata => "metadata",
+            Reveal::Plain => "plain",
+            Reveal::Ciphertext => "ciphertext",
+        }
+    }
+}
+
+/// Options of a secrets read.
+#[derive(Debug, Clone, Copy)]
+pub struct Read {
+    /// How much of each value.
+    pub reveal: Reveal,
+    /// Only the addressed level, not the merged view.
+    pub exact: bool,
+    /// Include inactive and expired secrets.
+    pub include_inactive: bool,
+}
+
+/// Serializes a request body without making every method generic over it.
+trait ErasedJson {
+    fn to_json(&self) -> Result<Vec<u8>>;
+}
+
+impl<T: Serialize> ErasedJson for T {
+    fn to_json(&self) -> Result<Vec<u8>> {
+        serde_json::to_vec(self).map_err(|err| ClientError::Protocol(err.to_string()))
+    }
+}
+
+fn retry_after(response: &reqwest::Response) -> Option<Duration> {
+    let header = response.headers().get(reqwest::header::RETRY_AFTER)?;
+    let seconds: u64 = header.to_str().ok()?.trim().parse().ok()?;
+    Some(Duration::from_secs(seconds))
+}
+
+/// Passes success through; turns an error answer into a [`ClientError`].
+async fn check(response: reqwest::Response) -> Result<reqwest::Response> {
+    let status = response.status();
+    if status.is_success() {
+        return Ok(response);
+    }
+    let text = response.text().await.unwrap_or_default();
+    let (code, message) = error_parts(&text, status);
+    Err(match status.as_u16() {
+        401 | 403 => ClientError::Auth {
+            status: status.as_u16(),
+            code,
+            message,
+        },
+        404 => ClientError::NotFound { code, message },
+        other => ClientError::Api {
+            status: other,
+            code,
+            message,
+        },
+    })
+}
+
+/// The code and message of an error body: the native envelope, or the
+/// Hep.gg pull shape `{"ok":false,"error":"CODE","message":"…"}`.
+fn error_parts(text: &str, status: StatusCode) -> (String, String) {
+    if let Ok(body) = serde_json::from_str::<ErrorBody>(text) {
+        return (body.error.code, body.error.message);
+    }
+    #[derive(Deserialize)]
+    struct Flat {
+        error: String,
+        #[serde(default)]
+        message: String,
+    }
+    if let Ok(flat) = serde_json::from_str::<Flat>(text) {
+        return (flat.error, flat.message);
+    }
+    let reason = status.canonical_reason().unwrap_or("error");
+    (
+        format!("http_{}", status.as_u16()),
+        format!("the server answered {} {reason}", status.as_u16()),
+    )
+}
+
+async fn decode<T: DeserializeOwned>(response: reqwest::Response) -> Result<T> {
+    let bytes = response
+        .bytes()
+        .await
+        .map_err(|err| ClientError::Protocol(format!("reading the answer: {err}")))?;
+    serde_json::from_slice(&bytes)
+        .map_err(|err| ClientError::Protocol(format!("decoding the answer: {err}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_encode_segments_and_keep_a_base_path() {
+        let api = Api::new("http://h:1/base", None, None, Duration::from_secs(1)).unwrap();
+        let url = api
+            .url(
+                &["v1", "orgs", "o", "secrets", "A B/C"],
+                &[("env", "dev".into())],
+            )
+            .unwrap();
+        assert_eq!(
+            url.as_str(),
+            "http://h:1/base/v1/orgs/o/secrets/A%20B%2FC?env=dev"
+        );
+        assert!(Api::new("ftp://h", None, None, Duration::from_secs(1)).is_err());
+        assert!(Api::new("not a url", None, None, Duration::from_secs(1)).is_err());
+    }
+
+    #[test]
+    fn error_bodies_in_both_shapes() {
+        let native = r#"{"error":{"code":"not_found","message":"no such project"}}"#;
+        assert_eq!(
+            error_parts(native, StatusCode::NOT_FOUND),
+            ("not_found".into(), "no such project".into())
+        );
+        let hep = r#"{"ok":false,"error":"BAD_TOKEN","message":"the token is not valid"}"#;
+        assert_eq!(error_parts(hep, StatusCode::UNAUTHORIZED).0, "BAD_TOKEN");
+        assert_eq!(error_parts("<html>", StatusCode::BAD_GATEWAY).0, "http_502");
+    }
+
+    #[test]
+    fn debug_never_shows_the_token() {
+        let api = Api::new(
+            "http://h:1",
+            Some(SecretString::from("hush_supersecret")),
+            None,
+            Duration::from_secs(1),
+        )
+        .unwrap();
+        assert!(!format!("{api:?}").contains("supersecret"));
+    }
+}
