@@ -1,0 +1,502 @@
+//! The client commands: the real `hush` binary (assert_cmd) against a real
+//! server on an ephemeral port, each test with its own HOME, config and
+//! cache directories and working directory.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Command as StdCommand, Stdio};
+
+use assert_cmd::Command;
+use hush_core::dotenv;
+use hush_testkit::{on_both_backends, Db, TestDatabase, TestEnv, TestServer};
+use reqwest::Method;
+use serde_json::{json, Value};
+
+/// Values that break naive .env handling.
+const TRICKY_ENV: &str = "# tricky values\n\
+export DATABASE_URL=postgres://u:p@db:5432/app?sslmode=require\n\
+API_KEY=\"s3cr3t # not a comment\"\n\
+QUOTES=\"he said \\\"hi\\\" and it's fine\"\n\
+MULTILINE=\"line one\nline two\\nline three\"\n\
+UNICODE=ünïcødé 🎉 日本語\n\
+DOLLAR='$HOME stays literal'\n\
+EMPTY=\n\
+BACKSLASH=\"C:\\\\path\\\\to\"\n\
+EQUALS=a=b=c\n";
+
+/// One user's machine: HOME, config, cache and a project directory.
+struct Machine {
+    url: String,
+    home: tempfile::TempDir,
+    work: std::path::PathBuf,
+}
+
+impl Machine {
+    fn new(url: &str) -> Self {
+        let home = tempfile::tempdir().unwrap();
+        let work = home.path().join("app");
+        std::fs::create_dir(&work).unwrap();
+        Self {
+            url: url.to_owned(),
+            home,
+            work,
+        }
+    }
+
+    /// `hush ARGS…` in the project directory, with nothing inherited.
+    fn hush(&self, args: &[&str]) -> Command {
+        Command::from_std(self.process(args))
+    }
+
+    fn process(&self, args: &[&str]) -> StdCommand {
+        let mut cmd = StdCommand::new(env!("CARGO_BIN_EXE_hush"));
+        for (name, _) in std::env::vars_os() {
+            if name.to_string_lossy().starts_with("HUSH_") {
+                cmd.env_remove(name);
+            }
+        }
+        cmd.env("HOME", self.home.path())
+            .env("HUSH_CONFIG_DIR", self.home.path().join("config"))
+            .env("HUSH_CACHE_DIR", self.home.path().join("cache"))
+            .env("HUSH_URL", &self.url)
+            .current_dir(&self.work)
+            .args(args);
+        cmd
+    }
+
+    fn stdout(&self, args: &[&str]) -> String {
+        let out = self.hush(args).assert().success().get_output().clone();
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    fn json(&self, args: &[&str]) -> Value {
+        let mut all = args.to_vec();
+        all.extend(["--output", "json"]);
+        serde_json::from_str(&self.stdout(&all)).unwrap()
+    }
+
+    fn fails(&self, args: &[&str], code: i32) -> String {
+        let out = self.hush(args).assert().code(code).get_output().clone();
+        String::from_utf8(out.stderr).unwrap()
+    }
+}
+
+async fn create_user(server: &TestServer, email: &str, password: &str) {
+    let res = server
+        .request(Method::POST, "/v1/orgs/default/users", server.admin())
+        .json(&json!({ "email": email, "password": password, "role": "admin" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201);
+}
+
+/// Logs in with a password and links the directory to web/development.
+async fn logged_in_machine(server: &TestServer) -> Machine {
+    create_user(server, "ada@example.com", "correct horse battery").await;
+    let m = Machine::new(&server.url);
+    m.hush(&["login", "--email", "ada@example.com", "--password-stdin"])
+        .write_stdin("correct horse battery\n")
+        .assert()
+        .success();
+    let config = m.home.path().join("config").join("config.toml");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&config).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "the login file is private");
+    }
+    m.hush(&["init", "--project", "web", "--env", "development"])
+        .assert()
+        .success();
+    let toml = std::fs::read_to_string(m.work.join("hush.toml")).unwrap();
+    assert!(
+        toml.contains("project = \"web\"") && !toml.contains("hush_"),
+        "{toml}"
+    );
+    m
+}
+
+fn parse_yaml_lines(text: &str) -> BTreeMap<String, String> {
+    text.lines()
+        .map(|line| {
+            let (k, v) = line.split_once("\": \"").unwrap();
+            let key: String = serde_json::from_str(&format!("{k}\"")).unwrap();
+            let value: String = serde_json::from_str(&format!("\"{v}")).unwrap();
+            (key, value)
+        })
+        .collect()
+}
+
+fn expected() -> BTreeMap<String, String> {
+    dotenv::parse(TRICKY_ENV)
+        .unwrap()
+        .into_iter()
+        .map(|(k, v)| (k, v.expose().to_owned()))
+        .collect()
+}
+
+/// Reads each variable back through a real POSIX shell.
+fn through_shell(script: &Path, names: &[&String]) -> BTreeMap<String, String> {
+    names
+        .iter()
+        .map(|name| {
+            let out = StdCommand::new("sh")
+                .arg("-c")
+                .arg(format!(". '{}'; printf '%s' \"${name}\"", script.display()))
+                .env_clear()
+                .output()
+                .unwrap();
+            ((*name).clone(), String::from_utf8(out.stdout).unwrap())
+        })
+        .collect()
+}
+
+async fn push_pull_run_rollback(env: &TestEnv) {
+    let m = logged_in_machine(&env.server).await;
+    let who = m.json(&["whoami"]);
+    assert_eq!(who["user"]["email"], "ada@example.com");
+
+    std::fs::write(m.work.join(".env"), TRICKY_ENV).unwrap();
+    // No terminal to confirm on: refused, nothing stored.
+    let err = m.fails(&["push"], 8);
+    assert!(err.contains("+ API_KEY") && err.contains("--yes"), "{err}");
+    assert!(!err.contains("s3cr3t"), "values are never shown: {err}");
+    assert_eq!(m.json(&["list"])["secrets"], json!([]));
+    m.hush(&["push", "--yes"]).assert().success();
+    let again = m.stdout(&["push", "--yes"]);
+    assert!(again.contains("already up to date"), "{again}");
+
+    // Pulled back exactly, in every format.
+    let want = expected();
+    let pulled = m.stdout(&["pull"]);
+    assert_eq!(
+        pulled,
+        dotenv::serialize(&dotenv::parse(TRICKY_ENV).unwrap())
+    );
+    let canonical = m.work.join("canonical.env");
+    std::fs::write(&canonical, &pulled).unwrap();
+    m.hush(&["push", "canonical.env", "--yes"])
+        .assert()
+        .success();
+    assert_eq!(
+        m.stdout(&["pull"]),
+        pulled,
+        "a pulled file pushes back unchanged, byte for byte"
+    );
+    let json_out: BTreeMap<String, String> =
+        serde_json::from_str(&m.stdout(&["pull", "--format", "json"])).unwrap();
+    assert_eq!(json_out, want);
+    assert_eq!(
+        parse_yaml_lines(&m.stdout(&["pull", "--format", "yaml"])),
+        want
+    );
+    m.hush(&["pull", "out.sh", "--format", "shell"])
+        .assert()
+        .success();
+    let names: Vec<&String> = want.keys().collect();
+    assert_eq!(through_shell(&m.work.join("out.sh"), &names), want);
+
+    // A child sees the secrets; variables already set win unless --override.
+    let out = m
+        .hush(&[
+            "run",
+            "--",
+            "sh",
+            "-c",
+            "printf '%s|%s|%s' \"$MULTILINE\" \"$UNICODE\" \"$API_KEY\"",
+        ])
+        .env("API_KEY", "from-my-shell")
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    assert_eq!(
+        String::from_utf8(out.stdout).unwrap(),
+        format!("{}|{}|from-my-shell", want["MULTILINE"], want["UNICODE"])
+    );
+    assert!(String::from_utf8(out.stderr)
+        .unwrap()
+        .contains("kept 1 variable already set"));
+    let out = m
+        .hush(&["run", "--override", "--", "printenv", "API_KEY"])
+        .env("API_KEY", "from-my-shell")
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    assert_eq!(
+        String::from_utf8(out.stdout).unwrap(),
+        "s3cr3t # not a comment\n"
+    );
+    m.hush(&["run", "--", "sh", "-c", "exit 42"])
+        .assert()
+        .code(42);
+    m.hush(&["run", "--", "no-such-program-anywhere"])
+        .assert()
+        .code(127);
+
+    // Set, history, rollback.
+    m.hush(&["set", "FEATURE=on", "LEVEL=debug"])
+        .assert()
+        .success();
+    m.hush(&["set", "PIPED", "--stdin"])
+        .write_stdin("from stdin\n")
+        .assert()
+        .success();
+    assert_eq!(m.stdout(&["get", "PIPED", "--plain"]), "from stdin\n");
+    let masked = m.stdout(&["get", "FEATURE"]);
+    assert!(
+        masked.contains("********") && !masked.contains(" on"),
+        "{masked}"
+    );
+    let versions = m.json(&["versions"]);
+    let latest = versions[0]["version"].as_i64().unwrap();
+    // push, set, set (the second push changed nothing: no version)
+    assert_eq!(versions.as_array().unwrap().len(), 3);
+    let diff = m.stdout(&["diff", "1", &latest.to_string()]);
+    assert!(
+        diff.contains("+ FEATURE") && diff.contains("+ PIPED"),
+        "{diff}"
+    );
+    m.hush(&["rollback", "1"]).assert().success();
+    m.fails(&["get", "FEATURE"], 5);
+    assert_eq!(m.json(&["versions"]).as_array().unwrap().len(), 4);
+    assert_eq!(
+        m.json(&["pull", "--format", "json"])["API_KEY"],
+        "s3cr3t # not a comment"
+    );
+
+    // Copy into a new environment.
+    m.hush(&["envs", "create", "staging"]).assert().success();
+    m.hush(&["copy", "--from", "development", "--to", "staging"])
+        .assert()
+        .success();
+    let staging = m.json(&["list", "--env", "staging"]);
+    assert_eq!(staging["secrets"].as_array().unwrap().len(), want.len());
+
+    // The audit log saw it, without values.
+    let audit = m.stdout(&["audit", "--limit", "50"]);
+    assert!(
+        audit.contains("secret.write") && !audit.contains("s3cr3t"),
+        "{audit}"
+    );
+}
+
+async fn tokens_and_errors(env: &TestEnv) {
+    let m = logged_in_machine(&env.server).await;
+    m.hush(&["set", "API_KEY=pulled-by-ci"]).assert().success();
+    let token = m.stdout(&["tokens", "create", "ci", "--pull"]);
+    let token = token.trim();
+    assert!(token.starts_with("hsk_"), "{token}");
+
+    // A server with only the pull token: no login, no hush.toml.
+    let ci = Machine::new(&env.server.url);
+    let out = ci
+        .hush(&["run", "--", "printenv", "API_KEY"])
+        .env("HUSH_TOKEN", token)
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    assert_eq!(String::from_utf8(out.stdout).unwrap(), "pulled-by-ci\n");
+    // …which can do nothing else.
+    let err = ci
+        .hush(&["projects"])
+        .env("HUSH_TOKEN", token)
+        .assert()
+        .code(4)
+        .get_output()
+        .clone();
+    assert!(String::from_utf8(err.stderr)
+        .unwrap()
+        .contains("pull_token"));
+
+    let tokens = m.json(&["tokens"]);
+    let id = tokens
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["name"] == "ci")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    m.hush(&["tokens", "revoke", &id]).assert().success();
+    let err = ci
+        .hush(&["run", "--", "true"])
+        .env("HUSH_TOKEN", token)
+        .assert()
+        .code(4)
+        .get_output()
+        .clone();
+    assert!(String::from_utf8(err.stderr).unwrap().contains("revoked"));
+
+    // Errors that read like advice, with distinct exit codes.
+    let nowhere = Machine::new(&env.server.url);
+    let err = nowhere.fails(&["list"], 3);
+    assert!(err.contains("run `hush login`"), "{err}");
+    let err = m.fails(&["list", "--project", "nope"], 5);
+    assert!(err.contains("project not found"), "{err}");
+    let err = nowhere
+        .hush(&["list", "--project", "web", "--env", "development"])
+        .env("HUSH_TOKEN", "hush_bogus")
+        .assert()
+        .code(4)
+        .get_output()
+        .clone();
+    assert!(String::from_utf8(err.stderr)
+        .unwrap()
+        .contains("hush login"));
+    let lonely = Machine::new(&env.server.url);
+    let err = lonely
+        .hush(&["list"])
+        .env("HUSH_TOKEN", "hush_x")
+        .assert()
+        .code(3)
+        .get_output()
+        .clone();
+    assert!(String::from_utf8(err.stderr)
+        .unwrap()
+        .contains("no project configured here — run `hush init` or pass --project"));
+    let err = m
+        .hush(&["list"])
+        .env("HUSH_URL", "http://127.0.0.1:9")
+        .env("HUSH_TOKEN", "hush_x")
+        .assert()
+        .code(6)
+        .get_output()
+        .clone();
+    assert!(String::from_utf8(err.stderr)
+        .unwrap()
+        .contains("cannot reach"));
+    m.hush(&["logout"]).assert().success();
+    m.fails(&["list"], 3);
+}
+
+on_both_backends!(push_pull_run_rollback, tokens_and_errors);
+
+/// Pull once, stop the server: `hush run` works from the encrypted cache
+/// and says so; a tampered cache is refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn offline_fallback_uses_the_encrypted_cache() {
+    let db = TestDatabase::create(Db::Sqlite).await.unwrap();
+    let server = TestServer::start_on(&db.url, [7u8; 32]).await;
+    let m = logged_in_machine(&server).await;
+    m.hush(&["set", "API_KEY=cached-value"]).assert().success();
+    m.hush(&["pull"]).assert().success();
+    server.stop().await;
+
+    let out = m
+        .hush(&["run", "--", "printenv", "API_KEY"])
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    assert_eq!(String::from_utf8(out.stdout).unwrap(), "cached-value\n");
+    let warning = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        warning.contains("cannot reach") && warning.contains("cached copy"),
+        "{warning}"
+    );
+
+    let cache_dir = m.home.path().join("cache");
+    let files: Vec<_> = std::fs::read_dir(&cache_dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(files.len(), 1);
+    let raw = std::fs::read(&files[0]).unwrap();
+    assert!(
+        !raw.windows(12).any(|w| w == b"cached-value"),
+        "the cache is encrypted"
+    );
+    let mut tampered = raw.clone();
+    let at = tampered.len() - 5;
+    tampered[at] ^= 0x40;
+    std::fs::write(&files[0], &tampered).unwrap();
+    let err = m.fails(&["run", "--", "true"], 1);
+    assert!(err.contains("failed authentication"), "{err}");
+
+    // No cache at all: a clear network error.
+    std::fs::remove_file(&files[0]).unwrap();
+    let err = m.fails(&["run", "--", "true"], 6);
+    assert!(err.contains("no cached copy"), "{err}");
+}
+
+/// `hush run` without --watch execs: a signal to hush's pid reaches the
+/// command, and its status comes back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn run_passes_signals_and_watch_restarts_on_change() {
+    let db = TestDatabase::create(Db::Sqlite).await.unwrap();
+    let server = TestServer::start_on(&db.url, [7u8; 32]).await;
+    let m = logged_in_machine(&server).await;
+    m.hush(&["set", "FLAG=one"]).assert().success();
+    let script = "trap 'exit 43' TERM; echo \"flag=$FLAG\"; while :; do sleep 0.05; done";
+
+    let mut child = m
+        .process(&["run", "--", "sh", "-c", script])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    assert_eq!(lines.next().unwrap().unwrap(), "flag=one");
+    kill(child.id(), "TERM");
+    assert_eq!(child.wait().unwrap().code(), Some(43));
+
+    let mut child = m
+        .process(&[
+            "run",
+            "--watch",
+            "--interval",
+            "1",
+            "--",
+            "sh",
+            "-c",
+            script,
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    assert_eq!(lines.next().unwrap().unwrap(), "flag=one");
+    let res = server
+        .request(
+            Method::PUT,
+            "/v1/orgs/default/projects/web/secrets/FLAG?env=development",
+            server.admin(),
+        )
+        .json(&json!({ "value": "two" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(
+        lines.next().unwrap().unwrap(),
+        "flag=two",
+        "restarted with the new value"
+    );
+    kill(child.id(), "TERM");
+    assert_eq!(
+        child.wait().unwrap().code(),
+        Some(43),
+        "SIGTERM forwarded, status passed back"
+    );
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
+    assert!(stderr.contains("secrets changed (FLAG)"), "{stderr}");
+    server.stop().await;
+}
+
+fn kill(pid: u32, signal: &str) {
+    let status = StdCommand::new("kill")
+        .arg(format!("-{signal}"))
+        .arg(pid.to_string())
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
