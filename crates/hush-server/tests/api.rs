@@ -862,6 +862,51 @@ async fn pull_tokens(env: &TestEnv) {
     // An API token is not a pull token.
     let resp = pull(env.server.admin(), "?env=production").await.unwrap();
     assert_eq!(resp.status(), 401);
+    // …but a pull token may ask who it is, and poll its revision.
+    let (status, who) = api.with(&locked).get("/v1/whoami").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        (
+            who["kind"].as_str(),
+            who["project"].as_str(),
+            who["environment"].as_str()
+        ),
+        (Some("pull"), Some("web"), Some("production"))
+    );
+    let (status, body) = api.with(&wide).get("/v1/pull/revision").await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::BAD_REQUEST, "env_required")
+    );
+    let (_, locked_rev) = api.with(&locked).get("/v1/pull/revision?env=staging").await;
+    let (_, wide_rev) = api
+        .with(&wide)
+        .get("/v1/pull/revision?env=production")
+        .await;
+    assert_eq!(
+        locked_rev, wide_rev,
+        "the locked token reads production whatever ?env= says"
+    );
+    let (_, api_rev) = api.get(&format!("{base}/revision?env=production")).await;
+    assert_eq!(api_rev, wide_rev, "one revision for the same merged view");
+    api.put(
+        &format!("{base}/secrets/SHARED"),
+        json!({ "value": "moved" }),
+    )
+    .await;
+    let (_, after) = api
+        .with(&wide)
+        .get("/v1/pull/revision?env=production")
+        .await;
+    assert_ne!(
+        after, wide_rev,
+        "a project-level write moves the environment's revision"
+    );
+    let (status, body) = api
+        .with(&wide)
+        .get(&format!("{base}/revision?env=production"))
+        .await;
+    assert_eq!((status, code(&body)), (StatusCode::FORBIDDEN, "pull_token"));
 }
 
 /// Two servers on one PostgreSQL database serve the same data.
