@@ -19,21 +19,10 @@ PORT="${PORT:-18431}"
 OUT="${OUT:-bench/results.md}"
 
 command -v wrk >/dev/null || { echo "wrk is missing: apt-get install wrk" >&2; exit 1; }
-cargo build --release -q -p hush-cli
-DATA="$(mktemp -d)"
-trap 'kill "$PID" 2>/dev/null || true; wait "$PID" 2>/dev/null || true; rm -rf "$DATA"' EXIT
-./target/release/hush serve --listen "127.0.0.1:$PORT" --data-dir "$DATA" --log warn \
-    --rate-limit-token 0 --rate-limit-ip 0 > "$DATA/stdout" 2> "$DATA/stderr" &
-PID=$!
-URL="http://127.0.0.1:$PORT"
-for _ in $(seq 100); do curl -sf "$URL/health" >/dev/null && break; sleep 0.1; done
-ADMIN="$(grep -o 'hush_[A-Za-z0-9_-]*' "$DATA/stdout" | head -1)"
-api() { curl -sf -H "Authorization: Bearer $ADMIN" -H 'content-type: application/json' "$@"; }
-api -X POST "$URL/v1/orgs/default/projects" -d '{"slug":"bench"}' >/dev/null
-api -X POST "$URL/v1/orgs/default/projects/bench/environments" -d '{"slug":"production"}' >/dev/null
-BODY="$(python3 -c 'import json; print(json.dumps({"set": [{"name": f"SECRET_{i:02}", "value": "v" * 64} for i in range(50)]}))')"
-api -X POST "$URL/v1/orgs/default/projects/bench/secrets?env=production" -d "$BODY" >/dev/null
-PULL="$(api -X POST "$URL/v1/orgs/default/tokens" -d '{"name":"bench","kind":"pull","project":"bench"}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])')"
+. bench/common.sh
+start_server "$PORT"
+seed_fifty_secrets
+PULL="$(pull_token '{"name":"bench","kind":"pull","project":"bench"}')"
 COUNT="$(curl -sf -H "Authorization: Bearer $PULL" "$URL/api/v1/secrets/pull?env=production" | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["data"]["secrets"]))')"
 [ "$COUNT" = 50 ] || { echo "expected 50 secrets, got $COUNT" >&2; exit 1; }
 

@@ -14,21 +14,10 @@ RUNS="${RUNS:-200}"
 OUT="${OUT:-bench/startup.md}"
 
 command -v hyperfine >/dev/null || { echo "hyperfine is missing: apt-get install hyperfine" >&2; exit 1; }
-cargo build --release -q -p hush-cli
-DATA="$(mktemp -d)"
-trap 'kill "$PID" 2>/dev/null || true; wait "$PID" 2>/dev/null || true; rm -rf "$DATA"' EXIT
-./target/release/hush serve --listen "127.0.0.1:$PORT" --data-dir "$DATA/server" --log warn \
-    --rate-limit-token 0 --rate-limit-ip 0 > "$DATA/stdout" 2> "$DATA/stderr" &
-PID=$!
-URL="http://127.0.0.1:$PORT"
-for _ in $(seq 100); do curl -sf "$URL/health" >/dev/null && break; sleep 0.1; done
-ADMIN="$(grep -o 'hush_[A-Za-z0-9_-]*' "$DATA/stdout" | head -1)"
-api() { curl -sf -H "Authorization: Bearer $ADMIN" -H 'content-type: application/json' "$@"; }
-api -X POST "$URL/v1/orgs/default/projects" -d '{"slug":"bench"}' >/dev/null
-api -X POST "$URL/v1/orgs/default/projects/bench/environments" -d '{"slug":"production"}' >/dev/null
-BODY="$(python3 -c 'import json; print(json.dumps({"set": [{"name": f"SECRET_{i:02}", "value": "v" * 64} for i in range(50)]}))')"
-api -X POST "$URL/v1/orgs/default/projects/bench/secrets?env=production" -d "$BODY" >/dev/null
-PULL="$(api -X POST "$URL/v1/orgs/default/tokens" -d '{"name":"bench","kind":"pull","project":"bench","environment":"production"}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])')"
+. bench/common.sh
+start_server "$PORT"
+seed_fifty_secrets
+PULL="$(pull_token '{"name":"bench","kind":"pull","project":"bench","environment":"production"}')"
 
 export HUSH_URL="$URL" HUSH_TOKEN="$PULL" HUSH_CACHE_DIR="$DATA/cache" HUSH_CONFIG_DIR="$DATA/config"
 COUNT="$(./target/release/hush run -- sh -c 'env | grep -c ^SECRET_')"
