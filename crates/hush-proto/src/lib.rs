@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 
 /// The one error envelope: `{"error":{"code":"…","message":"…"}}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ErrorBody {
     /// The error.
     pub error: ErrorDetail,
@@ -16,6 +17,7 @@ pub struct ErrorBody {
 
 /// A stable machine-readable code and a human-readable message.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ErrorDetail {
     /// Stable code, e.g. `not_found`, `version_conflict`.
     pub code: String,
@@ -25,6 +27,7 @@ pub struct ErrorDetail {
 
 /// An organization.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Organization {
     /// Stable id.
     pub id: String,
@@ -38,6 +41,7 @@ pub struct Organization {
 
 /// A project.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Project {
     /// Stable id.
     pub id: String,
@@ -53,6 +57,7 @@ pub struct Project {
 
 /// Body of `POST /v1/orgs/{org}/projects`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct CreateProject {
     /// Slug: 1-64 of `a-z 0-9 - _`.
@@ -67,6 +72,7 @@ pub struct CreateProject {
 
 /// A target or an environment.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Child {
     /// Stable id.
     pub id: String,
@@ -80,6 +86,7 @@ pub struct Child {
 
 /// Body creating an organization, a target or an environment.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct CreateNamed {
     /// Slug: 1-64 of `a-z 0-9 - _`.
@@ -91,6 +98,7 @@ pub struct CreateNamed {
 
 /// A secret as returned by reads.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Secret {
     /// Name.
     pub name: String,
@@ -125,6 +133,7 @@ pub struct Secret {
 
 /// A list of secrets with the version of the scope they were read from.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SecretList {
     /// Current version of the addressed scope (0 if never written).
     pub version: i64,
@@ -134,6 +143,7 @@ pub struct SecretList {
 
 /// Body of `PUT …/secrets/{name}`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct PutSecret {
     /// New value; omit to keep the current one and change only metadata.
@@ -161,6 +171,7 @@ pub struct PutSecret {
 
 /// One entry of a bulk write.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct BulkEntry {
     /// Name.
@@ -171,6 +182,7 @@ pub struct BulkEntry {
 
 /// Body of `POST …/secrets` (bulk set and delete, one version).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct BulkWrite {
     /// Secrets to create or replace.
@@ -186,6 +198,7 @@ pub struct BulkWrite {
 
 /// One side of a copy: a scope of the project.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ScopeRef {
     /// Environment slug (none: project or target level).
@@ -198,6 +211,7 @@ pub struct ScopeRef {
 
 /// Body of `POST …/projects/{project}/copy`: one version at the destination.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct CopySecrets {
     /// Where from (the secrets set at exactly that level).
@@ -214,6 +228,7 @@ pub struct CopySecrets {
 
 /// What a write produced.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct WriteResult {
     /// The new version.
     pub version: i64,
@@ -223,6 +238,7 @@ pub struct WriteResult {
 
 /// An entry of a scope's version log.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Version {
     /// Version number.
     pub version: i64,
@@ -239,8 +255,17 @@ pub struct Version {
     pub created_by: String,
 }
 
+/// What `POST …/versions/purge` removed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Purged {
+    /// How many old versions were deleted.
+    pub purged_versions: u64,
+}
+
 /// One name in a diff.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DiffEntry {
     /// Name.
     pub name: String,
@@ -250,6 +275,7 @@ pub struct DiffEntry {
 
 /// A token as listed (never the token itself).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Token {
     /// Stable id (for revocation).
     pub id: String,
@@ -278,6 +304,7 @@ pub struct Token {
 
 /// Body of `POST /v1/orgs/{org}/tokens`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct CreateToken {
     /// Display name.
@@ -301,6 +328,7 @@ pub struct CreateToken {
 
 /// A newly created token: the only time the token is shown.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CreatedToken {
     /// The token. Store it now; it cannot be shown again.
     pub token: String,
@@ -311,6 +339,7 @@ pub struct CreatedToken {
 
 /// An audit log entry.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AuditEntry {
     /// Position in the hash chain.
     pub seq: i64,
@@ -336,6 +365,7 @@ pub struct AuditEntry {
 
 /// A page of the audit log, newest first.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AuditPage {
     /// Entries.
     pub entries: Vec<AuditEntry>,
@@ -346,6 +376,7 @@ pub struct AuditPage {
 
 /// Result of verifying the hash chain.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AuditVerification {
     /// True when every entry and link checks out.
     pub ok: bool,
@@ -358,6 +389,7 @@ pub struct AuditVerification {
 
 /// Body of `POST /v1/orgs/{org}/users`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct CreateUser {
     /// Login name.
@@ -371,6 +403,7 @@ pub struct CreateUser {
 
 /// A member of an organization.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct User {
     /// Stable id.
     pub id: String,
@@ -382,6 +415,7 @@ pub struct User {
 
 /// Body of `POST /v1/login`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Login {
     /// Login name.
@@ -395,6 +429,7 @@ pub struct Login {
 
 /// A session: a bearer token acting as the user, with their role's scopes.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Session {
     /// The session token (shown once).
     pub token: String,
@@ -406,6 +441,7 @@ pub struct Session {
 
 /// `GET /v1/whoami`: what the presented token is and may do.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct WhoAmI {
     /// Organization slug.
     pub org: String,
@@ -434,6 +470,7 @@ pub struct WhoAmI {
 /// The revision of a merged view: an opaque string that changes whenever
 /// the secrets a read would return may have. Cheap to poll.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Revision {
     /// Compare for equality only.
     pub revision: String,

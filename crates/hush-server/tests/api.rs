@@ -1456,3 +1456,63 @@ async fn serves_https_with_a_certificate() {
     );
     db.drop_db().await;
 }
+
+/// `/v1/openapi.json` is OpenAPI 3, generated from the handlers, and every
+/// operation it documents is served (no anonymous call to one falls
+/// through to "no such endpoint").
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn openapi_document_matches_the_routes() {
+    let db = TestDatabase::create(hush_testkit::Db::Sqlite)
+        .await
+        .unwrap();
+    let server = TestServer::start_on(&db.url, [5u8; 32]).await;
+    let resp = server
+        .anonymous(Method::GET, "/v1/openapi.json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let doc: Value = resp.json().await.unwrap();
+    assert!(
+        doc["openapi"].as_str().unwrap().starts_with("3."),
+        "{}",
+        doc["openapi"]
+    );
+    let paths = doc["paths"].as_object().unwrap();
+    let secrets = &paths["/v1/orgs/{org}/projects/{project}/secrets"];
+    assert!(secrets["get"].is_object() && secrets["post"].is_object());
+    assert!(doc["components"]["schemas"]["SecretList"].is_object());
+    assert!(doc["components"]["schemas"]["ErrorBody"].is_object());
+    assert!(doc["components"]["securitySchemes"]["bearer"].is_object());
+    let mut operations = 0;
+    for (path, item) in paths {
+        let concrete = path
+            .replace("{org}", "default")
+            .replace("{project}", "p")
+            .replace("{version}", "1")
+            .replace(['{', '}'], "");
+        for method in ["get", "post", "put", "delete"] {
+            if !item[method].is_object() {
+                continue;
+            }
+            operations += 1;
+            let resp = server
+                .anonymous(method.parse().unwrap(), &concrete)
+                .send()
+                .await
+                .unwrap();
+            let status = resp.status();
+            let body: Value = resp.json().await.unwrap_or(Value::Null);
+            assert!(
+                !(status == StatusCode::NOT_FOUND
+                    && body["error"]["message"]
+                        .as_str()
+                        .unwrap_or("")
+                        .contains("no such endpoint")),
+                "{method} {path} is documented but not served"
+            );
+        }
+    }
+    assert!(operations >= 35, "{operations} operations documented");
+    server.stop().await;
+}

@@ -17,6 +17,8 @@ use axum::{Json, Router};
 use serde::de::DeserializeOwned;
 use serde_json::json;
 use tower_http::timeout::TimeoutLayer;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
 
 use crate::error::ServiceError;
 use crate::AppState;
@@ -25,12 +27,24 @@ use crate::AppState;
 pub fn router(state: Arc<AppState>, max_body_bytes: usize, timeout: Duration) -> Router {
     let audited = middleware::from_fn_with_state(state.clone(), crate::audit::record);
     let limited = middleware::from_fn_with_state(state.clone(), crate::ratelimit::limit);
+    let (native, openapi) = OpenApiRouter::with_openapi(v1::doc::ApiDoc::openapi())
+        .nest("/v1", v1::routes())
+        .split_for_parts();
+    let spec: Arc<str> = openapi.to_pretty_json().unwrap_or_default().into();
     Router::new()
         .route("/health", get(health))
         .route("/ready", get(ready))
-        .nest(
-            "/v1",
-            v1::routes()
+        .route(
+            "/v1/openapi.json",
+            get(move || async move {
+                (
+                    [(axum::http::header::CONTENT_TYPE, "application/json")],
+                    spec.to_string(),
+                )
+            }),
+        )
+        .merge(
+            native
                 .route_layer(limited.clone())
                 .route_layer(audited.clone()),
         )

@@ -16,18 +16,34 @@ use crate::service::AuditFilter;
 use crate::AppState;
 
 /// `GET /v1/orgs/{org}/audit` query.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct AuditQuery {
+    /// Only entries of this project (slug).
     project: Option<String>,
+    /// Only this actor (`token:<id>`, `user:<id>`).
     actor: Option<String>,
+    /// Only this action, e.g. `secret.decrypt`.
     action: Option<String>,
+    /// RFC 3339: not before.
     since: Option<String>,
+    /// RFC 3339: not after.
     until: Option<String>,
+    /// Entries older than this seq (paging).
     before: Option<i64>,
+    /// At most this many (default 100, at most 1000).
     limit: Option<i64>,
 }
 
+#[utoipa::path(
+    get,
+    path = "/orgs/{org}/audit",
+    summary = "Audit log, newest first, filtered and paged",
+    params(("org" = String, Path, description = "Organization slug"), AuditQuery),
+    responses((status = 200, body = AuditPage), super::doc::Errors),
+    security(("bearer" = []))
+)]
 pub async fn list(
     State(app): State<Arc<AppState>>,
     who: Principal,
@@ -68,6 +84,14 @@ pub async fn list(
     }))
 }
 
+#[utoipa::path(
+    get,
+    path = "/orgs/{org}/audit/verify",
+    summary = "Check the audit log's hash chain",
+    params(("org" = String, Path, description = "Organization slug")),
+    responses((status = 200, body = AuditVerification), super::doc::Errors),
+    security(("bearer" = []))
+)]
 pub async fn verify(
     State(app): State<Arc<AppState>>,
     who: Principal,

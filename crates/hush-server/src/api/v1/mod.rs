@@ -4,6 +4,7 @@
 
 mod audit;
 mod convert;
+pub mod doc;
 mod projects;
 mod secrets;
 mod tokens;
@@ -13,77 +14,54 @@ mod versions;
 
 use std::sync::Arc;
 
-use axum::routing::{delete, get, post};
-use axum::Router;
 use serde::Deserialize;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::service::ScopeAddress;
 use crate::AppState;
 
-pub fn routes() -> Router<Arc<AppState>> {
-    let project = "/orgs/{org}/projects/{project}";
-    Router::new()
-        .route("/orgs", get(projects::list_orgs))
-        .route("/orgs/{org}", get(projects::get_org))
-        .route(
-            "/orgs/{org}/projects",
-            get(projects::list).post(projects::create),
-        )
-        .route(project, get(projects::get).delete(projects::remove))
-        .route(
-            &format!("{project}/environments"),
-            get(projects::list_envs).post(projects::create_env),
-        )
-        .route(
-            &format!("{project}/environments/{{slug}}"),
-            delete(projects::remove_env),
-        )
-        .route(
-            &format!("{project}/targets"),
-            get(projects::list_targets).post(projects::create_target),
-        )
-        .route(
-            &format!("{project}/targets/{{slug}}"),
-            delete(projects::remove_target),
-        )
-        .route(
-            &format!("{project}/secrets"),
-            get(secrets::list).post(secrets::bulk),
-        )
-        .route(&format!("{project}/revision"), get(secrets::revision))
-        .route(&format!("{project}/copy"), post(transfer::copy))
-        .route(&format!("{project}/import"), post(transfer::import))
-        .route(&format!("{project}/export"), get(transfer::export))
-        .route(
-            &format!("{project}/secrets/{{name}}"),
-            get(secrets::get).put(secrets::put).delete(secrets::remove),
-        )
-        .route(&format!("{project}/versions"), get(versions::list))
-        .route(&format!("{project}/versions/purge"), post(versions::purge))
-        .route(
-            &format!("{project}/versions/{{version}}"),
-            get(versions::get).delete(versions::remove),
-        )
-        .route(
-            &format!("{project}/versions/{{version}}/restore"),
-            post(versions::restore),
-        )
-        .route(&format!("{project}/diff"), get(versions::diff))
-        .route("/orgs/{org}/tokens", get(tokens::list).post(tokens::create))
-        .route("/orgs/{org}/tokens/{id}", delete(tokens::revoke))
-        .route("/login", post(users::login))
-        .route("/whoami", get(users::whoami))
-        .route("/pull/revision", get(secrets::pull_revision))
-        .route("/orgs/{org}/users", get(users::list).post(users::create))
-        .route("/orgs/{org}/audit", get(audit::list))
-        .route("/orgs/{org}/audit/verify", get(audit::verify))
+/// Every `/v1` route with its OpenAPI description (paths relative to
+/// `/v1`). Handlers listed in one `routes!` share a path.
+pub fn routes() -> OpenApiRouter<Arc<AppState>> {
+    OpenApiRouter::new()
+        .routes(routes!(projects::list_orgs))
+        .routes(routes!(projects::get_org))
+        .routes(routes!(projects::list, projects::create))
+        .routes(routes!(projects::get, projects::remove))
+        .routes(routes!(projects::list_envs, projects::create_env))
+        .routes(routes!(projects::remove_env))
+        .routes(routes!(projects::list_targets, projects::create_target))
+        .routes(routes!(projects::remove_target))
+        .routes(routes!(secrets::list, secrets::bulk))
+        .routes(routes!(secrets::get, secrets::put, secrets::remove))
+        .routes(routes!(secrets::revision))
+        .routes(routes!(secrets::pull_revision))
+        .routes(routes!(transfer::copy))
+        .routes(routes!(transfer::import))
+        .routes(routes!(transfer::export))
+        .routes(routes!(versions::list))
+        .routes(routes!(versions::purge))
+        .routes(routes!(versions::get, versions::remove))
+        .routes(routes!(versions::restore))
+        .routes(routes!(versions::diff))
+        .routes(routes!(tokens::list, tokens::create))
+        .routes(routes!(tokens::revoke))
+        .routes(routes!(users::login))
+        .routes(routes!(users::whoami))
+        .routes(routes!(users::list, users::create))
+        .routes(routes!(audit::list))
+        .routes(routes!(audit::verify))
 }
 
 /// `?env=` and `?target=`, shared by every scoped endpoint.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ScopeQuery {
+    /// Environment slug (neither: project level).
     env: Option<String>,
+    /// Target slug.
     target: Option<String>,
 }
 

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
-use hush_proto::{CreateNamed, CreateProject};
+use hush_proto::{Child, CreateNamed, CreateProject, Organization, Project};
 use hush_store::{ChildKind, EncryptionMode};
 
 use super::convert;
@@ -17,6 +17,13 @@ use crate::AppState;
 type Result<T> = std::result::Result<T, ServiceError>;
 type S = State<Arc<AppState>>;
 
+#[utoipa::path(
+    get,
+    path = "/orgs",
+    summary = "Organizations the token belongs to",
+    responses((status = 200, body = Vec<Organization>), super::doc::Errors),
+    security(("bearer" = []))
+)]
 pub async fn list_orgs(
     State(app): S,
     who: Principal,
@@ -25,6 +32,14 @@ pub async fn list_orgs(
     Ok(Json(orgs.into_iter().map(convert::org).collect()))
 }
 
+#[utoipa::path(
+    get,
+    path = "/orgs/{org}",
+    summary = "One organization",
+    params(("org" = String, Path, description = "Organization slug")),
+    responses((status = 200, body = Organization), super::doc::Errors),
+    security(("bearer" = []))
+)]
 pub async fn get_org(
     State(app): S,
     who: Principal,
@@ -33,6 +48,14 @@ pub async fn get_org(
     Ok(Json(convert::org(app.services.org(&who, &org).await?)))
 }
 
+#[utoipa::path(
+    get,
+    path = "/orgs/{org}/projects",
+    summary = "Projects the token may see",
+    params(("org" = String, Path, description = "Organization slug")),
+    responses((status = 200, body = Vec<Project>), super::doc::Errors),
+    security(("bearer" = []))
+)]
 pub async fn list(
     State(app): S,
     who: Principal,
@@ -42,6 +65,15 @@ pub async fn list(
     Ok(Json(projects.into_iter().map(convert::project).collect()))
 }
 
+#[utoipa::path(
+    post,
+    path = "/orgs/{org}/projects",
+    summary = "Create a project (encryption mode fixed at creation)",
+    params(("org" = String, Path, description = "Organization slug")),
+    request_body = CreateProject,
+    responses((status = 201, body = Project), super::doc::Errors),
+    security(("bearer" = []))
+)]
 pub async fn create(
     State(app): S,
     who: Principal,
@@ -65,6 +97,14 @@ pub async fn create(
     Ok((StatusCode::CREATED, Json(convert::project(project))))
 }
 
+#[utoipa::path(
+    get,
+    path = "/orgs/{org}/projects/{project}",
+    summary = "One project",
+    params(("org" = String, Path, description = "Organization slug"), ("project" = String, Path, description = "Project slug")),
+    responses((status = 200, body = Project), super::doc::Errors),
+    security(("bearer" = []))
+)]
 pub async fn get(
     State(app): S,
     who: Principal,
@@ -75,6 +115,14 @@ pub async fn get(
     )))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/orgs/{org}/projects/{project}",
+    summary = "Delete a project with its secrets and history",
+    params(("org" = String, Path, description = "Organization slug"), ("project" = String, Path, description = "Project slug")),
+    responses((status = 204, description = "Deleted"), super::doc::Errors),
+    security(("bearer" = []))
+)]
 pub async fn remove(
     State(app): S,
     who: Principal,
@@ -110,6 +158,14 @@ async fn create_child(
     Ok((StatusCode::CREATED, Json(convert::child(child))))
 }
 
+#[utoipa::path(
+    get,
+    path = "/orgs/{org}/projects/{project}/environments",
+    summary = "Environments of a project",
+    params(("org" = String, Path, description = "Organization slug"), ("project" = String, Path, description = "Project slug")),
+    responses((status = 200, body = Vec<Child>), super::doc::Errors),
+    security(("bearer" = []))
+)]
 pub async fn list_envs(
     State(app): S,
     who: Principal,
@@ -118,6 +174,14 @@ pub async fn list_envs(
     list_children(&app, &who, ChildKind::Environment, &org, &project).await
 }
 
+#[utoipa::path(
+    get,
+    path = "/orgs/{org}/projects/{project}/targets",
+    summary = "Targets of a project",
+    params(("org" = String, Path, description = "Organization slug"), ("project" = String, Path, description = "Project slug")),
+    responses((status = 200, body = Vec<Child>), super::doc::Errors),
+    security(("bearer" = []))
+)]
 pub async fn list_targets(
     State(app): S,
     who: Principal,
@@ -126,6 +190,15 @@ pub async fn list_targets(
     list_children(&app, &who, ChildKind::Target, &org, &project).await
 }
 
+#[utoipa::path(
+    post,
+    path = "/orgs/{org}/projects/{project}/environments",
+    summary = "Create an environment",
+    params(("org" = String, Path, description = "Organization slug"), ("project" = String, Path, description = "Project slug")),
+    request_body = CreateNamed,
+    responses((status = 201, body = Child), super::doc::Errors),
+    security(("bearer" = []))
+)]
 pub async fn create_env(
     State(app): S,
     who: Principal,
@@ -135,6 +208,15 @@ pub async fn create_env(
     create_child(&app, &who, ChildKind::Environment, &org, &project, body).await
 }
 
+#[utoipa::path(
+    post,
+    path = "/orgs/{org}/projects/{project}/targets",
+    summary = "Create a target",
+    params(("org" = String, Path, description = "Organization slug"), ("project" = String, Path, description = "Project slug")),
+    request_body = CreateNamed,
+    responses((status = 201, body = Child), super::doc::Errors),
+    security(("bearer" = []))
+)]
 pub async fn create_target(
     State(app): S,
     who: Principal,
@@ -144,6 +226,14 @@ pub async fn create_target(
     create_child(&app, &who, ChildKind::Target, &org, &project, body).await
 }
 
+#[utoipa::path(
+    delete,
+    path = "/orgs/{org}/projects/{project}/environments/{slug}",
+    summary = "Delete an environment with its secrets",
+    params(("org" = String, Path, description = "Organization slug"), ("project" = String, Path, description = "Project slug"), ("slug" = String, Path, description = "Environment or target slug")),
+    responses((status = 204, description = "Deleted"), super::doc::Errors),
+    security(("bearer" = []))
+)]
 pub async fn remove_env(
     State(app): S,
     who: Principal,
@@ -155,6 +245,14 @@ pub async fn remove_env(
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[utoipa::path(
+    delete,
+    path = "/orgs/{org}/projects/{project}/targets/{slug}",
+    summary = "Delete a target with its secrets",
+    params(("org" = String, Path, description = "Organization slug"), ("project" = String, Path, description = "Project slug"), ("slug" = String, Path, description = "Environment or target slug")),
+    responses((status = 204, description = "Deleted"), super::doc::Errors),
+    security(("bearer" = []))
+)]
 pub async fn remove_target(
     State(app): S,
     who: Principal,

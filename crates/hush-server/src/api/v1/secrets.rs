@@ -5,7 +5,7 @@ use std::sync::Arc;
 use axum::extract::State;
 use axum::Json;
 use hush_core::NameRule;
-use hush_proto::{BulkWrite, PutSecret, Revision, SecretList, WriteResult};
+use hush_proto::{BulkWrite, PutSecret, Revision, Secret, SecretList, WriteResult};
 use hush_store::{Change, SecretInput};
 use serde::Deserialize;
 
@@ -20,10 +20,13 @@ type Result<T> = std::result::Result<T, ServiceError>;
 type S = State<Arc<AppState>>;
 
 /// `GET …/secrets` query.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ListQuery {
+    /// Environment slug (neither env nor target: project level).
     env: Option<String>,
+    /// Target slug.
     target: Option<String>,
     /// `merged` (default) or `exact`.
     level: Option<String>,
@@ -37,11 +40,15 @@ pub struct ListQuery {
 }
 
 /// Scope and check-and-set for single-secret writes.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct WriteQuery {
+    /// Environment slug (neither env nor target: project level).
     env: Option<String>,
+    /// Target slug.
     target: Option<String>,
+    /// Write only if the scope is still at this version (409 otherwise).
     expected_version: Option<i64>,
 }
 
@@ -92,6 +99,14 @@ async fn read(
     Ok(convert::secret_list(read))
 }
 
+#[utoipa::path(
+    get,
+    path = "/orgs/{org}/projects/{project}/secrets",
+    summary = "Secrets of a scope, merged (deeper levels win) or exact",
+    params(("org" = String, Path, description = "Organization slug"), ("project" = String, Path, description = "Project slug"), ListQuery),
+    responses((status = 200, body = SecretList), super::doc::Errors),
+    security(("bearer" = []))
+)]
 pub async fn list(
     State(app): S,
     who: Principal,
@@ -101,6 +116,14 @@ pub async fn list(
     Ok(Json(read(&app, &who, &org, &project, q).await?))
 }
 
+#[utoipa::path(
+    get,
+    path = "/orgs/{org}/projects/{project}/secrets/{name}",
+    summary = "One secret as the merged view resolves it",
+    params(("org" = String, Path, description = "Organization slug"), ("project" = String, Path, description = "Project slug"), ("name" = String, Path, description = "Secret name"), ListQuery),
+    responses((status = 200, body = Secret), super::doc::Errors),
+    security(("bearer" = []))
+)]
 pub async fn get(
     State(app): S,
     who: Principal,
@@ -118,6 +141,15 @@ pub async fn get(
     })
 }
 
+#[utoipa::path(
+    put,
+    path = "/orgs/{org}/projects/{project}/secrets/{name}",
+    summary = "Set one secret (or only its metadata) as one version",
+    params(("org" = String, Path, description = "Organization slug"), ("project" = String, Path, description = "Project slug"), ("name" = String, Path, description = "Secret name"), WriteQuery),
+    request_body = PutSecret,
+    responses((status = 200, body = WriteResult), super::doc::Errors),
+    security(("bearer" = []))
+)]
 pub async fn put(
     State(app): S,
     who: Principal,
@@ -144,6 +176,15 @@ pub async fn put(
     Ok(convert::written(version))
 }
 
+#[utoipa::path(
+    post,
+    path = "/orgs/{org}/projects/{project}/secrets",
+    summary = "Set and delete many secrets as one version",
+    params(("org" = String, Path, description = "Organization slug"), ("project" = String, Path, description = "Project slug"), WriteQuery),
+    request_body = BulkWrite,
+    responses((status = 200, body = WriteResult), super::doc::Errors),
+    security(("bearer" = []))
+)]
 pub async fn bulk(
     State(app): S,
     who: Principal,
@@ -177,6 +218,14 @@ pub async fn bulk(
     Ok(convert::written(version))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/orgs/{org}/projects/{project}/secrets/{name}",
+    summary = "Delete one secret as one version",
+    params(("org" = String, Path, description = "Organization slug"), ("project" = String, Path, description = "Project slug"), ("name" = String, Path, description = "Secret name"), WriteQuery),
+    responses((status = 200, body = WriteResult), super::doc::Errors),
+    security(("bearer" = []))
+)]
 pub async fn remove(
     State(app): S,
     who: Principal,
@@ -198,14 +247,25 @@ pub async fn remove(
 }
 
 /// `?env=&target=` of a revision query.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct RevisionQuery {
+    /// Environment slug (neither env nor target: project level).
     env: Option<String>,
+    /// Target slug.
     target: Option<String>,
 }
 
 /// `GET …/projects/{p}/revision`: what clients poll to watch for changes.
+#[utoipa::path(
+    get,
+    path = "/orgs/{org}/projects/{project}/revision",
+    summary = "Revision of a merged view: changes whenever it may have; cheap to poll",
+    params(("org" = String, Path, description = "Organization slug"), ("project" = String, Path, description = "Project slug"), RevisionQuery),
+    responses((status = 200, body = Revision), super::doc::Errors),
+    security(("bearer" = []))
+)]
 pub async fn revision(
     State(app): S,
     who: Principal,
@@ -221,6 +281,14 @@ pub async fn revision(
 }
 
 /// `GET /v1/pull/revision?env=`: the same for a pull token.
+#[utoipa::path(
+    get,
+    path = "/pull/revision",
+    summary = "Revision of what a pull token reads",
+    params(RevisionQuery),
+    responses((status = 200, body = Revision), super::doc::Errors),
+    security(("bearer" = []))
+)]
 pub async fn pull_revision(
     State(app): S,
     AnyPrincipal(who): AnyPrincipal,

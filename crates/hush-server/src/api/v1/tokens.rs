@@ -6,7 +6,7 @@ use std::sync::Arc;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
-use hush_proto::{CreateToken, CreatedToken};
+use hush_proto::{CreateToken, CreatedToken, Token};
 use hush_store::{ChildKind, TokenKind, TokenRecord};
 
 use super::convert;
@@ -19,6 +19,15 @@ use crate::AppState;
 type Result<T> = std::result::Result<T, ServiceError>;
 type S = State<Arc<AppState>>;
 
+#[utoipa::path(
+    post,
+    path = "/orgs/{org}/tokens",
+    summary = "Create an API or pull token (shown once)",
+    params(("org" = String, Path, description = "Organization slug")),
+    request_body = CreateToken,
+    responses((status = 201, body = CreatedToken), super::doc::Errors),
+    security(("bearer" = []))
+)]
 pub async fn create(
     State(app): S,
     who: Principal,
@@ -57,6 +66,14 @@ pub async fn create(
     ))
 }
 
+#[utoipa::path(
+    get,
+    path = "/orgs/{org}/tokens",
+    summary = "Tokens the caller manages",
+    params(("org" = String, Path, description = "Organization slug")),
+    responses((status = 200, body = Vec<Token>), super::doc::Errors),
+    security(("bearer" = []))
+)]
 pub async fn list(
     State(app): S,
     who: Principal,
@@ -109,6 +126,14 @@ async fn restriction_names(
     Ok(names)
 }
 
+#[utoipa::path(
+    delete,
+    path = "/orgs/{org}/tokens/{id}",
+    summary = "Revoke a token",
+    params(("org" = String, Path, description = "Organization slug"), ("id" = String, Path, description = "Token id")),
+    responses((status = 204, description = "Revoked"), super::doc::Errors),
+    security(("bearer" = []))
+)]
 pub async fn revoke(
     State(app): S,
     who: Principal,

@@ -30,6 +30,15 @@ fn address(side: &ScopeRef) -> ScopeAddress {
     }
 }
 
+#[utoipa::path(
+    post,
+    path = "/orgs/{org}/projects/{project}/copy",
+    summary = "Copy one scope's secrets into another as one version",
+    params(("org" = String, Path, description = "Organization slug"), ("project" = String, Path, description = "Project slug")),
+    request_body = CopySecrets,
+    responses((status = 200, body = WriteResult), super::doc::Errors),
+    security(("bearer" = []))
+)]
 pub async fn copy(
     State(app): S,
     who: Principal,
@@ -57,13 +66,17 @@ pub async fn copy(
 }
 
 /// Query of import and export.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct FileQuery {
+    /// Environment slug (neither env nor target: project level).
     env: Option<String>,
+    /// Target slug.
     target: Option<String>,
     /// `dotenv` (default), `json` or `shell` (export only).
     format: Option<String>,
+    /// Write only if the scope is still at this version (409 otherwise).
     expected_version: Option<i64>,
 }
 
@@ -86,6 +99,14 @@ fn format(text: Option<&str>) -> Result<Format> {
 }
 
 /// The merged, active plaintext of a scope as a file.
+#[utoipa::path(
+    get,
+    path = "/orgs/{org}/projects/{project}/export",
+    summary = "The merged, active plaintext of a scope as a .env, JSON or shell file",
+    params(("org" = String, Path, description = "Organization slug"), ("project" = String, Path, description = "Project slug"), FileQuery),
+    responses((status = 200, description = "The file", content_type = "text/plain", body = String), super::doc::Errors),
+    security(("bearer" = []))
+)]
 pub async fn export(
     State(app): S,
     who: Principal,
@@ -123,6 +144,15 @@ pub async fn export(
 }
 
 /// Sets every variable of a `.env` or JSON file, as one version.
+#[utoipa::path(
+    post,
+    path = "/orgs/{org}/projects/{project}/import",
+    summary = "Set every variable of a .env or JSON file as one version",
+    params(("org" = String, Path, description = "Organization slug"), ("project" = String, Path, description = "Project slug"), FileQuery),
+    request_body(content = String, content_type = "text/plain", description = ".env or JSON file"),
+    responses((status = 200, body = WriteResult), super::doc::Errors),
+    security(("bearer" = []))
+)]
 pub async fn import(
     State(app): S,
     who: Principal,

@@ -18,6 +18,15 @@ use crate::AppState;
 type Result<T> = std::result::Result<T, ServiceError>;
 type S = State<Arc<AppState>>;
 
+#[utoipa::path(
+    post,
+    path = "/orgs/{org}/users",
+    summary = "Create a user with a role in the organization",
+    params(("org" = String, Path, description = "Organization slug")),
+    request_body = CreateUser,
+    responses((status = 201, body = User), super::doc::Errors),
+    security(("bearer" = []))
+)]
 pub async fn create(
     State(app): S,
     who: Principal,
@@ -45,6 +54,14 @@ pub async fn create(
     ))
 }
 
+#[utoipa::path(
+    get,
+    path = "/orgs/{org}/users",
+    summary = "Members of the organization",
+    params(("org" = String, Path, description = "Organization slug")),
+    responses((status = 200, body = Vec<User>), super::doc::Errors),
+    security(("bearer" = []))
+)]
 pub async fn list(
     State(app): S,
     who: Principal,
@@ -63,6 +80,14 @@ pub async fn list(
     ))
 }
 
+#[utoipa::path(
+    post,
+    path = "/login",
+    summary = "Log in: a 12-hour session token with the role's scopes",
+    request_body = Login,
+    responses((status = 200, body = Session), super::doc::Errors),
+    security(())
+)]
 pub async fn login(
     State(app): S,
     slot: Option<Extension<AuditSlot>>,
@@ -88,6 +113,13 @@ pub async fn login(
 }
 
 /// `GET /v1/whoami`: any token, pull tokens included.
+#[utoipa::path(
+    get,
+    path = "/whoami",
+    summary = "What the presented token is (any token, pull tokens too)",
+    responses((status = 200, body = WhoAmI), super::doc::Errors),
+    security(("bearer" = []))
+)]
 pub async fn whoami(State(app): S, AnyPrincipal(who): AnyPrincipal) -> Result<Json<WhoAmI>> {
     let identity = app.services.identity(&who).await?;
     let token = who.token;

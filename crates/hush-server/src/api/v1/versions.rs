@@ -5,7 +5,7 @@ use std::sync::Arc;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
-use hush_proto::{DiffEntry, SecretList, Version, WriteResult};
+use hush_proto::{DiffEntry, Purged, SecretList, Version, WriteResult};
 use serde::Deserialize;
 
 use super::{convert, ScopeQuery};
@@ -18,30 +18,43 @@ type Result<T> = std::result::Result<T, ServiceError>;
 type S = State<Arc<AppState>>;
 
 /// `GET …/versions/{v}` query.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct StateQuery {
+    /// Environment slug (neither env nor target: project level).
     env: Option<String>,
+    /// Target slug.
     target: Option<String>,
+    /// `metadata` (default), `ciphertext` or `plain`.
     reveal: Option<String>,
 }
 
 /// `GET …/diff` query.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct DiffQuery {
+    /// Environment slug (neither env nor target: project level).
     env: Option<String>,
+    /// Target slug.
     target: Option<String>,
+    /// Older version.
     from: i64,
+    /// Newer version.
     to: i64,
 }
 
 /// `POST …/versions/{v}/restore` query.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct RestoreQuery {
+    /// Environment slug (neither env nor target: project level).
     env: Option<String>,
+    /// Target slug.
     target: Option<String>,
+    /// Write only if the scope is still at this version (409 otherwise).
     expected_version: Option<i64>,
 }
 
@@ -49,6 +62,14 @@ fn scope(env: Option<String>, target: Option<String>) -> crate::service::ScopeAd
     ScopeQuery { env, target }.address()
 }
 
+#[utoipa::path(
+    get,
+    path = "/orgs/{org}/projects/{project}/versions",
+    summary = "Version log of a scope, newest first",
+    params(("org" = String, Path, description = "Organization slug"), ("project" = String, Path, description = "Project slug"), ScopeQuery),
+    responses((status = 200, body = Vec<Version>), super::doc::Errors),
+    security(("bearer" = []))
+)]
 pub async fn list(
     State(app): S,
     who: Principal,
@@ -62,6 +83,14 @@ pub async fn list(
     Ok(Json(versions.into_iter().map(convert::version).collect()))
 }
 
+#[utoipa::path(
+    get,
+    path = "/orgs/{org}/projects/{project}/versions/{version}",
+    summary = "The scope's secrets at a version",
+    params(("org" = String, Path, description = "Organization slug"), ("project" = String, Path, description = "Project slug"), ("version" = i64, Path, description = "Version number"), StateQuery),
+    responses((status = 200, body = SecretList), super::doc::Errors),
+    security(("bearer" = []))
+)]
 pub async fn get(
     State(app): S,
     who: Principal,
@@ -83,6 +112,14 @@ pub async fn get(
     Ok(Json(convert::secret_list(read)))
 }
 
+#[utoipa::path(
+    get,
+    path = "/orgs/{org}/projects/{project}/diff",
+    summary = "Names that differ between two versions",
+    params(("org" = String, Path, description = "Organization slug"), ("project" = String, Path, description = "Project slug"), DiffQuery),
+    responses((status = 200, body = Vec<DiffEntry>), super::doc::Errors),
+    security(("bearer" = []))
+)]
 pub async fn diff(
     State(app): S,
     who: Principal,
@@ -96,6 +133,14 @@ pub async fn diff(
     Ok(Json(entries.into_iter().map(convert::diff).collect()))
 }
 
+#[utoipa::path(
+    post,
+    path = "/orgs/{org}/projects/{project}/versions/{version}/restore",
+    summary = "Restore a version as a new version",
+    params(("org" = String, Path, description = "Organization slug"), ("project" = String, Path, description = "Project slug"), ("version" = i64, Path, description = "Version number"), RestoreQuery),
+    responses((status = 200, body = WriteResult), super::doc::Errors),
+    security(("bearer" = []))
+)]
 pub async fn restore(
     State(app): S,
     who: Principal,
@@ -116,6 +161,14 @@ pub async fn restore(
     Ok(convert::written(info))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/orgs/{org}/projects/{project}/versions/{version}",
+    summary = "Delete one version (not the current one)",
+    params(("org" = String, Path, description = "Organization slug"), ("project" = String, Path, description = "Project slug"), ("version" = i64, Path, description = "Version number"), ScopeQuery),
+    responses((status = 204, description = "Deleted"), super::doc::Errors),
+    security(("bearer" = []))
+)]
 pub async fn remove(
     State(app): S,
     who: Principal,
@@ -128,15 +181,25 @@ pub async fn remove(
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[utoipa::path(
+    post,
+    path = "/orgs/{org}/projects/{project}/versions/purge",
+    summary = "Delete every version but the current one",
+    params(("org" = String, Path, description = "Organization slug"), ("project" = String, Path, description = "Project slug"), ScopeQuery),
+    responses((status = 200, body = Purged), super::doc::Errors),
+    security(("bearer" = []))
+)]
 pub async fn purge(
     State(app): S,
     who: Principal,
     PathArgs((org, project)): PathArgs<(String, String)>,
     Params(q): Params<ScopeQuery>,
-) -> Result<Json<serde_json::Value>> {
+) -> Result<Json<Purged>> {
     let removed = app
         .services
         .purge(&who, &org, &project, &q.address())
         .await?;
-    Ok(Json(serde_json::json!({ "purged_versions": removed })))
+    Ok(Json(Purged {
+        purged_versions: removed,
+    }))
 }
