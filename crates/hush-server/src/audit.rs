@@ -113,6 +113,12 @@ impl AuditSlot {
     }
 
     /// Records the project the request concerned.
+    /// Attributes the entry to an organization without an actor (a
+    /// refused login names the organization it tried).
+    pub fn org(&self, org_id: &str) {
+        self.with(|info| info.org_id = Some(org_id.to_owned()));
+    }
+
     pub fn project(&self, project_id: &str) {
         self.with(|info| info.project_id = Some(project_id.to_owned()));
     }
@@ -155,7 +161,18 @@ pub async fn record(
     let response = next.run(request).await;
 
     let status = response.status();
-    let info = slot.with(std::mem::take);
+    let mut info = slot.with(std::mem::take);
+    if info.org_id.is_none() && status.as_u16() >= 400 {
+        // A refused request still belongs to the organization its path
+        // names, so that organization's admins see the attempt.
+        if let Some(slug) = uri
+            .path()
+            .strip_prefix("/v1/orgs/")
+            .and_then(|rest| rest.split('/').next())
+        {
+            info.org_id = app.services.org_id(slug).await;
+        }
+    }
     let entry = AuditEntry {
         at: crate::now_ms(),
         org_id: info.org_id,

@@ -1373,13 +1373,52 @@ async fn users_log_in_with_their_role(env: &TestEnv) {
     );
     assert_eq!(e1, e2);
     assert_eq!(code(&e1), "invalid_credentials");
-    // Logins are audited as the user; no password reaches the log.
+    // Logins are audited as the user, refused ones as attempts on the
+    // organization (visible to its admins); no password reaches the log.
     let (_, page) = api.get("/v1/orgs/default/audit?action=auth.login").await;
     let logins = page["entries"].as_array().unwrap();
-    assert_eq!(logins.len(), 2, "{page}");
-    assert!(logins
-        .iter()
-        .all(|e| e["actor"].as_str().unwrap().starts_with("user:")));
+    assert_eq!(logins.len(), 4, "{page}");
+    let outcome = |e: &Value| {
+        (
+            e["actor"]
+                .as_str()
+                .unwrap()
+                .split(':')
+                .next()
+                .unwrap()
+                .to_owned(),
+            e["result"].as_str().unwrap().to_owned(),
+        )
+    };
+    let mut seen: Vec<_> = logins.iter().map(outcome).collect();
+    seen.sort();
+    assert_eq!(
+        seen,
+        [
+            ("anonymous", "denied"),
+            ("anonymous", "denied"),
+            ("user", "ok"),
+            ("user", "ok")
+        ]
+        .map(|(a, r)| (a.to_owned(), r.to_owned()))
+    );
+    // So is a request with a bad token on the organization's paths.
+    let (status, _) = api
+        .with("hush_bogus")
+        .get("/v1/orgs/default/projects")
+        .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let (_, page) = api
+        .get("/v1/orgs/default/audit?actor=anonymous&limit=10")
+        .await;
+    assert!(
+        page["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["status"] == 401 && e["resource"] == "/v1/orgs/default/projects"),
+        "{page}"
+    );
     let (_, all) = api.get("/v1/orgs/default/audit?limit=1000").await;
     assert!(!all.to_string().contains("correct horse"));
     let (_, changes) = api.get(&format!("{base}/versions?env=production")).await;

@@ -17,6 +17,12 @@ impl Services {
             .collect())
     }
 
+    /// The id of the organization with this slug, if there is one; for
+    /// attributing refused requests in the audit log.
+    pub async fn org_id(&self, slug: &str) -> Option<String> {
+        self.store.organization(slug).await.ok().map(|o| o.id)
+    }
+
     /// The caller's projects in an organization.
     pub async fn projects(&self, who: &Principal, org: &str) -> Result<Vec<Project>, ServiceError> {
         let org = self.org(who, org).await?;

@@ -94,10 +94,19 @@ pub async fn login(
     JsonBody(body): JsonBody<Login>,
 ) -> Result<Json<Session>> {
     let password = SecretString::new(body.password);
-    let (secret, record, user, role) = app
-        .services
-        .login(&body.email, &password, body.org.as_deref())
-        .await?;
+    let org = body.org.as_deref().unwrap_or(crate::service::DEFAULT_ORG);
+    let (secret, record, user, role) =
+        match app.services.login(&body.email, &password, Some(org)).await {
+            Ok(session) => session,
+            Err(err) => {
+                if let (Some(Extension(slot)), Some(org_id)) =
+                    (&slot, app.services.org_id(org).await)
+                {
+                    slot.org(&org_id);
+                }
+                return Err(err);
+            }
+        };
     if let Some(Extension(slot)) = slot {
         slot.identify(format!("user:{}", user.id), &record.org_id, None);
     }
