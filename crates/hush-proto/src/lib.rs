@@ -413,6 +413,16 @@ pub struct User {
     pub role: String,
 }
 
+/// Body of `PUT …/projects/{project}/members/{user}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct ProjectRole {
+    /// `admin`, `member` or `viewer`: replaces the user's organization
+    /// role within the project (owners and admins keep theirs).
+    pub role: String,
+}
+
 /// Body of `POST /v1/login`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

@@ -21,6 +21,7 @@ on_both_backends!(
     every_request_is_audited,
     copy_import_and_export,
     users_log_in_with_their_role,
+    project_roles_replace_the_org_role,
 );
 
 // ------------------------------------------------------------- helpers
@@ -1554,4 +1555,148 @@ async fn openapi_document_matches_the_routes() {
     }
     assert!(operations >= 35, "{operations} operations documented");
     server.stop().await;
+}
+
+/// A project role replaces the organization role within that project:
+/// it can grant (a viewer made member of one project) or restrict (a
+/// member made viewer of another); organization admins keep theirs.
+async fn project_roles_replace_the_org_role(env: &TestEnv) {
+    let api = Api::admin(env);
+    let web = api.project("web", &["production"]).await;
+    let pay = api.project("payments", &["production"]).await;
+    for base in [&web, &pay] {
+        api.put(
+            &format!("{base}/secrets/KEY?env=production"),
+            json!({ "value": "v" }),
+        )
+        .await;
+    }
+    let mut ids = Vec::new();
+    for (email, role) in [("vic@example.com", "viewer"), ("mo@example.com", "member")] {
+        let (status, user) = api
+            .post(
+                "/v1/orgs/default/users",
+                json!({ "email": email, "password": "long enough password", "role": role }),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{user}");
+        ids.push(user["id"].as_str().unwrap().to_owned());
+    }
+    let (vic, mo) = (&ids[0], &ids[1]);
+    let login = |email: &'static str| {
+        let req = env
+            .server
+            .anonymous(Method::POST, "/v1/login")
+            .json(&json!({ "email": email, "password": "long enough password" }));
+        async move {
+            let session: Value = req.send().await.unwrap().json().await.unwrap();
+            session["token"].as_str().unwrap().to_owned()
+        }
+    };
+    let (status, set) = api
+        .put(&format!("{web}/members/{vic}"), json!({ "role": "member" }))
+        .await;
+    assert_eq!(
+        (status, set["role"].as_str()),
+        (StatusCode::OK, Some("member"))
+    );
+    api.put(&format!("{pay}/members/{mo}"), json!({ "role": "viewer" }))
+        .await;
+    api.put(&format!("{web}/members/{mo}"), json!({ "role": "admin" }))
+        .await;
+    let vic_api = api.with(&login("vic@example.com").await);
+    let mo_api = api.with(&login("mo@example.com").await);
+    assert_eq!(decrypt(&vic_api, &web).await, StatusCode::OK);
+    assert_eq!(decrypt(&vic_api, &pay).await, StatusCode::FORBIDDEN);
+    assert_eq!(decrypt(&mo_api, &pay).await, StatusCode::FORBIDDEN);
+    assert_eq!(decrypt(&mo_api, &web).await, StatusCode::OK);
+    let (status, _) = mo_api
+        .put(
+            &format!("{pay}/secrets/KEY?env=production"),
+            json!({ "value": "w" }),
+        )
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::FORBIDDEN,
+        "a project viewer cannot write"
+    );
+
+    // mo administers web: its members and its tokens, nothing beyond.
+    let (status, members) = mo_api.get(&format!("{web}/members")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(members.as_array().unwrap().len(), 2);
+    let (status, _) = mo_api.get(&format!("{pay}/members")).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, created) = mo_api
+        .post(
+            "/v1/orgs/default/tokens",
+            json!({ "name": "web-ci", "kind": "pull", "project": "web" }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let (status, _) = mo_api
+        .post(
+            "/v1/orgs/default/tokens",
+            json!({ "name": "pay-ci", "kind": "pull", "project": "payments" }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (_, tokens) = mo_api.get("/v1/orgs/default/tokens").await;
+    let names: Vec<&str> = tokens
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["web-ci"], "only web's tokens");
+    let (status, _) = vic_api
+        .put(&format!("{web}/members/{mo}"), json!({ "role": "viewer" }))
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::FORBIDDEN,
+        "a project member is not its admin"
+    );
+
+    // Bad input; removal restores the organization role.
+    let (status, err) = api
+        .put(&format!("{web}/members/{vic}"), json!({ "role": "owner" }))
+        .await;
+    assert_eq!(
+        (status, code(&err)),
+        (StatusCode::UNPROCESSABLE_ENTITY, "invalid_role")
+    );
+    let (status, _) = api
+        .put(
+            &format!("{web}/members/no-such-user"),
+            json!({ "role": "viewer" }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _) = api.delete(&format!("{pay}/members/{mo}")).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (status, _) = api.delete(&format!("{pay}/members/{mo}")).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(decrypt(&mo_api, &pay).await, StatusCode::OK);
+    let (_, page) = api
+        .get("/v1/orgs/default/audit?action=project.member.set&limit=10")
+        .await;
+    let results: Vec<&str> = page["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["result"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        results,
+        ["denied", "error", "denied", "ok", "ok", "ok"],
+        "{page}"
+    );
+}
+
+async fn decrypt(api: &Api<'_>, base: &str) -> StatusCode {
+    api.get(&format!("{base}/secrets/KEY?env=production&reveal=plain"))
+        .await
+        .0
 }

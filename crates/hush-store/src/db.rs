@@ -82,6 +82,11 @@ macro_rules! migrations {
                 name: "users",
                 sql: include_str!(concat!("../migrations/", $dir, "/0004_users.sql")),
             },
+            Migration {
+                version: 5,
+                name: "project_roles",
+                sql: include_str!(concat!("../migrations/", $dir, "/0005_project_roles.sql")),
+            },
         ]
     };
 }

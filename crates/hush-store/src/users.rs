@@ -118,4 +118,83 @@ impl Store {
             })
             .collect::<sqlx::Result<_>>()?)
     }
+
+    /// Gives `user_id` `role` in the project (replacing any it had).
+    pub async fn set_project_role(
+        &self,
+        project_id: &str,
+        user_id: &str,
+        role: &str,
+    ) -> Result<()> {
+        let mut tx = self.pools.write.begin().await?;
+        sqlx::query("DELETE FROM project_members WHERE project_id = $1 AND user_id = $2")
+            .bind(project_id)
+            .bind(user_id)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(
+            "INSERT INTO project_members (project_id, user_id, role, created_at) \
+             VALUES ($1, $2, $3, $4)",
+        )
+        .bind(project_id)
+        .bind(user_id)
+        .bind(role)
+        .bind(crate::now_ms())
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Takes the user's project role away; false if there was none.
+    pub async fn remove_project_role(&self, project_id: &str, user_id: &str) -> Result<bool> {
+        let done =
+            sqlx::query("DELETE FROM project_members WHERE project_id = $1 AND user_id = $2")
+                .bind(project_id)
+                .bind(user_id)
+                .execute(&self.pools.write)
+                .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    /// The users with a role in the project, by email.
+    pub async fn project_members(&self, project_id: &str) -> Result<Vec<Membership>> {
+        let rows = sqlx::query(
+            "SELECT m.user_id, u.email, m.role FROM project_members m \
+             JOIN users u ON u.id = m.user_id WHERE m.project_id = $1 ORDER BY u.email",
+        )
+        .bind(project_id)
+        .fetch_all(&self.pools.read)
+        .await?;
+        Ok(rows
+            .iter()
+            .map(|r| -> sqlx::Result<Membership> {
+                Ok(Membership {
+                    user_id: r.try_get("user_id")?,
+                    email: r.try_get("email")?,
+                    role: r.try_get("role")?,
+                })
+            })
+            .collect::<sqlx::Result<_>>()?)
+    }
+
+    /// The user's roles by project id, in the projects of `org_id`.
+    pub async fn project_roles(
+        &self,
+        org_id: &str,
+        user_id: &str,
+    ) -> Result<Vec<(String, String)>> {
+        let rows = sqlx::query(
+            "SELECT m.project_id, m.role FROM project_members m \
+             JOIN projects p ON p.id = m.project_id WHERE p.org_id = $1 AND m.user_id = $2",
+        )
+        .bind(org_id)
+        .bind(user_id)
+        .fetch_all(&self.pools.read)
+        .await?;
+        Ok(rows
+            .iter()
+            .map(|r| -> sqlx::Result<(String, String)> { Ok((r.try_get(0)?, r.try_get(1)?)) })
+            .collect::<sqlx::Result<_>>()?)
+    }
 }

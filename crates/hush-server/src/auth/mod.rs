@@ -99,12 +99,18 @@ impl FromStr for Scope {
     }
 }
 
+/// Scopes by project id: what a user's project roles grant there.
+pub type ProjectScopes = Arc<Vec<(String, Vec<Scope>)>>;
+
 /// An authenticated caller.
 #[derive(Debug, Clone)]
 pub struct Principal {
     /// The token's record.
     pub token: TokenRecord,
     scopes: Vec<Scope>,
+    /// A session's scopes in the projects where its user has a project
+    /// role (they replace `scopes` there).
+    project_scopes: ProjectScopes,
     audit: Option<AuditSlot>,
 }
 
@@ -132,6 +138,44 @@ impl Principal {
     /// Whether the token holds `scope` (or one including it).
     pub fn has(&self, scope: Scope) -> bool {
         self.scopes.iter().any(|&held| scope.granted_by(held))
+    }
+
+    /// The scopes the caller holds in a project: its user's role there,
+    /// if it has one, else the token's own.
+    fn scopes_in(&self, project_id: &str) -> &[Scope] {
+        self.project_scopes
+            .iter()
+            .find(|(id, _)| id == project_id)
+            .map_or(&self.scopes, |(_, scopes)| scopes)
+    }
+
+    /// Whether the caller holds `scope` organization-wide or in some
+    /// project (for listings that are then filtered per project).
+    pub fn has_anywhere(&self, scope: Scope) -> bool {
+        self.has(scope)
+            || self
+                .project_scopes
+                .iter()
+                .any(|(_, held)| held.iter().any(|&h| scope.granted_by(h)))
+    }
+
+    /// Whether the caller holds `scope` in the project.
+    pub fn has_in(&self, project_id: &str, scope: Scope) -> bool {
+        self.scopes_in(project_id)
+            .iter()
+            .any(|&held| scope.granted_by(held))
+    }
+
+    /// Fails with 403 unless the caller holds `scope` in the project.
+    pub fn require_in(&self, project_id: &str, scope: Scope) -> Result<(), ServiceError> {
+        if self.has_in(project_id, scope) {
+            Ok(())
+        } else {
+            Err(ServiceError::forbidden(
+                "insufficient_scope",
+                format!("you lack the {scope} scope in this project"),
+            ))
+        }
     }
 
     /// Ties the caller to the request's audit entry.
@@ -179,14 +223,22 @@ pub async fn authenticate(state: &AppState, token: &str) -> Result<Principal, Se
             "the token has expired",
         ));
     }
-    let scopes = record
+    let scopes: Vec<Scope> = record
         .scopes
         .iter()
         .filter_map(|s| s.parse().ok())
         .collect();
+    // Organization owners and admins keep their role in every project.
+    let project_scopes = match &record.user_id {
+        Some(user) if !scopes.contains(&Scope::OrgAdmin) => {
+            state.services.project_scopes(&record.org_id, user).await?
+        }
+        _ => Arc::default(),
+    };
     Ok(Principal {
         token: record,
         scopes,
+        project_scopes,
         audit: None,
     })
 }

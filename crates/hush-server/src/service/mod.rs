@@ -45,6 +45,8 @@ pub struct Services {
     pub store: Arc<Store>,
     /// Token records by token hash.
     tokens: TtlCache<String, TokenRecord>,
+    /// Users' scopes by project, by (organization id, user id).
+    project_roles: TtlCache<(String, String), crate::auth::ProjectScopes>,
     /// Pull targets by (project id, environment id or slug).
     pull_targets: TtlCache<(String, String), Arc<PullTarget>>,
     /// Merged views by scope key, checked against the lineage versions on
@@ -61,6 +63,7 @@ impl Services {
             store,
             password_cost,
             tokens: TtlCache::new(),
+            project_roles: TtlCache::new(),
             pull_targets: TtlCache::new(),
             views: views::ViewCache::new(),
         }

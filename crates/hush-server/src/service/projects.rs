@@ -76,8 +76,8 @@ impl Services {
         org: &str,
         project: &str,
     ) -> Result<Vec<Child>, ServiceError> {
-        who.require(Scope::SecretRead)?;
         let (_, project) = self.project(who, org, project).await?;
+        who.require_in(&project.id, Scope::SecretRead)?;
         let all = self.store.children(kind, &project).await?;
         Ok(all
             .into_iter()
@@ -102,8 +102,8 @@ impl Services {
         slug: &str,
         name: Option<&str>,
     ) -> Result<Child, ServiceError> {
-        who.require(Scope::ProjectAdmin)?;
         let (_, project) = self.project(who, org, project).await?;
+        who.require_in(&project.id, Scope::ProjectAdmin)?;
         let slug = Slug::parse(kind.noun(), slug)?;
         let name = name.unwrap_or(slug.as_str());
         Ok(self.store.create_child(kind, &project, &slug, name).await?)
@@ -118,8 +118,8 @@ impl Services {
         project: &str,
         slug: &str,
     ) -> Result<(), ServiceError> {
-        who.require(Scope::ProjectAdmin)?;
         let (_, project) = self.project(who, org, project).await?;
+        who.require_in(&project.id, Scope::ProjectAdmin)?;
         let child = self.store.child(kind, &project, slug).await?;
         self.store.delete_child(&child).await?;
         self.forget_cached();

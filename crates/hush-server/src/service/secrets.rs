@@ -69,11 +69,14 @@ impl Services {
         address: &ScopeAddress,
         request: &ReadRequest,
     ) -> Result<SecretsRead, ServiceError> {
-        who.require(match request.reveal {
-            Reveal::Plaintext => Scope::SecretDecrypt,
-            Reveal::Metadata | Reveal::Ciphertext => Scope::SecretRead,
-        })?;
         let target = self.target(who, org, project, address).await?;
+        who.require_in(
+            &target.project.id,
+            match request.reveal {
+                Reveal::Plaintext => Scope::SecretDecrypt,
+                Reveal::Metadata | Reveal::Ciphertext => Scope::SecretRead,
+            },
+        )?;
         let options = ReadOptions {
             reveal: request.reveal,
             include_inactive: request.include_inactive,
@@ -109,8 +112,8 @@ impl Services {
         project: &str,
         address: &ScopeAddress,
     ) -> Result<String, ServiceError> {
-        who.require(Scope::SecretRead)?;
         let target = self.target(who, org, project, address).await?;
+        who.require_in(&target.project.id, Scope::SecretRead)?;
         let versions = self.store.lineage_versions(&target.scope).await?;
         Ok(super::revision_string(&versions))
     }
@@ -127,8 +130,8 @@ impl Services {
         changes: impl FnOnce(&Project) -> Result<Vec<Change>, ServiceError>,
         expected_version: Option<i64>,
     ) -> Result<VersionInfo, ServiceError> {
-        who.require(Scope::SecretWrite)?;
         let target = self.target(who, org, project, address).await?;
+        who.require_in(&target.project.id, Scope::SecretWrite)?;
         let changes = changes(&target.project)?;
         if changes.is_empty() {
             return Err(ServiceError::bad_request(
@@ -209,11 +212,11 @@ impl Services {
         let source = self.target(who, org, project, &from).await?;
         let reveal = match source.project.mode {
             hush_store::EncryptionMode::Server => {
-                who.require(Scope::SecretDecrypt)?;
+                who.require_in(&source.project.id, Scope::SecretDecrypt)?;
                 Reveal::Plaintext
             }
             hush_store::EncryptionMode::Client => {
-                who.require(Scope::SecretRead)?;
+                who.require_in(&source.project.id, Scope::SecretRead)?;
                 Reveal::Ciphertext
             }
         };

@@ -96,10 +96,21 @@ impl Services {
             }
             (None, _) => None,
         };
-        if project.is_some() && !who.has(Scope::OrgAdmin) {
-            who.require(Scope::ProjectAdmin)?;
-        } else {
-            who.require(Scope::OrgAdmin)?;
+        // What the caller holds where the token will work: in its project
+        // (where a project role may apply), or organization-wide.
+        let holds = |scope: Scope| match &project {
+            Some(project) => who.has_in(&project.id, scope),
+            None => who.has(scope),
+        };
+        if !(who.has(Scope::OrgAdmin) || (project.is_some() && holds(Scope::ProjectAdmin))) {
+            return Err(ServiceError::forbidden(
+                "insufficient_scope",
+                if project.is_some() {
+                    "creating a project's tokens needs the project:admin scope in it"
+                } else {
+                    "creating organization-wide tokens needs the org:admin scope"
+                },
+            ));
         }
         let narrower_env = match (&who.token.environment_id, &environment) {
             (Some(locked), Some(env)) => *locked == env.id,
@@ -120,7 +131,7 @@ impl Services {
                         "an API token needs at least one scope",
                     ));
                 }
-                if let Some(scope) = request.scopes.iter().find(|s| !who.has(**s)) {
+                if let Some(scope) = request.scopes.iter().find(|s| !holds(**s)) {
                     return Err(ServiceError::forbidden(
                         "token_escalation",
                         format!("you cannot grant {scope}, which your own token lacks"),
@@ -173,7 +184,7 @@ impl Services {
         org: &str,
     ) -> Result<Vec<TokenRecord>, ServiceError> {
         let org = self.org(who, org).await?;
-        if !who.has(Scope::OrgAdmin) {
+        if !who.has_anywhere(Scope::ProjectAdmin) {
             who.require(Scope::ProjectAdmin)?;
         }
         let all = self.store.tokens(&org.id).await?;
@@ -198,9 +209,6 @@ impl Services {
                     what: id.to_owned(),
                 })
             })?;
-        if !who.has(Scope::OrgAdmin) {
-            who.require(Scope::ProjectAdmin)?;
-        }
         self.store
             .set_token_disabled(&org.id, &token.id, true)
             .await?;
@@ -208,10 +216,21 @@ impl Services {
         Ok(())
     }
 
+    /// Organization admins manage every token; project admins (by scope
+    /// or by project role) the tokens of their project, and a token
+    /// limited to a project only that project's.
     fn manages(&self, who: &Principal, token: &TokenRecord) -> bool {
-        who.has(Scope::OrgAdmin)
-            || (who.has(Scope::ProjectAdmin)
-                && who.token.project_id.is_some()
-                && token.project_id == who.token.project_id)
+        if who.has(Scope::OrgAdmin) {
+            return true;
+        }
+        let Some(project) = &token.project_id else {
+            return false;
+        };
+        who.has_in(project, Scope::ProjectAdmin)
+            && who
+                .token
+                .project_id
+                .as_ref()
+                .is_none_or(|own| own == project)
     }
 }

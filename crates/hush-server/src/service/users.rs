@@ -1,12 +1,14 @@
 //! Users, roles and login sessions.
 
+use std::sync::Arc;
+
 use hush_core::password::{self, PasswordCost};
 use hush_core::token::{self, API_PREFIX};
 use hush_core::SecretString;
 use hush_store::{Membership, NewToken, TokenKind, TokenRecord, UserRecord};
 
 use super::{Services, DEFAULT_ORG};
-use crate::auth::{Principal, Scope};
+use crate::auth::{Principal, ProjectScopes, Scope};
 use crate::error::ServiceError;
 
 /// How long a login session lasts.
@@ -22,6 +24,23 @@ pub fn role_scopes(role: &str) -> Option<Vec<Scope>> {
             Scope::SecretWrite,
         ]),
         "viewer" => Some(vec![Scope::SecretRead]),
+        _ => None,
+    }
+}
+
+/// Project roles and what they may do in their project.
+pub fn project_role_scopes(role: &str) -> Option<Vec<Scope>> {
+    match role {
+        "admin" => Some(vec![
+            Scope::SecretRead,
+            Scope::SecretDecrypt,
+            Scope::SecretWrite,
+            Scope::SecretPurge,
+            Scope::KeyRetrieve,
+            Scope::ProjectAdmin,
+        ]),
+        "member" => role_scopes("member"),
+        "viewer" => role_scopes("viewer"),
         _ => None,
     }
 }
@@ -200,5 +219,103 @@ impl Services {
             environment,
             user,
         })
+    }
+}
+
+impl Services {
+    /// A user's scopes by project, from their project roles (cached
+    /// briefly, like tokens: a change applies within seconds everywhere).
+    pub async fn project_scopes(
+        &self,
+        org_id: &str,
+        user_id: &str,
+    ) -> Result<ProjectScopes, ServiceError> {
+        let key = (org_id.to_owned(), user_id.to_owned());
+        if let Some(hit) = self.project_roles.get(&key) {
+            return Ok(hit);
+        }
+        let roles = self.store.project_roles(org_id, user_id).await?;
+        let scopes: Arc<Vec<_>> = Arc::new(
+            roles
+                .into_iter()
+                .filter_map(|(project, role)| Some((project, project_role_scopes(&role)?)))
+                .collect(),
+        );
+        self.project_roles.insert(key, scopes.clone());
+        Ok(scopes)
+    }
+
+    /// The users with a role in a project (needs `project:admin` there).
+    pub async fn project_members(
+        &self,
+        who: &Principal,
+        org: &str,
+        project: &str,
+    ) -> Result<Vec<Membership>, ServiceError> {
+        let (_, project) = self.project(who, org, project).await?;
+        who.require_in(&project.id, Scope::ProjectAdmin)?;
+        Ok(self.store.project_members(&project.id).await?)
+    }
+
+    /// Gives a member of the organization a role in a project (needs
+    /// `project:admin` there). Only roles the caller could hand out
+    /// itself: a project admin may make others project admins.
+    pub async fn set_project_role(
+        &self,
+        who: &Principal,
+        org: &str,
+        project: &str,
+        user_id: &str,
+        role: &str,
+    ) -> Result<Membership, ServiceError> {
+        let (org, project) = self.project(who, org, project).await?;
+        who.require_in(&project.id, Scope::ProjectAdmin)?;
+        if project_role_scopes(role).is_none() {
+            return Err(ServiceError::unprocessable(
+                "invalid_role",
+                format!("a project role is admin, member or viewer, not {role:?}"),
+            ));
+        }
+        let member = self
+            .store
+            .members(&org.id)
+            .await?
+            .into_iter()
+            .find(|m| m.user_id == user_id)
+            .ok_or_else(|| {
+                ServiceError::Store(hush_store::StoreError::NotFound {
+                    kind: "member of this organization",
+                    what: user_id.to_owned(),
+                })
+            })?;
+        self.store
+            .set_project_role(&project.id, user_id, role)
+            .await?;
+        self.project_roles.clear();
+        Ok(Membership {
+            role: role.to_owned(),
+            ..member
+        })
+    }
+
+    /// Takes a user's project role away (their organization role applies
+    /// there again).
+    pub async fn remove_project_role(
+        &self,
+        who: &Principal,
+        org: &str,
+        project: &str,
+        user_id: &str,
+    ) -> Result<(), ServiceError> {
+        let (_, project) = self.project(who, org, project).await?;
+        who.require_in(&project.id, Scope::ProjectAdmin)?;
+        if !self.store.remove_project_role(&project.id, user_id).await? {
+            return Err(ServiceError::Store(hush_store::StoreError::NotFound {
+                kind: "project member",
+                what: user_id.to_owned(),
+            }));
+        }
+        self.project_roles.clear();
+        Ok(())
     }
 }

@@ -15,8 +15,8 @@ impl Services {
         project: &str,
         address: &ScopeAddress,
     ) -> Result<Vec<VersionInfo>, ServiceError> {
-        who.require(Scope::SecretRead)?;
         let target = self.target(who, org, project, address).await?;
+        who.require_in(&target.project.id, Scope::SecretRead)?;
         Ok(self.store.versions(&target.scope).await?)
     }
 
@@ -30,12 +30,15 @@ impl Services {
         version: i64,
         reveal: Reveal,
     ) -> Result<SecretsRead, ServiceError> {
-        who.require(if reveal == Reveal::Plaintext {
-            Scope::SecretDecrypt
-        } else {
-            Scope::SecretRead
-        })?;
         let target = self.target(who, org, project, address).await?;
+        who.require_in(
+            &target.project.id,
+            if reveal == Reveal::Plaintext {
+                Scope::SecretDecrypt
+            } else {
+                Scope::SecretRead
+            },
+        )?;
         // secrets_at answers NotFound for a version that does not exist.
         let secrets = self
             .store
@@ -58,8 +61,8 @@ impl Services {
         from: i64,
         to: i64,
     ) -> Result<Vec<DiffEntry>, ServiceError> {
-        who.require(Scope::SecretRead)?;
         let target = self.target(who, org, project, address).await?;
+        who.require_in(&target.project.id, Scope::SecretRead)?;
         Ok(self.store.diff(&target.scope, from, to).await?)
     }
 
@@ -73,8 +76,8 @@ impl Services {
         version: i64,
         expected_version: Option<i64>,
     ) -> Result<VersionInfo, ServiceError> {
-        who.require(Scope::SecretWrite)?;
         let target = self.target(who, org, project, address).await?;
+        who.require_in(&target.project.id, Scope::SecretWrite)?;
         Ok(self
             .store
             .restore(&target.scope, version, &who.actor(), expected_version)
@@ -90,8 +93,8 @@ impl Services {
         address: &ScopeAddress,
         version: i64,
     ) -> Result<(), ServiceError> {
-        who.require(Scope::SecretPurge)?;
         let target = self.target(who, org, project, address).await?;
+        who.require_in(&target.project.id, Scope::SecretPurge)?;
         Ok(self.store.delete_version(&target.scope, version).await?)
     }
 
@@ -103,8 +106,8 @@ impl Services {
         project: &str,
         address: &ScopeAddress,
     ) -> Result<u64, ServiceError> {
-        who.require(Scope::SecretPurge)?;
         let target = self.target(who, org, project, address).await?;
+        who.require_in(&target.project.id, Scope::SecretPurge)?;
         Ok(self.store.purge_history(&target.scope).await?)
     }
 }

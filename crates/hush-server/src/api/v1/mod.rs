@@ -50,6 +50,11 @@ pub fn routes() -> OpenApiRouter<Arc<AppState>> {
         .routes(routes!(users::login))
         .routes(routes!(users::whoami))
         .routes(routes!(users::list, users::create))
+        .routes(routes!(users::list_project_members))
+        .routes(routes!(
+            users::set_project_member,
+            users::remove_project_member
+        ))
         .routes(routes!(audit::list))
         .routes(routes!(audit::verify))
 }

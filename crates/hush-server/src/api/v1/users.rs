@@ -7,7 +7,7 @@ use axum::http::StatusCode;
 use axum::{Extension, Json};
 use hush_core::time::to_rfc3339;
 use hush_core::SecretString;
-use hush_proto::{CreateUser, Login, Session, User, WhoAmI};
+use hush_proto::{CreateUser, Login, ProjectRole, Session, User, WhoAmI};
 
 use crate::api::{JsonBody, PathArgs};
 use crate::audit::AuditSlot;
@@ -147,4 +147,70 @@ pub async fn whoami(State(app): S, AnyPrincipal(who): AnyPrincipal) -> Result<Js
         }),
         expires_at: token.expires_at.map(to_rfc3339),
     }))
+}
+
+fn user(member: hush_store::Membership) -> User {
+    User {
+        id: member.user_id,
+        email: member.email,
+        role: member.role,
+    }
+}
+
+#[utoipa::path(
+    get,
+    path = "/orgs/{org}/projects/{project}/members",
+    summary = "Users with a role in the project",
+    params(("org" = String, Path, description = "Organization slug"), ("project" = String, Path, description = "Project slug")),
+    responses((status = 200, body = Vec<User>), super::doc::Errors),
+    security(("bearer" = []))
+)]
+pub async fn list_project_members(
+    State(app): S,
+    who: Principal,
+    PathArgs((org, project)): PathArgs<(String, String)>,
+) -> Result<Json<Vec<User>>> {
+    let members = app.services.project_members(&who, &org, &project).await?;
+    Ok(Json(members.into_iter().map(user).collect()))
+}
+
+#[utoipa::path(
+    put,
+    path = "/orgs/{org}/projects/{project}/members/{user}",
+    summary = "Give a member of the organization a role in the project",
+    params(("org" = String, Path, description = "Organization slug"), ("project" = String, Path, description = "Project slug"), ("user" = String, Path, description = "User id")),
+    request_body = ProjectRole,
+    responses((status = 200, body = User), super::doc::Errors),
+    security(("bearer" = []))
+)]
+pub async fn set_project_member(
+    State(app): S,
+    who: Principal,
+    PathArgs((org, project, user_id)): PathArgs<(String, String, String)>,
+    JsonBody(body): JsonBody<ProjectRole>,
+) -> Result<Json<User>> {
+    let member = app
+        .services
+        .set_project_role(&who, &org, &project, &user_id, &body.role)
+        .await?;
+    Ok(Json(user(member)))
+}
+
+#[utoipa::path(
+    delete,
+    path = "/orgs/{org}/projects/{project}/members/{user}",
+    summary = "Take a user's project role away (their organization role applies again)",
+    params(("org" = String, Path, description = "Organization slug"), ("project" = String, Path, description = "Project slug"), ("user" = String, Path, description = "User id")),
+    responses((status = 204, description = "Removed"), super::doc::Errors),
+    security(("bearer" = []))
+)]
+pub async fn remove_project_member(
+    State(app): S,
+    who: Principal,
+    PathArgs((org, project, user_id)): PathArgs<(String, String, String)>,
+) -> Result<StatusCode> {
+    app.services
+        .remove_project_role(&who, &org, &project, &user_id)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
 }
