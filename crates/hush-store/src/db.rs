@@ -287,7 +287,7 @@ mod tests {
             .await
             .unwrap()
             .get(0);
-        assert_eq!(n, 4);
+        assert_eq!(n, SQLITE_MIGRATIONS.len() as i64);
     }
 
     #[test]
