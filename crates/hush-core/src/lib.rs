@@ -13,6 +13,7 @@ pub mod password;
 pub mod secret;
 pub mod time;
 pub mod token;
+pub mod vaultenv;
 
 pub use names::{NameError, NameRule, SecretName, Slug, Tag};
 pub use secret::SecretString;

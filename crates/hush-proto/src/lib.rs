@@ -423,6 +423,26 @@ pub struct ProjectRole {
     pub role: String,
 }
 
+/// A device of a vault-env project.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Device {
+    /// Stable id (what approve and revoke take).
+    pub id: String,
+    /// The name it registered with.
+    pub name: String,
+    /// `pending`, `approved` or `revoked`.
+    pub status: String,
+    /// Registration time.
+    pub created_at: String,
+    /// Approval time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approved_at: Option<String>,
+    /// Last pull or push.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_seen_at: Option<String>,
+}
+
 /// Body of `POST /v1/login`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

@@ -87,6 +87,11 @@ macro_rules! migrations {
                 name: "project_roles",
                 sql: include_str!(concat!("../migrations/", $dir, "/0005_project_roles.sql")),
             },
+            Migration {
+                version: 6,
+                name: "vaultenv",
+                sql: include_str!(concat!("../migrations/", $dir, "/0006_vaultenv.sql")),
+            },
         ]
     };
 }

@@ -139,6 +139,7 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
         }
+        crate::vaultenv::reseal_keys(&mut tx, &old, &new_master).await?;
         tx.commit().await?;
         self.keys.replace_master(new_master);
         Ok(projects.len())

@@ -18,6 +18,7 @@ mod secrets;
 mod sqlite_reads;
 mod tokens;
 mod users;
+mod vaultenv;
 mod versions;
 
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -32,6 +33,7 @@ pub use model::*;
 pub use sqlx::Error as SqlxError;
 pub use tokens::{NewToken, TokenKind, TokenRecord};
 pub use users::{Membership, UserRecord};
+pub use vaultenv::{Device, VaultKey};
 
 /// Size limits enforced on writes.
 #[derive(Debug, Clone, Copy)]

@@ -86,6 +86,35 @@ impl MasterKey {
     }
 }
 
+impl MasterKey {
+    /// Encrypts a small secret the server must be able to use again (a
+    /// vault-env project's request-signing key), bound to what it is for
+    /// and whose it is, so a sealed value moved elsewhere does not open.
+    pub fn seal_secret(
+        &self,
+        purpose: &str,
+        owner: &str,
+        secret: &[u8],
+    ) -> Result<Vec<u8>, CryptoError> {
+        seal(&self.0, &secret_aad(purpose, owner), secret)
+    }
+
+    /// Opens what [`MasterKey::seal_secret`] sealed for the same purpose
+    /// and owner.
+    pub fn open_secret(
+        &self,
+        purpose: &str,
+        owner: &str,
+        sealed: &[u8],
+    ) -> Result<Zeroizing<Vec<u8>>, CryptoError> {
+        open(&self.0, &secret_aad(purpose, owner), sealed)
+    }
+}
+
+fn secret_aad(purpose: &str, owner: &str) -> Vec<u8> {
+    framed(b"hush/v1/secret", &[purpose.as_bytes(), owner.as_bytes()])
+}
+
 fn decode_hex(text: &str) -> Result<Vec<u8>, CryptoError> {
     (0..text.len())
         .step_by(2)

@@ -59,8 +59,9 @@ pub fn router(state: Arc<AppState>, max_body_bytes: usize, timeout: Duration) ->
         ))
 }
 
+/// Liveness; `ts` (unix ms) is what vault-env's `GET /health` adds.
 async fn health() -> Json<serde_json::Value> {
-    Json(json!({ "status": "ok" }))
+    Json(json!({ "status": "ok", "ts": crate::now_ms() }))
 }
 
 async fn ready(state: axum::extract::State<Arc<AppState>>) -> Response {

@@ -10,6 +10,7 @@ mod pull;
 mod secrets;
 mod tokens;
 mod users;
+mod vaultenv;
 mod versions;
 pub(crate) mod views;
 

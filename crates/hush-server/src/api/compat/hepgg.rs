@@ -12,7 +12,8 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::{Extension, Json, Router};
+use axum::routing::MethodRouter;
+use axum::{Extension, Json};
 use serde::ser::SerializeMap;
 use serde::{Deserialize, Serialize, Serializer};
 use serde_json::json;
@@ -25,15 +26,16 @@ use crate::auth::{authenticate, bearer};
 use crate::error::ServiceError;
 use crate::AppState;
 
-pub fn routes() -> Router<Arc<AppState>> {
-    Router::new().route("/api/v1/secrets/pull", get(pull))
-}
-
 #[derive(Debug, Deserialize)]
 struct PullQuery {
     env: Option<String>,
     keys: Option<String>,
     token: Option<String>,
+}
+
+/// `GET /api/v1/secrets/pull` (the path is shared with vault-env's POST).
+pub fn pull_route() -> MethodRouter<Arc<AppState>> {
+    get(pull)
 }
 
 /// An error in the seed's shape.

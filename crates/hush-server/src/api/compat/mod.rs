@@ -2,6 +2,7 @@
 //! seed's wire format onto the shared services.
 
 mod hepgg;
+mod vaultenv;
 
 pub use hepgg::hep_error;
 
@@ -12,5 +13,11 @@ use axum::Router;
 use crate::AppState;
 
 pub fn routes() -> Router<Arc<AppState>> {
-    Router::new().merge(hepgg::routes())
+    Router::new()
+        // One path, two seeds: Hep.gg pulls with GET, vault-env with POST.
+        .route(
+            "/api/v1/secrets/pull",
+            hepgg::pull_route().merge(vaultenv::pull_route()),
+        )
+        .merge(vaultenv::routes())
 }

@@ -4,6 +4,7 @@
 
 mod audit;
 mod convert;
+mod devices;
 pub mod doc;
 mod projects;
 mod secrets;
@@ -55,6 +56,9 @@ pub fn routes() -> OpenApiRouter<Arc<AppState>> {
             users::set_project_member,
             users::remove_project_member
         ))
+        .routes(routes!(devices::list))
+        .routes(routes!(devices::approve))
+        .routes(routes!(devices::revoke))
         .routes(routes!(audit::list))
         .routes(routes!(audit::verify))
 }

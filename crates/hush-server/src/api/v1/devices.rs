@@ -1,0 +1,92 @@
+//! Devices of vault-env projects, for the project's admins: the published
+//! vault-env client signs its own approve/list/revoke calls with a key the
+//! server cannot verify, so owners manage devices here (and with
+//! `hush devices`).
+
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::Json;
+use hush_core::time::to_rfc3339;
+use hush_proto::Device;
+
+use crate::api::PathArgs;
+use crate::auth::Principal;
+use crate::error::ServiceError;
+use crate::AppState;
+
+type Result<T> = std::result::Result<T, ServiceError>;
+type S = State<Arc<AppState>>;
+
+fn device(d: hush_store::Device) -> Device {
+    Device {
+        id: d.id,
+        name: d.name,
+        status: d.status,
+        created_at: to_rfc3339(d.created_at),
+        approved_at: d.approved_at.map(to_rfc3339),
+        last_seen_at: d.last_seen_at.map(to_rfc3339),
+    }
+}
+
+#[utoipa::path(
+    get,
+    path = "/orgs/{org}/projects/{project}/devices",
+    summary = "Devices of a vault-env project",
+    params(("org" = String, Path, description = "Organization slug"), ("project" = String, Path, description = "Project slug")),
+    responses((status = 200, body = Vec<Device>), super::doc::Errors),
+    security(("bearer" = []))
+)]
+pub async fn list(
+    State(app): S,
+    who: Principal,
+    PathArgs((org, project)): PathArgs<(String, String)>,
+) -> Result<Json<Vec<Device>>> {
+    let devices = app.services.devices(&who, &org, &project).await?;
+    Ok(Json(devices.into_iter().map(device).collect()))
+}
+
+async fn set_status(
+    app: &AppState,
+    who: &Principal,
+    (org, project, id): (String, String, String),
+    status: &str,
+) -> Result<Json<Device>> {
+    let updated = app
+        .services
+        .set_device_status(who, &org, &project, &id, status)
+        .await?;
+    Ok(Json(device(updated)))
+}
+
+#[utoipa::path(
+    post,
+    path = "/orgs/{org}/projects/{project}/devices/{id}/approve",
+    summary = "Approve a pending device",
+    params(("org" = String, Path, description = "Organization slug"), ("project" = String, Path, description = "Project slug"), ("id" = String, Path, description = "Device id")),
+    responses((status = 200, body = Device), super::doc::Errors),
+    security(("bearer" = []))
+)]
+pub async fn approve(
+    State(app): S,
+    who: Principal,
+    PathArgs(path): PathArgs<(String, String, String)>,
+) -> Result<Json<Device>> {
+    set_status(&app, &who, path, "approved").await
+}
+
+#[utoipa::path(
+    post,
+    path = "/orgs/{org}/projects/{project}/devices/{id}/revoke",
+    summary = "Revoke a device: it can no longer pull or push",
+    params(("org" = String, Path, description = "Organization slug"), ("project" = String, Path, description = "Project slug"), ("id" = String, Path, description = "Device id")),
+    responses((status = 200, body = Device), super::doc::Errors),
+    security(("bearer" = []))
+)]
+pub async fn revoke(
+    State(app): S,
+    who: Principal,
+    PathArgs(path): PathArgs<(String, String, String)>,
+) -> Result<Json<Device>> {
+    set_status(&app, &who, path, "revoked").await
+}

@@ -1,0 +1,419 @@
+//! vault-env projects: signed requests, devices, and opaque per-environment
+//! blobs with their version history.
+//!
+//! A vault-env project is an ordinary client-encrypted hush project in the
+//! default organization: its environments' secrets are one opaque blob
+//! each (the server cannot decrypt them), versioned like every scope, so
+//! the native API, `hush versions` and the audit log see it too.
+
+use hush_core::vaultenv::Signature;
+use hush_core::{SecretString, Slug};
+use hush_store::{
+    Blob, ChildKind, Device, EncryptionMode, Environment, Project, Scope, StoreError, VaultKey,
+    VersionInfo,
+};
+
+use super::{Services, DEFAULT_ORG};
+use crate::auth::{Principal, Scope as AuthScope};
+use crate::error::ServiceError;
+
+/// Environments a new vault-env project starts with (the seed's).
+pub const DEFAULT_ENVIRONMENTS: [&str; 3] = ["development", "staging", "production"];
+
+/// Who wrote a vault-env version: the device when the request named one,
+/// else the holder of the project's vault key.
+fn author(device: Option<&Device>) -> String {
+    device.map_or_else(|| "vault-key".to_owned(), |d| format!("device:{}", d.id))
+}
+
+fn forbidden(message: impl Into<String>) -> ServiceError {
+    ServiceError::forbidden("device_forbidden", message)
+}
+
+fn unauthorized(code: &'static str, message: impl Into<String>) -> ServiceError {
+    ServiceError::unauthorized(code, message)
+}
+
+impl Services {
+    /// `POST /project/create`: a client-encrypted project named after
+    /// `name` (a suffix keeps slugs unique) with the default environments.
+    pub async fn vaultenv_create(
+        &self,
+        name: &str,
+    ) -> Result<(Project, Vec<String>), ServiceError> {
+        let org = self.store.organization(DEFAULT_ORG).await?;
+        let base = slug_of(name);
+        let display = if name.trim().is_empty() {
+            base.as_str()
+        } else {
+            name.trim()
+        };
+        let mut attempt = 0;
+        let project = loop {
+            let candidate = if attempt == 0 {
+                base.clone()
+            } else {
+                {
+                    let random = hush_core::token::generate("");
+                    let suffix: String = random.expose().chars().take(6).collect();
+                    format!("{base}-{}", suffix.to_ascii_lowercase())
+                }
+            };
+            let slug = Slug::parse("project", &candidate)?;
+            match self
+                .store
+                .create_project(&org, &slug, display, EncryptionMode::Client, "vault-env")
+                .await
+            {
+                Ok(project) => break project,
+                Err(StoreError::AlreadyExists { .. }) if attempt < 5 => attempt += 1,
+                Err(err) => return Err(err.into()),
+            }
+        };
+        self.store.create_vaultenv(&project.id).await?;
+        for env in DEFAULT_ENVIRONMENTS {
+            let slug = Slug::parse("environment", env)?;
+            self.store
+                .create_child(ChildKind::Environment, &project, &slug, env)
+                .await?;
+        }
+        Ok((project, DEFAULT_ENVIRONMENTS.map(str::to_owned).to_vec()))
+    }
+
+    /// `POST /project/set-key`: registers the signing key, once. The
+    /// request must be signed with that same key.
+    pub async fn vaultenv_set_key(
+        &self,
+        project_id: &str,
+        key_hex: &str,
+        body: &[u8],
+        signature: Option<&str>,
+    ) -> Result<Project, ServiceError> {
+        let project = self.vaultenv_project(project_id).await?;
+        let key = hush_core::vaultenv::decode_hex32(key_hex.trim()).ok_or_else(|| {
+            ServiceError::bad_request("invalid_key", "auth_key_hash must be 64 hex digits")
+        })?;
+        self.check_signature(&project, &key, body, signature)
+            .await?;
+        // A second call is refused (409 already_exists): the key is set once.
+        self.store.set_vaultenv_key(&project.id, &key).await?;
+        Ok(project)
+    }
+
+    /// Checks a signed request against the project's key: a well-formed
+    /// `X-Vault-Signature`, a timestamp within five minutes, the right
+    /// digest, and never seen before.
+    pub async fn vaultenv_verify(
+        &self,
+        project_id: &str,
+        body: &[u8],
+        signature: Option<&str>,
+    ) -> Result<Project, ServiceError> {
+        let project = self.vaultenv_project(project_id).await?;
+        match self.store.vaultenv_key(&project.id).await? {
+            VaultKey::Set(key) => {
+                self.check_signature(&project, &key, body, signature)
+                    .await?;
+                Ok(project)
+            }
+            VaultKey::NotSet => Err(unauthorized(
+                "key_not_set",
+                "this project has no signing key yet: call /api/v1/project/set-key first",
+            )),
+            VaultKey::NotVaultEnv => Err(unknown_project(project_id)),
+        }
+    }
+
+    async fn vaultenv_project(&self, project_id: &str) -> Result<Project, ServiceError> {
+        let project = match self.store.project_by_id(project_id).await {
+            Ok(project) => project,
+            Err(StoreError::NotFound { .. }) => return Err(unknown_project(project_id)),
+            Err(err) => return Err(err.into()),
+        };
+        match self.store.vaultenv_key(&project.id).await? {
+            VaultKey::NotVaultEnv => Err(unknown_project(project_id)),
+            _ => Ok(project),
+        }
+    }
+
+    async fn check_signature(
+        &self,
+        project: &Project,
+        key: &[u8; 32],
+        body: &[u8],
+        header: Option<&str>,
+    ) -> Result<(), ServiceError> {
+        let header = header.ok_or_else(|| {
+            unauthorized(
+                "missing_signature",
+                "send the request signed: X-Vault-Signature: v=<ms>,d=<hex>",
+            )
+        })?;
+        let signature = Signature::parse(header).ok_or_else(|| {
+            unauthorized(
+                "invalid_signature",
+                "X-Vault-Signature must be v=<unix ms>,d=<64 hex digits>",
+            )
+        })?;
+        let now = crate::now_ms();
+        if !signature.is_fresh(now) {
+            return Err(unauthorized(
+                "stale_signature",
+                "the signature's timestamp is more than 5 minutes from the server's clock",
+            ));
+        }
+        if !signature.verify(key, body) {
+            return Err(unauthorized(
+                "bad_signature",
+                "the signature does not match this project's key",
+            ));
+        }
+        let expires = signature.timestamp_ms + hush_core::vaultenv::MAX_SKEW_MS;
+        if !self
+            .store
+            .remember_signature(&project.id, &signature.digest_hex(), expires)
+            .await?
+        {
+            return Err(unauthorized(
+                "replayed_request",
+                "this exact signed request was already received; sign each request anew",
+            ));
+        }
+        Ok(())
+    }
+
+    /// The approved device sending `device_hash`, marked as seen. Pending,
+    /// revoked, unknown or missing devices are refused with 403.
+    pub async fn vaultenv_device(
+        &self,
+        project: &Project,
+        device_hash: Option<&str>,
+    ) -> Result<Device, ServiceError> {
+        let hash = device_hash.ok_or_else(|| {
+            forbidden(
+                "device not registered: the request carries no device_hash; run register-device",
+            )
+        })?;
+        let device = self
+            .store
+            .device_by_hash(&project.id, hash)
+            .await?
+            .ok_or_else(|| forbidden("device not registered: run register-device"))?;
+        match device.status.as_str() {
+            "approved" => {
+                self.store.touch_device(&device.id).await?;
+                Ok(device)
+            }
+            "pending" => Err(forbidden(
+                "device pending approval: ask the project owner to approve it (hush devices approve)",
+            )),
+            _ => Err(forbidden("device revoked: it can no longer access this project")),
+        }
+    }
+
+    /// `POST /devices/register`.
+    pub async fn vaultenv_register(
+        &self,
+        project: &Project,
+        name: &str,
+        device_hash: &str,
+    ) -> Result<Device, ServiceError> {
+        if hush_core::vaultenv::decode_hex32(device_hash).is_none() {
+            return Err(ServiceError::bad_request(
+                "invalid_device_hash",
+                "device_hash must be 64 hex digits (SHA-256 of the device secret)",
+            ));
+        }
+        let name = if name.trim().is_empty() {
+            "device"
+        } else {
+            name.trim()
+        };
+        Ok(self
+            .store
+            .register_device(
+                &project.id,
+                &name.chars().take(128).collect::<String>(),
+                device_hash,
+            )
+            .await?)
+    }
+
+    /// The scope of an environment, created on first push when `create`.
+    async fn vaultenv_scope(
+        &self,
+        project: &Project,
+        env: &str,
+        create: bool,
+    ) -> Result<(Environment, Scope), ServiceError> {
+        let environment = match self.store.child(ChildKind::Environment, project, env).await {
+            Ok(environment) => environment,
+            Err(StoreError::NotFound { .. }) if create => {
+                let slug = Slug::parse("environment", env)?;
+                self.store
+                    .create_child(ChildKind::Environment, project, &slug, env)
+                    .await?
+            }
+            Err(err) => return Err(err.into()),
+        };
+        let scope = Scope::new(project, None, Some(&environment))?;
+        Ok((environment, scope))
+    }
+
+    /// `POST /secrets/push`: the blob as a new version of the environment.
+    pub async fn vaultenv_push(
+        &self,
+        project: &Project,
+        device: &Device,
+        env: &str,
+        blob: &SecretString,
+        key_names: Vec<String>,
+    ) -> Result<VersionInfo, ServiceError> {
+        let (_, scope) = self.vaultenv_scope(project, env, true).await?;
+        Ok(self
+            .store
+            .write_blob(
+                &scope,
+                Some(blob.expose().as_bytes().to_vec()),
+                key_names,
+                &author(Some(device)),
+                None,
+            )
+            .await?)
+    }
+
+    /// `POST /secrets/pull`: the current blob.
+    pub async fn vaultenv_pull(&self, project: &Project, env: &str) -> Result<Blob, ServiceError> {
+        let (_, scope) = self.vaultenv_scope(project, env, false).await?;
+        match self.store.read_blob(&scope).await? {
+            Some(blob) if blob.content.is_some() => Ok(blob),
+            _ => Err(ServiceError::Store(StoreError::NotFound {
+                kind: "secrets",
+                what: format!("nothing pushed to {env} yet"),
+            })),
+        }
+    }
+
+    /// `POST /secrets/current-version`: version and time, no blob.
+    pub async fn vaultenv_current(
+        &self,
+        project: &Project,
+        env: &str,
+    ) -> Result<Option<VersionInfo>, ServiceError> {
+        let scope = match self.vaultenv_scope(project, env, false).await {
+            Ok((_, scope)) => scope,
+            Err(ServiceError::Store(StoreError::NotFound { .. })) => return Ok(None),
+            Err(err) => return Err(err),
+        };
+        let version = self.store.current_version(&scope).await?;
+        if version == 0 {
+            return Ok(None);
+        }
+        Ok(Some(self.store.version(&scope, version).await?))
+    }
+
+    /// `POST /secrets/versions`: newest first.
+    pub async fn vaultenv_versions(
+        &self,
+        project: &Project,
+        env: &str,
+    ) -> Result<Vec<VersionInfo>, ServiceError> {
+        match self.vaultenv_scope(project, env, false).await {
+            Ok((_, scope)) => Ok(self.store.versions(&scope).await?),
+            Err(ServiceError::Store(StoreError::NotFound { .. })) => Ok(Vec::new()),
+            Err(err) => Err(err),
+        }
+    }
+
+    /// `POST /secrets/rollback`: a new version equal to `version`.
+    pub async fn vaultenv_rollback(
+        &self,
+        project: &Project,
+        device: Option<&Device>,
+        env: &str,
+        version: i64,
+    ) -> Result<VersionInfo, ServiceError> {
+        let (_, scope) = self.vaultenv_scope(project, env, false).await?;
+        Ok(self
+            .store
+            .restore(&scope, version, &author(device), None)
+            .await?)
+    }
+
+    /// A verified project's devices (vault-env `devices/list`).
+    pub async fn vaultenv_devices(&self, project: &Project) -> Result<Vec<Device>, ServiceError> {
+        Ok(self.store.devices(&project.id).await?)
+    }
+
+    /// Approves or revokes a device of a verified project.
+    pub async fn vaultenv_set_device(
+        &self,
+        project: &Project,
+        device_id: &str,
+        status: &str,
+    ) -> Result<Device, ServiceError> {
+        Ok(self
+            .store
+            .set_device_status(&project.id, device_id, status)
+            .await?)
+    }
+
+    /// A vault-env project's devices, for its admins (native API).
+    pub async fn devices(
+        &self,
+        who: &Principal,
+        org: &str,
+        project: &str,
+    ) -> Result<Vec<Device>, ServiceError> {
+        let (_, project) = self.project(who, org, project).await?;
+        who.require_in(&project.id, AuthScope::ProjectAdmin)?;
+        self.vaultenv_devices(&project).await
+    }
+
+    /// Approves or revokes a device (native API; the published client
+    /// signs these with a key the server cannot check).
+    pub async fn set_device_status(
+        &self,
+        who: &Principal,
+        org: &str,
+        project: &str,
+        device_id: &str,
+        status: &str,
+    ) -> Result<Device, ServiceError> {
+        let (_, project) = self.project(who, org, project).await?;
+        who.require_in(&project.id, AuthScope::ProjectAdmin)?;
+        self.vaultenv_set_device(&project, device_id, status).await
+    }
+}
+
+fn unknown_project(project_id: &str) -> ServiceError {
+    ServiceError::Store(StoreError::NotFound {
+        kind: "vault-env project",
+        what: project_id.chars().take(64).collect(),
+    })
+}
+
+/// A project name as a slug: lowercase `a-z 0-9 - _`, at most 50 chars.
+fn slug_of(name: &str) -> String {
+    let slug: String = name
+        .trim()
+        .to_lowercase()
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect::<String>()
+        .trim_matches('-')
+        .chars()
+        .take(50)
+        .collect();
+    if slug.is_empty() {
+        "vault-env".to_owned()
+    } else {
+        slug
+    }
+}
