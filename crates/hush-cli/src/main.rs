@@ -12,7 +12,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use hush_client::api::ChildKind;
 
-use cmd::{auth, history, init, resources, run, secrets, sync, tokens};
+use cmd::{auth, devices, history, init, resources, run, secrets, sync, tokens};
 use context::{Context, GlobalArgs};
 
 /// hush — a self-hosted secrets manager.
@@ -58,6 +58,7 @@ enum Command {
     Envs(resources::ChildrenArgs),
     Targets(resources::ChildrenArgs),
     Tokens(tokens::TokensArgs),
+    Devices(devices::DevicesArgs),
     Audit(audit::AuditArgs),
     Serve(serve::ServeArgs),
 }
@@ -111,6 +112,7 @@ async fn dispatch(ctx: &Context, command: Command) -> anyhow::Result<u8> {
         Command::Envs(args) => resources::children(ctx, ChildKind::Environment, args).await?,
         Command::Targets(args) => resources::children(ctx, ChildKind::Target, args).await?,
         Command::Tokens(args) => tokens::run(ctx, args).await?,
+        Command::Devices(args) => devices::run(ctx, args).await?,
         Command::Audit(args) => audit::list(ctx, args).await?,
         // Handled in `main`: it runs its own multi-threaded runtime.
         Command::Serve(_) => {}

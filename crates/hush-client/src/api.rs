@@ -9,8 +9,8 @@ use std::time::Duration;
 use hush_core::SecretString;
 use hush_proto::{
     AuditPage, BulkWrite, Child, CopySecrets, CreateNamed, CreateProject, CreateToken,
-    CreatedToken, DiffEntry, ErrorBody, Login, Project, PutSecret, Revision, Secret, SecretList,
-    Session, Token, Version, WhoAmI, WriteResult,
+    CreatedToken, Device, DiffEntry, ErrorBody, Login, Project, PutSecret, Revision, Secret,
+    SecretList, Session, Token, Version, WhoAmI, WriteResult,
 };
 use reqwest::{Method, RequestBuilder, StatusCode, Url};
 use serde::de::DeserializeOwned;
@@ -516,6 +516,38 @@ impl Api {
         Ok(pulled.data)
     }
 
+    /// Devices of a vault-env project.
+    pub async fn devices(&self, org: &str, project: &str) -> Result<Vec<Device>> {
+        self.call(
+            Method::GET,
+            &["v1", "orgs", org, "projects", project, "devices"],
+            &[],
+            None,
+        )
+        .await
+    }
+
+    /// Approves (`approve`) or revokes (`revoke`) a device.
+    pub async fn device_action(
+        &self,
+        org: &str,
+        project: &str,
+        id: &str,
+        action: DeviceAction,
+    ) -> Result<Device> {
+        let verb = match action {
+            DeviceAction::Approve => "approve",
+            DeviceAction::Revoke => "revoke",
+        };
+        self.call(
+            Method::POST,
+            &["v1", "orgs", org, "projects", project, "devices", id, verb],
+            &[],
+            None,
+        )
+        .await
+    }
+
     /// The organization's tokens.
     pub async fn tokens(&self, org: &str) -> Result<Vec<Token>> {
         self.call(Method::GET, &["v1", "orgs", org, "tokens"], &[], None)
@@ -548,6 +580,15 @@ impl Api {
         self.call(Method::GET, &["v1", "orgs", org, "audit"], &query, None)
             .await
     }
+}
+
+/// What to do to a device.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeviceAction {
+    /// Let it pull and push.
+    Approve,
+    /// Shut it out.
+    Revoke,
 }
 
 /// Environments or targets.

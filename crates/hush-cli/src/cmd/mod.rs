@@ -1,6 +1,7 @@
 //! The client commands, one module per group.
 
 pub mod auth;
+pub mod devices;
 pub mod history;
 pub mod init;
 pub mod resources;

@@ -105,26 +105,22 @@ impl Services {
     /// digest, and never seen before.
     pub async fn vaultenv_verify(
         &self,
-        project_id: &str,
+        project: &Project,
         body: &[u8],
         signature: Option<&str>,
-    ) -> Result<Project, ServiceError> {
-        let project = self.vaultenv_project(project_id).await?;
+    ) -> Result<(), ServiceError> {
         match self.store.vaultenv_key(&project.id).await? {
-            VaultKey::Set(key) => {
-                self.check_signature(&project, &key, body, signature)
-                    .await?;
-                Ok(project)
-            }
+            VaultKey::Set(key) => self.check_signature(project, &key, body, signature).await,
             VaultKey::NotSet => Err(unauthorized(
                 "key_not_set",
                 "this project has no signing key yet: call /api/v1/project/set-key first",
             )),
-            VaultKey::NotVaultEnv => Err(unknown_project(project_id)),
+            VaultKey::NotVaultEnv => Err(unknown_project(&project.id)),
         }
     }
 
-    async fn vaultenv_project(&self, project_id: &str) -> Result<Project, ServiceError> {
+    /// The vault-env project with this id (404 for anything else).
+    pub async fn vaultenv_project(&self, project_id: &str) -> Result<Project, ServiceError> {
         let project = match self.store.project_by_id(project_id).await {
             Ok(project) => project,
             Err(StoreError::NotFound { .. }) => return Err(unknown_project(project_id)),

@@ -80,8 +80,9 @@ fn signature(headers: &HeaderMap) -> Option<&str> {
         .and_then(|v| v.to_str().ok())
 }
 
-/// The request's project, once its signature checks out; ties the audit
-/// entry to it.
+/// The request's project, once its signature checks out. The audit entry
+/// names the project (and its organization) even when the check fails, so
+/// refused attempts show in that organization's log.
 async fn verified(
     app: &AppState,
     slot: &Slot,
@@ -89,9 +90,13 @@ async fn verified(
     body: &[u8],
     headers: &HeaderMap,
 ) -> std::result::Result<Project, ServiceError> {
-    let project = app
-        .services
-        .vaultenv_verify(project_id, body, signature(headers))
+    let project = app.services.vaultenv_project(project_id).await?;
+    if let Some(Extension(slot)) = slot {
+        slot.org(&project.org_id);
+        slot.project(&project.id);
+    }
+    app.services
+        .vaultenv_verify(&project, body, signature(headers))
         .await?;
     identify(slot, &project, None);
     Ok(project)
