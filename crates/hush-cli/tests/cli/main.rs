@@ -1,5 +1,7 @@
 //! The `hush` binary, driven as users drive it: `serve` in serve.rs, the
-//! client commands against an in-process server in client.rs.
+//! client commands against an in-process server in client.rs, and the
+//! published vault-env Python client against hush in vaultenv.rs.
 
 mod client;
 mod serve;
+mod vaultenv;
