@@ -1470,7 +1470,7 @@ async fn serves_https_with_a_certificate() {
     let mut response = String::new();
     tls.read_to_string(&mut response).await.unwrap();
     assert!(response.starts_with("HTTP/1.1 200"), "{response}");
-    assert!(response.contains(r#"{"status":"ok"}"#));
+    assert!(response.contains(r#"{"status":"ok","ts":"#), "{response}");
     // Plain HTTP to the TLS port gets no HTTP answer.
     let plain = reqwest::get(format!("http://{addr}/health")).await;
     assert!(plain.is_err() || !plain.unwrap().status().is_success());
