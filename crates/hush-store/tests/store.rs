@@ -146,6 +146,7 @@ conformance!(
     client_mode_stores_opaque_ciphertext,
     master_key_rotation_rewraps_only_keys,
     blob_scopes,
+    vaultenv_keys_devices_and_replays,
     concurrent_writers_lose_nothing,
     bad_input_writes_nothing,
     deleting_a_project_removes_everything,
@@ -985,9 +986,12 @@ async fn master_key_rotation_rewraps_only_keys(db: &TestDb) {
     s.write(&api_scope, vec![set("B", "bravo")], "u", None)
         .await
         .unwrap();
-    s.create_project(&f.org, &slug("e2e"), "E2E", EncryptionMode::Client, "u")
+    let e2e = s
+        .create_project(&f.org, &slug("e2e"), "E2E", EncryptionMode::Client, "u")
         .await
         .unwrap();
+    s.create_vaultenv(&e2e.id).await.unwrap();
+    s.set_vaultenv_key(&e2e.id, &[9u8; 32]).await.unwrap();
 
     let raw = db.raw().await;
     let values = || async {
@@ -1024,7 +1028,79 @@ async fn master_key_rotation_rewraps_only_keys(db: &TestDb) {
         plain(&fresh.read_level(&f.env_scope(), opts).await.unwrap()),
         kv(&[("A", "alpha", Level::Environment)])
     );
+    // vault-env signing keys were resealed with the rest.
+    match fresh.vaultenv_key(&e2e.id).await.unwrap() {
+        hush_store::VaultKey::Set(key) => assert_eq!(*key, [9u8; 32]),
+        other => panic!("{other:?}"),
+    }
     fresh.close().await;
+}
+
+async fn vaultenv_keys_devices_and_replays(db: &TestDb) {
+    let s = &db.store;
+    let f = Fixture::new(s, EncryptionMode::Client).await;
+    let id = &f.project.id;
+    assert!(matches!(
+        s.vaultenv_key(id).await.unwrap(),
+        hush_store::VaultKey::NotVaultEnv
+    ));
+    assert!(matches!(
+        s.set_vaultenv_key(id, &[1u8; 32]).await,
+        Err(StoreError::NotFound { .. })
+    ));
+    s.create_vaultenv(id).await.unwrap();
+    assert!(matches!(
+        s.vaultenv_key(id).await.unwrap(),
+        hush_store::VaultKey::NotSet
+    ));
+    s.set_vaultenv_key(id, &[1u8; 32]).await.unwrap();
+    assert!(matches!(
+        s.set_vaultenv_key(id, &[2u8; 32]).await,
+        Err(StoreError::AlreadyExists { .. })
+    ));
+    let raw = db.raw().await;
+    let sealed: Vec<u8> = sqlx::query("SELECT sealed_key FROM vaultenv_keys")
+        .fetch_one(&raw)
+        .await
+        .unwrap()
+        .get(0);
+    assert!(
+        !sealed.windows(32).any(|w| w == [1u8; 32]),
+        "the key is sealed at rest"
+    );
+    raw.close().await;
+
+    let first = s.register_device(id, "a", &"a".repeat(64)).await.unwrap();
+    let second = s.register_device(id, "b", &"b".repeat(64)).await.unwrap();
+    assert_eq!(
+        (first.status.as_str(), second.status.as_str()),
+        ("approved", "pending")
+    );
+    assert_eq!(
+        s.register_device(id, "b again", &"b".repeat(64))
+            .await
+            .unwrap(),
+        second
+    );
+    let approved = s
+        .set_device_status(id, &second.id, "approved")
+        .await
+        .unwrap();
+    assert!(approved.approved_at.is_some());
+    s.touch_device(&second.id).await.unwrap();
+    assert!(s.devices(id).await.unwrap()[1].last_seen_at.is_some());
+    assert!(matches!(
+        s.set_device_status(id, "nope", "revoked").await,
+        Err(StoreError::NotFound { .. })
+    ));
+
+    let later = hush_store::audit_now() + 60_000;
+    assert!(s.remember_signature(id, "d1", later).await.unwrap());
+    assert!(
+        !s.remember_signature(id, "d1", later).await.unwrap(),
+        "a replay"
+    );
+    assert!(s.remember_signature(id, "d2", later).await.unwrap());
 }
 
 async fn blob_scopes(db: &TestDb) {

@@ -215,6 +215,28 @@ mod tests {
     };
 
     #[test]
+    fn sealed_secrets_open_only_for_their_purpose_and_owner() {
+        let master = MasterKey::generate();
+        let sealed = master
+            .seal_secret("vaultenv-auth-key", "p1", &[5u8; 32])
+            .unwrap();
+        assert_eq!(
+            master
+                .open_secret("vaultenv-auth-key", "p1", &sealed)
+                .unwrap()
+                .as_slice(),
+            &[5u8; 32]
+        );
+        assert!(master
+            .open_secret("vaultenv-auth-key", "p2", &sealed)
+            .is_err());
+        assert!(master.open_secret("other", "p1", &sealed).is_err());
+        assert!(MasterKey::generate()
+            .open_secret("vaultenv-auth-key", "p1", &sealed)
+            .is_err());
+    }
+
+    #[test]
     fn master_key_encodings() {
         let key = MasterKey::generate();
         let again = MasterKey::decode(&format!("{}\n", key.encode().as_str())).unwrap();
