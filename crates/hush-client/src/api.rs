@@ -9,8 +9,8 @@ use std::time::Duration;
 use hush_core::SecretString;
 use hush_proto::{
     AuditPage, BulkWrite, Child, CopySecrets, CreateNamed, CreateProject, CreateToken,
-    CreatedToken, Device, DiffEntry, ErrorBody, Login, Project, PutSecret, Revision, Secret,
-    SecretList, Session, Token, Version, WhoAmI, WriteResult,
+    CreatedToken, Device, DiffEntry, E2eeMeta, ErrorBody, Login, Project, PutSecret, Revision,
+    Secret, SecretList, Session, Token, Version, WhoAmI, WriteResult,
 };
 use reqwest::{Method, RequestBuilder, StatusCode, Url};
 use serde::de::DeserializeOwned;
@@ -64,6 +64,9 @@ pub struct HepPullData {
     pub e2ee: bool,
     /// Name → value (ciphertext when `e2ee`).
     pub secrets: BTreeMap<String, String>,
+    /// Key metadata of an end-to-end-encrypted project.
+    #[serde(default, rename = "e2eeMeta")]
+    pub e2ee_meta: Option<E2eeMeta>,
 }
 
 /// A connection to one hush server with one (optional) token.
@@ -72,6 +75,7 @@ pub struct Api {
     http: reqwest::Client,
     base: Url,
     token: Option<std::sync::Arc<SecretString>>,
+    key_proof: Option<std::sync::Arc<SecretString>>,
 }
 
 impl std::fmt::Debug for Api {
@@ -132,7 +136,17 @@ impl Api {
             http,
             base,
             token: token.map(std::sync::Arc::new),
+            key_proof: None,
         })
+    }
+
+    /// The same connection, sending the key proof of an end-to-end-
+    /// encrypted project with every request (writes need it).
+    pub fn with_key_proof(&self, proof: SecretString) -> Self {
+        Self {
+            key_proof: Some(std::sync::Arc::new(proof)),
+            ..self.clone()
+        }
     }
 
     /// The server's base URL.
@@ -186,6 +200,9 @@ impl Api {
             let mut request = build();
             if let Some(token) = &self.token {
                 request = request.bearer_auth(token.expose());
+            }
+            if let Some(proof) = &self.key_proof {
+                request = request.header("x-hush-key-proof", proof.expose());
             }
             let response = request.send().await.map_err(|e| self.network_error(&e))?;
             if response.status() != StatusCode::TOO_MANY_REQUESTS
@@ -274,6 +291,31 @@ impl Api {
             Some(body),
         )
         .await
+    }
+
+    /// Key metadata of an end-to-end-encrypted project.
+    pub async fn e2ee_meta(&self, org: &str, project: &str) -> Result<E2eeMeta> {
+        self.call(
+            Method::GET,
+            &["v1", "orgs", org, "projects", project, "e2ee"],
+            &[],
+            None,
+        )
+        .await
+    }
+
+    /// Replaces the wrapped keys (send with the key proof).
+    pub async fn put_e2ee_meta(&self, org: &str, project: &str, meta: &E2eeMeta) -> Result<()> {
+        let url = self.url(&["v1", "orgs", org, "projects", project, "e2ee"], &[])?;
+        let body = meta.to_json()?;
+        self.send(|| {
+            self.http
+                .put(url.clone())
+                .header(reqwest::header::CONTENT_TYPE, "application/json")
+                .body(body.clone())
+        })
+        .await?;
+        Ok(())
     }
 
     /// Deletes a project and everything in it.

@@ -8,6 +8,7 @@
 pub mod audit;
 pub mod crypto;
 pub mod dotenv;
+pub mod e2ee;
 pub mod names;
 pub mod password;
 pub mod secret;

@@ -68,6 +68,35 @@ pub struct CreateProject {
     /// `server` (default) or `client`.
     #[serde(default)]
     pub encryption_mode: Option<String>,
+    /// For an end-to-end-encrypted (`client`) project: the key metadata
+    /// the client made. With it, writes must carry the key proof.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub e2ee_meta: Option<E2eeMeta>,
+    /// Hex HMAC of the data key (see `hush_core::e2ee`); required with
+    /// `e2ee_meta`. The server keeps only its hash.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key_proof: Option<String>,
+}
+
+/// The key metadata of an end-to-end-encrypted project, as the Hep.gg seed
+/// names it: nothing in it can decrypt without the passphrase or the
+/// recovery key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct E2eeMeta {
+    /// PBKDF2-SHA256 iterations (at least 100,000).
+    pub iterations: u32,
+    /// Salt of the passphrase (base64).
+    pub salt_pass: String,
+    /// Data key wrapped by the passphrase (base64 iv‖ct‖tag).
+    pub wrapped_dek_pass: String,
+    /// Salt of the recovery key (base64).
+    pub salt_rec: String,
+    /// Data key wrapped by the recovery key (base64 iv‖ct‖tag).
+    pub wrapped_dek_rec: String,
+    /// Identifies the data key (base64 HMAC).
+    pub verifier: String,
 }
 
 /// A target or an environment.

@@ -279,6 +279,8 @@ fn action(method: &Method, route: &str, reveal: Option<&str>) -> String {
         ("GET", "export") => "secret.export",
         ("GET", "revision") => "secret.revision",
         ("GET", "devices") => "device.list",
+        ("GET", "e2ee") => "project.e2ee.read",
+        ("PUT", "e2ee") => "project.e2ee.rewrap",
         ("POST", "approve") if route.starts_with("/v1/") => "device.approve",
         ("POST", "revoke") if route.starts_with("/v1/") => "device.revoke",
         ("POST", tail) if route.starts_with("/api/v1/") => match tail {

@@ -92,6 +92,11 @@ macro_rules! migrations {
                 name: "vaultenv",
                 sql: include_str!(concat!("../migrations/", $dir, "/0006_vaultenv.sql")),
             },
+            Migration {
+                version: 7,
+                name: "e2ee",
+                sql: include_str!(concat!("../migrations/", $dir, "/0007_e2ee.sql")),
+            },
         ]
     };
 }

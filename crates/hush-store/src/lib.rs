@@ -9,6 +9,7 @@
 
 mod audit;
 mod db;
+mod e2ee;
 mod error;
 mod keyring;
 mod model;

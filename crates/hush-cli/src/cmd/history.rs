@@ -152,8 +152,11 @@ pub async fn copy(ctx: &Context, args: CopyArgs) -> Result<()> {
         env: Some(env.to_owned()),
         target: ctx.target.clone(),
     };
-    let written = ctx
-        .api()?
+    let api = ctx.api()?;
+    let unlocked = super::e2ee::unlock(&api, &ctx.org, ctx.project()?).await?;
+    let written = unlocked
+        .as_ref()
+        .map_or(&api, |u| &u.api)
         .copy(
             &ctx.org,
             ctx.project()?,

@@ -30,7 +30,7 @@ use crate::output;
 #[command(verbatim_doc_comment)]
 pub struct InitArgs {
     /// Create an end-to-end-encrypted project (the server never sees
-    /// plaintext).
+    /// plaintext; the passphrase comes from HUSH_KEY or is asked twice).
     #[arg(long)]
     e2ee: bool,
     /// Replace an existing hush.toml in this directory.
@@ -65,15 +65,23 @@ pub async fn run(ctx: &Context, args: InitArgs) -> Result<()> {
     match api.project(&ctx.org, &project).await {
         Ok(_) => {}
         Err(hush_client::ClientError::NotFound { .. }) => {
-            api.create_project(
-                &ctx.org,
-                &CreateProject {
+            let (body, recovery) = if args.e2ee {
+                let (body, recovery) = super::e2ee::new_project(&project, None)?;
+                (body, Some(recovery))
+            } else {
+                let body = CreateProject {
                     slug: project.clone(),
                     name: None,
-                    encryption_mode: args.e2ee.then(|| "client".to_owned()),
-                },
-            )
-            .await?;
+                    encryption_mode: None,
+                    e2ee_meta: None,
+                    key_proof: None,
+                };
+                (body, None)
+            };
+            api.create_project(&ctx.org, &body).await?;
+            if let Some(recovery) = &recovery {
+                super::e2ee::show_recovery_key(&project, recovery);
+            }
             created.push(format!("project {project}"));
         }
         Err(err) => return Err(err.into()),

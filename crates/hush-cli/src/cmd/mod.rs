@@ -2,6 +2,7 @@
 
 pub mod auth;
 pub mod devices;
+pub mod e2ee;
 pub mod history;
 pub mod init;
 pub mod resources;

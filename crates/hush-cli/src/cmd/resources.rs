@@ -18,6 +18,8 @@ use crate::output::{self, Table};
 ///
 ///   hush projects create payments --e2ee
 ///
+///   HUSH_KEY=old HUSH_NEW_KEY=new hush projects passphrase payments
+///
 ///   hush projects delete old-site --yes
 #[derive(Debug, Args)]
 #[command(verbatim_doc_comment)]
@@ -31,6 +33,11 @@ enum ProjectsCommand {
     /// List projects (the default).
     List,
     /// Create a project.
+    ///
+    /// With --e2ee the project is end-to-end encrypted: values are
+    /// encrypted here with a key the server never sees, protected by a
+    /// passphrase (HUSH_KEY, or asked twice) and a recovery key shown once.
+    /// The mode cannot be changed later.
     Create {
         /// Slug: 1-64 of a-z 0-9 - _.
         slug: String,
@@ -40,6 +47,19 @@ enum ProjectsCommand {
         /// End-to-end encrypted (fixed at creation).
         #[arg(long)]
         e2ee: bool,
+    },
+    /// Change an end-to-end-encrypted project's passphrase (current one
+    /// from HUSH_KEY or asked; new one from HUSH_NEW_KEY or asked twice).
+    /// Values are not re-encrypted.
+    Passphrase {
+        /// Slug.
+        slug: String,
+    },
+    /// Replace an end-to-end-encrypted project's recovery key (the new one
+    /// is shown once; the old one stops working).
+    RecoveryKey {
+        /// Slug.
+        slug: String,
     },
     /// Delete a project with all its environments, secrets and history.
     Delete {
@@ -78,16 +98,33 @@ pub async fn projects(ctx: &Context, args: ProjectsArgs) -> Result<()> {
             );
         }
         ProjectsCommand::Create { slug, name, e2ee } => {
-            let body = CreateProject {
-                slug,
-                name,
-                encryption_mode: e2ee.then(|| "client".to_owned()),
+            let (body, recovery) = if e2ee {
+                let (body, recovery) = super::e2ee::new_project(&slug, name)?;
+                (body, Some(recovery))
+            } else {
+                let body = CreateProject {
+                    slug,
+                    name,
+                    encryption_mode: None,
+                    e2ee_meta: None,
+                    key_proof: None,
+                };
+                (body, None)
             };
             let project = api.create_project(&ctx.org, &body).await?;
+            if let Some(recovery) = &recovery {
+                super::e2ee::show_recovery_key(&project.slug, recovery);
+            }
             if ctx.json() {
                 return output::json(&project);
             }
             println!("Created project {}.", project.slug);
+        }
+        ProjectsCommand::Passphrase { slug } => {
+            super::e2ee::rewrap(&api, &ctx.org, &slug, false).await?;
+        }
+        ProjectsCommand::RecoveryKey { slug } => {
+            super::e2ee::rewrap(&api, &ctx.org, &slug, true).await?;
         }
         ProjectsCommand::Delete { slug, yes } => {
             if !yes {

@@ -43,8 +43,20 @@ pub struct SetArgs {
 pub async fn set(ctx: &Context, args: SetArgs) -> Result<()> {
     let entries = entries(&args)?;
     let names: Vec<String> = entries.iter().map(|e| e.name.clone()).collect();
-    let written = ctx
-        .api()?
+    let api = ctx.api()?;
+    let unlocked = super::e2ee::unlock(&api, &ctx.org, ctx.project()?).await?;
+    let entries = entries
+        .into_iter()
+        .map(|e| {
+            Ok(BulkEntry {
+                value: super::e2ee::seal(unlocked.as_ref(), e.value)?,
+                ..e
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let written = unlocked
+        .as_ref()
+        .map_or(&api, |u| &u.api)
         .bulk(
             &ctx.org,
             ctx.project()?,
@@ -134,15 +146,23 @@ pub struct GetArgs {
 }
 
 pub async fn get(ctx: &Context, args: GetArgs) -> Result<()> {
-    let reveal = if args.plain {
-        Reveal::Plain
+    let api = ctx.api()?;
+    let unlocked = if args.plain {
+        super::e2ee::unlock(&api, &ctx.org, ctx.project()?).await?
     } else {
-        Reveal::Metadata
+        None
     };
-    let secret = ctx
-        .api()?
+    let reveal = match (args.plain, &unlocked) {
+        (false, _) => Reveal::Metadata,
+        (true, None) => Reveal::Plain,
+        (true, Some(_)) => Reveal::Ciphertext,
+    };
+    let mut secret = api
         .secret(&ctx.org, ctx.project()?, &ctx.scope()?, &args.name, reveal)
         .await?;
+    if let Some(value) = secret.value.take() {
+        secret.value = Some(super::e2ee::open(unlocked.as_ref(), value)?);
+    }
     if ctx.json() {
         return output::json(&secret);
     }

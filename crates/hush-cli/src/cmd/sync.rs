@@ -62,8 +62,13 @@ pub async fn push(ctx: &Context, args: PushArgs) -> Result<()> {
     let api = ctx.api()?;
     let project = ctx.project()?;
     let scope = ctx.scope()?;
+    let unlocked = super::e2ee::unlock(&api, &ctx.org, project).await?;
     let read = Read {
-        reveal: Reveal::Plain,
+        reveal: if unlocked.is_some() {
+            Reveal::Ciphertext
+        } else {
+            Reveal::Plain
+        },
         exact: true,
         include_inactive: true,
     };
@@ -71,8 +76,11 @@ pub async fn push(ctx: &Context, args: PushArgs) -> Result<()> {
     let remote_values: EnvMap = remote
         .secrets
         .iter()
-        .map(|s| (s.name.clone(), s.value.clone().unwrap_or_default().into()))
-        .collect();
+        .map(|s| {
+            let value = super::e2ee::open(unlocked.as_ref(), s.value.clone().unwrap_or_default())?;
+            Ok((s.name.clone(), value.into()))
+        })
+        .collect::<Result<_>>()?;
     let plan = plan(&local, &remote_values, args.prune);
     if plan.added.is_empty() && plan.changed.is_empty() && plan.deleted.is_empty() {
         if ctx.json() {
@@ -96,15 +104,21 @@ pub async fn push(ctx: &Context, args: PushArgs) -> Result<()> {
         set: local
             .iter()
             .filter(|(name, _)| changed.contains(name))
-            .map(|(name, value)| BulkEntry {
-                name: name.clone(),
-                value: value.expose().to_owned(),
+            .map(|(name, value)| {
+                Ok(BulkEntry {
+                    name: name.clone(),
+                    value: super::e2ee::seal(unlocked.as_ref(), value.expose().to_owned())?,
+                })
             })
-            .collect(),
+            .collect::<Result<_>>()?,
         delete: plan.deleted.clone(),
         expected_version: Some(remote.version),
     };
-    let written = api.bulk(&ctx.org, project, &scope, &body).await?;
+    let written = unlocked
+        .as_ref()
+        .map_or(&api, |u| &u.api)
+        .bulk(&ctx.org, project, &scope, &body)
+        .await?;
     if ctx.json() {
         return output::json(&serde_json::json!({ "plan": plan, "version": written.version }));
     }

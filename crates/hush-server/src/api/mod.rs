@@ -105,6 +105,27 @@ async fn log_request(request: Request, next: Next) -> Response {
     response
 }
 
+/// The `X-Hush-Key-Proof` header that writes to an end-to-end-encrypted
+/// project carry (see `hush_core::e2ee`).
+pub struct KeyProof(pub Option<String>);
+
+/// The header carrying the key proof.
+pub const KEY_PROOF_HEADER: &str = "x-hush-key-proof";
+
+impl<S: Send + Sync> FromRequestParts<S> for KeyProof {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(KeyProof(
+            parts
+                .headers
+                .get(KEY_PROOF_HEADER)
+                .and_then(|v| v.to_str().ok())
+                .map(|v| v.trim().to_owned()),
+        ))
+    }
+}
+
 /// A JSON body whose rejections use the error envelope.
 pub struct JsonBody<T>(pub T);
 

@@ -5,6 +5,7 @@
 mod access;
 mod audit;
 mod cache;
+mod e2ee;
 mod projects;
 mod pull;
 mod secrets;
@@ -22,8 +23,9 @@ use cache::TtlCache;
 
 pub use access::{ScopeAddress, Target};
 pub use audit::AuditFilter;
+pub use e2ee::{proof_hash, validate_meta};
 pub use pull::Pulled;
-pub use secrets::{CopyRequest, ReadRequest, SecretFilter, SecretsRead};
+pub use secrets::{CopyRequest, ReadRequest, SecretFilter, SecretsRead, WriteGuard};
 pub use tokens::{TokenRequest, DEFAULT_ORG};
 pub use users::Identity;
 pub use views::ViewSecrets;

@@ -41,15 +41,40 @@ impl Services {
         slug: &str,
         name: Option<&str>,
         mode: EncryptionMode,
+        e2ee: Option<(hush_core::e2ee::Meta, String)>,
     ) -> Result<Project, ServiceError> {
         who.require(Scope::OrgAdmin)?;
         let org = self.org(who, org).await?;
         let slug = Slug::parse("project", slug)?;
         let name = name.unwrap_or(slug.as_str());
+        let e2ee = match e2ee {
+            Some(_) if mode != EncryptionMode::Client => {
+                return Err(ServiceError::unprocessable(
+                    "invalid_e2ee_meta",
+                    "e2ee_meta belongs to encryption_mode \"client\" projects",
+                ))
+            }
+            Some((meta, proof)) => {
+                super::validate_meta(&meta)?;
+                Some((meta, super::proof_hash(&proof)?))
+            }
+            None => None,
+        };
         let project = self
             .store
             .create_project(&org, &slug, name, mode, &who.actor())
             .await?;
+        if let Some((meta, proof_hash)) = e2ee {
+            if let Err(err) = self
+                .store
+                .set_e2ee_meta(&project.id, &meta, &proof_hash)
+                .await
+            {
+                // Keep creation all-or-nothing.
+                let _ = self.store.delete_project(&project).await;
+                return Err(err.into());
+            }
+        }
         who.note_project(&project.id);
         Ok(project)
     }

@@ -17,6 +17,8 @@ pub struct Pulled {
     pub env: String,
     /// Client-encrypted project: values are ciphertext for the client.
     pub e2ee: bool,
+    /// Its key metadata, when it has any (the seed's `e2eeMeta`).
+    pub meta: Option<hush_core::e2ee::Meta>,
     /// Name → value (plaintext, or the client's ciphertext when `e2ee`),
     /// shared with the view cache.
     pub view: ViewSecrets,
@@ -53,9 +55,15 @@ impl Services {
             Reveal::Plaintext
         };
         let view = self.views.get(&self.store, scope, reveal).await?;
+        let meta = if e2ee {
+            self.e2ee_meta_of(project).await?
+        } else {
+            None
+        };
         Ok(Pulled {
             env: environment.slug.clone(),
             e2ee,
+            meta,
             view,
             keys,
         })

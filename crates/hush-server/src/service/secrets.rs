@@ -46,6 +46,16 @@ pub struct SecretsRead {
     pub secrets: Vec<Secret>,
 }
 
+/// Preconditions of a write: the version the scope must still be at
+/// (check-and-set) and, for an end-to-end-encrypted project, the key proof.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct WriteGuard<'a> {
+    /// Write only if the scope is at this version.
+    pub expected_version: Option<i64>,
+    /// The `X-Hush-Key-Proof` the write came with.
+    pub key_proof: Option<&'a str>,
+}
+
 /// A read of one scope.
 #[derive(Debug, Clone)]
 pub struct ReadRequest {
@@ -128,11 +138,21 @@ impl Services {
         project: &str,
         address: &ScopeAddress,
         changes: impl FnOnce(&Project) -> Result<Vec<Change>, ServiceError>,
-        expected_version: Option<i64>,
+        guard: WriteGuard<'_>,
     ) -> Result<VersionInfo, ServiceError> {
+        let WriteGuard {
+            expected_version,
+            key_proof,
+        } = guard;
         let target = self.target(who, org, project, address).await?;
         who.require_in(&target.project.id, Scope::SecretWrite)?;
         let changes = changes(&target.project)?;
+        let sets_values = changes.iter().any(|c| {
+            matches!(c, Change::Upsert(input) if matches!(input.value, hush_store::InputValue::Ciphertext(_)))
+        });
+        if sets_values {
+            self.check_key_proof(&target.project, key_proof).await?;
+        }
         if changes.is_empty() {
             return Err(ServiceError::bad_request(
                 "empty_write",
@@ -188,6 +208,8 @@ pub struct CopyRequest {
     pub overwrite: bool,
     /// Write only if the destination is at this version.
     pub expected_version: Option<i64>,
+    /// The key proof, for an end-to-end-encrypted project.
+    pub key_proof: Option<String>,
 }
 
 impl Services {
@@ -208,6 +230,7 @@ impl Services {
             to,
             overwrite,
             expected_version,
+            key_proof,
         } = request;
         let source = self.target(who, org, project, &from).await?;
         let reveal = match source.project.mode {
@@ -274,7 +297,10 @@ impl Services {
                     })
                     .collect()
             },
-            expected_version,
+            WriteGuard {
+                expected_version,
+                key_proof: key_proof.as_deref(),
+            },
         )
         .await
     }

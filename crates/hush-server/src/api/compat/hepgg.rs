@@ -99,6 +99,14 @@ async fn pull(
         data: PullData {
             env: &pulled.env,
             e2ee: pulled.e2ee,
+            e2ee_meta: pulled.meta.as_ref().map(|m| E2eeMetaOut {
+                iterations: m.iterations,
+                salt_pass: &m.salt_pass,
+                wrapped_dek_pass: &m.wrapped_dek_pass,
+                salt_rec: &m.salt_rec,
+                wrapped_dek_rec: &m.wrapped_dek_rec,
+                verifier: &m.verifier,
+            }),
             secrets: Secrets(&pulled),
         },
     })
@@ -117,7 +125,21 @@ struct PullBody<'a> {
 struct PullData<'a> {
     env: &'a str,
     e2ee: bool,
+    #[serde(rename = "e2eeMeta", skip_serializing_if = "Option::is_none")]
+    e2ee_meta: Option<E2eeMetaOut<'a>>,
     secrets: Secrets<'a>,
+}
+
+/// The seed's `e2eeMeta` object.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct E2eeMetaOut<'a> {
+    iterations: u32,
+    salt_pass: &'a str,
+    wrapped_dek_pass: &'a str,
+    salt_rec: &'a str,
+    wrapped_dek_rec: &'a str,
+    verifier: &'a str,
 }
 
 struct Secrets<'a>(&'a Pulled);

@@ -190,3 +190,27 @@ pub fn written(v: VersionInfo) -> Json<WriteResult> {
         changed_keys: v.changed_keys,
     })
 }
+
+/// Key metadata, wire → core.
+pub fn meta_in(m: hush_proto::E2eeMeta) -> hush_core::e2ee::Meta {
+    hush_core::e2ee::Meta {
+        iterations: m.iterations,
+        salt_pass: m.salt_pass,
+        wrapped_dek_pass: m.wrapped_dek_pass,
+        salt_rec: m.salt_rec,
+        wrapped_dek_rec: m.wrapped_dek_rec,
+        verifier: m.verifier,
+    }
+}
+
+/// Key metadata, core → wire.
+pub fn meta_out(m: hush_core::e2ee::Meta) -> hush_proto::E2eeMeta {
+    hush_proto::E2eeMeta {
+        iterations: m.iterations,
+        salt_pass: m.salt_pass,
+        wrapped_dek_pass: m.wrapped_dek_pass,
+        salt_rec: m.salt_rec,
+        wrapped_dek_rec: m.wrapped_dek_rec,
+        verifier: m.verifier,
+    }
+}

@@ -30,6 +30,7 @@ pub fn routes() -> OpenApiRouter<Arc<AppState>> {
         .routes(routes!(projects::get_org))
         .routes(routes!(projects::list, projects::create))
         .routes(routes!(projects::get, projects::remove))
+        .routes(routes!(projects::get_e2ee, projects::put_e2ee))
         .routes(routes!(projects::list_envs, projects::create_env))
         .routes(routes!(projects::remove_env))
         .routes(routes!(projects::list_targets, projects::create_target))

@@ -5,11 +5,11 @@ use std::sync::Arc;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
-use hush_proto::{Child, CreateNamed, CreateProject, Organization, Project};
+use hush_proto::{Child, CreateNamed, CreateProject, E2eeMeta, Organization, Project};
 use hush_store::{ChildKind, EncryptionMode};
 
 use super::convert;
-use crate::api::{JsonBody, PathArgs};
+use crate::api::{JsonBody, KeyProof, PathArgs};
 use crate::auth::Principal;
 use crate::error::ServiceError;
 use crate::AppState;
@@ -90,9 +90,19 @@ pub async fn create(
             ))
         }
     };
+    let e2ee = match (body.e2ee_meta, body.key_proof) {
+        (Some(meta), Some(proof)) => Some((convert::meta_in(meta), proof)),
+        (Some(_), None) => {
+            return Err(ServiceError::unprocessable(
+                "key_proof_required",
+                "e2ee_meta needs the key_proof derived from the same data key",
+            ))
+        }
+        (None, _) => None,
+    };
     let project = app
         .services
-        .create_project(&who, &org, &body.slug, body.name.as_deref(), mode)
+        .create_project(&who, &org, &body.slug, body.name.as_deref(), mode, e2ee)
         .await?;
     Ok((StatusCode::CREATED, Json(convert::project(project))))
 }
@@ -260,6 +270,51 @@ pub async fn remove_target(
 ) -> Result<StatusCode> {
     app.services
         .delete_child(&who, ChildKind::Target, &org, &project, &slug)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[utoipa::path(
+    get,
+    path = "/orgs/{org}/projects/{project}/e2ee",
+    summary = "Key metadata of an end-to-end-encrypted project (for clients to decrypt locally)",
+    params(("org" = String, Path, description = "Organization slug"), ("project" = String, Path, description = "Project slug")),
+    responses((status = 200, body = E2eeMeta), super::doc::Errors),
+    security(("bearer" = []))
+)]
+pub async fn get_e2ee(
+    State(app): S,
+    who: Principal,
+    PathArgs((org, project)): PathArgs<(String, String)>,
+) -> Result<Json<E2eeMeta>> {
+    let meta = app.services.e2ee_meta(&who, &org, &project).await?;
+    Ok(Json(convert::meta_out(meta)))
+}
+
+#[utoipa::path(
+    put,
+    path = "/orgs/{org}/projects/{project}/e2ee",
+    summary = "Rewrap the data key (new passphrase or recovery key); values stay as they are",
+    params(("org" = String, Path, description = "Organization slug"), ("project" = String, Path, description = "Project slug")),
+    request_body = E2eeMeta,
+    responses((status = 204, description = "Rewrapped"), super::doc::Errors),
+    security(("bearer" = []))
+)]
+pub async fn put_e2ee(
+    State(app): S,
+    who: Principal,
+    PathArgs((org, project)): PathArgs<(String, String)>,
+    KeyProof(proof): KeyProof,
+    JsonBody(body): JsonBody<E2eeMeta>,
+) -> Result<StatusCode> {
+    app.services
+        .rewrap_e2ee(
+            &who,
+            &org,
+            &project,
+            &convert::meta_in(body),
+            proof.as_deref(),
+        )
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }

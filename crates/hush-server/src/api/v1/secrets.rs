@@ -10,10 +10,10 @@ use hush_store::{Change, SecretInput};
 use serde::Deserialize;
 
 use super::convert;
-use crate::api::{JsonBody, Params, PathArgs};
+use crate::api::{JsonBody, KeyProof, Params, PathArgs};
 use crate::auth::{AnyPrincipal, Principal};
 use crate::error::ServiceError;
-use crate::service::{ReadRequest, ScopeAddress, SecretFilter};
+use crate::service::{ReadRequest, ScopeAddress, SecretFilter, WriteGuard};
 use crate::AppState;
 
 type Result<T> = std::result::Result<T, ServiceError>;
@@ -155,6 +155,7 @@ pub async fn put(
     who: Principal,
     PathArgs((org, project, name)): PathArgs<(String, String, String)>,
     Params(q): Params<WriteQuery>,
+    KeyProof(proof): KeyProof,
     JsonBody(body): JsonBody<PutSecret>,
 ) -> Result<Json<WriteResult>> {
     let expected = body.expected_version.or(q.expected_version);
@@ -170,7 +171,10 @@ pub async fn put(
                     &name, body, p.mode,
                 )?)])
             },
-            expected,
+            WriteGuard {
+                expected_version: expected,
+                key_proof: proof.as_deref(),
+            },
         )
         .await?;
     Ok(convert::written(version))
@@ -190,6 +194,7 @@ pub async fn bulk(
     who: Principal,
     PathArgs((org, project)): PathArgs<(String, String)>,
     Params(q): Params<WriteQuery>,
+    KeyProof(proof): KeyProof,
     JsonBody(body): JsonBody<BulkWrite>,
 ) -> Result<Json<WriteResult>> {
     let expected = body.expected_version.or(q.expected_version);
@@ -212,7 +217,10 @@ pub async fn bulk(
                 }
                 Ok(changes)
             },
-            expected,
+            WriteGuard {
+                expected_version: expected,
+                key_proof: proof.as_deref(),
+            },
         )
         .await?;
     Ok(convert::written(version))
@@ -231,6 +239,7 @@ pub async fn remove(
     who: Principal,
     PathArgs((org, project, name)): PathArgs<(String, String, String)>,
     Params(q): Params<WriteQuery>,
+    KeyProof(proof): KeyProof,
 ) -> Result<Json<WriteResult>> {
     let version = app
         .services
@@ -240,7 +249,10 @@ pub async fn remove(
             &project,
             &address(&q.env, &q.target),
             |_| Ok(vec![Change::Delete(NameRule::Native.parse(&name)?)]),
-            q.expected_version,
+            WriteGuard {
+                expected_version: q.expected_version,
+                key_proof: proof.as_deref(),
+            },
         )
         .await?;
     Ok(convert::written(version))

@@ -14,10 +14,10 @@ use hush_store::{Change, Reveal, SecretInput};
 use serde::Deserialize;
 
 use super::convert;
-use crate::api::{JsonBody, Params, PathArgs};
+use crate::api::{JsonBody, KeyProof, Params, PathArgs};
 use crate::auth::Principal;
 use crate::error::ServiceError;
-use crate::service::{CopyRequest, ReadRequest, ScopeAddress, SecretFilter};
+use crate::service::{CopyRequest, ReadRequest, ScopeAddress, SecretFilter, WriteGuard};
 use crate::AppState;
 
 type Result<T> = std::result::Result<T, ServiceError>;
@@ -43,6 +43,7 @@ pub async fn copy(
     State(app): S,
     who: Principal,
     PathArgs((org, project)): PathArgs<(String, String)>,
+    KeyProof(proof): KeyProof,
     JsonBody(body): JsonBody<CopySecrets>,
 ) -> Result<Json<WriteResult>> {
     let (from, to) = (address(&body.from), address(&body.to));
@@ -57,6 +58,7 @@ pub async fn copy(
         to,
         overwrite: body.overwrite.unwrap_or(true),
         expected_version: body.expected_version,
+        key_proof: proof,
     };
     let version = app
         .services
@@ -158,6 +160,7 @@ pub async fn import(
     who: Principal,
     PathArgs((org, project)): PathArgs<(String, String)>,
     Params(q): Params<FileQuery>,
+    KeyProof(proof): KeyProof,
     body: Bytes,
 ) -> Result<Json<WriteResult>> {
     let text = std::str::from_utf8(&body)
@@ -206,7 +209,10 @@ pub async fn import(
                     })
                     .collect()
             },
-            q.expected_version,
+            WriteGuard {
+                expected_version: q.expected_version,
+                key_proof: proof.as_deref(),
+            },
         )
         .await?;
     Ok(convert::written(version))
