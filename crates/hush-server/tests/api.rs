@@ -23,6 +23,7 @@ on_both_backends!(
     users_log_in_with_their_role,
     project_roles_replace_the_org_role,
     vaultenv_protocol_refuses_bad_requests,
+    e2ee_projects_guard_writes_with_the_key_proof,
 );
 
 // ------------------------------------------------------------- helpers
@@ -1906,4 +1907,161 @@ async fn vaultenv_protocol_refuses_bad_requests(env: &TestEnv) {
         entries.iter().any(|e| e["status"] == 401),
         "refused pushes are audited too: {page}"
     );
+}
+
+/// End-to-end-encrypted projects: the server keeps the client's metadata,
+/// refuses value writes without the right key proof (storing nothing),
+/// never decrypts, and hands the metadata to pull tokens.
+async fn e2ee_projects_guard_writes_with_the_key_proof(env: &TestEnv) {
+    use hush_core::e2ee;
+    let api = Api::admin(env);
+    let pass = hush_core::SecretString::from("correct horse battery staple");
+    let created = e2ee::create(&pass, e2ee::MIN_ITERATIONS).unwrap();
+    let meta = |m: &e2ee::Meta| {
+        json!({
+            "iterations": m.iterations, "saltPass": m.salt_pass, "wrappedDekPass": m.wrapped_dek_pass,
+            "saltRec": m.salt_rec, "wrappedDekRec": m.wrapped_dek_rec, "verifier": m.verifier,
+        })
+    };
+    let proof = created.key_proof.expose().to_owned();
+    let projects = "/v1/orgs/default/projects";
+    for (body, code_expected) in [
+        (
+            json!({"slug": "x", "encryption_mode": "client", "e2ee_meta": meta(&created.meta)}),
+            "key_proof_required",
+        ),
+        (
+            json!({"slug": "x", "e2ee_meta": meta(&created.meta), "key_proof": proof}),
+            "invalid_e2ee_meta",
+        ),
+        (
+            json!({"slug": "x", "encryption_mode": "client", "e2ee_meta": meta(&e2ee::Meta { iterations: 1000, ..created.meta.clone() }), "key_proof": proof}),
+            "invalid_e2ee_meta",
+        ),
+        (
+            json!({"slug": "x", "encryption_mode": "client", "e2ee_meta": meta(&created.meta), "key_proof": "xyz"}),
+            "invalid_key_proof",
+        ),
+    ] {
+        let (status, err) = api.post(projects, body).await;
+        assert_eq!(
+            (status, code(&err)),
+            (StatusCode::UNPROCESSABLE_ENTITY, code_expected)
+        );
+    }
+    let (_, listed) = api.get(projects).await;
+    assert_eq!(listed, json!([]), "nothing was created");
+    let (status, _) = api
+        .post(projects, json!({"slug": "vault", "encryption_mode": "client", "e2ee_meta": meta(&created.meta), "key_proof": proof}))
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    api.post(
+        "/v1/orgs/default/projects/vault/environments",
+        json!({"slug": "production"}),
+    )
+    .await;
+    let (_, got) = api.get("/v1/orgs/default/projects/vault/e2ee").await;
+    assert_eq!(got, meta(&created.meta));
+
+    // Writes: no proof, a wrong proof → 422 and nothing stored.
+    let secret = "/v1/orgs/default/projects/vault/secrets/API_KEY?env=production";
+    let ciphertext = e2ee::encrypt_value(&created.dek, "s3cr3t").unwrap();
+    let put = |proof: Option<String>| {
+        let mut req = env
+            .server
+            .request(Method::PUT, secret, env.server.admin())
+            .json(&json!({ "value": ciphertext }));
+        if let Some(p) = proof {
+            req = req.header("x-hush-key-proof", p);
+        }
+        async move {
+            let resp = req.send().await.unwrap();
+            (resp.status(), resp.json::<Value>().await.unwrap())
+        }
+    };
+    let (status, err) = put(None).await;
+    assert_eq!(
+        (status, code(&err)),
+        (StatusCode::UNPROCESSABLE_ENTITY, "key_proof_required")
+    );
+    let other = e2ee::create(&pass, e2ee::MIN_ITERATIONS).unwrap();
+    let (status, err) = put(Some(other.key_proof.expose().to_owned())).await;
+    assert_eq!(
+        (status, code(&err)),
+        (StatusCode::UNPROCESSABLE_ENTITY, "key_proof_mismatch")
+    );
+    let (_, list) = api
+        .get("/v1/orgs/default/projects/vault/secrets?env=production")
+        .await;
+    assert_eq!(
+        (list["version"].as_i64(), list["secrets"].clone()),
+        (Some(0), json!([]))
+    );
+    let (status, _) = put(Some(proof.clone())).await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, err) = api.get(&format!("{secret}&reveal=plain")).await;
+    assert_eq!(
+        (status, code(&err)),
+        (StatusCode::UNPROCESSABLE_ENTITY, "e2ee_project")
+    );
+
+    // Rewrap: needs the proof, keeps the verifier.
+    let (salt, wrapped) = e2ee::rewrap(
+        &created.dek,
+        &"new passphrase here".into(),
+        e2ee::MIN_ITERATIONS,
+    )
+    .unwrap();
+    let rewrapped = e2ee::Meta {
+        salt_pass: salt,
+        wrapped_dek_pass: wrapped,
+        ..created.meta.clone()
+    };
+    let path = "/v1/orgs/default/projects/vault/e2ee";
+    let (status, _) = api.put(path, meta(&rewrapped)).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "no proof");
+    let send = |body: Value| {
+        env.server
+            .request(Method::PUT, path, env.server.admin())
+            .header("x-hush-key-proof", proof.clone())
+            .json(&body)
+            .send()
+    };
+    let resp = send(meta(&e2ee::Meta {
+        verifier: other.meta.verifier.clone(),
+        ..rewrapped.clone()
+    }))
+    .await
+    .unwrap();
+    assert_eq!(
+        resp.status(),
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "the data key cannot be swapped"
+    );
+    assert_eq!(
+        send(meta(&rewrapped)).await.unwrap().status(),
+        StatusCode::NO_CONTENT
+    );
+
+    // A pull token gets ciphertext and the metadata, in the seed's shape.
+    let token = api
+        .token(
+            json!({"name": "app", "kind": "pull", "project": "vault", "environment": "production"}),
+        )
+        .await;
+    let pulled: Value = env
+        .server
+        .anonymous(Method::GET, "/api/v1/secrets/pull")
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(pulled["data"]["e2ee"], true);
+    assert_eq!(pulled["data"]["e2eeMeta"], meta(&rewrapped));
+    let dek = e2ee::unlock(&rewrapped, &"new passphrase here".into()).unwrap();
+    let value = pulled["data"]["secrets"]["API_KEY"].as_str().unwrap();
+    assert_eq!(e2ee::decrypt_value(&dek, value).unwrap().expose(), "s3cr3t");
 }

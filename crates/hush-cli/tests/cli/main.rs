@@ -3,5 +3,6 @@
 //! published vault-env Python client against hush in vaultenv.rs.
 
 mod client;
+mod e2ee;
 mod serve;
 mod vaultenv;

@@ -9,16 +9,16 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 
-struct Server {
+pub(crate) struct Server {
     child: Child,
-    addr: String,
+    pub(crate) addr: String,
     stdout: String,
     stderr_lines: mpsc::Receiver<String>,
 }
 
 /// Starts `hush serve` on an ephemeral port and waits for its
 /// "listening" log line (no sleeps).
-fn start(data_dir: &std::path::Path, log: &str) -> Server {
+pub(crate) fn start(data_dir: &std::path::Path, log: &str) -> Server {
     let mut child = Command::new(env!("CARGO_BIN_EXE_hush"))
         .args(["serve", "--listen", "127.0.0.1:0", "--log", log])
         .arg("--data-dir")
@@ -64,7 +64,7 @@ fn start(data_dir: &std::path::Path, log: &str) -> Server {
 
 impl Server {
     /// SIGTERM, then the exit status and everything logged.
-    fn stop(mut self) -> (bool, String, String) {
+    pub(crate) fn stop(mut self) -> (bool, String, String) {
         Command::new("kill")
             .arg("-TERM")
             .arg(self.child.id().to_string())
@@ -81,7 +81,7 @@ impl Server {
         (status.success(), self.stdout, log.join("\n"))
     }
 
-    fn first_token(&mut self) -> String {
+    pub(crate) fn first_token(&mut self) -> String {
         let mut reader = BufReader::new(self.child.stdout.take().unwrap());
         let mut line = String::new();
         loop {
