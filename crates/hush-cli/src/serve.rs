@@ -104,6 +104,7 @@ const KNOWN_VARS: &[&str] = &[
     "HUSH_TARGET",
     "HUSH_KEY",
     "HUSH_KEY_FILE",
+    "HUSH_NEW_KEY",
     "HUSH_OVERRIDE",
     "HUSH_CACHE_DIR",
     "HUSH_CA_CERT",

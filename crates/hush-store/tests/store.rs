@@ -1088,7 +1088,9 @@ async fn vaultenv_keys_devices_and_replays(db: &TestDb) {
         .unwrap();
     assert!(approved.approved_at.is_some());
     s.touch_device(&second.id).await.unwrap();
-    assert!(s.devices(id).await.unwrap()[1].last_seen_at.is_some());
+    let devices = s.devices(id).await.unwrap();
+    let touched = devices.iter().find(|d| d.id == second.id).unwrap();
+    assert!(touched.last_seen_at.is_some());
     assert!(matches!(
         s.set_device_status(id, "nope", "revoked").await,
         Err(StoreError::NotFound { .. })
