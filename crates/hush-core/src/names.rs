@@ -158,6 +158,29 @@ fn is_slug(s: &str) -> bool {
 pub struct Slug(String);
 
 impl Slug {
+    /// The slug closest to a free-form name (a directory or project
+    /// name): lowercase, other characters turned into `-`, trimmed, at
+    /// most `max` characters. May be empty; callers pick a fallback.
+    pub fn suggest(name: &str, max: usize) -> String {
+        name.trim()
+            .to_lowercase()
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '_' {
+                    c
+                } else {
+                    '-'
+                }
+            })
+            .collect::<String>()
+            .trim_matches('-')
+            .chars()
+            .take(max)
+            .collect()
+    }
+}
+
+impl Slug {
     /// Checks `slug`; `what` names the kind of thing for the error message.
     pub fn parse(what: &'static str, slug: &str) -> Result<Slug, NameError> {
         if is_slug(slug) {
@@ -208,6 +231,13 @@ impl Tag {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn suggested_slugs() {
+        assert_eq!(Slug::suggest("My App.v2", 64), "my-app-v2");
+        assert_eq!(Slug::suggest("...", 64), "");
+        assert_eq!(Slug::suggest(" Proto App ", 5), "proto");
+    }
+
     use super::*;
 
     #[test]

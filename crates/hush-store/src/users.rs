@@ -107,16 +107,7 @@ impl Store {
         .bind(org_id)
         .fetch_all(&self.pools.read)
         .await?;
-        Ok(rows
-            .iter()
-            .map(|r| -> sqlx::Result<Membership> {
-                Ok(Membership {
-                    user_id: r.try_get("user_id")?,
-                    email: r.try_get("email")?,
-                    role: r.try_get("role")?,
-                })
-            })
-            .collect::<sqlx::Result<_>>()?)
+        Ok(rows.iter().map(membership).collect::<sqlx::Result<_>>()?)
     }
 
     /// Gives `user_id` `role` in the project (replacing any it had).
@@ -166,16 +157,7 @@ impl Store {
         .bind(project_id)
         .fetch_all(&self.pools.read)
         .await?;
-        Ok(rows
-            .iter()
-            .map(|r| -> sqlx::Result<Membership> {
-                Ok(Membership {
-                    user_id: r.try_get("user_id")?,
-                    email: r.try_get("email")?,
-                    role: r.try_get("role")?,
-                })
-            })
-            .collect::<sqlx::Result<_>>()?)
+        Ok(rows.iter().map(membership).collect::<sqlx::Result<_>>()?)
     }
 
     /// The user's roles by project id, in the projects of `org_id`.
@@ -197,4 +179,13 @@ impl Store {
             .map(|r| -> sqlx::Result<(String, String)> { Ok((r.try_get(0)?, r.try_get(1)?)) })
             .collect::<sqlx::Result<_>>()?)
     }
+}
+
+/// A `user_id, email, role` row.
+fn membership(r: &sqlx::any::AnyRow) -> sqlx::Result<Membership> {
+    Ok(Membership {
+        user_id: r.try_get("user_id")?,
+        email: r.try_get("email")?,
+        role: r.try_get("role")?,
+    })
 }

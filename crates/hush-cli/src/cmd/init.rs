@@ -49,7 +49,7 @@ pub async fn run(ctx: &Context, args: InitArgs) -> Result<()> {
     }
     let dir_name = std::env::current_dir()?
         .file_name()
-        .map(|n| slugify(&n.to_string_lossy()))
+        .map(|n| hush_core::Slug::suggest(&n.to_string_lossy(), 64))
         .filter(|n| !n.is_empty())
         .unwrap_or_else(|| "app".to_owned());
     let project = match &ctx.project {
@@ -148,31 +148,4 @@ fn ask(what: &str, default: &str, flag: &str) -> Result<String> {
     std::io::stdin().read_line(&mut line)?;
     let answer = line.trim();
     Ok(if answer.is_empty() { default } else { answer }.to_owned())
-}
-
-/// A directory name as a slug: lowercase, `a-z 0-9 - _` only.
-fn slugify(name: &str) -> String {
-    name.to_lowercase()
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '_' {
-                c
-            } else {
-                '-'
-            }
-        })
-        .collect::<String>()
-        .trim_matches('-')
-        .chars()
-        .take(64)
-        .collect()
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn slugify_directory_names() {
-        assert_eq!(super::slugify("My App.v2"), "my-app-v2");
-        assert_eq!(super::slugify("..."), "");
-    }
 }

@@ -42,7 +42,9 @@ impl Services {
         name: &str,
     ) -> Result<(Project, Vec<String>), ServiceError> {
         let org = self.store.organization(DEFAULT_ORG).await?;
-        let base = slug_of(name);
+        let base = Some(Slug::suggest(name, 50))
+            .filter(|s| !s.is_empty())
+            .unwrap_or_else(|| "vault-env".to_owned());
         let display = if name.trim().is_empty() {
             base.as_str()
         } else {
@@ -387,29 +389,4 @@ fn unknown_project(project_id: &str) -> ServiceError {
         kind: "vault-env project",
         what: project_id.chars().take(64).collect(),
     })
-}
-
-/// A project name as a slug: lowercase `a-z 0-9 - _`, at most 50 chars.
-fn slug_of(name: &str) -> String {
-    let slug: String = name
-        .trim()
-        .to_lowercase()
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '_' {
-                c
-            } else {
-                '-'
-            }
-        })
-        .collect::<String>()
-        .trim_matches('-')
-        .chars()
-        .take(50)
-        .collect();
-    if slug.is_empty() {
-        "vault-env".to_owned()
-    } else {
-        slug
-    }
 }
