@@ -219,6 +219,29 @@ impl Api {
         }
     }
 
+    /// Sends a request with an optional JSON body; the successful answer.
+    async fn respond(
+        &self,
+        method: Method,
+        segments: &[&str],
+        query: &[(&str, String)],
+        body: Option<&(dyn ErasedJson + Sync)>,
+    ) -> Result<reqwest::Response> {
+        let url = self.url(segments, query)?;
+        let body = body.map(|b| b.to_json()).transpose()?;
+        self.send(|| {
+            let request = self.http.request(method.clone(), url.clone());
+            match &body {
+                Some(json) => request
+                    .header(reqwest::header::CONTENT_TYPE, "application/json")
+                    .body(json.clone()),
+                None => request,
+            }
+        })
+        .await
+    }
+
+    /// A request whose answer is JSON.
     async fn call<T: DeserializeOwned>(
         &self,
         method: Method,
@@ -226,32 +249,17 @@ impl Api {
         query: &[(&str, String)],
         body: Option<&(dyn ErasedJson + Sync)>,
     ) -> Result<T> {
-        let url = self.url(segments, query)?;
-        let body = body.map(|b| b.to_json()).transpose()?;
-        let response = self
-            .send(|| {
-                let request = self.http.request(method.clone(), url.clone());
-                match &body {
-                    Some(json) => request
-                        .header(reqwest::header::CONTENT_TYPE, "application/json")
-                        .body(json.clone()),
-                    None => request,
-                }
-            })
-            .await?;
-        decode(response).await
+        decode(self.respond(method, segments, query, body).await?).await
     }
 
+    /// A request whose answer has no body worth reading.
     async fn call_empty(
         &self,
         method: Method,
         segments: &[&str],
-        query: &[(&str, String)],
+        body: Option<&(dyn ErasedJson + Sync)>,
     ) -> Result<()> {
-        let url = self.url(segments, query)?;
-        self.send(|| self.http.request(method.clone(), url.clone()))
-            .await?;
-        Ok(())
+        self.respond(method, segments, &[], body).await.map(drop)
     }
 
     /// `POST /v1/login`.
@@ -306,16 +314,8 @@ impl Api {
 
     /// Replaces the wrapped keys (send with the key proof).
     pub async fn put_e2ee_meta(&self, org: &str, project: &str, meta: &E2eeMeta) -> Result<()> {
-        let url = self.url(&["v1", "orgs", org, "projects", project, "e2ee"], &[])?;
-        let body = meta.to_json()?;
-        self.send(|| {
-            self.http
-                .put(url.clone())
-                .header(reqwest::header::CONTENT_TYPE, "application/json")
-                .body(body.clone())
-        })
-        .await?;
-        Ok(())
+        let segments = ["v1", "orgs", org, "projects", project, "e2ee"];
+        self.call_empty(Method::PUT, &segments, Some(meta)).await
     }
 
     /// Deletes a project and everything in it.
@@ -323,7 +323,7 @@ impl Api {
         self.call_empty(
             Method::DELETE,
             &["v1", "orgs", org, "projects", project],
-            &[],
+            None,
         )
         .await
     }
@@ -355,7 +355,7 @@ impl Api {
         slug: &str,
     ) -> Result<()> {
         let segments = ["v1", "orgs", org, "projects", project, kind.segment(), slug];
-        self.call_empty(Method::DELETE, &segments, &[]).await
+        self.call_empty(Method::DELETE, &segments, None).await
     }
 
     /// Reads the secrets of a scope: merged (deeper levels win) or only
@@ -609,7 +609,7 @@ impl Api {
 
     /// Revokes a token.
     pub async fn revoke_token(&self, org: &str, id: &str) -> Result<()> {
-        self.call_empty(Method::DELETE, &["v1", "orgs", org, "tokens", id], &[])
+        self.call_empty(Method::DELETE, &["v1", "orgs", org, "tokens", id], None)
             .await
     }
 

@@ -9,7 +9,7 @@ use hush_proto::{BulkWrite, PutSecret, Revision, Secret, SecretList, WriteResult
 use hush_store::{Change, SecretInput};
 use serde::Deserialize;
 
-use super::convert;
+use super::{convert, ScopeQuery};
 use crate::api::{JsonBody, KeyProof, Params, PathArgs};
 use crate::auth::{AnyPrincipal, Principal};
 use crate::error::ServiceError;
@@ -258,23 +258,12 @@ pub async fn remove(
     Ok(convert::written(version))
 }
 
-/// `?env=&target=` of a revision query.
-#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
-#[into_params(parameter_in = Query)]
-#[serde(deny_unknown_fields)]
-pub struct RevisionQuery {
-    /// Environment slug (neither env nor target: project level).
-    env: Option<String>,
-    /// Target slug.
-    target: Option<String>,
-}
-
 /// `GET …/projects/{p}/revision`: what clients poll to watch for changes.
 #[utoipa::path(
     get,
     path = "/orgs/{org}/projects/{project}/revision",
     summary = "Revision of a merged view: changes whenever it may have; cheap to poll",
-    params(("org" = String, Path, description = "Organization slug"), ("project" = String, Path, description = "Project slug"), RevisionQuery),
+    params(("org" = String, Path, description = "Organization slug"), ("project" = String, Path, description = "Project slug"), ScopeQuery),
     responses((status = 200, body = Revision), super::doc::Errors),
     security(("bearer" = []))
 )]
@@ -282,9 +271,9 @@ pub async fn revision(
     State(app): S,
     who: Principal,
     PathArgs((org, project)): PathArgs<(String, String)>,
-    Params(q): Params<RevisionQuery>,
+    Params(q): Params<ScopeQuery>,
 ) -> Result<Json<Revision>> {
-    let address = address(&q.env, &q.target);
+    let address = q.address();
     let revision = app
         .services
         .revision(&who, &org, &project, &address)
@@ -297,14 +286,14 @@ pub async fn revision(
     get,
     path = "/pull/revision",
     summary = "Revision of what a pull token reads",
-    params(RevisionQuery),
+    params(ScopeQuery),
     responses((status = 200, body = Revision), super::doc::Errors),
     security(("bearer" = []))
 )]
 pub async fn pull_revision(
     State(app): S,
     AnyPrincipal(who): AnyPrincipal,
-    Params(q): Params<RevisionQuery>,
+    Params(q): Params<ScopeQuery>,
 ) -> Result<Json<Revision>> {
     if q.target.is_some() {
         return Err(ServiceError::bad_request(
