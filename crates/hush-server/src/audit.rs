@@ -1,15 +1,19 @@
 //! Auditing every API request, durably, with group commit.
 //!
 //! The `record` middleware wraps every `/v1` and compatibility route. It
-//! hands the request an [`AuditSlot`] that authentication and the services
-//! fill in (who, which organization, which project), lets the handler run,
-//! then queues an entry for the single writer task and waits for the batch
-//! holding it to commit before answering. The writer takes everything
-//! queued, appends it in one transaction and wakes all those requests: one
-//! durable commit per batch, not per request (see DESIGN.md, "Performance
-//! notes"). If the entry cannot be stored, the client gets 503 instead of
-//! the response: nothing is served unaudited.
+//! hands the request an [`AuditSlot`] holding what the request is (action,
+//! resource, client), which authentication and the services complete with
+//! who it was and which organization and project it concerned. When the
+//! request changes something, the service commits the slot's entry in the
+//! same transaction as the change ([`AuditSlot::commit`]), so an
+//! acknowledged write always has its entry. Otherwise the middleware
+//! queues the entry after the handler ran and waits until the store's
+//! writer has committed it before answering: one durable commit per batch
+//! of requests, not per request (see DESIGN.md, "Performance notes"). If
+//! the entry cannot be stored, the client gets 503 instead of the
+//! response: nothing is served unaudited.
 
+use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
@@ -17,70 +21,10 @@ use axum::extract::{ConnectInfo, MatchedPath, OriginalUri, Request, State};
 use axum::http::{Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::Response;
-use hush_store::{AuditEntry, Store};
-use tokio::sync::{mpsc, oneshot};
-use tokio::task::JoinHandle;
+use hush_store::{AuditEntry, Author};
 
 use crate::error::error_response;
 use crate::AppState;
-
-/// Largest batch one commit takes.
-const MAX_BATCH: usize = 1024;
-
-struct Pending {
-    entry: AuditEntry,
-    done: oneshot::Sender<bool>,
-}
-
-/// The queue in front of the audit writer.
-pub struct Auditor {
-    queue: mpsc::Sender<Pending>,
-}
-
-impl Auditor {
-    /// Starts the writer; it ends (after flushing) when the last `Auditor`
-    /// is dropped.
-    pub fn spawn(store: Arc<Store>) -> (Self, JoinHandle<()>) {
-        let (queue, incoming) = mpsc::channel(64 * 1024);
-        (Self { queue }, tokio::spawn(writer(store, incoming)))
-    }
-
-    /// Queues `entry` and waits until it is committed; false if it could
-    /// not be.
-    pub async fn record(&self, entry: AuditEntry) -> bool {
-        let (done, committed) = oneshot::channel();
-        if self.queue.send(Pending { entry, done }).await.is_err() {
-            return false;
-        }
-        committed.await.unwrap_or(false)
-    }
-}
-
-async fn writer(store: Arc<Store>, mut incoming: mpsc::Receiver<Pending>) {
-    let mut batch = Vec::with_capacity(MAX_BATCH);
-    while incoming.recv_many(&mut batch, MAX_BATCH).await > 0 {
-        let (entries, waiters): (Vec<_>, Vec<_>) =
-            batch.drain(..).map(|p| (p.entry, p.done)).unzip();
-        let started = std::time::Instant::now();
-        let ok = match store.append_audit(&entries).await {
-            Ok(_) => {
-                tracing::debug!(
-                    entries = entries.len(),
-                    micros = started.elapsed().as_micros() as u64,
-                    "audit batch committed"
-                );
-                true
-            }
-            Err(err) => {
-                tracing::error!(error = %err, source = ?std::error::Error::source(&err), entries = entries.len(), "cannot write the audit log");
-                false
-            }
-        };
-        for waiter in waiters {
-            let _ = waiter.send(ok);
-        }
-    }
-}
 
 /// What the request's handling learned about who and what it concerned.
 #[derive(Debug, Clone, Default)]
@@ -91,6 +35,34 @@ struct AuditInfo {
     actor: Option<String>,
     org_id: Option<String>,
     project_id: Option<String>,
+    action: String,
+    resource: String,
+    ip: String,
+    user_agent: String,
+    /// The entry was committed with the request's write.
+    committed: bool,
+}
+
+impl AuditInfo {
+    fn entry(&self, status: StatusCode) -> AuditEntry {
+        AuditEntry {
+            at: crate::now_ms(),
+            org_id: self.org_id.clone(),
+            project_id: self.project_id.clone(),
+            actor: self.actor.clone().unwrap_or_else(|| "anonymous".to_owned()),
+            action: self.action.clone(),
+            resource: self.resource.clone(),
+            result: match status.as_u16() {
+                0..=399 => "ok",
+                401 | 403 | 404 | 429 => "denied",
+                _ => "error",
+            }
+            .to_owned(),
+            status: i64::from(status.as_u16()),
+            ip: self.ip.clone(),
+            user_agent: self.user_agent.clone(),
+        }
+    }
 }
 
 impl AuditSlot {
@@ -112,15 +84,49 @@ impl AuditSlot {
         });
     }
 
-    /// Records the project the request concerned.
     /// Attributes the entry to an organization without an actor (a
     /// refused login names the organization it tried).
     pub fn org(&self, org_id: &str) {
         self.with(|info| info.org_id = Some(org_id.to_owned()));
     }
 
+    /// Records the project the request concerned.
     pub fn project(&self, project_id: &str) {
         self.with(|info| info.project_id = Some(project_id.to_owned()));
+    }
+
+    /// Runs a change made by `actor` with this request's entry attached
+    /// (as it reads when the request succeeds), so the store commits both
+    /// together; once the change is acknowledged the middleware does not
+    /// record the request a second time.
+    pub async fn commit<T, E, F, Fut>(
+        slot: Option<&AuditSlot>,
+        actor: String,
+        change: F,
+    ) -> Result<T, E>
+    where
+        F: FnOnce(Author) -> Fut,
+        Fut: Future<Output = Result<T, E>>,
+    {
+        let entry = slot.map(|slot| {
+            slot.with(|info| {
+                info.actor.get_or_insert_with(|| actor.clone());
+                info.entry(StatusCode::OK)
+            })
+        });
+        let outcome = change(Author::audited(actor, entry)).await;
+        if let (Ok(_), Some(slot)) = (&outcome, slot) {
+            slot.with(|info| info.committed = true);
+        }
+        outcome
+    }
+
+    /// The entry to record once the answer is known; `None` when the
+    /// request's write already committed it.
+    fn finish(&self, status: StatusCode) -> Option<AuditEntry> {
+        self.with(|info| {
+            (!(info.committed && status == StatusCode::OK)).then(|| info.entry(status))
+        })
     }
 }
 
@@ -130,39 +136,41 @@ pub async fn record(
     mut request: Request,
     next: Next,
 ) -> Response {
-    let slot = AuditSlot::default();
-    request.extensions_mut().insert(slot.clone());
     let method = request.method().clone();
     let route = request
         .extensions()
         .get::<MatchedPath>()
         .map(|p| p.as_str().to_owned())
         .unwrap_or_default();
-    let ip = request
-        .extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0.ip().to_string())
-        .unwrap_or_default();
-    let user_agent = request
-        .headers()
-        .get(axum::http::header::USER_AGENT)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .chars()
-        .take(256)
-        .collect();
     // Nested routers see their path without the prefix; log the full one.
     let uri = request
         .extensions()
         .get::<OriginalUri>()
         .map_or_else(|| request.uri().clone(), |original| original.0.clone());
     let query = Query::of(uri.query());
-    let resource = query.resource(uri.path());
+    let slot = AuditSlot(Arc::new(Mutex::new(AuditInfo {
+        action: action(&method, &route, query.reveal.as_deref()),
+        resource: query.resource(uri.path()),
+        ip: request
+            .extensions()
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|c| c.0.ip().to_string())
+            .unwrap_or_default(),
+        user_agent: request
+            .headers()
+            .get(axum::http::header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .chars()
+            .take(256)
+            .collect(),
+        ..AuditInfo::default()
+    })));
+    request.extensions_mut().insert(slot.clone());
     let response = next.run(request).await;
 
     let status = response.status();
-    let mut info = slot.with(std::mem::take);
-    if info.org_id.is_none() && status.as_u16() >= 400 {
+    if slot.with(|info| info.org_id.is_none()) && status.as_u16() >= 400 {
         // A refused request still belongs to the organization its path
         // names, so that organization's admins see the attempt.
         if let Some(slug) = uri
@@ -170,34 +178,27 @@ pub async fn record(
             .strip_prefix("/v1/orgs/")
             .and_then(|rest| rest.split('/').next())
         {
-            info.org_id = app.services.org_id(slug).await;
+            if let Some(org_id) = app.services.org_id(slug).await {
+                slot.org(&org_id);
+            }
         }
     }
-    let entry = AuditEntry {
-        at: crate::now_ms(),
-        org_id: info.org_id,
-        project_id: info.project_id,
-        actor: info.actor.unwrap_or_else(|| "anonymous".to_owned()),
-        action: action(&method, &route, query.reveal.as_deref()),
-        resource,
-        result: match status.as_u16() {
-            0..=399 => "ok",
-            401 | 403 | 404 | 429 => "denied",
-            _ => "error",
-        }
-        .to_owned(),
-        status: i64::from(status.as_u16()),
-        ip,
-        user_agent,
+    let Some(entry) = slot.finish(status) else {
+        return response;
     };
-    if app.auditor.record(entry).await {
-        response
-    } else {
-        error_response(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "audit_unavailable",
-            "the request could not be recorded in the audit log, so it was not answered".to_owned(),
-        )
+    match app.services.store.append_audit(&[entry]).await {
+        Ok(_) => response,
+        Err(err) => {
+            tracing::debug!(error = %err, "cannot write the audit log");
+            let mut refused = error_response(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "audit_unavailable",
+                "the request could not be recorded in the audit log, so it was not answered"
+                    .to_owned(),
+            );
+            crate::error::retry_after(&mut refused, 5);
+            refused
+        }
     }
 }
 

@@ -11,7 +11,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use hush_core::NameError;
 use hush_proto::{ErrorBody, ErrorDetail};
-use hush_store::StoreError;
+use hush_store::{StoreError, Unavailable};
 use thiserror::Error;
 
 /// Everything a request can fail with.
@@ -124,11 +124,16 @@ impl ServiceError {
                 StoreError::WrongMasterKey { .. } => {
                     (S::INTERNAL_SERVER_ERROR, "master_key_mismatch")
                 }
+                StoreError::Unavailable {
+                    kind: Unavailable::DiskFull,
+                    ..
+                } => (S::INSUFFICIENT_STORAGE, "storage_full"),
+                StoreError::Unavailable { .. } => (S::SERVICE_UNAVAILABLE, "database_unavailable"),
                 StoreError::Encrypt { .. }
                 | StoreError::UnsupportedUrl { .. }
                 | StoreError::SchemaTooNew { .. }
-                | StoreError::Database(_)
-                | StoreError::Sqlite(_) => (S::INTERNAL_SERVER_ERROR, "internal"),
+                | StoreError::Decode { .. }
+                | StoreError::Database(_) => (S::INTERNAL_SERVER_ERROR, "internal"),
             },
             ServiceError::Name(NameError::InvalidSlug { .. }) => {
                 (S::UNPROCESSABLE_ENTITY, "invalid_slug")
@@ -159,19 +164,58 @@ pub fn error_response(status: StatusCode, code: &str, message: String) -> Respon
     (status, Json(body)).into_response()
 }
 
+/// Seconds a client should wait before retrying a request the database
+/// could not take.
+pub const STORAGE_RETRY_AFTER: u64 = 5;
+
+/// Adds `Retry-After: seconds` to a response.
+pub fn retry_after(response: &mut Response, seconds: u64) {
+    if let Ok(value) = axum::http::HeaderValue::from_str(&seconds.to_string()) {
+        response
+            .headers_mut()
+            .insert(axum::http::header::RETRY_AFTER, value);
+    }
+}
+
+impl ServiceError {
+    /// The message a client may see: the error itself for 4xx; for 5xx
+    /// only what says nothing internal (the cause goes to the log).
+    pub fn public_message(&self) -> String {
+        let (status, code) = self.status_and_code();
+        if !status.is_server_error() {
+            return self.to_string();
+        }
+        match self {
+            // The outage is logged once by the store, not per request.
+            ServiceError::Store(StoreError::Unavailable { kind, .. }) => kind.to_string(),
+            _ => {
+                tracing::error!(code, error = %self, source = ?std::error::Error::source(self), "request failed");
+                match code {
+                    "decrypt_failed" | "master_key_mismatch" => self.to_string(),
+                    _ => "internal error; see the server log".to_owned(),
+                }
+            }
+        }
+    }
+
+    /// Seconds to send in `Retry-After`, for errors worth retrying.
+    pub fn retry_after(&self) -> Option<u64> {
+        match self {
+            ServiceError::RateLimited { retry_after } => Some(*retry_after),
+            ServiceError::Store(StoreError::Unavailable { .. }) => Some(STORAGE_RETRY_AFTER),
+            _ => None,
+        }
+    }
+}
+
 impl IntoResponse for ServiceError {
     fn into_response(self) -> Response {
         let (status, code) = self.status_and_code();
-        let message = if status.is_server_error() {
-            tracing::error!(code, error = %self, source = ?std::error::Error::source(&self), "request failed");
-            match code {
-                "decrypt_failed" | "master_key_mismatch" => self.to_string(),
-                _ => "internal error; see the server log".to_owned(),
-            }
-        } else {
-            self.to_string()
-        };
-        error_response(status, code, message)
+        let mut response = error_response(status, code, self.public_message());
+        if let Some(seconds) = self.retry_after() {
+            retry_after(&mut response, seconds);
+        }
+        response
     }
 }
 
@@ -262,7 +306,27 @@ mod tests {
             code(StoreError::CurrentVersion { version: 1 }.into()),
             (409, "current_version")
         );
-        assert_eq!(code(StoreError::Database(sqlx_like()).into()).0, 500);
+        assert_eq!(code(StoreError::Database(db_error()).into()).0, 500);
+        assert_eq!(
+            code(
+                StoreError::Unavailable {
+                    kind: Unavailable::DiskFull,
+                    cause: "x".into()
+                }
+                .into()
+            ),
+            (507, "storage_full")
+        );
+        assert_eq!(
+            code(
+                StoreError::Unavailable {
+                    kind: Unavailable::Outage,
+                    cause: "x".into()
+                }
+                .into()
+            ),
+            (503, "database_unavailable")
+        );
         assert_eq!(
             code(NameRule::Native.parse("1x").unwrap_err().into()),
             (422, "invalid_name")
@@ -286,13 +350,13 @@ mod tests {
         assert_eq!(code(ServiceError::NotJson), (415, "unsupported_media_type"));
     }
 
-    fn sqlx_like() -> hush_store::SqlxError {
-        hush_store::SqlxError::PoolTimedOut
+    fn db_error() -> hush_store::DbError {
+        hush_store::DbError::JobFailed("pool details".to_owned())
     }
 
     #[tokio::test]
     async fn internal_errors_say_nothing_internal() {
-        let response = ServiceError::Store(StoreError::Database(sqlx_like())).into_response();
+        let response = ServiceError::Store(StoreError::Database(db_error())).into_response();
         assert_eq!(response.status(), 500);
         let bytes = axum::body::to_bytes(response.into_body(), 1 << 16)
             .await

@@ -32,8 +32,6 @@ use service::Services;
 pub struct AppState {
     /// Business logic over the store.
     pub services: Services,
-    /// The audit log's group-commit queue.
-    pub auditor: audit::Auditor,
     /// Request rate limits.
     pub limiter: ratelimit::Limiter,
 }
@@ -48,7 +46,6 @@ pub struct Running {
     pub store: Arc<Store>,
     shutdown: watch::Sender<bool>,
     task: tokio::task::JoinHandle<std::io::Result<()>>,
-    audit_writer: tokio::task::JoinHandle<()>,
 }
 
 impl Running {
@@ -60,13 +57,13 @@ impl Running {
     }
 
     /// Waits until the server stops (it stops on [`Running::shutdown`]),
-    /// then lets the audit writer flush before closing the database.
+    /// then lets the store's writer commit what is queued before closing
+    /// the database.
     pub async fn wait(self) -> std::io::Result<()> {
         let result = self
             .task
             .await
             .unwrap_or_else(|err| Err(std::io::Error::other(err)));
-        let _ = self.audit_writer.await;
         self.store.close().await;
         result
     }
@@ -113,10 +110,8 @@ pub async fn start(config: ServerConfig) -> Result<Running, StartError> {
     );
     let services = Services::new(store.clone(), config.password_cost);
     let bootstrap_token = services.bootstrap().await?;
-    let (auditor, audit_writer) = audit::Auditor::spawn(store.clone());
     let state = Arc::new(AppState {
         services,
-        auditor,
         limiter: ratelimit::Limiter::new(config.rate_limits),
     });
     let app = api::router(state, config.max_body_bytes, config.request_timeout);
@@ -151,7 +146,6 @@ pub async fn start(config: ServerConfig) -> Result<Running, StartError> {
         store,
         shutdown,
         task,
-        audit_writer,
     })
 }
 

@@ -62,12 +62,12 @@ async fn setup() -> Bench {
     };
     let project_scope = Scope::new(&project, None, None).unwrap();
     store
-        .write(&project_scope, changes(0..30), "bench", None)
+        .write(&project_scope, changes(0..30), &Author::new("bench"), None)
         .await
         .unwrap();
     let scope = Scope::new(&project, None, Some(&env)).unwrap();
     store
-        .write(&scope, changes(0..100), "bench", None)
+        .write(&scope, changes(0..100), &Author::new("bench"), None)
         .await
         .unwrap();
     Bench {
@@ -88,8 +88,8 @@ fn benches(c: &mut Criterion) {
     let got = rt
         .block_on(bench.store.read_merged(&bench.scope, opts))
         .unwrap();
-    assert_eq!(got.len(), 100);
-    assert!(got.iter().all(|s| s.level == Level::Environment));
+    assert_eq!(got.secrets.len(), 100);
+    assert!(got.secrets.iter().all(|s| s.level == Level::Environment));
 
     c.bench_function("merged_read_100", |b| {
         b.to_async(&rt)
@@ -118,7 +118,7 @@ fn benches(c: &mut Criterion) {
             ));
             bench
                 .store
-                .write(&bench.scope, vec![change], "bench", None)
+                .write(&bench.scope, vec![change], &Author::new("bench"), None)
                 .await
                 .unwrap()
         })

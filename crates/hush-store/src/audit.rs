@@ -1,10 +1,9 @@
 //! The audit log: batched, hash-chained appends; filtered reads; verification.
 
 use hush_core::audit::chain_hash;
-use sqlx::any::AnyRow;
-use sqlx::Row;
 
-use crate::error::Result;
+use crate::db::{params, placeholders, Row, Tx, Val};
+use crate::error::{not_found, Result};
 use crate::{now_ms, Store};
 
 /// One thing that happened. Never holds a secret value or a token.
@@ -103,108 +102,122 @@ const PER_ROW: usize = 13;
 /// Rows per INSERT statement (13 parameters each, well under SQLite's limit).
 const ROWS_PER_STATEMENT: usize = 200;
 
-fn record(row: &AnyRow) -> sqlx::Result<AuditRecord> {
+fn record(row: &Row) -> Result<AuditRecord> {
     Ok(AuditRecord {
-        seq: row.try_get("seq")?,
+        seq: row.get(0)?,
         entry: AuditEntry {
-            at: row.try_get("at")?,
-            org_id: row.try_get("org_id")?,
-            project_id: row.try_get("project_id")?,
-            actor: row.try_get("actor")?,
-            action: row.try_get("action")?,
-            resource: row.try_get("resource")?,
-            result: row.try_get("result")?,
-            status: row.try_get("status")?,
-            ip: row.try_get("ip")?,
-            user_agent: row.try_get("user_agent")?,
+            at: row.get(1)?,
+            org_id: row.get(2)?,
+            project_id: row.get(3)?,
+            actor: row.get(4)?,
+            action: row.get(5)?,
+            resource: row.get(6)?,
+            result: row.get(7)?,
+            status: row.get(8)?,
+            ip: row.get(9)?,
+            user_agent: row.get(10)?,
         },
-        prev_hash: row.try_get("prev_hash")?,
-        hash: row.try_get("hash")?,
+        prev_hash: row.get(11)?,
+        hash: row.get(12)?,
     })
 }
 
-impl Store {
-    /// Appends entries to the chain in one transaction (one durable commit
-    /// for the whole batch: group commit). Returns the last sequence number.
-    pub async fn append_audit(&self, entries: &[AuditEntry]) -> Result<i64> {
-        let mut tx = self.pools.write.begin().await?;
-        // Touching the head row locks it (PostgreSQL) until commit.
-        let head = sqlx::query("UPDATE audit_head SET seq = seq WHERE id = 1 RETURNING seq, hash")
-            .fetch_one(&mut *tx)
-            .await?;
-        let mut seq: i64 = head.try_get("seq")?;
-        let mut prev: String = head.try_get("hash")?;
-        for chunk in entries.chunks(ROWS_PER_STATEMENT) {
-            let rows: Vec<String> = (0..chunk.len())
-                .map(|r| {
-                    let params: Vec<String> = (1..=PER_ROW)
-                        .map(|c| format!("${}", r * PER_ROW + c))
-                        .collect();
-                    format!("({})", params.join(", "))
-                })
-                .collect();
-            let sql = format!(
-                "INSERT INTO audit_log ({COLUMNS}) VALUES {}",
-                rows.join(", ")
-            );
-            let mut query = sqlx::query(&sql);
-            for entry in chunk {
-                seq += 1;
-                let hash = entry_hash(&prev, seq, entry);
-                query = query
-                    .bind(seq)
-                    .bind(entry.at)
-                    .bind(entry.org_id.clone())
-                    .bind(entry.project_id.clone())
-                    .bind(entry.actor.clone())
-                    .bind(entry.action.clone())
-                    .bind(entry.resource.clone())
-                    .bind(entry.result.clone())
-                    .bind(entry.status)
-                    .bind(entry.ip.clone())
-                    .bind(entry.user_agent.clone())
-                    .bind(std::mem::replace(&mut prev, hash.clone()))
-                    .bind(hash);
-            }
-            query.execute(&mut *tx).await?;
+/// The chain's tip, read at the start of a write batch. On PostgreSQL the
+/// row stays locked until the batch commits, which makes the batches of
+/// all replicas take turns (one chain, no deadlocks between them).
+pub(crate) async fn lock_head(tx: &Tx) -> Result<(i64, String)> {
+    let sql = match tx.backend() {
+        crate::Backend::Sqlite => "SELECT seq, hash FROM audit_head WHERE id = 1",
+        crate::Backend::Postgres => "SELECT seq, hash FROM audit_head WHERE id = 1 FOR UPDATE",
+    };
+    let head = tx
+        .row(sql, &[])
+        .await?
+        .ok_or_else(|| not_found("audit head", "1"))?;
+    Ok((head.get(0)?, head.get(1)?))
+}
+
+/// Appends entries after `head` in the batch's transaction; returns the
+/// last sequence number.
+pub(crate) async fn append(tx: &Tx, head: (i64, String), entries: &[AuditEntry]) -> Result<i64> {
+    let (mut seq, mut prev) = head;
+    if entries.is_empty() {
+        return Ok(seq);
+    }
+    for chunk in entries.chunks(ROWS_PER_STATEMENT) {
+        let rows: Vec<String> = (0..chunk.len())
+            .map(|r| format!("({})", placeholders(r * PER_ROW, PER_ROW)))
+            .collect();
+        let sql = format!(
+            "INSERT INTO audit_log ({COLUMNS}) VALUES {}",
+            rows.join(", ")
+        );
+        let mut values = Vec::with_capacity(chunk.len() * PER_ROW);
+        for entry in chunk {
+            seq += 1;
+            let hash = entry_hash(&prev, seq, entry);
+            values.extend(params![
+                seq,
+                entry.at,
+                entry.org_id.as_deref(),
+                entry.project_id.as_deref(),
+                &entry.actor,
+                &entry.action,
+                &entry.resource,
+                &entry.result,
+                entry.status,
+                &entry.ip,
+                &entry.user_agent,
+                std::mem::replace(&mut prev, hash.clone()),
+                hash,
+            ]);
         }
-        sqlx::query("UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1")
-            .bind(seq)
-            .bind(&prev)
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        Ok(seq)
+        tx.exec(&sql, &values).await?;
+    }
+    tx.exec(
+        "UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1",
+        &params![seq, &prev],
+    )
+    .await?;
+    Ok(seq)
+}
+
+impl Store {
+    /// Appends entries to the chain, committed together with whatever
+    /// else the writer's current batch holds (group commit). Returns the
+    /// last sequence number.
+    pub async fn append_audit(&self, entries: &[AuditEntry]) -> Result<i64> {
+        self.db.append_audit(entries.to_vec()).await
     }
 
     /// Entries matching `query`, newest first.
     pub async fn audit(&self, query: &AuditQuery) -> Result<Vec<AuditRecord>> {
         let mut conditions = Vec::new();
-        let mut binds: Vec<AuditBind> = Vec::new();
-        let mut add = |cond: &str, bind: AuditBind| {
+        let mut binds: Vec<Val> = Vec::new();
+        let mut add = |cond: &str, bind: Val| {
             binds.push(bind);
             conditions.push(cond.replace('?', &format!("${}", binds.len())));
         };
         if let Some(v) = &query.org_id {
-            add("org_id = ?", AuditBind::Text(v.clone()));
+            add("org_id = ?", v.into());
         }
         if let Some(v) = &query.project_id {
-            add("project_id = ?", AuditBind::Text(v.clone()));
+            add("project_id = ?", v.into());
         }
         if let Some(v) = &query.actor {
-            add("actor = ?", AuditBind::Text(v.clone()));
+            add("actor = ?", v.into());
         }
         if let Some(v) = &query.action {
-            add("action = ?", AuditBind::Text(v.clone()));
+            add("action = ?", v.into());
         }
         if let Some(v) = query.since {
-            add("at >= ?", AuditBind::Int(v));
+            add("at >= ?", v.into());
         }
         if let Some(v) = query.until {
-            add("at < ?", AuditBind::Int(v));
+            add("at < ?", v.into());
         }
         if let Some(v) = query.before_seq {
-            add("seq < ?", AuditBind::Int(v));
+            add("seq < ?", v.into());
         }
         let filter = if conditions.is_empty() {
             String::new()
@@ -215,15 +228,8 @@ impl Store {
             "SELECT {COLUMNS} FROM audit_log {filter} ORDER BY seq DESC LIMIT {}",
             query.limit.clamp(1, 1000)
         );
-        let mut q = sqlx::query(&sql);
-        for bind in binds {
-            q = match bind {
-                AuditBind::Text(t) => q.bind(t),
-                AuditBind::Int(i) => q.bind(i),
-            };
-        }
-        let rows = q.fetch_all(&self.pools.read).await?;
-        Ok(rows.iter().map(record).collect::<sqlx::Result<_>>()?)
+        let rows = self.db.rows_long(sql, binds).await?;
+        rows.iter().map(record).collect()
     }
 
     /// Recomputes the whole chain and reports the first entry that does not
@@ -237,10 +243,7 @@ impl Store {
             let sql = format!(
                 "SELECT {COLUMNS} FROM audit_log WHERE seq >= $1 ORDER BY seq LIMIT {page}"
             );
-            let rows = sqlx::query(&sql)
-                .bind(expected_seq)
-                .fetch_all(&self.pools.read)
-                .await?;
+            let rows = self.db.rows_long(sql, params![expected_seq]).await?;
             for row in &rows {
                 let r = record(row)?;
                 checked += 1;
@@ -260,11 +263,13 @@ impl Store {
                 break;
             }
         }
-        let head = sqlx::query("SELECT seq, hash FROM audit_head WHERE id = 1")
-            .fetch_one(&self.pools.read)
-            .await?;
-        let head_seq: i64 = head.try_get("seq")?;
-        let head_hash: String = head.try_get("hash")?;
+        let head = self
+            .db
+            .row("SELECT seq, hash FROM audit_head WHERE id = 1", &[])
+            .await?
+            .ok_or_else(|| not_found("audit head", "1"))?;
+        let head_seq: i64 = head.get(0)?;
+        let head_hash: String = head.get(1)?;
         // Entries cut off the end leave the head pointing past the log.
         let truncated = head_seq != expected_seq - 1 || head_hash != prev;
         Ok(AuditVerification {
@@ -272,11 +277,6 @@ impl Store {
             first_broken: truncated.then_some(expected_seq),
         })
     }
-}
-
-enum AuditBind {
-    Text(String),
-    Int(i64),
 }
 
 /// The current time, for callers building entries.

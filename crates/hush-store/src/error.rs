@@ -127,29 +127,222 @@ pub enum StoreError {
         /// Highest migration this build has.
         known: i64,
     },
-    /// Any other database failure (connection, IO, constraint).
+    /// The database cannot take this request now: a full disk, a lock
+    /// held too long, or an outage. Nothing was written; retrying later is
+    /// safe.
+    #[error("{kind}")]
+    Unavailable {
+        /// Which kind of trouble.
+        kind: Unavailable,
+        /// The underlying failure, for the server log (never for clients).
+        cause: String,
+    },
+    /// A stored row did not have the expected shape.
+    #[error("unexpected value in column {column}: expected {expected}")]
+    Decode {
+        /// The column's position in the query.
+        column: usize,
+        /// The type that was expected.
+        expected: &'static str,
+    },
+    /// Any other database failure (a constraint or statement the code did
+    /// not expect).
     #[error("database error")]
-    Database(#[source] sqlx::Error),
-    /// A failure on the SQLite fast read path.
-    #[error("database error")]
-    Sqlite(#[source] rusqlite::Error),
+    Database(#[source] DbError),
+}
+
+/// Why the database cannot take a request right now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unavailable {
+    /// The disk holding the database is full.
+    DiskFull,
+    /// The database is locked or overloaded.
+    Busy,
+    /// The database cannot be reached or failed (connection, I/O).
+    Outage,
+}
+
+impl std::fmt::Display for Unavailable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Unavailable::DiskFull => {
+                "the database's disk is full, so nothing was written; retry once space is freed"
+            }
+            Unavailable::Busy => "the database is busy, so nothing was written; retry shortly",
+            Unavailable::Outage => {
+                "the database cannot be reached, so nothing was done; retry shortly"
+            }
+        })
+    }
+}
+
+/// A failure of the database driver.
+#[derive(Debug, Error)]
+pub enum DbError {
+    /// From SQLite.
+    #[error(transparent)]
+    Sqlite(#[from] rusqlite::Error),
+    /// From PostgreSQL.
+    #[error(transparent)]
+    Postgres(#[from] sqlx::Error),
+    /// A statement or connection attempt took too long.
+    #[error("the database did not answer within {0:?}")]
+    Timeout(std::time::Duration),
+    /// The write queue is closed (the store is shutting down).
+    #[error("the database writer has stopped")]
+    WriterStopped,
+    /// A write job failed in a way that leaves its transaction unusable.
+    #[error("a write job failed: {0}")]
+    JobFailed(String),
+}
+
+impl DbError {
+    /// Whether this failure means the database cannot be used right now
+    /// (as opposed to a statement that failed on its own).
+    pub fn unavailable(&self) -> Option<Unavailable> {
+        match self {
+            DbError::Sqlite(err) => sqlite_unavailable(err),
+            DbError::Postgres(err) => postgres_unavailable(err),
+            DbError::Timeout(_) | DbError::WriterStopped | DbError::JobFailed(_) => {
+                Some(Unavailable::Outage)
+            }
+        }
+    }
+
+    /// Whether a unique constraint refused the statement.
+    pub(crate) fn is_unique_violation(&self) -> bool {
+        match self {
+            DbError::Sqlite(rusqlite::Error::SqliteFailure(err, _)) => {
+                err.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE
+                    || err.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY
+            }
+            DbError::Postgres(err) => err
+                .as_database_error()
+                .is_some_and(|db| db.code().as_deref() == Some("23505")),
+            _ => false,
+        }
+    }
+}
+
+fn sqlite_unavailable(err: &rusqlite::Error) -> Option<Unavailable> {
+    use rusqlite::ErrorCode as C;
+    let rusqlite::Error::SqliteFailure(err, _) = err else {
+        return None;
+    };
+    match err.code {
+        C::DiskFull => Some(Unavailable::DiskFull),
+        C::DatabaseBusy | C::DatabaseLocked => Some(Unavailable::Busy),
+        C::SystemIoFailure
+        | C::DatabaseCorrupt
+        | C::NotADatabase
+        | C::OutOfMemory
+        | C::ReadOnly
+        | C::CannotOpen
+        | C::FileLockingProtocolFailed
+        | C::PermissionDenied
+        | C::OperationAborted
+        | C::OperationInterrupted => Some(Unavailable::Outage),
+        _ => None,
+    }
+}
+
+fn postgres_unavailable(err: &sqlx::Error) -> Option<Unavailable> {
+    match err {
+        sqlx::Error::Database(db) => {
+            let code = db.code().map(|c| c.into_owned()).unwrap_or_default();
+            if code == "53100" {
+                Some(Unavailable::DiskFull)
+            } else if code.starts_with("53") || code.starts_with("40") || code == "57014" {
+                Some(Unavailable::Busy)
+            } else if code.starts_with("08")
+                || code.starts_with("57")
+                || code.starts_with("58")
+                || code.starts_with("XX")
+            {
+                Some(Unavailable::Outage)
+            } else {
+                None
+            }
+        }
+        sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::Protocol(_)
+        | sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::WorkerCrashed => Some(Unavailable::Outage),
+        _ => None,
+    }
+}
+
+impl From<DbError> for StoreError {
+    fn from(err: DbError) -> Self {
+        match err.unavailable() {
+            Some(kind) => StoreError::Unavailable {
+                kind,
+                cause: error_chain(&err),
+            },
+            None => StoreError::Database(err),
+        }
+    }
+}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(err: rusqlite::Error) -> Self {
+        DbError::from(err).into()
+    }
 }
 
 impl From<sqlx::Error> for StoreError {
     fn from(err: sqlx::Error) -> Self {
-        StoreError::Database(err)
+        DbError::from(err).into()
     }
+}
+
+impl StoreError {
+    /// Whether this error means the database could not be used (so the
+    /// transaction it happened in cannot go on).
+    pub fn is_unavailable(&self) -> bool {
+        matches!(self, StoreError::Unavailable { .. })
+    }
+
+    /// The same failure for another caller of a failed batch.
+    pub(crate) fn for_batch(&self) -> StoreError {
+        match self {
+            StoreError::Unavailable { kind, cause } => StoreError::Unavailable {
+                kind: *kind,
+                cause: cause.clone(),
+            },
+            other => StoreError::Unavailable {
+                kind: Unavailable::Outage,
+                cause: error_chain(other),
+            },
+        }
+    }
+}
+
+/// An error and its sources, for logs.
+pub(crate) fn error_chain(err: &dyn std::error::Error) -> String {
+    let mut out = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        out.push_str(": ");
+        out.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    out
 }
 
 /// Shorthand for store results.
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
 /// Turns a unique-constraint violation into [`StoreError::AlreadyExists`].
-pub(crate) fn or_exists(kind: &'static str, what: &str) -> impl FnOnce(sqlx::Error) -> StoreError {
+pub(crate) fn or_exists(kind: &'static str, what: &str) -> impl FnOnce(StoreError) -> StoreError {
     let what = what.to_owned();
-    move |err| match err.as_database_error() {
-        Some(db) if db.is_unique_violation() => StoreError::AlreadyExists { kind, what },
-        _ => StoreError::Database(err),
+    move |err| match err {
+        StoreError::Database(db) if db.is_unique_violation() => {
+            StoreError::AlreadyExists { kind, what }
+        }
+        other => other,
     }
 }
 

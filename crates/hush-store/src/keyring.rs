@@ -31,11 +31,11 @@ impl Keyring {
             .clone()
     }
 
-    pub(crate) fn replace_master(&self, master: MasterKey) {
+    pub(crate) fn replace_master(&self, master: Arc<MasterKey>) {
         *self
             .master
             .write()
-            .unwrap_or_else(|poisoned| poisoned.into_inner()) = Arc::new(master);
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = master;
         self.deks
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
@@ -67,8 +67,7 @@ impl Keyring {
     }
 }
 
-use sqlx::Row;
-
+use crate::db::params;
 use crate::error::{not_found, Result, StoreError};
 use crate::model::{EncryptionMode, Scope};
 use crate::Store;
@@ -85,13 +84,16 @@ impl Store {
         if let Some(dek) = self.keys.cached(&scope.project_id) {
             return Ok(dek);
         }
-        let row = sqlx::query("SELECT wrapped_dek, master_key_id FROM projects WHERE id = $1")
-            .bind(&scope.project_id)
-            .fetch_optional(&self.pools.read)
+        let row = self
+            .db
+            .row(
+                "SELECT wrapped_dek, master_key_id FROM projects WHERE id = $1",
+                &params![&scope.project_id],
+            )
             .await?
             .ok_or_else(|| not_found("project", &scope.project_slug))?;
-        let wrapped: Option<Vec<u8>> = row.try_get("wrapped_dek")?;
-        let stored_id: Option<String> = row.try_get("master_key_id")?;
+        let wrapped: Option<Vec<u8>> = row.get(0)?;
+        let stored_id: Option<String> = row.get(1)?;
         let master = self.keys.master();
         let dek = unwrap_dek(
             &master,
@@ -109,40 +111,39 @@ impl Store {
     /// the database must be restarted with the new key.
     pub async fn rotate_master_key(&self, new_master: MasterKey) -> Result<usize> {
         let old = self.keys.master();
-        let new_id = new_master.id();
-        let mut tx = self.pools.write.begin().await?;
-        let projects = sqlx::query(
-            "SELECT id, slug, wrapped_dek, master_key_id FROM projects WHERE wrapped_dek IS NOT NULL",
-        )
-        .fetch_all(&mut *tx)
-        .await?;
-        for row in &projects {
-            let id: String = row.try_get("id")?;
-            let slug: String = row.try_get("slug")?;
-            let dek = unwrap_dek(
-                &old,
-                &id,
-                &slug,
-                row.try_get("wrapped_dek")?,
-                row.try_get("master_key_id")?,
-            )?;
-            let rewrapped = new_master
-                .wrap(&dek, &id)
-                .map_err(|source| StoreError::Encrypt {
-                    what: format!("the data key of project {slug}"),
-                    source,
-                })?;
-            sqlx::query("UPDATE projects SET wrapped_dek = $1, master_key_id = $2 WHERE id = $3")
-                .bind(rewrapped)
-                .bind(&new_id)
-                .bind(&id)
-                .execute(&mut *tx)
-                .await?;
-        }
-        crate::vaultenv::reseal_keys(&mut tx, &old, &new_master).await?;
-        tx.commit().await?;
+        let new_master = Arc::new(new_master);
+        let new = new_master.clone();
+        let rewrapped = self
+            .db
+            .write(None, move |tx| async move {
+                let new_id = new.id();
+                let projects = tx
+                    .rows(
+                        "SELECT id, slug, wrapped_dek, master_key_id FROM projects \
+                         WHERE wrapped_dek IS NOT NULL",
+                        &[],
+                    )
+                    .await?;
+                for row in &projects {
+                    let id: String = row.get(0)?;
+                    let slug: String = row.get(1)?;
+                    let dek = unwrap_dek(&old, &id, &slug, row.get(2)?, row.get(3)?)?;
+                    let rewrapped = new.wrap(&dek, &id).map_err(|source| StoreError::Encrypt {
+                        what: format!("the data key of project {slug}"),
+                        source,
+                    })?;
+                    tx.exec(
+                        "UPDATE projects SET wrapped_dek = $1, master_key_id = $2 WHERE id = $3",
+                        &params![rewrapped, &new_id, &id],
+                    )
+                    .await?;
+                }
+                crate::vaultenv::reseal_keys(&tx, &old, &new).await?;
+                Ok(projects.len())
+            })
+            .await?;
         self.keys.replace_master(new_master);
-        Ok(projects.len())
+        Ok(rewrapped)
     }
 }
 

@@ -8,7 +8,7 @@
 //! leaks in here.
 
 mod audit;
-mod db;
+pub(crate) mod db;
 mod e2ee;
 mod error;
 mod keyring;
@@ -16,7 +16,6 @@ mod model;
 mod orgs;
 mod rows;
 mod secrets;
-mod sqlite_reads;
 mod tokens;
 mod users;
 mod vaultenv;
@@ -27,14 +26,35 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use hush_core::crypto::MasterKey;
 
 pub use audit::{audit_now, AuditEntry, AuditQuery, AuditRecord, AuditVerification};
-pub use db::Backend;
-pub use error::{Result, StoreError};
+pub use db::WriterStatus;
+pub use error::{DbError, Result, StoreError, Unavailable};
 pub use model::*;
-/// The database error type wrapped by [`StoreError::Database`].
-pub use sqlx::Error as SqlxError;
 pub use tokens::{NewToken, TokenKind, TokenRecord};
 pub use users::{Membership, UserRecord};
 pub use vaultenv::{Device, VaultKey};
+
+/// Which database a store runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// Embedded, single-process.
+    Sqlite,
+    /// Shared; several `hush serve` replicas may use one database.
+    Postgres,
+}
+
+impl Backend {
+    /// Detects the backend from a database URL.
+    pub fn from_url(url: &str) -> Result<Self> {
+        let scheme = url.split(':').next().unwrap_or_default();
+        match scheme {
+            "sqlite" => Ok(Backend::Sqlite),
+            "postgres" | "postgresql" => Ok(Backend::Postgres),
+            _ => Err(StoreError::UnsupportedUrl {
+                scheme: scheme.to_owned(),
+            }),
+        }
+    }
+}
 
 /// Size limits enforced on writes.
 #[derive(Debug, Clone, Copy)]
@@ -87,7 +107,7 @@ impl StoreOptions {
 /// take `&self`.
 pub struct Store {
     backend: Backend,
-    pools: db::Pools,
+    db: db::Db,
     keys: keyring::Keyring,
     limits: Limits,
 }
@@ -96,10 +116,10 @@ impl Store {
     /// Connects, applies pending migrations, and returns a ready store.
     pub async fn open(options: StoreOptions) -> Result<Self> {
         let backend = Backend::from_url(&options.database_url)?;
-        let pools = db::connect(&options.database_url, backend, options.max_connections).await?;
+        let db = db::Db::open(&options.database_url, backend, options.max_connections).await?;
         Ok(Self {
             backend,
-            pools,
+            db,
             keys: keyring::Keyring::new(options.master_key),
             limits: options.limits,
         })
@@ -115,16 +135,20 @@ impl Store {
         self.limits
     }
 
-    /// Checks that the database answers (for readiness probes).
+    /// Checks that the database answers reads (for readiness probes).
     pub async fn ping(&self) -> Result<()> {
-        sqlx::query("SELECT 1").execute(&self.pools.read).await?;
-        Ok(())
+        self.db.ping().await
     }
 
-    /// Closes all connections, waiting for in-flight queries.
+    /// Whether writes commit. `probe` makes a tiny real write to find out;
+    /// otherwise the last batch's outcome is trusted for up to 30 s.
+    pub async fn writer_status(&self, probe: bool) -> WriterStatus {
+        self.db.writer_status(probe).await
+    }
+
+    /// Lets queued writes commit, then closes all connections.
     pub async fn close(&self) {
-        self.pools.write.close().await;
-        self.pools.read.close().await;
+        self.db.close().await;
     }
 }
 

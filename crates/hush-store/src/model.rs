@@ -22,11 +22,11 @@ impl EncryptionMode {
         }
     }
 
-    pub(crate) fn from_db(text: &str) -> Self {
-        if text == "client" {
-            EncryptionMode::Client
-        } else {
-            EncryptionMode::Server
+    pub(crate) fn from_db(text: &str) -> Option<Self> {
+        match text {
+            "server" => Some(EncryptionMode::Server),
+            "client" => Some(EncryptionMode::Client),
+            _ => None,
         }
     }
 }
@@ -446,4 +446,44 @@ pub struct MergedView {
     pub valid_until: Option<i64>,
     /// The merged, active secrets.
     pub secrets: Vec<Secret>,
+}
+
+/// The secrets of a read and the version of the scope they belong to
+/// (read together, so the version is exactly that of the rows).
+#[derive(Debug)]
+pub struct ScopeRead {
+    /// The addressed scope's current version (0 if never written).
+    pub version: i64,
+    /// The secrets, by name.
+    pub secrets: Vec<Secret>,
+}
+
+/// Who makes a change, and the audit entry that must commit with it.
+#[derive(Debug, Clone)]
+pub struct Author {
+    /// As recorded in `created_by` / `updated_by`: `token:<id>`,
+    /// `user:<id>`, `device:<id>`.
+    pub actor: String,
+    /// The request's audit entry, appended in the same transaction as the
+    /// change, so an acknowledged change is never without its entry.
+    pub audit: Option<crate::AuditEntry>,
+}
+
+impl Author {
+    /// An author whose change is audited by its caller, or not at all
+    /// (bootstrap, tests).
+    pub fn new(actor: impl Into<String>) -> Self {
+        Self {
+            actor: actor.into(),
+            audit: None,
+        }
+    }
+
+    /// An author with the audit entry to commit with the change.
+    pub fn audited(actor: impl Into<String>, audit: Option<crate::AuditEntry>) -> Self {
+        Self {
+            actor: actor.into(),
+            audit,
+        }
+    }
 }

@@ -3,6 +3,7 @@
 use hush_core::crypto::DataKey;
 use hush_core::Slug;
 
+use crate::db::params;
 use crate::error::{not_found, or_exists, Result};
 use crate::model::*;
 use crate::rows;
@@ -17,16 +18,18 @@ impl Store {
             name: name.to_owned(),
             created_at: now_ms(),
         };
-        sqlx::query(
-            "INSERT INTO organizations (id, slug, name, created_at) VALUES ($1, $2, $3, $4)",
-        )
-        .bind(&org.id)
-        .bind(&org.slug)
-        .bind(&org.name)
-        .bind(org.created_at)
-        .execute(&self.pools.write)
-        .await
-        .map_err(or_exists("organization", slug.as_str()))?;
+        let values = params![&org.id, &org.slug, &org.name, org.created_at];
+        self.db
+            .write(None, move |tx| async move {
+                tx.exec(
+                    "INSERT INTO organizations (id, slug, name, created_at) \
+                     VALUES ($1, $2, $3, $4)",
+                    &values,
+                )
+                .await
+            })
+            .await
+            .map_err(or_exists("organization", slug.as_str()))?;
         Ok(org)
     }
 
@@ -36,12 +39,12 @@ impl Store {
             "SELECT {} FROM organizations WHERE slug = $1",
             rows::ORG_COLUMNS
         );
-        let row = sqlx::query(&sql)
-            .bind(slug)
-            .fetch_optional(&self.pools.read)
+        let row = self
+            .db
+            .row(&sql, &params![slug])
             .await?
             .ok_or_else(|| not_found("organization", slug))?;
-        Ok(rows::org(&row)?)
+        rows::org(&row)
     }
 
     /// All organizations, by slug.
@@ -50,8 +53,8 @@ impl Store {
             "SELECT {} FROM organizations ORDER BY slug",
             rows::ORG_COLUMNS
         );
-        let all = sqlx::query(&sql).fetch_all(&self.pools.read).await?;
-        Ok(all.iter().map(rows::org).collect::<sqlx::Result<_>>()?)
+        let all = self.db.rows(&sql, &[]).await?;
+        all.iter().map(rows::org).collect()
     }
 
     /// Creates a project. A server-mode project gets a fresh data key,
@@ -89,22 +92,29 @@ impl Store {
             }
             EncryptionMode::Client => (None, None),
         };
-        sqlx::query(
-            "INSERT INTO projects (id, org_id, slug, name, encryption_mode, wrapped_dek, \
-             master_key_id, created_at, created_by) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-        )
-        .bind(&project.id)
-        .bind(&project.org_id)
-        .bind(&project.slug)
-        .bind(&project.name)
-        .bind(mode.as_str())
-        .bind(wrapped)
-        .bind(key_id)
-        .bind(project.created_at)
-        .bind(&project.created_by)
-        .execute(&self.pools.write)
-        .await
-        .map_err(or_exists("project", slug.as_str()))?;
+        let values = params![
+            &project.id,
+            &project.org_id,
+            &project.slug,
+            &project.name,
+            mode.as_str(),
+            wrapped,
+            key_id,
+            project.created_at,
+            &project.created_by,
+        ];
+        self.db
+            .write(None, move |tx| async move {
+                tx.exec(
+                    "INSERT INTO projects (id, org_id, slug, name, encryption_mode, wrapped_dek, \
+                     master_key_id, created_at, created_by) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                    &values,
+                )
+                .await
+            })
+            .await
+            .map_err(or_exists("project", slug.as_str()))?;
         Ok(project)
     }
 
@@ -114,13 +124,12 @@ impl Store {
             "SELECT {} FROM projects WHERE org_id = $1 AND slug = $2",
             rows::PROJECT_COLUMNS
         );
-        let row = sqlx::query(&sql)
-            .bind(&org.id)
-            .bind(slug)
-            .fetch_optional(&self.pools.read)
+        let row = self
+            .db
+            .row(&sql, &params![&org.id, slug])
             .await?
             .ok_or_else(|| not_found("project", slug))?;
-        Ok(rows::project(&row)?)
+        rows::project(&row)
     }
 
     /// Looks a project up by id.
@@ -129,12 +138,12 @@ impl Store {
             "SELECT {} FROM projects WHERE id = $1",
             rows::PROJECT_COLUMNS
         );
-        let row = sqlx::query(&sql)
-            .bind(id)
-            .fetch_optional(&self.pools.read)
+        let row = self
+            .db
+            .row(&sql, &params![id])
             .await?
             .ok_or_else(|| not_found("project", id))?;
-        Ok(rows::project(&row)?)
+        rows::project(&row)
     }
 
     /// An organization's projects, by slug.
@@ -143,22 +152,23 @@ impl Store {
             "SELECT {} FROM projects WHERE org_id = $1 ORDER BY slug",
             rows::PROJECT_COLUMNS
         );
-        let all = sqlx::query(&sql)
-            .bind(&org.id)
-            .fetch_all(&self.pools.read)
-            .await?;
-        Ok(all.iter().map(rows::project).collect::<sqlx::Result<_>>()?)
+        let all = self.db.rows(&sql, &params![&org.id]).await?;
+        all.iter().map(rows::project).collect()
     }
 
     /// Deletes a project with all its targets, environments, secrets and
     /// history.
     pub async fn delete_project(&self, project: &Project) -> Result<()> {
-        let done = sqlx::query("DELETE FROM projects WHERE id = $1")
-            .bind(&project.id)
-            .execute(&self.pools.write)
+        let id = project.id.clone();
+        let done = self
+            .db
+            .write(None, move |tx| async move {
+                tx.exec("DELETE FROM projects WHERE id = $1", &params![&id])
+                    .await
+            })
             .await?;
         self.keys.forget(&project.id);
-        if done.rows_affected() == 0 {
+        if done == 0 {
             return Err(not_found("project", &project.slug));
         }
         Ok(())
@@ -184,13 +194,15 @@ impl Store {
             "INSERT INTO {} (id, project_id, slug, name, created_at) VALUES ($1, $2, $3, $4, $5)",
             kind.table()
         );
-        sqlx::query(&sql)
-            .bind(&child.id)
-            .bind(&child.project_id)
-            .bind(&child.slug)
-            .bind(&child.name)
-            .bind(child.created_at)
-            .execute(&self.pools.write)
+        let values = params![
+            &child.id,
+            &child.project_id,
+            &child.slug,
+            &child.name,
+            child.created_at
+        ];
+        self.db
+            .write(None, move |tx| async move { tx.exec(&sql, &values).await })
             .await
             .map_err(or_exists(kind.noun(), slug.as_str()))?;
         Ok(child)
@@ -203,13 +215,12 @@ impl Store {
             rows::CHILD_COLUMNS,
             kind.table()
         );
-        let row = sqlx::query(&sql)
-            .bind(&project.id)
-            .bind(slug)
-            .fetch_optional(&self.pools.read)
+        let row = self
+            .db
+            .row(&sql, &params![&project.id, slug])
             .await?
             .ok_or_else(|| not_found(kind.noun(), slug))?;
-        Ok(rows::child(kind, &row)?)
+        rows::child(kind, &row)
     }
 
     /// A project's targets or environments, by slug.
@@ -219,24 +230,23 @@ impl Store {
             rows::CHILD_COLUMNS,
             kind.table()
         );
-        let all = sqlx::query(&sql)
-            .bind(&project.id)
-            .fetch_all(&self.pools.read)
-            .await?;
-        all.iter()
-            .map(|row| rows::child(kind, row).map_err(Into::into))
-            .collect()
+        let all = self.db.rows(&sql, &params![&project.id]).await?;
+        all.iter().map(|row| rows::child(kind, row)).collect()
     }
 
     /// Deletes a target or environment with the secrets and history of
     /// every scope under it.
     pub async fn delete_child(&self, child: &Child) -> Result<()> {
         let sql = format!("DELETE FROM {} WHERE id = $1", child.kind.table());
-        let done = sqlx::query(&sql)
-            .bind(&child.id)
-            .execute(&self.pools.write)
+        let id = child.id.clone();
+        let done = self
+            .db
+            .write(
+                None,
+                move |tx| async move { tx.exec(&sql, &params![&id]).await },
+            )
             .await?;
-        if done.rows_affected() == 0 {
+        if done == 0 {
             return Err(not_found(child.kind.noun(), &child.slug));
         }
         Ok(())

@@ -1,57 +1,61 @@
 //! Mapping database rows to records. Column lists live next to the code
 //! that reads them so a query and its decoder cannot drift apart.
 
-use sqlx::any::AnyRow;
-use sqlx::Row;
-
+use crate::db::Row;
+use crate::error::{Result, StoreError};
 use crate::model::*;
 
 pub(crate) const ORG_COLUMNS: &str = "id, slug, name, created_at";
 
-pub(crate) fn org(row: &AnyRow) -> sqlx::Result<Organization> {
+pub(crate) fn org(row: &Row) -> Result<Organization> {
     Ok(Organization {
-        id: row.try_get("id")?,
-        slug: row.try_get("slug")?,
-        name: row.try_get("name")?,
-        created_at: row.try_get("created_at")?,
+        id: row.get(0)?,
+        slug: row.get(1)?,
+        name: row.get(2)?,
+        created_at: row.get(3)?,
     })
 }
 
 pub(crate) const PROJECT_COLUMNS: &str =
     "id, org_id, slug, name, encryption_mode, created_at, created_by";
 
-pub(crate) fn project(row: &AnyRow) -> sqlx::Result<Project> {
+pub(crate) fn project(row: &Row) -> Result<Project> {
+    let mode: String = row.get(4)?;
     Ok(Project {
-        id: row.try_get("id")?,
-        org_id: row.try_get("org_id")?,
-        slug: row.try_get("slug")?,
-        name: row.try_get("name")?,
-        mode: EncryptionMode::from_db(row.try_get("encryption_mode")?),
-        created_at: row.try_get("created_at")?,
-        created_by: row.try_get("created_by")?,
+        id: row.get(0)?,
+        org_id: row.get(1)?,
+        slug: row.get(2)?,
+        name: row.get(3)?,
+        // An unknown mode fails closed: never guess how to treat values.
+        mode: EncryptionMode::from_db(&mode).ok_or(StoreError::Decode {
+            column: 4,
+            expected: "encryption mode 'server' or 'client'",
+        })?,
+        created_at: row.get(5)?,
+        created_by: row.get(6)?,
     })
 }
 
 pub(crate) const CHILD_COLUMNS: &str = "id, project_id, slug, name, created_at";
 
-pub(crate) fn child(kind: ChildKind, row: &AnyRow) -> sqlx::Result<Child> {
+pub(crate) fn child(kind: ChildKind, row: &Row) -> Result<Child> {
     Ok(Child {
         kind,
-        id: row.try_get("id")?,
-        project_id: row.try_get("project_id")?,
-        slug: row.try_get("slug")?,
-        name: row.try_get("name")?,
-        created_at: row.try_get("created_at")?,
+        id: row.get(0)?,
+        project_id: row.get(1)?,
+        slug: row.get(2)?,
+        name: row.get(3)?,
+        created_at: row.get(4)?,
     })
 }
 
-/// Columns of `secrets`, in the order `version_entries` stores them (where
-/// the id column is called `secret_id`). `sqlite_reads` decodes them by
-/// position after `scope_id, id`.
+/// Columns of `secrets` after `scope_id, id`, in the order
+/// `version_changes` stores them (where the id column is `secret_id`).
 pub(crate) const SECRET_FIELDS: &str = "name, value, note, tags, is_active, is_reserved, \
      expires_at, created_at, updated_at, created_by, updated_by";
 
 /// A secret row with its value still as stored bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct SecretRow {
     pub(crate) scope_id: String,
     pub(crate) id: String,
@@ -69,21 +73,26 @@ pub(crate) struct SecretRow {
 }
 
 /// Decodes a row selected as `scope_id, <id column> AS id, SECRET_FIELDS`.
-pub(crate) fn secret(row: &AnyRow) -> sqlx::Result<SecretRow> {
+pub(crate) fn secret(row: &Row) -> Result<SecretRow> {
+    secret_at(row, 0)
+}
+
+/// Decodes `scope_id, id, SECRET_FIELDS` starting at column `at`.
+pub(crate) fn secret_at(row: &Row, at: usize) -> Result<SecretRow> {
     Ok(SecretRow {
-        scope_id: row.try_get("scope_id")?,
-        id: row.try_get("id")?,
-        name: row.try_get("name")?,
-        value: row.try_get("value")?,
-        note: row.try_get("note")?,
-        tags: row.try_get("tags")?,
-        is_active: row.try_get::<i64, _>("is_active")? != 0,
-        is_reserved: row.try_get::<i64, _>("is_reserved")? != 0,
-        expires_at: row.try_get("expires_at")?,
-        created_at: row.try_get("created_at")?,
-        updated_at: row.try_get("updated_at")?,
-        created_by: row.try_get("created_by")?,
-        updated_by: row.try_get("updated_by")?,
+        scope_id: row.get(at)?,
+        id: row.get(at + 1)?,
+        name: row.get(at + 2)?,
+        value: row.get(at + 3)?,
+        note: row.get(at + 4)?,
+        tags: row.get(at + 5)?,
+        is_active: row.flag(at + 6)?,
+        is_reserved: row.flag(at + 7)?,
+        expires_at: row.get(at + 8)?,
+        created_at: row.get(at + 9)?,
+        updated_at: row.get(at + 10)?,
+        created_by: row.get(at + 11)?,
+        updated_by: row.get(at + 12)?,
     })
 }
 
@@ -139,14 +148,16 @@ pub(crate) fn split_tags(tags: &str) -> Vec<String> {
 pub(crate) const VERSION_COLUMNS: &str =
     "version, action, changed_keys, restored_from, created_at, created_by";
 
-pub(crate) fn version(row: &AnyRow) -> sqlx::Result<VersionInfo> {
+pub(crate) fn version(row: &Row) -> Result<VersionInfo> {
+    let action: String = row.get(1)?;
+    let keys: String = row.get(2)?;
     Ok(VersionInfo {
-        version: row.try_get("version")?,
-        action: Action::from_db(row.try_get("action")?),
-        changed_keys: split_keys(row.try_get("changed_keys")?),
-        restored_from: row.try_get("restored_from")?,
-        created_at: row.try_get("created_at")?,
-        created_by: row.try_get("created_by")?,
+        version: row.get(0)?,
+        action: Action::from_db(&action),
+        changed_keys: split_keys(&keys),
+        restored_from: row.get(3)?,
+        created_at: row.get(4)?,
+        created_by: row.get(5)?,
     })
 }
 

@@ -1,23 +1,48 @@
-//! Secret entries: writes (each one version) and reads (per level or merged).
+//! Secret entries: writes (each one version, costing what it changes) and
+//! reads (per level or merged, each one statement so the version returned
+//! is exactly the version of the rows returned).
 //!
-//! Values are encrypted before the transaction opens, so a write holds the
-//! scope's lock only for the SQL itself.
+//! Values are encrypted before the write is queued, so the writer's
+//! transaction holds only SQL and comparisons.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use hush_core::crypto::{DataKey, ValueContext};
-use sqlx::any::Any;
-use sqlx::Transaction;
+use hush_core::SecretString;
 
-use crate::error::{not_found, or_exists, Result, StoreError};
+use crate::db::{params, placeholders, Tx};
+use crate::error::{not_found, Result, StoreError};
 use crate::model::*;
 use crate::rows::{self, SecretRow};
-use crate::versions::{ScopeKind, WriteRecord};
+use crate::versions::{self, Changed, ScopeKind};
 use crate::{new_id, now_ms, Store};
 
-/// A change with its value already encrypted.
-enum Prepared {
-    Upsert {
-        input: SecretInput,
-        sealed: Option<Vec<u8>>,
+/// A value prepared for the transaction.
+enum NewValue {
+    /// Server mode: the sealed bytes.
+    Sealed(Vec<u8>),
+    /// Client mode: the client's ciphertext.
+    Opaque(Vec<u8>),
+    /// Keep the stored value.
+    Keep,
+}
+
+/// Metadata of a set, in stored form.
+struct Meta {
+    note: Option<String>,
+    tags: String,
+    is_active: bool,
+    is_reserved: bool,
+    expires_at: Option<i64>,
+}
+
+/// One change, validated and encrypted.
+enum Step {
+    Set {
+        name: String,
+        value: NewValue,
+        meta: Meta,
     },
     Delete(String),
     Rename {
@@ -26,80 +51,79 @@ enum Prepared {
     },
 }
 
+impl Step {
+    fn names(&self) -> Vec<&str> {
+        match self {
+            Step::Set { name, .. } | Step::Delete(name) => vec![name],
+            Step::Rename { from, to } => vec![from, to],
+        }
+    }
+}
+
+/// What the transaction of a write needs, owned.
+struct WriteJob {
+    scope: Scope,
+    dek: Option<Arc<DataKey>>,
+    steps: Vec<Step>,
+    actor: String,
+    expected: Option<i64>,
+}
+
 impl Store {
     /// Applies `changes` to `scope` atomically as one new version and returns
     /// it. With `expected_version`, the write happens only if the scope is
     /// still at that version (0 for a scope never written); otherwise it
     /// fails with [`StoreError::Conflict`] and writes nothing.
+    ///
+    /// A write whose changes leave every name as it was (the same value and
+    /// metadata again) makes no version: the result carries the current
+    /// version and no changed keys. The author's audit entry is committed
+    /// with the write either way.
     pub async fn write(
         &self,
         scope: &Scope,
         changes: Vec<Change>,
-        author: &str,
+        author: &Author,
         expected_version: Option<i64>,
     ) -> Result<VersionInfo> {
-        let mut changed_keys: Vec<String> = Vec::new();
-        let needs_key = scope.mode == EncryptionMode::Server
-            && changes.iter().any(|c| {
-                matches!(
-                    c,
-                    Change::Rename { .. }
-                        | Change::Upsert(SecretInput {
-                            value: InputValue::Plain(_),
-                            ..
-                        })
-                )
-            });
+        let needs_key = scope.mode == EncryptionMode::Server;
         let dek = if needs_key {
             Some(self.data_key(scope).await?)
         } else {
             None
         };
-        let mut prepared = Vec::with_capacity(changes.len());
-        for change in changes {
-            let step = self.prepare(scope, dek.as_deref(), change)?;
-            match &step {
-                Prepared::Upsert { input, .. } => changed_keys.push(input.name.to_string()),
-                Prepared::Delete(name) => changed_keys.push(name.clone()),
-                Prepared::Rename { from, to } => {
-                    changed_keys.push(from.clone());
-                    changed_keys.push(to.clone());
-                }
-            }
-            prepared.push(step);
-        }
-        dedup_in_order(&mut changed_keys);
-
-        let now = now_ms();
-        let mut tx = self.pools.write.begin().await?;
-        let version = self
-            .bump(&mut tx, scope, ScopeKind::Entries, expected_version, now)
-            .await?;
-        for step in prepared {
-            apply(&mut tx, scope, dek.as_deref(), step, author, now).await?;
-        }
-        let info = WriteRecord {
-            version,
-            action: Action::Write,
-            changed_keys,
-            restored_from: None,
-            blob: None,
-        }
-        .save(&mut tx, scope, author, now)
-        .await?;
-        tx.commit().await?;
-        Ok(info)
+        let steps = changes
+            .into_iter()
+            .map(|change| self.prepare(scope, dek.as_deref(), change))
+            .collect::<Result<Vec<_>>>()?;
+        let job = WriteJob {
+            scope: scope.clone(),
+            dek,
+            steps,
+            actor: author.actor.clone(),
+            expected: expected_version,
+        };
+        self.db
+            .write(author.audit.clone(), move |tx| job.run(tx))
+            .await
     }
 
     /// Validates one change and encrypts its value; writes nothing.
-    fn prepare(&self, scope: &Scope, dek: Option<&DataKey>, change: Change) -> Result<Prepared> {
+    fn prepare(&self, scope: &Scope, dek: Option<&DataKey>, change: Change) -> Result<Step> {
         Ok(match change {
-            Change::Upsert(input) => {
-                let sealed = self.seal_input(scope, dek, &input)?;
-                Prepared::Upsert { input, sealed }
-            }
-            Change::Delete(name) => Prepared::Delete(name.to_string()),
-            Change::Rename { from, to } => Prepared::Rename {
+            Change::Upsert(input) => Step::Set {
+                value: self.seal_input(scope, dek, &input)?,
+                meta: Meta {
+                    note: input.note,
+                    tags: rows::join_tags(&input.tags),
+                    is_active: input.is_active,
+                    is_reserved: input.is_reserved,
+                    expires_at: input.expires_at,
+                },
+                name: input.name.to_string(),
+            },
+            Change::Delete(name) => Step::Delete(name.to_string()),
+            Change::Rename { from, to } => Step::Rename {
                 from: from.to_string(),
                 to: to.to_string(),
             },
@@ -111,7 +135,7 @@ impl Store {
         scope: &Scope,
         dek: Option<&DataKey>,
         input: &SecretInput,
-    ) -> Result<Option<Vec<u8>>> {
+    ) -> Result<NewValue> {
         let name = input.name.as_str();
         let too_large = |len: usize, max: usize| StoreError::ValueTooLarge {
             name: name.to_owned(),
@@ -119,24 +143,25 @@ impl Store {
             max,
         };
         match (&input.value, dek) {
-            (InputValue::Keep, _) => Ok(None),
+            (InputValue::Keep, _) => Ok(NewValue::Keep),
             (InputValue::Plain(value), Some(dek)) => {
                 if value.len() > self.limits.max_value_bytes {
                     return Err(too_large(value.len(), self.limits.max_value_bytes));
                 }
                 let ctx = value_context(scope, &scope.key, name);
-                dek.encrypt_value(&ctx, value)
-                    .map(Some)
-                    .map_err(|source| StoreError::Encrypt {
-                        what: format!("secret {name}"),
-                        source,
-                    })
+                let sealed =
+                    dek.encrypt_value(&ctx, value)
+                        .map_err(|source| StoreError::Encrypt {
+                            what: format!("secret {name}"),
+                            source,
+                        })?;
+                Ok(NewValue::Sealed(sealed))
             }
             (InputValue::Ciphertext(bytes), None) if scope.mode == EncryptionMode::Client => {
                 if bytes.len() > self.limits.max_ciphertext_bytes {
                     return Err(too_large(bytes.len(), self.limits.max_ciphertext_bytes));
                 }
-                Ok(Some(bytes.clone()))
+                Ok(NewValue::Opaque(bytes.clone()))
             }
             (InputValue::Plain(_), _) => Err(StoreError::WrongValueKind {
                 project: scope.project_slug.clone(),
@@ -150,66 +175,303 @@ impl Store {
             }),
         }
     }
+}
 
-    /// The secrets stored at exactly this scope, by name.
-    pub async fn read_level(&self, scope: &Scope, options: ReadOptions) -> Result<Vec<Secret>> {
-        let sql = format!(
-            "SELECT scope_id, id, {} FROM secrets WHERE scope_id = $1 ORDER BY name",
-            rows::SECRET_FIELDS
-        );
-        let found = self.pools.secret_rows(sql, vec![scope.key.clone()]).await?;
+impl WriteJob {
+    /// Inside the writer's transaction: loads the touched names, applies
+    /// the steps in memory, and stores only the names whose state changed.
+    async fn run(mut self, tx: Tx) -> Result<VersionInfo> {
         let now = now_ms();
-        let live = found
+        let (current, kind) = versions::scope_head(&tx, &self.scope.key).await?;
+        versions::check_head(current, kind, ScopeKind::Entries, self.expected)?;
+        let mut touched: Vec<String> = Vec::new();
+        for step in &self.steps {
+            for name in step.names() {
+                if !touched.iter().any(|t| t == name) {
+                    touched.push(name.to_owned());
+                }
+            }
+        }
+        let before = load_names(&tx, &self.scope.key, &touched).await?;
+        let mut after: BTreeMap<String, Option<SecretRow>> = touched
+            .iter()
+            .map(|name| (name.clone(), before.get(name).cloned()))
+            .collect();
+        let steps = std::mem::take(&mut self.steps);
+        for step in steps {
+            self.apply(&mut after, step, now)?;
+        }
+        let mut changed = Vec::new();
+        // In the order the write named them.
+        for name in touched {
+            let new = after.remove(&name).flatten();
+            let old = before.get(&name).cloned();
+            if !same_state(&self.scope, self.dek.as_deref(), old.as_ref(), new.as_ref())? {
+                changed.push(Changed {
+                    name,
+                    before: old,
+                    after: new,
+                });
+            }
+        }
+        if changed.is_empty() {
+            return Ok(versions::unchanged(current, &self.actor, now));
+        }
+        let changed_keys = changed.iter().map(|c| c.name.clone()).collect();
+        versions::record(
+            &tx,
+            &self.scope,
+            versions::Record {
+                version: current + 1,
+                kind: ScopeKind::Entries,
+                action: Action::Write,
+                changed_keys,
+                restored_from: None,
+                blob: None,
+                actor: &self.actor,
+                now,
+            },
+            &changed,
+        )
+        .await
+    }
+
+    /// Applies one step to the in-memory state of the touched names.
+    fn apply(
+        &self,
+        state: &mut BTreeMap<String, Option<SecretRow>>,
+        step: Step,
+        now: i64,
+    ) -> Result<()> {
+        match step {
+            Step::Set { name, value, meta } => {
+                let existing = state.get(&name).cloned().flatten();
+                let value = match value {
+                    NewValue::Sealed(bytes) | NewValue::Opaque(bytes) => bytes,
+                    NewValue::Keep => existing
+                        .as_ref()
+                        .map(|row| row.value.clone())
+                        .ok_or_else(|| not_found("secret", &name))?,
+                };
+                let row = SecretRow {
+                    scope_id: self.scope.key.clone(),
+                    id: existing.as_ref().map_or_else(new_id, |row| row.id.clone()),
+                    name: name.clone(),
+                    value,
+                    note: meta.note,
+                    tags: meta.tags,
+                    is_active: meta.is_active,
+                    is_reserved: meta.is_reserved,
+                    expires_at: meta.expires_at,
+                    created_at: existing.as_ref().map_or(now, |row| row.created_at),
+                    updated_at: now,
+                    created_by: existing
+                        .as_ref()
+                        .map_or_else(|| self.actor.clone(), |row| row.created_by.clone()),
+                    updated_by: self.actor.clone(),
+                };
+                state.insert(name, Some(row));
+            }
+            Step::Delete(name) => match state.get_mut(&name) {
+                Some(slot @ Some(_)) => *slot = None,
+                _ => return Err(not_found("secret", name)),
+            },
+            Step::Rename { from, to } => {
+                let row = state
+                    .get_mut(&from)
+                    .and_then(Option::take)
+                    .ok_or_else(|| not_found("secret", &from))?;
+                if state.get(&to).is_some_and(Option::is_some) {
+                    return Err(StoreError::AlreadyExists {
+                        kind: "secret",
+                        what: to,
+                    });
+                }
+                // A server-encrypted value is bound to its name: re-encrypt.
+                let value = match &self.dek {
+                    Some(dek) => {
+                        let plain = decrypt_row(&self.scope, dek, &row)?;
+                        dek.encrypt_value(&value_context(&self.scope, &self.scope.key, &to), &plain)
+                            .map_err(|source| StoreError::Encrypt {
+                                what: format!("secret {to}"),
+                                source,
+                            })?
+                    }
+                    None => row.value.clone(),
+                };
+                let renamed = SecretRow {
+                    name: to.clone(),
+                    value,
+                    updated_at: now,
+                    updated_by: self.actor.clone(),
+                    ..row
+                };
+                state.insert(to, Some(renamed));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Whether two states of one name are the same secret: same id, same
+/// metadata, same value. Server-mode values are compared decrypted (each
+/// write seals with a fresh nonce, so equal values rarely have equal
+/// bytes). Timestamps and authors of the write itself do not count.
+pub(crate) fn same_state(
+    scope: &Scope,
+    dek: Option<&DataKey>,
+    a: Option<&SecretRow>,
+    b: Option<&SecretRow>,
+) -> Result<bool> {
+    match (a, b) {
+        (None, None) => Ok(true),
+        (Some(a), Some(b)) => {
+            if a.id != b.id || !a.same_metadata(b) {
+                return Ok(false);
+            }
+            if a.value == b.value {
+                return Ok(true);
+            }
+            Ok(match dek {
+                Some(dek) => decrypt_row(scope, dek, a)? == decrypt_row(scope, dek, b)?,
+                None => false,
+            })
+        }
+        _ => Ok(false),
+    }
+}
+
+/// Names per `IN (…)` list.
+pub(crate) const NAMES_PER_QUERY: usize = 500;
+
+/// The current rows of `names` at exactly this scope.
+async fn load_names(
+    tx: &Tx,
+    scope_key: &str,
+    names: &[String],
+) -> Result<BTreeMap<String, SecretRow>> {
+    let mut out = BTreeMap::new();
+    for chunk in names.chunks(NAMES_PER_QUERY) {
+        let sql = format!(
+            "SELECT scope_id, id, {} FROM secrets WHERE scope_id = $1 AND name IN ({})",
+            rows::SECRET_FIELDS,
+            placeholders(1, chunk.len())
+        );
+        let mut values = Vec::from(params![scope_key]);
+        values.extend(chunk.iter().map(crate::db::Val::from));
+        for row in tx.rows(&sql, &values).await? {
+            let row = rows::secret(&row)?;
+            out.insert(row.name.clone(), row);
+        }
+    }
+    Ok(out)
+}
+
+/// Scope id, its current version, then a secret's columns (NULL for a
+/// scope without secrets): the rows of one read statement.
+const LEVELS: &str = "SELECT sc.id, sc.current_version, s.scope_id, s.id, s.name, s.value, \
+     s.note, s.tags, s.is_active, s.is_reserved, s.expires_at, s.created_at, s.updated_at, \
+     s.created_by, s.updated_by FROM scopes sc LEFT JOIN secrets s ON s.scope_id = sc.id";
+
+/// What one read statement returned: each scope's version and its rows.
+struct Levels {
+    versions: Vec<(String, i64)>,
+    rows: Vec<SecretRow>,
+}
+
+impl Levels {
+    fn version_of(&self, key: &str) -> i64 {
+        self.versions
+            .iter()
+            .find(|(k, _)| k == key)
+            .map_or(0, |(_, v)| *v)
+    }
+}
+
+impl Store {
+    /// The scopes' versions and rows in one statement: consistent with
+    /// each other even while writes commit.
+    async fn levels(&self, keys: &[String]) -> Result<Levels> {
+        let sql = format!("{LEVELS} WHERE sc.id IN ({})", placeholders(0, keys.len()));
+        let values: Vec<crate::db::Val> = keys.iter().map(crate::db::Val::from).collect();
+        let found = self.db.rows(&sql, &values).await?;
+        let mut levels = Levels {
+            versions: Vec::new(),
+            rows: Vec::with_capacity(found.len()),
+        };
+        for row in &found {
+            let key: String = row.get(0)?;
+            if !levels.versions.iter().any(|(k, _)| *k == key) {
+                levels.versions.push((key, row.get(1)?));
+            }
+            if row.get::<Option<String>>(3)?.is_some() {
+                levels.rows.push(rows::secret_at(row, 2)?);
+            }
+        }
+        Ok(levels)
+    }
+
+    /// The secrets stored at exactly this scope, by name, with the
+    /// scope's version they belong to.
+    pub async fn read_level(&self, scope: &Scope, options: ReadOptions) -> Result<ScopeRead> {
+        let mut levels = self.levels(std::slice::from_ref(&scope.key)).await?;
+        levels.rows.sort_by(|a, b| a.name.cmp(&b.name));
+        let now = now_ms();
+        let level = scope.level();
+        let version = levels.version_of(&scope.key);
+        let live = levels
+            .rows
             .into_iter()
             .filter(|row| options.include_inactive || row.is_live(now))
-            .map(|row| (scope.level(), row))
+            .map(|row| (level, row))
             .collect();
-        self.reveal(scope, live, options.reveal).await
+        Ok(ScopeRead {
+            version,
+            secrets: self.reveal(scope, live, options.reveal).await?,
+        })
     }
 
     /// The secrets visible at this scope: project level, overlaid by the
-    /// target level, overlaid by the environment level (deeper wins). One
-    /// query. Inactive and expired secrets drop out before overlaying
-    /// unless `include_inactive` is set.
-    pub async fn read_merged(&self, scope: &Scope, options: ReadOptions) -> Result<Vec<Secret>> {
-        let (rows, _) = self.merged_rows(scope, options.include_inactive).await?;
-        self.reveal(scope, rows, options.reveal).await
+    /// target level, overlaid by the environment level (deeper wins), with
+    /// the scope's own version. One statement. Inactive and expired
+    /// secrets drop out before overlaying unless `include_inactive` is set.
+    pub async fn read_merged(&self, scope: &Scope, options: ReadOptions) -> Result<ScopeRead> {
+        let merged = self.merged_rows(scope, options.include_inactive).await?;
+        let version = merged.levels.version_of(&scope.key);
+        Ok(ScopeRead {
+            version,
+            secrets: self.reveal(scope, merged.rows, options.reveal).await?,
+        })
     }
 
     /// The merged view of [`Store::read_merged`] (active secrets only),
-    /// labelled so it can be cached: the lineage versions it reflects and
-    /// the time it stops being valid because a secret expires. The versions
-    /// are read first, so a write racing with this read can only make the
-    /// label older than the content, never newer.
+    /// labelled so it can be cached: the lineage versions it reflects (read
+    /// by the same statement as the rows) and the time it stops being valid
+    /// because a secret expires.
     pub async fn merged_view(&self, scope: &Scope, reveal: Reveal) -> Result<MergedView> {
-        let versions = self.lineage_versions(scope).await?;
-        let (rows, valid_until) = self.merged_rows(scope, false).await?;
-        let secrets = self.reveal(scope, rows, reveal).await?;
+        let merged = self.merged_rows(scope, false).await?;
+        let versions = scope
+            .lineage()
+            .iter()
+            .map(|(_, key)| merged.levels.version_of(key))
+            .collect();
         Ok(MergedView {
             versions,
-            valid_until,
-            secrets,
+            valid_until: merged.valid_until,
+            secrets: self.reveal(scope, merged.rows, reveal).await?,
         })
     }
 
     /// Overlaid rows, and the earliest future expiry among all rows read
     /// (when a hidden or visible secret expires, the view changes).
-    async fn merged_rows(
-        &self,
-        scope: &Scope,
-        include_inactive: bool,
-    ) -> Result<(Vec<(Level, SecretRow)>, Option<i64>)> {
+    async fn merged_rows(&self, scope: &Scope, include_inactive: bool) -> Result<Merged> {
         let lineage = scope.lineage();
-        let placeholders: Vec<String> = (1..=lineage.len()).map(|i| format!("${i}")).collect();
-        let sql = format!(
-            "SELECT scope_id, id, {} FROM secrets WHERE scope_id IN ({})",
-            rows::SECRET_FIELDS,
-            placeholders.join(", ")
-        );
-        let binds = lineage.iter().map(|(_, key)| key.clone()).collect();
-        let mut found = self.pools.secret_rows(sql, binds).await?;
-        // Sorted by name (stable: cheaper here than SQLite's sorter), the
-        // overlay is one pass: of each run of equal names keep the deepest.
+        let keys: Vec<String> = lineage.iter().map(|(_, key)| key.clone()).collect();
+        let mut levels = self.levels(&keys).await?;
+        let mut found = std::mem::take(&mut levels.rows);
+        // Sorted by name (stable: cheaper here than the database's sorter),
+        // the overlay is one pass: of each run of equal names keep the
+        // deepest.
         found.sort_by(|a, b| a.name.cmp(&b.name));
         let now = now_ms();
         let valid_until = found
@@ -235,7 +497,11 @@ impl Store {
                 _ => merged.push((level, row)),
             }
         }
-        Ok((merged, valid_until))
+        Ok(Merged {
+            levels,
+            rows: merged,
+            valid_until,
+        })
     }
 
     /// Turns rows into secrets, decrypting when asked.
@@ -265,6 +531,12 @@ impl Store {
     }
 }
 
+struct Merged {
+    levels: Levels,
+    rows: Vec<(Level, SecretRow)>,
+    valid_until: Option<i64>,
+}
+
 pub(crate) fn value_context<'a>(
     scope: &'a Scope,
     scope_key: &'a str,
@@ -277,144 +549,10 @@ pub(crate) fn value_context<'a>(
     }
 }
 
-pub(crate) fn decrypt_row(
-    scope: &Scope,
-    dek: &DataKey,
-    row: &SecretRow,
-) -> Result<hush_core::SecretString> {
+pub(crate) fn decrypt_row(scope: &Scope, dek: &DataKey, row: &SecretRow) -> Result<SecretString> {
     dek.decrypt_value(&value_context(scope, &row.scope_id, &row.name), &row.value)
         .map_err(|source| StoreError::Decrypt {
             what: format!("secret {}", row.name),
             source,
         })
-}
-
-fn dedup_in_order(keys: &mut Vec<String>) {
-    let mut seen = std::collections::HashSet::new();
-    keys.retain(|k| seen.insert(k.clone()));
-}
-
-async fn apply(
-    tx: &mut Transaction<'static, Any>,
-    scope: &Scope,
-    dek: Option<&DataKey>,
-    step: Prepared,
-    author: &str,
-    now: i64,
-) -> Result<()> {
-    match step {
-        Prepared::Upsert {
-            input,
-            sealed: Some(sealed),
-        } => {
-            sqlx::query(
-                "INSERT INTO secrets (id, scope_id, name, value, note, tags, is_active, \
-                 is_reserved, expires_at, created_at, updated_at, created_by, updated_by) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, $11, $11) \
-                 ON CONFLICT (scope_id, name) DO UPDATE SET value = excluded.value, \
-                 note = excluded.note, tags = excluded.tags, is_active = excluded.is_active, \
-                 is_reserved = excluded.is_reserved, expires_at = excluded.expires_at, \
-                 updated_at = excluded.updated_at, updated_by = excluded.updated_by",
-            )
-            .bind(new_id())
-            .bind(&scope.key)
-            .bind(input.name.as_str())
-            .bind(sealed)
-            .bind(input.note)
-            .bind(rows::join_tags(&input.tags))
-            .bind(i64::from(input.is_active))
-            .bind(i64::from(input.is_reserved))
-            .bind(input.expires_at)
-            .bind(now)
-            .bind(author)
-            .execute(&mut **tx)
-            .await?;
-        }
-        Prepared::Upsert {
-            input,
-            sealed: None,
-        } => {
-            let done = sqlx::query(
-                "UPDATE secrets SET note = $3, tags = $4, is_active = $5, is_reserved = $6, \
-                 expires_at = $7, updated_at = $8, updated_by = $9 \
-                 WHERE scope_id = $1 AND name = $2",
-            )
-            .bind(&scope.key)
-            .bind(input.name.as_str())
-            .bind(input.note)
-            .bind(rows::join_tags(&input.tags))
-            .bind(i64::from(input.is_active))
-            .bind(i64::from(input.is_reserved))
-            .bind(input.expires_at)
-            .bind(now)
-            .bind(author)
-            .execute(&mut **tx)
-            .await?;
-            if done.rows_affected() == 0 {
-                return Err(not_found("secret", input.name.as_str()));
-            }
-        }
-        Prepared::Delete(name) => {
-            let done = sqlx::query("DELETE FROM secrets WHERE scope_id = $1 AND name = $2")
-                .bind(&scope.key)
-                .bind(&name)
-                .execute(&mut **tx)
-                .await?;
-            if done.rows_affected() == 0 {
-                return Err(not_found("secret", name));
-            }
-        }
-        Prepared::Rename { from, to } => rename(tx, scope, dek, &from, &to, author, now).await?,
-    }
-    Ok(())
-}
-
-/// Renames in place so the secret keeps its id (and so its history). A
-/// server-encrypted value is re-encrypted, since its ciphertext is bound to
-/// its name.
-async fn rename(
-    tx: &mut Transaction<'static, Any>,
-    scope: &Scope,
-    dek: Option<&DataKey>,
-    from: &str,
-    to: &str,
-    author: &str,
-    now: i64,
-) -> Result<()> {
-    let sql = format!(
-        "SELECT scope_id, id, {} FROM secrets WHERE scope_id = $1 AND name = $2",
-        rows::SECRET_FIELDS
-    );
-    let row = sqlx::query(&sql)
-        .bind(&scope.key)
-        .bind(from)
-        .fetch_optional(&mut **tx)
-        .await?
-        .ok_or_else(|| not_found("secret", from))?;
-    let row = rows::secret(&row)?;
-    let value = match dek {
-        Some(dek) => {
-            let plain = decrypt_row(scope, dek, &row)?;
-            dek.encrypt_value(&value_context(scope, &scope.key, to), &plain)
-                .map_err(|source| StoreError::Encrypt {
-                    what: format!("secret {to}"),
-                    source,
-                })?
-        }
-        None => row.value,
-    };
-    sqlx::query(
-        "UPDATE secrets SET name = $3, value = $4, updated_at = $5, updated_by = $6 \
-         WHERE scope_id = $1 AND name = $2",
-    )
-    .bind(&scope.key)
-    .bind(from)
-    .bind(to)
-    .bind(value)
-    .bind(now)
-    .bind(author)
-    .execute(&mut **tx)
-    .await
-    .map_err(or_exists("secret", to))?;
-    Ok(())
 }

@@ -1,9 +1,7 @@
 //! Token records. The store keeps hashes only; making, hashing and checking
 //! tokens is the server's business.
 
-use sqlx::any::AnyRow;
-use sqlx::Row;
-
+use crate::db::{params, Row};
 use crate::error::{not_found, Result};
 use crate::{new_id, now_ms, Store};
 
@@ -87,30 +85,31 @@ pub struct TokenRecord {
 const TOKEN_COLUMNS: &str = "id, org_id, project_id, environment_id, kind, name, prefix, \
      scopes, expires_at, disabled, created_at, created_by, user_id";
 
-fn token(row: &AnyRow) -> sqlx::Result<TokenRecord> {
-    let scopes: String = row.try_get("scopes")?;
+fn token(row: &Row) -> Result<TokenRecord> {
+    let scopes: String = row.get(7)?;
+    let kind: String = row.get(4)?;
     Ok(TokenRecord {
-        id: row.try_get("id")?,
-        org_id: row.try_get("org_id")?,
-        project_id: row.try_get("project_id")?,
-        environment_id: row.try_get("environment_id")?,
-        kind: if row.try_get::<String, _>("kind")? == "pull" {
+        id: row.get(0)?,
+        org_id: row.get(1)?,
+        project_id: row.get(2)?,
+        environment_id: row.get(3)?,
+        kind: if kind == "pull" {
             TokenKind::Pull
         } else {
             TokenKind::Api
         },
-        name: row.try_get("name")?,
-        prefix: row.try_get("prefix")?,
+        name: row.get(5)?,
+        prefix: row.get(6)?,
         scopes: scopes
             .split(',')
             .filter(|s| !s.is_empty())
             .map(str::to_owned)
             .collect(),
-        expires_at: row.try_get("expires_at")?,
-        disabled: row.try_get::<i64, _>("disabled")? != 0,
-        created_at: row.try_get("created_at")?,
-        created_by: row.try_get("created_by")?,
-        user_id: row.try_get("user_id")?,
+        expires_at: row.get(8)?,
+        disabled: row.flag(9)?,
+        created_at: row.get(10)?,
+        created_by: row.get(11)?,
+        user_id: row.get(12)?,
     })
 }
 
@@ -132,26 +131,32 @@ impl Store {
             created_by: new.created_by,
             user_id: new.user_id,
         };
-        sqlx::query(
-            "INSERT INTO tokens (id, org_id, project_id, environment_id, kind, name, token_hash, \
-             prefix, scopes, expires_at, disabled, created_at, created_by, user_id) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 0, $11, $12, $13)",
-        )
-        .bind(&record.id)
-        .bind(&record.org_id)
-        .bind(record.project_id.as_deref())
-        .bind(record.environment_id.as_deref())
-        .bind(record.kind.as_str())
-        .bind(&record.name)
-        .bind(&new.token_hash)
-        .bind(&record.prefix)
-        .bind(record.scopes.join(","))
-        .bind(record.expires_at)
-        .bind(record.created_at)
-        .bind(&record.created_by)
-        .bind(record.user_id.as_deref())
-        .execute(&self.pools.write)
-        .await?;
+        let values = params![
+            &record.id,
+            &record.org_id,
+            record.project_id.as_deref(),
+            record.environment_id.as_deref(),
+            record.kind.as_str(),
+            &record.name,
+            &new.token_hash,
+            &record.prefix,
+            record.scopes.join(","),
+            record.expires_at,
+            record.created_at,
+            &record.created_by,
+            record.user_id.as_deref(),
+        ];
+        self.db
+            .write(None, move |tx| async move {
+                tx.exec(
+                    "INSERT INTO tokens (id, org_id, project_id, environment_id, kind, name, \
+                     token_hash, prefix, scopes, expires_at, disabled, created_at, created_by, \
+                     user_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 0, $11, $12, $13)",
+                    &values,
+                )
+                .await
+            })
+            .await?;
         Ok(record)
     }
 
@@ -159,11 +164,8 @@ impl Store {
     /// caller decides, so it can say why a token was refused).
     pub async fn token_by_hash(&self, token_hash: &str) -> Result<Option<TokenRecord>> {
         let sql = format!("SELECT {TOKEN_COLUMNS} FROM tokens WHERE token_hash = $1");
-        let row = sqlx::query(&sql)
-            .bind(token_hash)
-            .fetch_optional(&self.pools.read)
-            .await?;
-        Ok(row.as_ref().map(token).transpose()?)
+        let row = self.db.row(&sql, &params![token_hash]).await?;
+        row.as_ref().map(token).transpose()
     }
 
     /// An organization's tokens, newest first.
@@ -171,22 +173,24 @@ impl Store {
         let sql = format!(
             "SELECT {TOKEN_COLUMNS} FROM tokens WHERE org_id = $1 ORDER BY created_at DESC, id"
         );
-        let all = sqlx::query(&sql)
-            .bind(org_id)
-            .fetch_all(&self.pools.read)
-            .await?;
-        Ok(all.iter().map(token).collect::<sqlx::Result<_>>()?)
+        let all = self.db.rows(&sql, &params![org_id]).await?;
+        all.iter().map(token).collect()
     }
 
     /// Disables (revokes) or re-enables a token of an organization.
     pub async fn set_token_disabled(&self, org_id: &str, id: &str, disabled: bool) -> Result<()> {
-        let done = sqlx::query("UPDATE tokens SET disabled = $3 WHERE org_id = $1 AND id = $2")
-            .bind(org_id)
-            .bind(id)
-            .bind(i64::from(disabled))
-            .execute(&self.pools.write)
+        let values = params![org_id, id, disabled];
+        let done = self
+            .db
+            .write(None, move |tx| async move {
+                tx.exec(
+                    "UPDATE tokens SET disabled = $3 WHERE org_id = $1 AND id = $2",
+                    &values,
+                )
+                .await
+            })
             .await?;
-        if done.rows_affected() == 0 {
+        if done == 0 {
             return Err(not_found("token", id));
         }
         Ok(())

@@ -1,7 +1,6 @@
 //! Users and their organization roles. Passwords arrive already hashed.
 
-use sqlx::Row;
-
+use crate::db::{params, Row};
 use crate::error::{or_exists, Result};
 use crate::{new_id, now_ms, Store};
 
@@ -45,69 +44,72 @@ impl Store {
             password_hash: password_hash.to_owned(),
             created_at: now_ms(),
         };
-        let mut tx = self.pools.write.begin().await?;
-        sqlx::query(
-            "INSERT INTO users (id, email, password_hash, created_at) VALUES ($1, $2, $3, $4)",
-        )
-        .bind(&user.id)
-        .bind(&user.email)
-        .bind(&user.password_hash)
-        .bind(user.created_at)
-        .execute(&mut *tx)
-        .await
-        .map_err(or_exists("user", email))?;
-        sqlx::query(
-            "INSERT INTO memberships (org_id, user_id, role, created_at) VALUES ($1, $2, $3, $4)",
-        )
-        .bind(org_id)
-        .bind(&user.id)
-        .bind(role)
-        .bind(user.created_at)
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
+        let user_values = params![&user.id, &user.email, &user.password_hash, user.created_at];
+        let member_values = params![org_id, &user.id, role, user.created_at];
+        let email_taken = or_exists("user", email);
+        self.db
+            .write(None, move |tx| async move {
+                tx.exec(
+                    "INSERT INTO users (id, email, password_hash, created_at) \
+                     VALUES ($1, $2, $3, $4)",
+                    &user_values,
+                )
+                .await
+                .map_err(email_taken)?;
+                tx.exec(
+                    "INSERT INTO memberships (org_id, user_id, role, created_at) \
+                     VALUES ($1, $2, $3, $4)",
+                    &member_values,
+                )
+                .await
+            })
+            .await?;
         Ok(user)
     }
 
     /// The user with this email, if any.
     pub async fn user_by_email(&self, email: &str) -> Result<Option<UserRecord>> {
-        let row =
-            sqlx::query("SELECT id, email, password_hash, created_at FROM users WHERE email = $1")
-                .bind(email)
-                .fetch_optional(&self.pools.read)
-                .await?;
-        Ok(row
-            .map(|r| -> sqlx::Result<UserRecord> {
-                Ok(UserRecord {
-                    id: r.try_get("id")?,
-                    email: r.try_get("email")?,
-                    password_hash: r.try_get("password_hash")?,
-                    created_at: r.try_get("created_at")?,
-                })
+        let row = self
+            .db
+            .row(
+                "SELECT id, email, password_hash, created_at FROM users WHERE email = $1",
+                &params![email],
+            )
+            .await?;
+        row.map(|r| -> Result<UserRecord> {
+            Ok(UserRecord {
+                id: r.get(0)?,
+                email: r.get(1)?,
+                password_hash: r.get(2)?,
+                created_at: r.get(3)?,
             })
-            .transpose()?)
+        })
+        .transpose()
     }
 
     /// The user's role in `org_id`, if a member.
     pub async fn role(&self, org_id: &str, user_id: &str) -> Result<Option<String>> {
-        let row = sqlx::query("SELECT role FROM memberships WHERE org_id = $1 AND user_id = $2")
-            .bind(org_id)
-            .bind(user_id)
-            .fetch_optional(&self.pools.read)
+        let row = self
+            .db
+            .row(
+                "SELECT role FROM memberships WHERE org_id = $1 AND user_id = $2",
+                &params![org_id, user_id],
+            )
             .await?;
-        Ok(row.map(|r| r.try_get(0)).transpose()?)
+        row.map(|r| r.get(0)).transpose()
     }
 
     /// An organization's members, by email.
     pub async fn members(&self, org_id: &str) -> Result<Vec<Membership>> {
-        let rows = sqlx::query(
-            "SELECT m.user_id, u.email, m.role FROM memberships m JOIN users u ON u.id = m.user_id \
-             WHERE m.org_id = $1 ORDER BY u.email",
-        )
-        .bind(org_id)
-        .fetch_all(&self.pools.read)
-        .await?;
-        Ok(rows.iter().map(membership).collect::<sqlx::Result<_>>()?)
+        let rows = self
+            .db
+            .rows(
+                "SELECT m.user_id, u.email, m.role FROM memberships m \
+                 JOIN users u ON u.id = m.user_id WHERE m.org_id = $1 ORDER BY u.email",
+                &params![org_id],
+            )
+            .await?;
+        rows.iter().map(membership).collect()
     }
 
     /// Gives `user_id` `role` in the project (replacing any it had).
@@ -117,47 +119,48 @@ impl Store {
         user_id: &str,
         role: &str,
     ) -> Result<()> {
-        let mut tx = self.pools.write.begin().await?;
-        sqlx::query("DELETE FROM project_members WHERE project_id = $1 AND user_id = $2")
-            .bind(project_id)
-            .bind(user_id)
-            .execute(&mut *tx)
+        let values = params![project_id, user_id, role, now_ms()];
+        self.db
+            .write(None, move |tx| async move {
+                tx.exec(
+                    "INSERT INTO project_members (project_id, user_id, role, created_at) \
+                     VALUES ($1, $2, $3, $4) ON CONFLICT (project_id, user_id) \
+                     DO UPDATE SET role = excluded.role",
+                    &values,
+                )
+                .await
+            })
             .await?;
-        sqlx::query(
-            "INSERT INTO project_members (project_id, user_id, role, created_at) \
-             VALUES ($1, $2, $3, $4)",
-        )
-        .bind(project_id)
-        .bind(user_id)
-        .bind(role)
-        .bind(crate::now_ms())
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
         Ok(())
     }
 
     /// Takes the user's project role away; false if there was none.
     pub async fn remove_project_role(&self, project_id: &str, user_id: &str) -> Result<bool> {
-        let done =
-            sqlx::query("DELETE FROM project_members WHERE project_id = $1 AND user_id = $2")
-                .bind(project_id)
-                .bind(user_id)
-                .execute(&self.pools.write)
-                .await?;
-        Ok(done.rows_affected() > 0)
+        let values = params![project_id, user_id];
+        let done = self
+            .db
+            .write(None, move |tx| async move {
+                tx.exec(
+                    "DELETE FROM project_members WHERE project_id = $1 AND user_id = $2",
+                    &values,
+                )
+                .await
+            })
+            .await?;
+        Ok(done > 0)
     }
 
     /// The users with a role in the project, by email.
     pub async fn project_members(&self, project_id: &str) -> Result<Vec<Membership>> {
-        let rows = sqlx::query(
-            "SELECT m.user_id, u.email, m.role FROM project_members m \
-             JOIN users u ON u.id = m.user_id WHERE m.project_id = $1 ORDER BY u.email",
-        )
-        .bind(project_id)
-        .fetch_all(&self.pools.read)
-        .await?;
-        Ok(rows.iter().map(membership).collect::<sqlx::Result<_>>()?)
+        let rows = self
+            .db
+            .rows(
+                "SELECT m.user_id, u.email, m.role FROM project_members m \
+                 JOIN users u ON u.id = m.user_id WHERE m.project_id = $1 ORDER BY u.email",
+                &params![project_id],
+            )
+            .await?;
+        rows.iter().map(membership).collect()
     }
 
     /// The user's roles by project id, in the projects of `org_id`.
@@ -166,26 +169,25 @@ impl Store {
         org_id: &str,
         user_id: &str,
     ) -> Result<Vec<(String, String)>> {
-        let rows = sqlx::query(
-            "SELECT m.project_id, m.role FROM project_members m \
-             JOIN projects p ON p.id = m.project_id WHERE p.org_id = $1 AND m.user_id = $2",
-        )
-        .bind(org_id)
-        .bind(user_id)
-        .fetch_all(&self.pools.read)
-        .await?;
-        Ok(rows
-            .iter()
-            .map(|r| -> sqlx::Result<(String, String)> { Ok((r.try_get(0)?, r.try_get(1)?)) })
-            .collect::<sqlx::Result<_>>()?)
+        let rows = self
+            .db
+            .rows(
+                "SELECT m.project_id, m.role FROM project_members m \
+                 JOIN projects p ON p.id = m.project_id WHERE p.org_id = $1 AND m.user_id = $2",
+                &params![org_id, user_id],
+            )
+            .await?;
+        rows.iter()
+            .map(|r| -> Result<(String, String)> { Ok((r.get(0)?, r.get(1)?)) })
+            .collect()
     }
 }
 
 /// A `user_id, email, role` row.
-fn membership(r: &sqlx::any::AnyRow) -> sqlx::Result<Membership> {
+fn membership(r: &Row) -> Result<Membership> {
     Ok(Membership {
-        user_id: r.try_get("user_id")?,
-        email: r.try_get("email")?,
-        role: r.try_get("role")?,
+        user_id: r.get(0)?,
+        email: r.get(1)?,
+        role: r.get(2)?,
     })
 }

@@ -3,8 +3,8 @@
 //! themselves are ordinary blob scopes with their version log.
 
 use hush_core::crypto::MasterKey;
-use sqlx::Row;
 
+use crate::db::{params, Row, Tx};
 use crate::error::{not_found, or_exists, StoreError};
 use crate::{new_id, now_ms, Result, Store};
 
@@ -46,30 +46,34 @@ pub struct Device {
 const DEVICE_COLUMNS: &str =
     "id, project_id, device_name, device_hash, status, created_at, approved_at, last_seen_at";
 
-fn device(row: &sqlx::any::AnyRow) -> sqlx::Result<Device> {
+fn device(row: &Row) -> Result<Device> {
     Ok(Device {
-        id: row.try_get("id")?,
-        project_id: row.try_get("project_id")?,
-        name: row.try_get("device_name")?,
-        hash: row.try_get("device_hash")?,
-        status: row.try_get("status")?,
-        created_at: row.try_get("created_at")?,
-        approved_at: row.try_get("approved_at")?,
-        last_seen_at: row.try_get("last_seen_at")?,
+        id: row.get(0)?,
+        project_id: row.get(1)?,
+        name: row.get(2)?,
+        hash: row.get(3)?,
+        status: row.get(4)?,
+        created_at: row.get(5)?,
+        approved_at: row.get(6)?,
+        last_seen_at: row.get(7)?,
     })
 }
 
 impl Store {
     /// Marks a project as a vault-env project, without a signing key yet.
     pub async fn create_vaultenv(&self, project_id: &str) -> Result<()> {
-        sqlx::query(
-            "INSERT INTO vaultenv_keys (project_id, sealed_key, created_at) VALUES ($1, NULL, $2)",
-        )
-        .bind(project_id)
-        .bind(now_ms())
-        .execute(&self.pools.write)
-        .await
-        .map_err(or_exists("vault-env project", project_id))?;
+        let values = params![project_id, now_ms()];
+        self.db
+            .write(None, move |tx| async move {
+                tx.exec(
+                    "INSERT INTO vaultenv_keys (project_id, sealed_key, created_at) \
+                     VALUES ($1, NULL, $2)",
+                    &values,
+                )
+                .await
+            })
+            .await
+            .map_err(or_exists("vault-env project", project_id))?;
         Ok(())
     }
 
@@ -85,14 +89,19 @@ impl Store {
                 what: "a vault-env signing key".to_owned(),
                 source,
             })?;
-        let done = sqlx::query(
-            "UPDATE vaultenv_keys SET sealed_key = $1 WHERE project_id = $2 AND sealed_key IS NULL",
-        )
-        .bind(sealed)
-        .bind(project_id)
-        .execute(&self.pools.write)
-        .await?;
-        if done.rows_affected() == 1 {
+        let values = params![sealed, project_id];
+        let done = self
+            .db
+            .write(None, move |tx| async move {
+                tx.exec(
+                    "UPDATE vaultenv_keys SET sealed_key = $1 \
+                     WHERE project_id = $2 AND sealed_key IS NULL",
+                    &values,
+                )
+                .await
+            })
+            .await?;
+        if done == 1 {
             return Ok(());
         }
         match self.vaultenv_key(project_id).await? {
@@ -106,14 +115,17 @@ impl Store {
 
     /// Whether the project speaks vault-env, and its signing key.
     pub async fn vaultenv_key(&self, project_id: &str) -> Result<VaultKey> {
-        let row = sqlx::query("SELECT sealed_key FROM vaultenv_keys WHERE project_id = $1")
-            .bind(project_id)
-            .fetch_optional(&self.pools.read)
+        let row = self
+            .db
+            .row(
+                "SELECT sealed_key FROM vaultenv_keys WHERE project_id = $1",
+                &params![project_id],
+            )
             .await?;
         let Some(row) = row else {
             return Ok(VaultKey::NotVaultEnv);
         };
-        let Some(sealed) = row.try_get::<Option<Vec<u8>>, _>(0)? else {
+        let Some(sealed) = row.get::<Option<Vec<u8>>>(0)? else {
             return Ok(VaultKey::NotSet);
         };
         let what = || format!("the vault-env signing key of project {project_id}");
@@ -143,33 +155,31 @@ impl Store {
         digest: &str,
         expires_at: i64,
     ) -> Result<bool> {
-        sqlx::query("DELETE FROM vaultenv_signatures WHERE expires_at < $1")
-            .bind(now_ms())
-            .execute(&self.pools.write)
+        let values = params![project_id, digest, expires_at];
+        let now = now_ms();
+        let inserted = self
+            .db
+            .write(None, move |tx| async move {
+                tx.exec(
+                    "DELETE FROM vaultenv_signatures WHERE expires_at < $1",
+                    &params![now],
+                )
+                .await?;
+                tx.exec(
+                    "INSERT INTO vaultenv_signatures (project_id, digest, expires_at) \
+                     VALUES ($1, $2, $3) ON CONFLICT (project_id, digest) DO NOTHING",
+                    &values,
+                )
+                .await
+            })
             .await?;
-        let inserted = sqlx::query(
-            "INSERT INTO vaultenv_signatures (project_id, digest, expires_at) VALUES ($1, $2, $3)",
-        )
-        .bind(project_id)
-        .bind(digest)
-        .bind(expires_at)
-        .execute(&self.pools.write)
-        .await;
-        match inserted {
-            Ok(_) => Ok(true),
-            Err(err)
-                if err
-                    .as_database_error()
-                    .is_some_and(|db| db.is_unique_violation()) =>
-            {
-                Ok(false)
-            }
-            Err(err) => Err(err.into()),
-        }
+        Ok(inserted == 1)
     }
 
     /// Registers a device: approved if it is the project's first, pending
     /// otherwise. Registering a known device hash again returns it as is.
+    /// Decided inside the writer's transaction, so two first devices
+    /// registering at once cannot both be approved, on any replica.
     pub async fn register_device(
         &self,
         project_id: &str,
@@ -179,63 +189,90 @@ impl Store {
         if let Some(existing) = self.device_by_hash(project_id, hash).await? {
             return Ok(existing);
         }
-        let mut tx = self.pools.write.begin().await?;
-        let count: i64 = sqlx::query("SELECT COUNT(*) FROM vaultenv_devices WHERE project_id = $1")
-            .bind(project_id)
-            .fetch_one(&mut *tx)
-            .await?
-            .try_get(0)?;
-        let now = now_ms();
-        let first = count == 0;
-        let device = Device {
-            id: new_id(),
-            project_id: project_id.to_owned(),
-            name: name.to_owned(),
-            hash: hash.to_owned(),
-            status: if first { "approved" } else { "pending" }.to_owned(),
-            created_at: now,
-            approved_at: first.then_some(now),
-            last_seen_at: None,
-        };
-        sqlx::query(&format!(
-            "INSERT INTO vaultenv_devices ({DEVICE_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
-        ))
-        .bind(&device.id)
-        .bind(&device.project_id)
-        .bind(&device.name)
-        .bind(&device.hash)
-        .bind(&device.status)
-        .bind(device.created_at)
-        .bind(device.approved_at)
-        .bind(device.last_seen_at)
-        .execute(&mut *tx)
-        .await
-        .map_err(or_exists("device", hash))?;
-        tx.commit().await?;
-        Ok(device)
+        let (project_id, name, hash) = (project_id.to_owned(), name.to_owned(), hash.to_owned());
+        self.db
+            .write(None, move |tx| async move {
+                let existing = tx
+                    .row(
+                        &format!(
+                            "SELECT {DEVICE_COLUMNS} FROM vaultenv_devices \
+                             WHERE project_id = $1 AND device_hash = $2"
+                        ),
+                        &params![&project_id, &hash],
+                    )
+                    .await?;
+                if let Some(existing) = existing {
+                    return device(&existing);
+                }
+                let count: i64 = tx
+                    .row(
+                        "SELECT COUNT(*) FROM vaultenv_devices WHERE project_id = $1",
+                        &params![&project_id],
+                    )
+                    .await?
+                    .map_or(Ok(0), |row| row.get(0))?;
+                let now = now_ms();
+                let first = count == 0;
+                let device = Device {
+                    id: new_id(),
+                    project_id,
+                    name,
+                    hash,
+                    status: if first { "approved" } else { "pending" }.to_owned(),
+                    created_at: now,
+                    approved_at: first.then_some(now),
+                    last_seen_at: None,
+                };
+                tx.exec(
+                    &format!(
+                        "INSERT INTO vaultenv_devices ({DEVICE_COLUMNS}) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
+                    ),
+                    &params![
+                        &device.id,
+                        &device.project_id,
+                        &device.name,
+                        &device.hash,
+                        &device.status,
+                        device.created_at,
+                        device.approved_at,
+                        device.last_seen_at,
+                    ],
+                )
+                .await?;
+                Ok(device)
+            })
+            .await
     }
 
     /// The device with this hash in the project.
     pub async fn device_by_hash(&self, project_id: &str, hash: &str) -> Result<Option<Device>> {
-        let row = sqlx::query(&format!(
-            "SELECT {DEVICE_COLUMNS} FROM vaultenv_devices WHERE project_id = $1 AND device_hash = $2"
-        ))
-        .bind(project_id)
-        .bind(hash)
-        .fetch_optional(&self.pools.read)
-        .await?;
-        Ok(row.as_ref().map(device).transpose()?)
+        let row = self
+            .db
+            .row(
+                &format!(
+                    "SELECT {DEVICE_COLUMNS} FROM vaultenv_devices \
+                     WHERE project_id = $1 AND device_hash = $2"
+                ),
+                &params![project_id, hash],
+            )
+            .await?;
+        row.as_ref().map(device).transpose()
     }
 
     /// The project's devices, oldest first.
     pub async fn devices(&self, project_id: &str) -> Result<Vec<Device>> {
-        let rows = sqlx::query(&format!(
-            "SELECT {DEVICE_COLUMNS} FROM vaultenv_devices WHERE project_id = $1 ORDER BY created_at, id"
-        ))
-        .bind(project_id)
-        .fetch_all(&self.pools.read)
-        .await?;
-        Ok(rows.iter().map(device).collect::<sqlx::Result<_>>()?)
+        let rows = self
+            .db
+            .rows(
+                &format!(
+                    "SELECT {DEVICE_COLUMNS} FROM vaultenv_devices WHERE project_id = $1 \
+                     ORDER BY created_at, id"
+                ),
+                &params![project_id],
+            )
+            .await?;
+        rows.iter().map(device).collect()
     }
 
     /// Sets a device's status (`approved` or `revoked`).
@@ -246,17 +283,19 @@ impl Store {
         status: &str,
     ) -> Result<Device> {
         let approved_at = (status == "approved").then(now_ms);
-        let done = sqlx::query(
-            "UPDATE vaultenv_devices SET status = $1, approved_at = COALESCE($2, approved_at) \
-             WHERE project_id = $3 AND id = $4",
-        )
-        .bind(status)
-        .bind(approved_at)
-        .bind(project_id)
-        .bind(device_id)
-        .execute(&self.pools.write)
-        .await?;
-        if done.rows_affected() == 0 {
+        let values = params![status, approved_at, project_id, device_id];
+        let done = self
+            .db
+            .write(None, move |tx| async move {
+                tx.exec(
+                    "UPDATE vaultenv_devices SET status = $1, \
+                     approved_at = COALESCE($2, approved_at) WHERE project_id = $3 AND id = $4",
+                    &values,
+                )
+                .await
+            })
+            .await?;
+        if done == 0 {
             return Err(not_found("device", device_id));
         }
         self.devices(project_id)
@@ -268,10 +307,15 @@ impl Store {
 
     /// Notes that a device was just used.
     pub async fn touch_device(&self, device_id: &str) -> Result<()> {
-        sqlx::query("UPDATE vaultenv_devices SET last_seen_at = $1 WHERE id = $2")
-            .bind(now_ms())
-            .bind(device_id)
-            .execute(&self.pools.write)
+        let values = params![now_ms(), device_id];
+        self.db
+            .write(None, move |tx| async move {
+                tx.exec(
+                    "UPDATE vaultenv_devices SET last_seen_at = $1 WHERE id = $2",
+                    &values,
+                )
+                .await
+            })
             .await?;
         Ok(())
     }
@@ -279,19 +323,16 @@ impl Store {
 
 /// Re-seals every vault-env signing key under `new` (master-key rotation),
 /// inside the rotation's transaction.
-pub(crate) async fn reseal_keys(
-    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
-    old: &MasterKey,
-    new: &MasterKey,
-) -> Result<usize> {
-    let rows = sqlx::query(
-        "SELECT project_id, sealed_key FROM vaultenv_keys WHERE sealed_key IS NOT NULL",
-    )
-    .fetch_all(&mut **tx)
-    .await?;
+pub(crate) async fn reseal_keys(tx: &Tx, old: &MasterKey, new: &MasterKey) -> Result<usize> {
+    let rows = tx
+        .rows(
+            "SELECT project_id, sealed_key FROM vaultenv_keys WHERE sealed_key IS NOT NULL",
+            &[],
+        )
+        .await?;
     for row in &rows {
-        let project: String = row.try_get("project_id")?;
-        let sealed: Vec<u8> = row.try_get("sealed_key")?;
+        let project: String = row.get(0)?;
+        let sealed: Vec<u8> = row.get(1)?;
         let key = old
             .open_secret(PURPOSE, &project, &sealed)
             .map_err(|source| StoreError::Decrypt {
@@ -304,11 +345,11 @@ pub(crate) async fn reseal_keys(
                     what: "a vault-env signing key".to_owned(),
                     source,
                 })?;
-        sqlx::query("UPDATE vaultenv_keys SET sealed_key = $1 WHERE project_id = $2")
-            .bind(resealed)
-            .bind(&project)
-            .execute(&mut **tx)
-            .await?;
+        tx.exec(
+            "UPDATE vaultenv_keys SET sealed_key = $1 WHERE project_id = $2",
+            &params![resealed, &project],
+        )
+        .await?;
     }
     Ok(rows.len())
 }

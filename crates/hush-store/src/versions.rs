@@ -1,28 +1,30 @@
 //! Each scope's version log.
 //!
-//! Every write bumps the scope's `current_version` with one
-//! `UPDATE … RETURNING`. On PostgreSQL that statement row-locks the scope
-//! until commit, so concurrent writers to one scope queue up and each gets
-//! the next number; on SQLite the single writer connection serializes them.
-//! The same statement carries the check-and-set condition.
+//! A version records only what it changed: one `version_changes` row per
+//! name it set (the name's full new state) or removed (a tombstone). The
+//! state of a scope at version v is, per name, its newest row at or before
+//! v unless that row is a tombstone. So a write costs what it changes, not
+//! the size of its scope, and every version stays readable forever.
+//! `secrets` holds the current state, materialized for fast reads.
 //!
-//! After the write, the scope's full state is copied into
-//! `version_entries` under the new number, so reading, diffing or restoring
-//! any version is a plain lookup and deleting one version never damages
-//! another.
+//! Deleting a version folds its rows into the next surviving version
+//! where that version does not set the name itself, so no other version's
+//! state changes. Purging keeps the current state as the only version.
+//!
+//! All writes run in the writer's transaction (see `db`), which serializes
+//! them: the version read at the start of a write is still current when
+//! it commits, so numbers are never reused and check-and-set is exact.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use hush_core::crypto::DataKey;
 
-use sqlx::any::Any;
-use sqlx::{Row, Transaction};
-
+use crate::db::{params, placeholders, Tx, Val};
 use crate::error::{not_found, Result, StoreError};
 use crate::model::*;
 use crate::rows::{self, SecretRow};
-use crate::secrets::decrypt_row;
+use crate::secrets::same_state;
 use crate::{now_ms, Store};
 
 /// What a scope holds; fixed by its first write.
@@ -40,6 +42,14 @@ impl ScopeKind {
         }
     }
 
+    fn parse(text: &str) -> Self {
+        if text == "blob" {
+            ScopeKind::Blob
+        } else {
+            ScopeKind::Entries
+        }
+    }
+
     fn describe(self) -> &'static str {
         match self {
             ScopeKind::Entries => "individual secrets",
@@ -48,163 +58,331 @@ impl ScopeKind {
     }
 }
 
+/// A name whose state a version changes.
+pub(crate) struct Changed {
+    pub(crate) name: String,
+    pub(crate) before: Option<SecretRow>,
+    pub(crate) after: Option<SecretRow>,
+}
+
 /// A version about to be recorded.
-pub(crate) struct WriteRecord {
+pub(crate) struct Record<'a> {
     pub(crate) version: i64,
+    pub(crate) kind: ScopeKind,
     pub(crate) action: Action,
     pub(crate) changed_keys: Vec<String>,
     pub(crate) restored_from: Option<i64>,
     pub(crate) blob: Option<Vec<u8>>,
+    pub(crate) actor: &'a str,
+    pub(crate) now: i64,
 }
 
-impl WriteRecord {
-    /// Records the version and, for entry scopes, snapshots the state.
-    pub(crate) async fn save(
-        self,
-        tx: &mut Transaction<'static, Any>,
-        scope: &Scope,
-        author: &str,
-        now: i64,
-    ) -> Result<VersionInfo> {
-        sqlx::query(
-            "INSERT INTO versions (scope_id, version, action, changed_keys, restored_from, blob, \
-             created_at, created_by) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+/// A scope's current version (0 if never written) and kind, in the
+/// writer's transaction.
+pub(crate) async fn scope_head(tx: &Tx, key: &str) -> Result<(i64, Option<ScopeKind>)> {
+    let row = tx
+        .row(
+            "SELECT current_version, kind FROM scopes WHERE id = $1",
+            &params![key],
         )
-        .bind(&scope.key)
-        .bind(self.version)
-        .bind(self.action.as_str())
-        .bind(rows::join_keys(&self.changed_keys))
-        .bind(self.restored_from)
-        .bind(self.blob)
-        .bind(now)
-        .bind(author)
-        .execute(&mut **tx)
         .await?;
-        if self.action != Action::Blob {
-            let sql = format!(
-                "INSERT INTO version_entries (scope_id, version, secret_id, {fields}) \
-                 SELECT scope_id, $2, id, {fields} FROM secrets WHERE scope_id = $1",
-                fields = rows::SECRET_FIELDS
-            );
-            sqlx::query(&sql)
-                .bind(&scope.key)
-                .bind(self.version)
-                .execute(&mut **tx)
-                .await?;
-        }
-        Ok(VersionInfo {
-            version: self.version,
-            action: self.action,
-            changed_keys: self.changed_keys,
-            restored_from: self.restored_from,
-            created_at: now,
-            created_by: author.to_owned(),
-        })
+    Ok(match row {
+        Some(row) => (row.get(0)?, Some(ScopeKind::parse(&row.get::<String>(1)?))),
+        None => (0, None),
+    })
+}
+
+/// Refuses a write to a scope of the other kind, or a stale check-and-set.
+pub(crate) fn check_head(
+    current: i64,
+    kind: Option<ScopeKind>,
+    writing: ScopeKind,
+    expected: Option<i64>,
+) -> Result<()> {
+    if let Some(expected) = expected.filter(|e| *e != current) {
+        return Err(StoreError::Conflict {
+            expected,
+            actual: current,
+        });
     }
+    match kind {
+        Some(actual) if actual != writing => Err(StoreError::ScopeKind {
+            actual: actual.describe(),
+            attempted: writing.describe(),
+        }),
+        _ => Ok(()),
+    }
+}
+
+/// The result of a write that changed nothing: no version was made.
+pub(crate) fn unchanged(current: i64, actor: &str, now: i64) -> VersionInfo {
+    VersionInfo {
+        version: current,
+        action: Action::Write,
+        changed_keys: Vec::new(),
+        restored_from: None,
+        created_at: now,
+        created_by: actor.to_owned(),
+    }
+}
+
+/// Rows per multi-row INSERT (15 parameters each).
+const ROWS_PER_INSERT: usize = 100;
+
+const CHANGE_COLUMNS: &str = "scope_id, name, version, secret_id, removed, value, note, tags, \
+     is_active, is_reserved, expires_at, created_at, updated_at, created_by, updated_by";
+
+const SECRET_COLUMNS: &str = "scope_id, id, name, value, note, tags, is_active, is_reserved, \
+     expires_at, created_at, updated_at, created_by, updated_by";
+
+fn secret_values(row: &SecretRow) -> [Val; 13] {
+    params![
+        &row.scope_id,
+        &row.id,
+        &row.name,
+        &row.value,
+        row.note.as_deref(),
+        &row.tags,
+        row.is_active,
+        row.is_reserved,
+        row.expires_at,
+        row.created_at,
+        row.updated_at,
+        &row.created_by,
+        &row.updated_by,
+    ]
+}
+
+/// Records a version: bumps the scope, logs the version, and for entry
+/// scopes stores the changed names in `secrets` and `version_changes`.
+pub(crate) async fn record(
+    tx: &Tx,
+    scope: &Scope,
+    record: Record<'_>,
+    changed: &[Changed],
+) -> Result<VersionInfo> {
+    tx.exec(
+        "INSERT INTO scopes (id, project_id, target_id, environment_id, kind, current_version, \
+         updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (id) DO UPDATE SET \
+         current_version = excluded.current_version, updated_at = excluded.updated_at",
+        &params![
+            &scope.key,
+            &scope.project_id,
+            scope.target_id.as_deref(),
+            scope.environment_id.as_deref(),
+            record.kind.as_str(),
+            record.version,
+            record.now,
+        ],
+    )
+    .await?;
+    tx.exec(
+        "INSERT INTO versions (scope_id, version, action, changed_keys, restored_from, blob, \
+         created_at, created_by) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        &params![
+            &scope.key,
+            record.version,
+            record.action.as_str(),
+            rows::join_keys(&record.changed_keys),
+            record.restored_from,
+            record.blob.as_deref(),
+            record.now,
+            record.actor,
+        ],
+    )
+    .await?;
+    if record.kind == ScopeKind::Blob {
+        set_scope_blob(tx, &scope.key, record.blob.as_deref()).await?;
+    } else {
+        store_changes(tx, &scope.key, &record, changed).await?;
+    }
+    Ok(VersionInfo {
+        version: record.version,
+        action: record.action,
+        changed_keys: record.changed_keys,
+        restored_from: record.restored_from,
+        created_at: record.now,
+        created_by: record.actor.to_owned(),
+    })
+}
+
+async fn set_scope_blob(tx: &Tx, key: &str, blob: Option<&[u8]>) -> Result<()> {
+    tx.exec(
+        "UPDATE scopes SET blob = $2 WHERE id = $1",
+        &params![key, blob],
+    )
+    .await?;
+    Ok(())
+}
+
+/// Makes the current state and the log follow `changed`.
+async fn store_changes(tx: &Tx, key: &str, record: &Record<'_>, changed: &[Changed]) -> Result<()> {
+    // Rows that leave their name (removed, or replaced by another secret)
+    // go first, so an id that moves to another name is free when it lands.
+    let leaving: Vec<&str> = changed
+        .iter()
+        .filter(|c| match (&c.before, &c.after) {
+            (Some(before), Some(after)) => before.id != after.id,
+            (Some(_), None) => true,
+            _ => false,
+        })
+        .map(|c| c.name.as_str())
+        .collect();
+    for chunk in leaving.chunks(crate::secrets::NAMES_PER_QUERY) {
+        let mut values = Vec::from(params![key]);
+        values.extend(chunk.iter().map(|n| Val::from(*n)));
+        tx.exec(
+            &format!(
+                "DELETE FROM secrets WHERE scope_id = $1 AND name IN ({})",
+                placeholders(1, chunk.len())
+            ),
+            &values,
+        )
+        .await?;
+    }
+    let arriving: Vec<&SecretRow> = changed.iter().filter_map(|c| c.after.as_ref()).collect();
+    for chunk in arriving.chunks(ROWS_PER_INSERT) {
+        let tuples: Vec<String> = (0..chunk.len())
+            .map(|i| format!("({})", placeholders(i * 13, 13)))
+            .collect();
+        let values: Vec<Val> = chunk.iter().flat_map(|row| secret_values(row)).collect();
+        tx.exec(
+            &format!(
+                "INSERT INTO secrets ({SECRET_COLUMNS}) VALUES {} ON CONFLICT (scope_id, name) \
+                 DO UPDATE SET id = excluded.id, value = excluded.value, note = excluded.note, \
+                 tags = excluded.tags, is_active = excluded.is_active, \
+                 is_reserved = excluded.is_reserved, expires_at = excluded.expires_at, \
+                 created_at = excluded.created_at, updated_at = excluded.updated_at, \
+                 created_by = excluded.created_by, updated_by = excluded.updated_by",
+                tuples.join(", ")
+            ),
+            &values,
+        )
+        .await?;
+    }
+    for chunk in changed.chunks(ROWS_PER_INSERT) {
+        let tuples: Vec<String> = (0..chunk.len())
+            .map(|i| format!("({})", placeholders(i * 15, 15)))
+            .collect();
+        let mut values = Vec::with_capacity(chunk.len() * 15);
+        for change in chunk {
+            values.extend(change_values(key, record, change)?);
+        }
+        tx.exec(
+            &format!(
+                "INSERT INTO version_changes ({CHANGE_COLUMNS}) VALUES {}",
+                tuples.join(", ")
+            ),
+            &values,
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// The log row of one change: the new state, or a tombstone that keeps
+/// the removed secret's id (for its history) and who removed it when.
+fn change_values(key: &str, record: &Record<'_>, change: &Changed) -> Result<Vec<Val>> {
+    let (row, removed) = match (&change.after, &change.before) {
+        (Some(after), _) => (after.clone(), false),
+        (None, Some(before)) => (before.clone(), true),
+        (None, None) => return Err(not_found("secret", &change.name)),
+    };
+    let mut values = Vec::from(params![key, &change.name, record.version, &row.id, removed]);
+    values.push(if removed {
+        Val::Blob(Vec::new())
+    } else {
+        Val::Blob(row.value.clone())
+    });
+    values.extend(params![
+        row.note.as_deref(),
+        &row.tags,
+        row.is_active,
+        row.is_reserved,
+        row.expires_at,
+        row.created_at,
+        if removed { record.now } else { row.updated_at },
+        &row.created_by,
+        if removed {
+            record.actor
+        } else {
+            row.updated_by.as_str()
+        },
+    ]);
+    Ok(values)
+}
+
+/// The state of a scope at `version`: per name, the newest change at or
+/// before it, unless that change removed the name.
+const STATE_AT: &str = "SELECT scope_id, secret_id, name, value, note, tags, is_active, \
+     is_reserved, expires_at, created_at, updated_at, created_by, updated_by \
+     FROM version_changes c WHERE scope_id = $1 AND version <= $2 AND removed = 0 \
+     AND version = (SELECT MAX(c2.version) FROM version_changes c2 \
+     WHERE c2.scope_id = c.scope_id AND c2.name = c.name AND c2.version <= $2) \
+     ORDER BY name";
+
+async fn state_at(tx: &Tx, key: &str, version: i64) -> Result<BTreeMap<String, SecretRow>> {
+    let found = tx.rows(STATE_AT, &params![key, version]).await?;
+    found
+        .iter()
+        .map(|row| rows::secret(row).map(|s| (s.name.clone(), s)))
+        .collect()
 }
 
 impl Store {
-    /// Creates the scope row if needed, then takes the next version number
-    /// (locking the scope until the transaction ends).
-    pub(crate) async fn bump(
-        &self,
-        tx: &mut Transaction<'static, Any>,
-        scope: &Scope,
-        kind: ScopeKind,
-        expected: Option<i64>,
-        now: i64,
-    ) -> Result<i64> {
-        sqlx::query(
-            "INSERT INTO scopes (id, project_id, target_id, environment_id, kind, \
-             current_version, updated_at) VALUES ($1, $2, $3, $4, $5, 0, $6) \
-             ON CONFLICT (id) DO NOTHING",
-        )
-        .bind(&scope.key)
-        .bind(&scope.project_id)
-        .bind(scope.target_id.as_deref())
-        .bind(scope.environment_id.as_deref())
-        .bind(kind.as_str())
-        .bind(now)
-        .execute(&mut **tx)
-        .await?;
-        let bumped = sqlx::query(
-            "UPDATE scopes SET current_version = current_version + 1, updated_at = $2 \
-             WHERE id = $1 AND ($3 < 0 OR current_version = $3) \
-             RETURNING current_version, kind",
-        )
-        .bind(&scope.key)
-        .bind(now)
-        .bind(expected.unwrap_or(-1))
-        .fetch_optional(&mut **tx)
-        .await?;
-        let Some(row) = bumped else {
-            let actual: i64 = sqlx::query("SELECT current_version FROM scopes WHERE id = $1")
-                .bind(&scope.key)
-                .fetch_one(&mut **tx)
-                .await?
-                .try_get(0)?;
-            return Err(StoreError::Conflict {
-                expected: expected.unwrap_or(-1),
-                actual,
-            });
-        };
-        let stored: String = row.try_get("kind")?;
-        if stored != kind.as_str() {
-            let actual = if stored == "blob" {
-                ScopeKind::Blob
-            } else {
-                ScopeKind::Entries
-            };
-            return Err(StoreError::ScopeKind {
-                actual: actual.describe(),
-                attempted: kind.describe(),
-            });
-        }
-        Ok(row.try_get("current_version")?)
-    }
-
     /// The scope's current version: 0 if it was never written. One indexed
     /// lookup, cheap enough to poll.
     pub async fn current_version(&self, scope: &Scope) -> Result<i64> {
-        let row = sqlx::query("SELECT current_version FROM scopes WHERE id = $1")
-            .bind(&scope.key)
-            .fetch_optional(&self.pools.read)
+        let row = self
+            .db
+            .row(
+                "SELECT current_version FROM scopes WHERE id = $1",
+                &params![&scope.key],
+            )
             .await?;
-        Ok(match row {
-            Some(row) => row.try_get(0)?,
-            None => 0,
-        })
+        row.map_or(Ok(0), |row| row.get(0))
     }
 
     /// The current version of this scope and each scope it inherits from,
     /// shallowest first (0 for a scope never written): together they change
     /// whenever the merged view may have. One small indexed query.
     pub async fn lineage_versions(&self, scope: &Scope) -> Result<Vec<i64>> {
-        let lineage = scope.lineage();
-        let keys: Vec<String> = lineage.iter().map(|(_, key)| key.clone()).collect();
-        let found = self.pools.scope_versions(&keys).await?;
-        Ok(keys
-            .iter()
-            .map(|key| {
-                found
-                    .iter()
-                    .find(|(id, _)| id == key)
-                    .map_or(0, |(_, v)| *v)
-            })
-            .collect())
+        let keys: Vec<String> = scope.lineage().into_iter().map(|(_, key)| key).collect();
+        let sql = format!(
+            "SELECT id, current_version FROM scopes WHERE id IN ({})",
+            placeholders(0, keys.len())
+        );
+        let values: Vec<Val> = keys.iter().map(Val::from).collect();
+        let found = self.db.rows(&sql, &values).await?;
+        let mut versions = vec![0; keys.len()];
+        for row in &found {
+            let id: String = row.get(0)?;
+            if let Some(i) = keys.iter().position(|k| *k == id) {
+                versions[i] = row.get(1)?;
+            }
+        }
+        Ok(versions)
     }
 
-    /// The scope's version log, newest first.
-    pub async fn versions(&self, scope: &Scope) -> Result<Vec<VersionInfo>> {
+    /// A page of the scope's version log, newest first: at most `limit`
+    /// versions older than `before` (all when `None`).
+    pub async fn versions(
+        &self,
+        scope: &Scope,
+        before: Option<i64>,
+        limit: i64,
+    ) -> Result<Vec<VersionInfo>> {
         let sql = format!(
-            "SELECT {} FROM versions WHERE scope_id = $1 ORDER BY version DESC",
-            rows::VERSION_COLUMNS
+            "SELECT {} FROM versions WHERE scope_id = $1 AND version < $2 \
+             ORDER BY version DESC LIMIT {}",
+            rows::VERSION_COLUMNS,
+            limit.clamp(1, 10_000)
         );
-        let all = sqlx::query(&sql)
-            .bind(&scope.key)
-            .fetch_all(&self.pools.read)
+        let all = self
+            .db
+            .rows_long(sql, params![&scope.key, before.unwrap_or(i64::MAX)])
             .await?;
-        Ok(all.iter().map(rows::version).collect::<sqlx::Result<_>>()?)
+        all.iter().map(rows::version).collect()
     }
 
     /// One version's log entry.
@@ -213,31 +391,21 @@ impl Store {
             "SELECT {} FROM versions WHERE scope_id = $1 AND version = $2",
             rows::VERSION_COLUMNS
         );
-        let row = sqlx::query(&sql)
-            .bind(&scope.key)
-            .bind(version)
-            .fetch_optional(&self.pools.read)
+        let row = self
+            .db
+            .row(&sql, &params![&scope.key, version])
             .await?
             .ok_or_else(|| not_found("version", version.to_string()))?;
-        Ok(rows::version(&row)?)
+        rows::version(&row)
     }
 
-    async fn entries_at(&self, scope: &Scope, version: i64) -> Result<Vec<SecretRow>> {
+    async fn rows_at(&self, scope: &Scope, version: i64) -> Result<Vec<SecretRow>> {
         self.version(scope, version).await?;
-        let sql = format!(
-            "SELECT scope_id, secret_id AS id, {} FROM version_entries \
-             WHERE scope_id = $1 AND version = $2 ORDER BY name",
-            rows::SECRET_FIELDS
-        );
-        let found = sqlx::query(&sql)
-            .bind(&scope.key)
-            .bind(version)
-            .fetch_all(&self.pools.read)
+        let found = self
+            .db
+            .rows_long(STATE_AT.to_owned(), params![&scope.key, version])
             .await?;
-        Ok(found
-            .iter()
-            .map(rows::secret)
-            .collect::<sqlx::Result<_>>()?)
+        found.iter().map(rows::secret).collect()
     }
 
     /// The scope's full state (all secrets, active or not) right after
@@ -248,7 +416,7 @@ impl Store {
         version: i64,
         reveal: Reveal,
     ) -> Result<Vec<Secret>> {
-        let rows = self.entries_at(scope, version).await?;
+        let rows = self.rows_at(scope, version).await?;
         let level = scope.level();
         self.reveal(
             scope,
@@ -262,8 +430,8 @@ impl Store {
     /// names only, never values. Server-mode values are compared decrypted,
     /// so re-setting the same value is not a change.
     pub async fn diff(&self, scope: &Scope, from: i64, to: i64) -> Result<Vec<DiffEntry>> {
-        let old = self.entries_at(scope, from).await?;
-        let new = self.entries_at(scope, to).await?;
+        let old = self.rows_at(scope, from).await?;
+        let new = self.rows_at(scope, to).await?;
         let dek = self.comparison_key(scope).await?;
         let old: BTreeMap<&str, &SecretRow> = old.iter().map(|r| (r.name.as_str(), r)).collect();
         let new: BTreeMap<&str, &SecretRow> = new.iter().map(|r| (r.name.as_str(), r)).collect();
@@ -293,154 +461,209 @@ impl Store {
         })
     }
 
-    /// Makes `version`'s state current again, as a new version. Secrets get
-    /// back their ids and metadata exactly as they were.
+    /// Makes `version`'s state current again, as a new version that writes
+    /// only the names that differ. Secrets get back their ids and metadata
+    /// exactly as they were. Restoring the state that is already current
+    /// makes no version.
     pub async fn restore(
         &self,
         scope: &Scope,
         version: i64,
-        author: &str,
+        author: &Author,
         expected_version: Option<i64>,
     ) -> Result<VersionInfo> {
         let target = self.version(scope, version).await?;
-        let kind = if target.action == Action::Blob {
-            ScopeKind::Blob
-        } else {
-            ScopeKind::Entries
+        let dek = match target.action {
+            Action::Blob => None,
+            _ => self.comparison_key(scope).await?,
         };
-        let dek = match kind {
-            ScopeKind::Entries => self.comparison_key(scope).await?,
-            ScopeKind::Blob => None,
-        };
-        let now = now_ms();
-        let mut tx = self.pools.write.begin().await?;
-        let new_version = self
-            .bump(&mut tx, scope, kind, expected_version, now)
-            .await?;
-        let (changed_keys, blob) = match kind {
-            ScopeKind::Entries => (
-                restore_entries(&mut tx, scope, dek.as_deref(), version).await?,
-                None,
-            ),
-            ScopeKind::Blob => {
-                let blob: Option<Vec<u8>> =
-                    sqlx::query("SELECT blob FROM versions WHERE scope_id = $1 AND version = $2")
-                        .bind(&scope.key)
-                        .bind(version)
-                        .fetch_one(&mut *tx)
+        let scope = scope.clone();
+        let actor = author.actor.clone();
+        self.db
+            .write(author.audit.clone(), move |tx| async move {
+                let now = now_ms();
+                let (current, kind) = scope_head(&tx, &scope.key).await?;
+                if target.action == Action::Blob {
+                    check_head(current, kind, ScopeKind::Blob, expected_version)?;
+                    let blob: Option<Vec<u8>> = tx
+                        .row(
+                            "SELECT blob FROM versions WHERE scope_id = $1 AND version = $2",
+                            &params![&scope.key, version],
+                        )
                         .await?
-                        .try_get(0)?;
-                set_scope_blob(&mut tx, scope, blob.as_deref()).await?;
-                (target.changed_keys.clone(), blob)
-            }
-        };
-        let info = WriteRecord {
-            version: new_version,
-            action: if kind == ScopeKind::Blob {
-                Action::Blob
-            } else {
-                Action::Restore
-            },
-            changed_keys,
-            restored_from: Some(version),
-            blob,
-        }
-        .save(&mut tx, scope, author, now)
-        .await?;
-        tx.commit().await?;
-        Ok(info)
+                        .ok_or_else(|| not_found("version", version.to_string()))?
+                        .get(0)?;
+                    let record_ = Record {
+                        version: current + 1,
+                        kind: ScopeKind::Blob,
+                        action: Action::Blob,
+                        changed_keys: target.changed_keys.clone(),
+                        restored_from: Some(version),
+                        blob,
+                        actor: &actor,
+                        now,
+                    };
+                    return record(&tx, &scope, record_, &[]).await;
+                }
+                check_head(current, kind, ScopeKind::Entries, expected_version)?;
+                let wanted = state_at(&tx, &scope.key, version).await?;
+                let now_state = state_at(&tx, &scope.key, current).await?;
+                let names: BTreeSet<&String> = wanted.keys().chain(now_state.keys()).collect();
+                let mut changed = Vec::new();
+                for name in names {
+                    let (before, after) = (now_state.get(name), wanted.get(name));
+                    if !same_state(&scope, dek.as_deref(), before, after)? {
+                        changed.push(Changed {
+                            name: name.clone(),
+                            before: before.cloned(),
+                            after: after.cloned(),
+                        });
+                    }
+                }
+                if changed.is_empty() {
+                    return Ok(unchanged(current, &actor, now));
+                }
+                let record_ = Record {
+                    version: current + 1,
+                    kind: ScopeKind::Entries,
+                    action: Action::Restore,
+                    changed_keys: changed.iter().map(|c| c.name.clone()).collect(),
+                    restored_from: Some(version),
+                    blob: None,
+                    actor: &actor,
+                    now,
+                };
+                record(&tx, &scope, record_, &changed).await
+            })
+            .await
     }
 
     /// Removes one version from the log. The current version cannot be
-    /// deleted (it is the state readers see).
+    /// deleted (it is the state readers see); every other version's state
+    /// stays exactly as it was.
     pub async fn delete_version(&self, scope: &Scope, version: i64) -> Result<()> {
-        let mut tx = self.pools.write.begin().await?;
-        let current = sqlx::query("SELECT current_version FROM scopes WHERE id = $1")
-            .bind(&scope.key)
-            .fetch_optional(&mut *tx)
-            .await?
-            .map(|row| row.try_get::<i64, _>(0))
-            .transpose()?;
-        if current == Some(version) {
-            return Err(StoreError::CurrentVersion { version });
-        }
-        delete_versions(&mut tx, scope, "version = $2", version).await?;
-        let gone = sqlx::query("DELETE FROM versions WHERE scope_id = $1 AND version = $2")
-            .bind(&scope.key)
-            .bind(version)
-            .execute(&mut *tx)
-            .await?;
-        if gone.rows_affected() == 0 {
-            return Err(not_found("version", version.to_string()));
-        }
-        tx.commit().await?;
-        Ok(())
+        let key = scope.key.clone();
+        self.db
+            .write(None, move |tx| async move {
+                let (current, _) = scope_head(&tx, &key).await?;
+                if current == version {
+                    return Err(StoreError::CurrentVersion { version });
+                }
+                let exists = tx
+                    .row(
+                        "SELECT 1 FROM versions WHERE scope_id = $1 AND version = $2",
+                        &params![&key, version],
+                    )
+                    .await?;
+                if exists.is_none() {
+                    return Err(not_found("version", version.to_string()));
+                }
+                let next: Option<i64> = tx
+                    .row(
+                        "SELECT MIN(version) FROM versions WHERE scope_id = $1 AND version > $2",
+                        &params![&key, version],
+                    )
+                    .await?
+                    .map_or(Ok(None), |row| row.get(0))?;
+                if let Some(next) = next {
+                    // The next version inherits the changes it does not
+                    // make itself.
+                    tx.exec(
+                        "UPDATE version_changes SET version = $3 \
+                         WHERE scope_id = $1 AND version = $2 AND name NOT IN \
+                         (SELECT name FROM version_changes WHERE scope_id = $1 AND version = $3)",
+                        &params![&key, version, next],
+                    )
+                    .await?;
+                }
+                tx.exec(
+                    "DELETE FROM version_changes WHERE scope_id = $1 AND version = $2",
+                    &params![&key, version],
+                )
+                .await?;
+                tx.exec(
+                    "DELETE FROM versions WHERE scope_id = $1 AND version = $2",
+                    &params![&key, version],
+                )
+                .await?;
+                Ok(())
+            })
+            .await
     }
 
     /// Erases every version but the current one, so old values are gone
     /// from the database. Returns how many versions were removed. Version
     /// numbers keep counting from where they were.
     pub async fn purge_history(&self, scope: &Scope) -> Result<u64> {
-        let mut tx = self.pools.write.begin().await?;
-        let current = self.current_in(&mut tx, scope).await?;
-        delete_versions(&mut tx, scope, "version < $2", current).await?;
-        let gone = sqlx::query("DELETE FROM versions WHERE scope_id = $1 AND version < $2")
-            .bind(&scope.key)
-            .bind(current)
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        Ok(gone.rows_affected())
-    }
-
-    async fn current_in(&self, tx: &mut Transaction<'static, Any>, scope: &Scope) -> Result<i64> {
-        Ok(
-            sqlx::query("SELECT current_version FROM scopes WHERE id = $1")
-                .bind(&scope.key)
-                .fetch_optional(&mut **tx)
-                .await?
-                .map(|row| row.try_get::<i64, _>(0))
-                .transpose()?
-                .unwrap_or(0),
-        )
+        let key = scope.key.clone();
+        self.db
+            .write(None, move |tx| async move {
+                let (current, kind) = scope_head(&tx, &key).await?;
+                if current == 0 {
+                    return Ok(0);
+                }
+                if kind == Some(ScopeKind::Entries) {
+                    tx.exec(
+                        "DELETE FROM version_changes WHERE scope_id = $1",
+                        &params![&key],
+                    )
+                    .await?;
+                    tx.exec(
+                        &format!(
+                            "INSERT INTO version_changes ({CHANGE_COLUMNS}) \
+                             SELECT scope_id, name, $2, id, 0, value, note, tags, is_active, \
+                             is_reserved, expires_at, created_at, updated_at, created_by, \
+                             updated_by FROM secrets WHERE scope_id = $1"
+                        ),
+                        &params![&key, current],
+                    )
+                    .await?;
+                }
+                tx.exec(
+                    "DELETE FROM versions WHERE scope_id = $1 AND version < $2",
+                    &params![&key, current],
+                )
+                .await
+            })
+            .await
     }
 
     /// Every recorded state of the secret now called `name` (or, if it no
-    /// longer exists, last called so), oldest first — following it across
-    /// renames, since a rename keeps the secret's id.
+    /// longer exists, last called so), oldest first: one entry per version
+    /// that changed it, following it across renames (a rename keeps the
+    /// secret's id).
     pub async fn secret_history(
         &self,
         scope: &Scope,
         name: &str,
         reveal: Reveal,
     ) -> Result<Vec<(i64, Secret)>> {
-        // Every write snapshots the whole scope, so the newest snapshot that
-        // has this name holds the current secret's id if it still exists.
-        let id_row = sqlx::query(
-            "SELECT secret_id FROM version_entries WHERE scope_id = $1 AND name = $2 \
-             ORDER BY version DESC LIMIT 1",
-        )
-        .bind(&scope.key)
-        .bind(name)
-        .fetch_optional(&self.pools.read)
-        .await?
-        .ok_or_else(|| not_found("secret", name))?;
-        let id: String = id_row.try_get(0)?;
-        let sql = format!(
-            "SELECT version, scope_id, secret_id AS id, {} FROM version_entries \
-             WHERE scope_id = $1 AND secret_id = $2 ORDER BY version",
-            rows::SECRET_FIELDS
-        );
-        let found = sqlx::query(&sql)
-            .bind(&scope.key)
-            .bind(&id)
-            .fetch_all(&self.pools.read)
+        let id: String = self
+            .db
+            .row(
+                "SELECT secret_id FROM version_changes WHERE scope_id = $1 AND name = $2 \
+                 ORDER BY version DESC LIMIT 1",
+                &params![&scope.key, name],
+            )
+            .await?
+            .ok_or_else(|| not_found("secret", name))?
+            .get(0)?;
+        let found = self
+            .db
+            .rows_long(
+                format!(
+                    "SELECT version, scope_id, secret_id, {} FROM version_changes \
+                     WHERE scope_id = $1 AND secret_id = $2 AND removed = 0 ORDER BY version",
+                    rows::SECRET_FIELDS
+                ),
+                params![&scope.key, &id],
+            )
             .await?;
         let mut numbers = Vec::with_capacity(found.len());
         let mut states = Vec::with_capacity(found.len());
         for row in &found {
-            numbers.push(row.try_get::<i64, _>("version")?);
-            states.push((scope.level(), rows::secret(row)?));
+            numbers.push(row.get::<i64>(0)?);
+            states.push((scope.level(), rows::secret_at(row, 1)?));
         }
         let secrets = self.reveal(scope, states, reveal).await?;
         Ok(numbers.into_iter().zip(secrets).collect())
@@ -454,7 +677,7 @@ impl Store {
         scope: &Scope,
         content: Option<Vec<u8>>,
         changed_keys: Vec<String>,
-        author: &str,
+        author: &Author,
         expected_version: Option<i64>,
     ) -> Result<VersionInfo> {
         if let Some(bytes) = &content {
@@ -466,73 +689,74 @@ impl Store {
                 });
             }
         }
-        let now = now_ms();
-        let mut tx = self.pools.write.begin().await?;
-        let version = self
-            .bump(&mut tx, scope, ScopeKind::Blob, expected_version, now)
-            .await?;
-        set_scope_blob(&mut tx, scope, content.as_deref()).await?;
-        let info = WriteRecord {
-            version,
-            action: Action::Blob,
-            changed_keys,
-            restored_from: None,
-            blob: content,
-        }
-        .save(&mut tx, scope, author, now)
-        .await?;
-        tx.commit().await?;
-        Ok(info)
+        let scope = scope.clone();
+        let actor = author.actor.clone();
+        self.db
+            .write(author.audit.clone(), move |tx| async move {
+                let (current, kind) = scope_head(&tx, &scope.key).await?;
+                check_head(current, kind, ScopeKind::Blob, expected_version)?;
+                let record_ = Record {
+                    version: current + 1,
+                    kind: ScopeKind::Blob,
+                    action: Action::Blob,
+                    changed_keys,
+                    restored_from: None,
+                    blob: content,
+                    actor: &actor,
+                    now: now_ms(),
+                };
+                record(&tx, &scope, record_, &[]).await
+            })
+            .await
     }
 
     /// A blob scope's current content; `None` if the scope was never written.
     pub async fn read_blob(&self, scope: &Scope) -> Result<Option<Blob>> {
-        let row = sqlx::query("SELECT kind, blob, current_version FROM scopes WHERE id = $1")
-            .bind(&scope.key)
-            .fetch_optional(&self.pools.read)
+        let row = self
+            .db
+            .row(
+                "SELECT kind, blob, current_version FROM scopes WHERE id = $1",
+                &params![&scope.key],
+            )
             .await?;
         let Some(row) = row else { return Ok(None) };
-        if row.try_get::<String, _>("kind")? != ScopeKind::Blob.as_str() {
+        if ScopeKind::parse(&row.get::<String>(0)?) != ScopeKind::Blob {
             return Err(StoreError::ScopeKind {
                 actual: ScopeKind::Entries.describe(),
                 attempted: "a blob read",
             });
         }
         Ok(Some(Blob {
-            content: row.try_get("blob")?,
-            version: row.try_get("current_version")?,
+            content: row.get(1)?,
+            version: row.get(2)?,
         }))
     }
 
     /// A blob scope's content as of `version`.
     pub async fn blob_at(&self, scope: &Scope, version: i64) -> Result<Blob> {
-        let row = sqlx::query("SELECT blob FROM versions WHERE scope_id = $1 AND version = $2")
-            .bind(&scope.key)
-            .bind(version)
-            .fetch_optional(&self.pools.read)
+        let row = self
+            .db
+            .row(
+                "SELECT blob FROM versions WHERE scope_id = $1 AND version = $2",
+                &params![&scope.key, version],
+            )
             .await?
             .ok_or_else(|| not_found("version", version.to_string()))?;
         Ok(Blob {
-            content: row.try_get(0)?,
+            content: row.get(0)?,
             version,
         })
     }
 }
 
-/// Whether two states of a secret differ in value or metadata. Server-mode
-/// values are compared decrypted (each write re-encrypts with a new nonce,
-/// so equal values rarely have equal bytes).
+/// Whether two states of a secret differ in value or metadata (ids aside:
+/// a diff is about what a reader sees).
 fn differs(scope: &Scope, dek: Option<&DataKey>, a: &SecretRow, b: &SecretRow) -> Result<bool> {
-    if !a.same_metadata(b) {
-        return Ok(true);
-    }
-    if a.value == b.value {
-        return Ok(false);
-    }
-    Ok(match dek {
-        Some(dek) => decrypt_row(scope, dek, a)? != decrypt_row(scope, dek, b)?,
-        None => true,
-    })
+    let b = SecretRow {
+        id: a.id.clone(),
+        ..b.clone()
+    };
+    Ok(!same_state(scope, dek, Some(a), Some(&b))?)
 }
 
 fn entry(name: &str, kind: DiffKind) -> DiffEntry {
@@ -540,95 +764,4 @@ fn entry(name: &str, kind: DiffKind) -> DiffEntry {
         name: name.to_owned(),
         kind,
     }
-}
-
-async fn set_scope_blob(
-    tx: &mut Transaction<'static, Any>,
-    scope: &Scope,
-    blob: Option<&[u8]>,
-) -> Result<()> {
-    sqlx::query("UPDATE scopes SET blob = $2 WHERE id = $1")
-        .bind(&scope.key)
-        .bind(blob.map(<[u8]>::to_vec))
-        .execute(&mut **tx)
-        .await?;
-    Ok(())
-}
-
-/// Deletes the snapshot rows of the versions matching `condition` (which
-/// compares `version` with `$2`).
-async fn delete_versions(
-    tx: &mut Transaction<'static, Any>,
-    scope: &Scope,
-    condition: &str,
-    version: i64,
-) -> Result<()> {
-    let sql = format!("DELETE FROM version_entries WHERE scope_id = $1 AND {condition}");
-    sqlx::query(&sql)
-        .bind(&scope.key)
-        .bind(version)
-        .execute(&mut **tx)
-        .await?;
-    Ok(())
-}
-
-/// Replaces the scope's secrets with `version`'s snapshot; returns the
-/// names whose state changed.
-async fn restore_entries(
-    tx: &mut Transaction<'static, Any>,
-    scope: &Scope,
-    dek: Option<&DataKey>,
-    version: i64,
-) -> Result<Vec<String>> {
-    let current_sql = format!(
-        "SELECT scope_id, id, {} FROM secrets WHERE scope_id = $1",
-        rows::SECRET_FIELDS
-    );
-    let current = sqlx::query(&current_sql)
-        .bind(&scope.key)
-        .fetch_all(&mut **tx)
-        .await?;
-    let snapshot_sql = format!(
-        "SELECT scope_id, secret_id AS id, {} FROM version_entries \
-         WHERE scope_id = $1 AND version = $2",
-        rows::SECRET_FIELDS
-    );
-    let snapshot = sqlx::query(&snapshot_sql)
-        .bind(&scope.key)
-        .bind(version)
-        .fetch_all(&mut **tx)
-        .await?;
-    let before: BTreeMap<String, SecretRow> = current
-        .iter()
-        .map(|r| rows::secret(r).map(|s| (s.name.clone(), s)))
-        .collect::<sqlx::Result<_>>()?;
-    let after: BTreeMap<String, SecretRow> = snapshot
-        .iter()
-        .map(|r| rows::secret(r).map(|s| (s.name.clone(), s)))
-        .collect::<sqlx::Result<_>>()?;
-    let mut changed = Vec::new();
-    for (name, row) in &before {
-        match after.get(name) {
-            Some(new) if !differs(scope, dek, row, new)? => {}
-            _ => changed.push(name.clone()),
-        }
-    }
-    changed.extend(after.keys().filter(|n| !before.contains_key(*n)).cloned());
-    changed.sort();
-
-    sqlx::query("DELETE FROM secrets WHERE scope_id = $1")
-        .bind(&scope.key)
-        .execute(&mut **tx)
-        .await?;
-    let insert = format!(
-        "INSERT INTO secrets (scope_id, id, {fields}) SELECT scope_id, secret_id, {fields} \
-         FROM version_entries WHERE scope_id = $1 AND version = $2",
-        fields = rows::SECRET_FIELDS
-    );
-    sqlx::query(&insert)
-        .bind(&scope.key)
-        .bind(version)
-        .execute(&mut **tx)
-        .await?;
-    Ok(changed)
 }

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use hush_core::crypto::MasterKey;
 use hush_core::{NameRule, SecretName, SecretString, Slug, Tag};
 use hush_store::*;
-use sqlx::{AnyPool, Row};
+use sqlx::Row as _;
 
 // ---------------------------------------------------------------- harness
 
@@ -37,9 +37,8 @@ impl TestDb {
             eprintln!("\n*** SKIPPING PostgreSQL store test: set HUSH_TEST_DATABASE_URL=postgres://… to run it ***\n");
             return None;
         };
-        sqlx::any::install_default_drivers();
         let schema = format!("hush_test_{}", rand_suffix());
-        let admin = AnyPool::connect(&admin_url).await.unwrap();
+        let admin = sqlx::PgPool::connect(&admin_url).await.unwrap();
         sqlx::query(&format!("CREATE SCHEMA {schema}"))
             .execute(&admin)
             .await
@@ -70,8 +69,13 @@ impl TestDb {
 
     /// A second connection that bypasses the store, playing an attacker
     /// with write access to the database.
-    async fn raw(&self) -> AnyPool {
-        AnyPool::connect(&self.url).await.unwrap()
+    async fn raw(&self) -> Arc<Raw> {
+        Arc::new(match self.url.strip_prefix("sqlite://") {
+            Some(path) => Raw::Sqlite(std::sync::Mutex::new(
+                rusqlite::Connection::open(path).unwrap(),
+            )),
+            None => Raw::Pg(sqlx::PgPool::connect(&self.url).await.unwrap()),
+        })
     }
 
     async fn reopen(&self, key: MasterKey) -> Result<Store> {
@@ -81,13 +85,117 @@ impl TestDb {
     async fn finish(self) {
         self.store.close().await;
         if let Some((admin_url, schema)) = self.pg_schema {
-            let admin = AnyPool::connect(&admin_url).await.unwrap();
+            let admin = sqlx::PgPool::connect(&admin_url).await.unwrap();
             sqlx::query(&format!("DROP SCHEMA {schema} CASCADE"))
                 .execute(&admin)
                 .await
                 .unwrap();
         }
     }
+}
+
+/// A raw connection to a test database (both backends).
+enum Raw {
+    Sqlite(std::sync::Mutex<rusqlite::Connection>),
+    Pg(sqlx::PgPool),
+}
+
+/// A raw statement parameter.
+enum P {
+    T(String),
+    B(Vec<u8>),
+}
+
+fn bound<'c>(conn: &'c rusqlite::Connection, sql: &str, params: &[P]) -> rusqlite::Statement<'c> {
+    let mut stmt = conn.prepare(sql).unwrap();
+    for (i, p) in params.iter().enumerate() {
+        match p {
+            P::T(t) => stmt.raw_bind_parameter(i + 1, t),
+            P::B(b) => stmt.raw_bind_parameter(i + 1, b),
+        }
+        .unwrap();
+    }
+    stmt
+}
+
+fn pg_query(
+    sql: &str,
+    params: Vec<P>,
+) -> sqlx::query::Query<'_, sqlx::Postgres, sqlx::postgres::PgArguments> {
+    let mut q = sqlx::query(sql);
+    for p in params {
+        q = match p {
+            P::T(t) => q.bind(t),
+            P::B(b) => q.bind(b),
+        };
+    }
+    q
+}
+
+impl Raw {
+    /// Runs a statement; Err with the database's message if refused.
+    async fn exec(&self, sql: &str, params: Vec<P>) -> Result<u64, String> {
+        match self {
+            Raw::Sqlite(conn) => bound(&conn.lock().unwrap(), sql, &params)
+                .raw_execute()
+                .map(|n| n as u64)
+                .map_err(|e| e.to_string()),
+            Raw::Pg(pool) => pg_query(sql, params)
+                .execute(pool)
+                .await
+                .map(|d| d.rows_affected())
+                .map_err(|e| e.to_string()),
+        }
+    }
+
+    /// The first column of every row, as bytes.
+    async fn bytes(&self, sql: &str, params: Vec<P>) -> Vec<Vec<u8>> {
+        match self {
+            Raw::Sqlite(conn) => {
+                let conn = conn.lock().unwrap();
+                let mut stmt = bound(&conn, sql, &params);
+                let mut rows = stmt.raw_query();
+                let mut out = Vec::new();
+                while let Some(row) = rows.next().unwrap() {
+                    out.push(row.get::<_, Vec<u8>>(0).unwrap());
+                }
+                out
+            }
+            Raw::Pg(pool) => pg_query(sql, params)
+                .fetch_all(pool)
+                .await
+                .unwrap()
+                .iter()
+                .map(|r| r.get::<Vec<u8>, _>(0))
+                .collect(),
+        }
+    }
+
+    /// One integer (a count).
+    async fn int(&self, sql: &str) -> i64 {
+        match self {
+            Raw::Sqlite(conn) => conn
+                .lock()
+                .unwrap()
+                .query_row(sql, [], |r| r.get(0))
+                .unwrap(),
+            Raw::Pg(pool) => sqlx::query(sql)
+                .fetch_one(pool)
+                .await
+                .unwrap()
+                .get::<i64, _>(0),
+        }
+    }
+
+    async fn close(&self) {
+        if let Raw::Pg(pool) = self {
+            pool.close().await;
+        }
+    }
+}
+
+fn t(s: impl Into<String>) -> P {
+    P::T(s.into())
 }
 
 /// Unique per test in this process and across concurrent test runs.
@@ -154,6 +262,10 @@ conformance!(
 );
 
 // ---------------------------------------------------------------- helpers
+
+fn by(actor: &str) -> Author {
+    Author::new(actor)
+}
 
 fn name(n: &str) -> SecretName {
     NameRule::Native.parse(n).unwrap()
@@ -345,25 +457,30 @@ async fn merged_read_overlays_levels(db: &TestDb) {
     s.write(
         &f.project_scope(),
         vec![set("A", "p"), set("B", "p"), set("C", "p")],
-        "u",
+        &by("u"),
         None,
     )
     .await
     .unwrap();
-    s.write(&target_scope, vec![set("B", "t"), set("C", "t")], "u", None)
+    s.write(
+        &target_scope,
+        vec![set("B", "t"), set("C", "t")],
+        &by("u"),
+        None,
+    )
+    .await
+    .unwrap();
+    s.write(&deep, vec![set("C", "e")], &by("u"), None)
         .await
         .unwrap();
-    s.write(&deep, vec![set("C", "e")], "u", None)
-        .await
-        .unwrap();
-    s.write(&f.env_scope(), vec![set("D", "env-only")], "u", None)
+    s.write(&f.env_scope(), vec![set("D", "env-only")], &by("u"), None)
         .await
         .unwrap();
 
     let opts = ReadOptions::new(Reveal::Plaintext);
     use Level::*;
     assert_eq!(
-        plain(&s.read_merged(&deep, opts).await.unwrap()),
+        plain(&s.read_merged(&deep, opts).await.unwrap().secrets),
         kv(&[
             ("A", "p", Project),
             ("B", "t", Target),
@@ -371,12 +488,12 @@ async fn merged_read_overlays_levels(db: &TestDb) {
         ])
     );
     assert_eq!(
-        plain(&s.read_merged(&target_scope, opts).await.unwrap()),
+        plain(&s.read_merged(&target_scope, opts).await.unwrap().secrets),
         kv(&[("A", "p", Project), ("B", "t", Target), ("C", "t", Target)])
     );
     // The same environment without a target is a different scope.
     assert_eq!(
-        plain(&s.read_merged(&f.env_scope(), opts).await.unwrap()),
+        plain(&s.read_merged(&f.env_scope(), opts).await.unwrap().secrets),
         kv(&[
             ("A", "p", Project),
             ("B", "p", Project),
@@ -385,25 +502,27 @@ async fn merged_read_overlays_levels(db: &TestDb) {
         ])
     );
     assert_eq!(
-        plain(&s.read_level(&deep, opts).await.unwrap()),
+        plain(&s.read_level(&deep, opts).await.unwrap().secrets),
         kv(&[("C", "e", Environment)])
     );
     // Metadata reads reveal nothing and need no key.
     let meta = s
         .read_merged(&deep, ReadOptions::new(Reveal::Metadata))
         .await
-        .unwrap();
+        .unwrap()
+        .secrets;
     assert!(meta.iter().all(|m| m.value == Value::Hidden));
     let sealed = s
         .read_level(&deep, ReadOptions::new(Reveal::Ciphertext))
         .await
-        .unwrap();
+        .unwrap()
+        .secrets;
     assert!(matches!(&sealed[0].value, Value::Ciphertext(c) if c.len() == 12 + 1 + 16));
     // Authors are recorded per secret.
-    s.write(&deep, vec![set("C", "e2")], "user:bob", None)
+    s.write(&deep, vec![set("C", "e2")], &by("user:bob"), None)
         .await
         .unwrap();
-    let c = &s.read_level(&deep, opts).await.unwrap()[0];
+    let c = &s.read_level(&deep, opts).await.unwrap().secrets[0];
     assert_eq!(
         (c.created_by.as_str(), c.updated_by.as_str()),
         ("u", "user:bob")
@@ -417,7 +536,7 @@ async fn inactive_and_expired_are_left_out(db: &TestDb) {
     s.write(
         &f.project_scope(),
         vec![set("SHADOWED", "project"), set("OLD", "x")],
-        "u",
+        &by("u"),
         None,
     )
     .await
@@ -441,7 +560,7 @@ async fn inactive_and_expired_are_left_out(db: &TestDb) {
             Change::Upsert(expired),
             Change::Upsert(future),
         ],
-        "u",
+        &by("u"),
         None,
     )
     .await
@@ -449,7 +568,8 @@ async fn inactive_and_expired_are_left_out(db: &TestDb) {
     let live = s
         .read_merged(&f.env_scope(), ReadOptions::new(Reveal::Plaintext))
         .await
-        .unwrap();
+        .unwrap()
+        .secrets;
     // A disabled override lets the shallower value show through.
     assert_eq!(
         plain(&live),
@@ -463,7 +583,7 @@ async fn inactive_and_expired_are_left_out(db: &TestDb) {
     assert_eq!(soon.tags, vec!["payments", "stripe"]);
     assert_eq!(soon.note.as_deref(), Some("rotates monthly"));
     assert!(soon.is_reserved);
-    let everything = s.read_merged(&f.env_scope(), all()).await.unwrap();
+    let everything = s.read_merged(&f.env_scope(), all()).await.unwrap().secrets;
     assert_eq!(
         plain(&everything),
         kv(&[
@@ -475,13 +595,19 @@ async fn inactive_and_expired_are_left_out(db: &TestDb) {
     // Changing only metadata keeps the value.
     let mut reactivate = SecretInput::new(name("SHADOWED"), InputValue::Keep);
     reactivate.is_active = true;
-    s.write(&f.env_scope(), vec![Change::Upsert(reactivate)], "u", None)
-        .await
-        .unwrap();
+    s.write(
+        &f.env_scope(),
+        vec![Change::Upsert(reactivate)],
+        &by("u"),
+        None,
+    )
+    .await
+    .unwrap();
     let live = s
         .read_merged(&f.env_scope(), ReadOptions::new(Reveal::Plaintext))
         .await
-        .unwrap();
+        .unwrap()
+        .secrets;
     assert!(plain(&live).contains(&("SHADOWED".into(), "env".into(), Level::Environment)));
 }
 
@@ -491,14 +617,14 @@ async fn value_size_limit(db: &TestDb) {
     let max = s.limits().max_value_bytes;
     assert_eq!(max, 64 * 1024);
     let big = "x".repeat(max);
-    s.write(&f.env_scope(), vec![set("BIG", &big)], "u", None)
+    s.write(&f.env_scope(), vec![set("BIG", &big)], &by("u"), None)
         .await
         .unwrap();
     let err = s
         .write(
             &f.env_scope(),
             vec![set("OK", "fine"), set("HUGE", &format!("{big}y"))],
-            "u",
+            &by("u"),
             None,
         )
         .await
@@ -511,7 +637,7 @@ async fn value_size_limit(db: &TestDb) {
         "value of HUGE is 65537 bytes; the limit is 65536 bytes"
     );
     assert_eq!(s.current_version(&f.env_scope()).await.unwrap(), 1);
-    let got = s.read_level(&f.env_scope(), all()).await.unwrap();
+    let got = s.read_level(&f.env_scope(), all()).await.unwrap().secrets;
     assert_eq!(got.len(), 1);
     assert_eq!(got[0].value.plain().unwrap().len(), max);
 
@@ -521,7 +647,12 @@ async fn value_size_limit(db: &TestDb) {
     let small = Store::open(options).await.unwrap();
     assert!(matches!(
         small
-            .write(&f.env_scope(), vec![set("NINE", "123456789")], "u", None)
+            .write(
+                &f.env_scope(),
+                vec![set("NINE", "123456789")],
+                &by("u"),
+                None
+            )
             .await,
         Err(StoreError::ValueTooLarge { .. })
     ));
@@ -544,15 +675,38 @@ async fn version_log_reproduces_every_state(db: &TestDb) {
             }],
             "user:c",
         ),
-        (vec![set("A", "1b")], "user:a"),
+        (vec![set("D", "4")], "user:a"),
     ];
     for (i, (changes, author)) in writes.into_iter().enumerate() {
-        let info = s.write(&scope, changes, author, None).await.unwrap();
+        let info = s.write(&scope, changes, &by(author), None).await.unwrap();
         assert_eq!(info.version, i as i64 + 1);
         assert_eq!(info.created_by, author);
-        seen.push(s.read_level(&scope, all()).await.unwrap());
+        seen.push(s.read_level(&scope, all()).await.unwrap().secrets);
     }
-    let log = s.versions(&scope).await.unwrap();
+    // Setting what is already there changes nothing and makes no version;
+    // neither does a write whose changes cancel out.
+    let same = s
+        .write(
+            &scope,
+            vec![set("A", "1b"), set("D", "4")],
+            &by("user:a"),
+            None,
+        )
+        .await
+        .unwrap();
+    assert_eq!((same.version, same.changed_keys.len()), (5, 0));
+    let undone = s
+        .write(
+            &scope,
+            vec![set("E", "5"), Change::Delete(name("E"))],
+            &by("user:a"),
+            None,
+        )
+        .await
+        .unwrap();
+    assert_eq!((undone.version, undone.changed_keys.len()), (5, 0));
+    assert_eq!(s.current_version(&scope).await.unwrap(), 5);
+    let log = s.versions(&scope, None, 1000).await.unwrap();
     assert_eq!(
         log.iter().map(|v| v.version).collect::<Vec<_>>(),
         vec![5, 4, 3, 2, 1]
@@ -589,15 +743,17 @@ async fn version_log_reproduces_every_state(db: &TestDb) {
             ("C".into(), Removed)
         ]
     );
-    // Re-setting the same value is not a change.
-    assert_eq!(names(diff(4, 5).await), vec![]);
+    assert_eq!(names(diff(4, 5).await), vec![("D".into(), Added)]);
 
     // Restore is a new version equal to the old one.
-    let restored = s.restore(&scope, 2, "user:r", None).await.unwrap();
+    let restored = s.restore(&scope, 2, &by("user:r"), None).await.unwrap();
     assert_eq!((restored.version, restored.restored_from), (6, Some(2)));
     assert_eq!(restored.action, Action::Restore);
-    assert_eq!(restored.changed_keys, vec!["B", "BEE", "C"]);
-    let now = s.read_level(&scope, all()).await.unwrap();
+    assert_eq!(restored.changed_keys, vec!["B", "BEE", "C", "D"]);
+    // Restoring what is current makes no version.
+    let again = s.restore(&scope, 2, &by("user:r"), None).await.unwrap();
+    assert_eq!((again.version, again.changed_keys.len()), (6, 0));
+    let now = s.read_level(&scope, all()).await.unwrap().secrets;
     assert_eq!(now, seen[1]);
     assert_eq!(
         s.secrets_at(&scope, 6, Reveal::Plaintext).await.unwrap(),
@@ -629,7 +785,7 @@ async fn version_log_reproduces_every_state(db: &TestDb) {
     // Purge keeps only the current state; numbering continues.
     assert_eq!(s.purge_history(&scope).await.unwrap(), 4);
     assert_eq!(
-        s.versions(&scope)
+        s.versions(&scope, None, 1000)
             .await
             .unwrap()
             .iter()
@@ -637,14 +793,14 @@ async fn version_log_reproduces_every_state(db: &TestDb) {
             .collect::<Vec<_>>(),
         vec![6]
     );
-    assert_eq!(s.read_level(&scope, all()).await.unwrap(), seen[1]);
+    assert_eq!(s.read_level(&scope, all()).await.unwrap().secrets, seen[1]);
     let next = s
-        .write(&scope, vec![set("Z", "z")], "u", None)
+        .write(&scope, vec![set("Z", "z")], &by("u"), None)
         .await
         .unwrap();
     assert_eq!(next.version, 7);
     assert!(matches!(
-        s.restore(&scope, 1, "u", None).await,
+        s.restore(&scope, 1, &by("u"), None).await,
         Err(StoreError::NotFound {
             kind: "version",
             ..
@@ -652,11 +808,9 @@ async fn version_log_reproduces_every_state(db: &TestDb) {
     ));
     // Purged values are gone from the database, not just hidden.
     let raw = db.raw().await;
-    let left: i64 = sqlx::query("SELECT COUNT(*) FROM version_entries WHERE version < 6")
-        .fetch_one(&raw)
-        .await
-        .unwrap()
-        .get(0);
+    let left = raw
+        .int("SELECT COUNT(*) FROM version_changes WHERE version < 6")
+        .await;
     assert_eq!(left, 0);
     raw.close().await;
 }
@@ -666,14 +820,14 @@ async fn check_and_set(db: &TestDb) {
     let f = Fixture::new(s, EncryptionMode::Server).await;
     let scope = f.env_scope();
     assert_eq!(s.current_version(&scope).await.unwrap(), 0);
-    s.write(&scope, vec![set("A", "1")], "u", Some(0))
+    s.write(&scope, vec![set("A", "1")], &by("u"), Some(0))
         .await
         .unwrap();
-    s.write(&scope, vec![set("A", "2")], "u", Some(1))
+    s.write(&scope, vec![set("A", "2")], &by("u"), Some(1))
         .await
         .unwrap();
     let err = s
-        .write(&scope, vec![set("A", "lost")], "u", Some(1))
+        .write(&scope, vec![set("A", "lost")], &by("u"), Some(1))
         .await
         .unwrap_err();
     assert!(
@@ -687,18 +841,18 @@ async fn check_and_set(db: &TestDb) {
         "{err:?}"
     );
     assert!(matches!(
-        s.restore(&scope, 1, "u", Some(7)).await,
+        s.restore(&scope, 1, &by("u"), Some(7)).await,
         Err(StoreError::Conflict {
             expected: 7,
             actual: 2
         })
     ));
     assert_eq!(s.current_version(&scope).await.unwrap(), 2);
-    let now = s.read_level(&scope, all()).await.unwrap();
+    let now = s.read_level(&scope, all()).await.unwrap().secrets;
     assert_eq!(plain(&now), kv(&[("A", "2", Level::Environment)]));
     // A fresh scope is at version 0.
     let err = s
-        .write(&f.project_scope(), vec![set("A", "1")], "u", Some(3))
+        .write(&f.project_scope(), vec![set("A", "1")], &by("u"), Some(3))
         .await
         .unwrap_err();
     assert!(matches!(
@@ -708,20 +862,24 @@ async fn check_and_set(db: &TestDb) {
             actual: 0
         }
     ));
-    assert!(s.versions(&f.project_scope()).await.unwrap().is_empty());
+    assert!(s
+        .versions(&f.project_scope(), None, 1000)
+        .await
+        .unwrap()
+        .is_empty());
 }
 
 async fn rename_keeps_history(db: &TestDb) {
     let s = &db.store;
     let f = Fixture::new(s, EncryptionMode::Server).await;
     let scope = f.env_scope();
-    s.write(&scope, vec![set("DB_URL", "one")], "u", None)
+    s.write(&scope, vec![set("DB_URL", "one")], &by("u"), None)
         .await
         .unwrap();
     s.write(
         &scope,
         vec![set("DB_URL", "two"), set("OTHER", "o")],
-        "u",
+        &by("u"),
         None,
     )
     .await
@@ -732,12 +890,12 @@ async fn rename_keeps_history(db: &TestDb) {
             from: name("DB_URL"),
             to: name("DATABASE_URL"),
         }],
-        "u",
+        &by("u"),
         None,
     )
     .await
     .unwrap();
-    s.write(&scope, vec![set("DATABASE_URL", "three")], "u", None)
+    s.write(&scope, vec![set("DATABASE_URL", "three")], &by("u"), None)
         .await
         .unwrap();
     let history = s
@@ -766,7 +924,7 @@ async fn rename_keeps_history(db: &TestDb) {
                 from: name("OTHER"),
                 to: name("DATABASE_URL"),
             }],
-            "u",
+            &by("u"),
             None,
         )
         .await
@@ -782,7 +940,7 @@ async fn rename_keeps_history(db: &TestDb) {
                 from: name("NOPE"),
                 to: name("X")
             }],
-            "u",
+            &by("u"),
             None
         )
         .await,
@@ -801,7 +959,7 @@ async fn swapped_ciphertexts_fail_to_decrypt(db: &TestDb) {
     s.write(
         &f.env_scope(),
         vec![set("A", "alpha"), set("B", "bravo")],
-        "u",
+        &by("u"),
         None,
     )
     .await
@@ -811,21 +969,25 @@ async fn swapped_ciphertexts_fail_to_decrypt(db: &TestDb) {
         .await
         .unwrap();
     let second_scope = Scope::new(&second, None, None).unwrap();
-    s.write(&second_scope, vec![set("A", "other project")], "u", None)
-        .await
-        .unwrap();
+    s.write(
+        &second_scope,
+        vec![set("A", "other project")],
+        &by("u"),
+        None,
+    )
+    .await
+    .unwrap();
 
     let raw = db.raw().await;
     let value_of = |n: &'static str, scope: String| {
         let raw = raw.clone();
         async move {
-            sqlx::query("SELECT value FROM secrets WHERE scope_id = $1 AND name = $2")
-                .bind(scope)
-                .bind(n)
-                .fetch_one(&raw)
-                .await
-                .unwrap()
-                .get::<Vec<u8>, _>(0)
+            raw.bytes(
+                "SELECT value FROM secrets WHERE scope_id = $1 AND name = $2",
+                vec![t(scope), t(n)],
+            )
+            .await
+            .remove(0)
         }
     };
     let a = value_of("A", f.env_scope().key().to_owned()).await;
@@ -833,13 +995,12 @@ async fn swapped_ciphertexts_fail_to_decrypt(db: &TestDb) {
     let put = |n: &'static str, scope: String, v: Vec<u8>| {
         let raw = raw.clone();
         async move {
-            sqlx::query("UPDATE secrets SET value = $1 WHERE scope_id = $2 AND name = $3")
-                .bind(v)
-                .bind(scope)
-                .bind(n)
-                .execute(&raw)
-                .await
-                .unwrap();
+            raw.exec(
+                "UPDATE secrets SET value = $1 WHERE scope_id = $2 AND name = $3",
+                vec![P::B(v), t(scope), t(n)],
+            )
+            .await
+            .unwrap();
         }
     };
     // Swap A and B inside one scope.
@@ -853,20 +1014,28 @@ async fn swapped_ciphertexts_fail_to_decrypt(db: &TestDb) {
         s.read_level(&f.env_scope(), ReadOptions::new(Reveal::Metadata))
             .await
             .unwrap()
+            .secrets
             .len(),
         2
     );
     // Put them back; then move A into the other project under the same name.
     put("A", f.env_scope().key().to_owned(), a.clone()).await;
     put("B", f.env_scope().key().to_owned(), b).await;
-    assert_eq!(s.read_level(&f.env_scope(), all()).await.unwrap().len(), 2);
+    assert_eq!(
+        s.read_level(&f.env_scope(), all())
+            .await
+            .unwrap()
+            .secrets
+            .len(),
+        2
+    );
     put("A", second_scope.key().to_owned(), a.clone()).await;
     assert!(matches!(
         s.read_level(&second_scope, all()).await,
         Err(StoreError::Decrypt { .. })
     ));
     // And to another level of the same project.
-    s.write(&f.project_scope(), vec![set("A", "p")], "u", None)
+    s.write(&f.project_scope(), vec![set("A", "p")], &by("u"), None)
         .await
         .unwrap();
     put("A", f.project_scope().key().to_owned(), a).await;
@@ -888,13 +1057,13 @@ async fn client_mode_stores_opaque_ciphertext(db: &TestDb) {
             name("API_KEY"),
             InputValue::Ciphertext(blob.clone()),
         ))],
-        "u",
+        &by("u"),
         None,
     )
     .await
     .unwrap();
     let err = s
-        .write(&scope, vec![set("PLAIN", "nope")], "u", None)
+        .write(&scope, vec![set("PLAIN", "nope")], &by("u"), None)
         .await
         .unwrap_err();
     assert!(
@@ -907,7 +1076,8 @@ async fn client_mode_stores_opaque_ciphertext(db: &TestDb) {
     let got = s
         .read_merged(&scope, ReadOptions::new(Reveal::Ciphertext))
         .await
-        .unwrap();
+        .unwrap()
+        .secrets;
     assert_eq!(got[0].value, Value::Ciphertext(blob.clone()));
     // Rename keeps the bytes as they are (the client bound them itself).
     s.write(
@@ -916,7 +1086,7 @@ async fn client_mode_stores_opaque_ciphertext(db: &TestDb) {
             from: name("API_KEY"),
             to: name("KEY"),
         }],
-        "u",
+        &by("u"),
         None,
     )
     .await
@@ -924,7 +1094,8 @@ async fn client_mode_stores_opaque_ciphertext(db: &TestDb) {
     let got = s
         .read_level(&scope, ReadOptions::new(Reveal::Ciphertext))
         .await
-        .unwrap();
+        .unwrap()
+        .secrets;
     assert_eq!(
         (got[0].name.as_str(), &got[0].value),
         ("KEY", &Value::Ciphertext(blob))
@@ -948,7 +1119,7 @@ async fn client_mode_stores_opaque_ciphertext(db: &TestDb) {
                 name("X"),
                 InputValue::Ciphertext(vec![1]),
             ))],
-            "u",
+            &by("u"),
             None,
         )
         .await
@@ -960,9 +1131,11 @@ async fn client_mode_stores_opaque_ciphertext(db: &TestDb) {
 
     // The mode is immutable even for someone writing SQL directly.
     let raw = db.raw().await;
-    let flipped = sqlx::query("UPDATE projects SET encryption_mode = 'server' WHERE id = $1")
-        .bind(&f.project.id)
-        .execute(&raw)
+    let flipped = raw
+        .exec(
+            "UPDATE projects SET encryption_mode = 'server' WHERE id = $1",
+            vec![t(&f.project.id)],
+        )
         .await;
     assert!(flipped.is_err());
     raw.close().await;
@@ -975,7 +1148,7 @@ async fn client_mode_stores_opaque_ciphertext(db: &TestDb) {
 async fn master_key_rotation_rewraps_only_keys(db: &TestDb) {
     let s = &db.store;
     let f = Fixture::new(s, EncryptionMode::Server).await;
-    s.write(&f.env_scope(), vec![set("A", "alpha")], "u", None)
+    s.write(&f.env_scope(), vec![set("A", "alpha")], &by("u"), None)
         .await
         .unwrap();
     let api = s
@@ -983,7 +1156,7 @@ async fn master_key_rotation_rewraps_only_keys(db: &TestDb) {
         .await
         .unwrap();
     let api_scope = Scope::new(&api, None, None).unwrap();
-    s.write(&api_scope, vec![set("B", "bravo")], "u", None)
+    s.write(&api_scope, vec![set("B", "bravo")], &by("u"), None)
         .await
         .unwrap();
     let e2e = s
@@ -995,13 +1168,8 @@ async fn master_key_rotation_rewraps_only_keys(db: &TestDb) {
 
     let raw = db.raw().await;
     let values = || async {
-        sqlx::query("SELECT value FROM secrets ORDER BY name")
-            .fetch_all(&raw)
+        raw.bytes("SELECT value FROM secrets ORDER BY name", vec![])
             .await
-            .unwrap()
-            .iter()
-            .map(|r| r.get::<Vec<u8>, _>(0))
-            .collect::<Vec<_>>()
     };
     let before = values().await;
     let new_key = MasterKey::generate();
@@ -1011,7 +1179,7 @@ async fn master_key_rotation_rewraps_only_keys(db: &TestDb) {
     raw.close().await;
     let opts = ReadOptions::new(Reveal::Plaintext);
     assert_eq!(
-        plain(&s.read_level(&api_scope, opts).await.unwrap()),
+        plain(&s.read_level(&api_scope, opts).await.unwrap().secrets),
         kv(&[("B", "bravo", Level::Project)])
     );
 
@@ -1025,7 +1193,13 @@ async fn master_key_rotation_rewraps_only_keys(db: &TestDb) {
         .await
         .unwrap();
     assert_eq!(
-        plain(&fresh.read_level(&f.env_scope(), opts).await.unwrap()),
+        plain(
+            &fresh
+                .read_level(&f.env_scope(), opts)
+                .await
+                .unwrap()
+                .secrets
+        ),
         kv(&[("A", "alpha", Level::Environment)])
     );
     // vault-env signing keys were resealed with the rest.
@@ -1059,11 +1233,10 @@ async fn vaultenv_keys_devices_and_replays(db: &TestDb) {
         Err(StoreError::AlreadyExists { .. })
     ));
     let raw = db.raw().await;
-    let sealed: Vec<u8> = sqlx::query("SELECT sealed_key FROM vaultenv_keys")
-        .fetch_one(&raw)
+    let sealed = raw
+        .bytes("SELECT sealed_key FROM vaultenv_keys", vec![])
         .await
-        .unwrap()
-        .get(0);
+        .remove(0);
     assert!(
         !sealed.windows(32).any(|w| w == [1u8; 32]),
         "the key is sealed at rest"
@@ -1115,7 +1288,7 @@ async fn blob_scopes(db: &TestDb) {
             &scope,
             Some(b"one".to_vec()),
             vec!["A".into()],
-            "device:1",
+            &by("device:1"),
             None,
         )
         .await
@@ -1125,7 +1298,7 @@ async fn blob_scopes(db: &TestDb) {
             &scope,
             Some(b"two".to_vec()),
             vec!["A".into(), "B".into()],
-            "device:1",
+            &by("device:1"),
             Some(1),
         )
         .await
@@ -1143,10 +1316,10 @@ async fn blob_scopes(db: &TestDb) {
         Some(&b"one"[..])
     );
     assert_eq!(
-        s.versions(&scope).await.unwrap()[0].changed_keys,
+        s.versions(&scope, None, 1000).await.unwrap()[0].changed_keys,
         vec!["A", "B"]
     );
-    let back = s.restore(&scope, 1, "user:x", None).await.unwrap();
+    let back = s.restore(&scope, 1, &by("user:x"), None).await.unwrap();
     assert_eq!((back.version, back.restored_from), (3, Some(1)));
     assert_eq!(
         s.read_blob(&scope)
@@ -1158,7 +1331,9 @@ async fn blob_scopes(db: &TestDb) {
         Some(&b"one"[..])
     );
     // Clearing is a version too.
-    s.write_blob(&scope, None, vec![], "u", None).await.unwrap();
+    s.write_blob(&scope, None, vec![], &by("u"), None)
+        .await
+        .unwrap();
     assert_eq!(
         s.read_blob(&scope).await.unwrap(),
         Some(Blob {
@@ -1169,13 +1344,14 @@ async fn blob_scopes(db: &TestDb) {
     // Entries and blobs do not mix in one scope.
     let entry = Change::Upsert(SecretInput::new(name("A"), InputValue::Ciphertext(vec![1])));
     assert!(matches!(
-        s.write(&scope, vec![entry], "u", None).await,
+        s.write(&scope, vec![entry], &by("u"), None).await,
         Err(StoreError::ScopeKind { .. })
     ));
     assert_eq!(s.current_version(&scope).await.unwrap(), 4);
     let too_big = vec![0u8; s.limits().max_blob_bytes + 1];
     assert!(matches!(
-        s.write_blob(&scope, Some(too_big), vec![], "u", None).await,
+        s.write_blob(&scope, Some(too_big), vec![], &by("u"), None)
+            .await,
         Err(StoreError::ValueTooLarge { .. })
     ));
     assert_eq!(s.current_version(&scope).await.unwrap(), 4);
@@ -1193,7 +1369,7 @@ async fn concurrent_writers_lose_nothing(db: &TestDb) {
             for i in 0..50 {
                 let key = format!("K_{task}_{i}");
                 store
-                    .write(&scope, vec![set(&key, &key)], "u", None)
+                    .write(&scope, vec![set(&key, &key)], &by("u"), None)
                     .await
                     .unwrap();
             }
@@ -1202,27 +1378,27 @@ async fn concurrent_writers_lose_nothing(db: &TestDb) {
     for task in tasks {
         task.await.unwrap();
     }
-    let log = store.versions(&scope).await.unwrap();
+    let log = store.versions(&scope, None, 1000).await.unwrap();
     let mut numbers: Vec<i64> = log.iter().map(|v| v.version).collect();
     numbers.sort();
     assert_eq!(numbers, (1..=400).collect::<Vec<_>>());
     assert_eq!(store.current_version(&scope).await.unwrap(), 400);
-    let state = store.read_level(&scope, all()).await.unwrap();
+    let state = store.read_level(&scope, all()).await.unwrap().secrets;
     assert_eq!(state.len(), 400);
     assert!(state
         .iter()
         .all(|s| s.value.plain().unwrap().expose() == s.name));
     // Each version's snapshot holds exactly as many keys as its number.
+    // Each version logged exactly the one name it wrote.
     let raw = db.raw().await;
-    let bad: i64 = sqlx::query(
-        "SELECT COUNT(*) FROM (SELECT version, COUNT(*) AS n FROM version_entries \
-         GROUP BY version) counts WHERE n <> version",
-    )
-    .fetch_one(&raw)
-    .await
-    .unwrap()
-    .get(0);
+    let bad = raw
+        .int(
+            "SELECT COUNT(*) FROM (SELECT version, COUNT(*) AS n FROM version_changes \
+             GROUP BY version) counts WHERE n <> 1",
+        )
+        .await;
     assert_eq!(bad, 0);
+    assert_eq!(raw.int("SELECT COUNT(*) FROM version_changes").await, 400);
     raw.close().await;
     store.close().await;
 }
@@ -1231,7 +1407,7 @@ async fn bad_input_writes_nothing(db: &TestDb) {
     let s = &db.store;
     let f = Fixture::new(s, EncryptionMode::Server).await;
     let scope = f.env_scope();
-    s.write(&scope, vec![set("A", "1")], "u", None)
+    s.write(&scope, vec![set("A", "1")], &by("u"), None)
         .await
         .unwrap();
     // A failing change anywhere in a write undoes the whole write.
@@ -1239,7 +1415,7 @@ async fn bad_input_writes_nothing(db: &TestDb) {
         .write(
             &scope,
             vec![set("B", "2"), Change::Delete(name("MISSING"))],
-            "u",
+            &by("u"),
             None,
         )
         .await
@@ -1252,16 +1428,16 @@ async fn bad_input_writes_nothing(db: &TestDb) {
                 set("C", "3"),
                 Change::Upsert(SecretInput::new(name("GONE"), InputValue::Keep)),
             ],
-            "u",
+            &by("u"),
             None,
         )
         .await
         .unwrap_err();
     assert!(matches!(err, StoreError::NotFound { kind: "secret", .. }));
     assert_eq!(s.current_version(&scope).await.unwrap(), 1);
-    assert_eq!(s.versions(&scope).await.unwrap().len(), 1);
+    assert_eq!(s.versions(&scope, None, 1000).await.unwrap().len(), 1);
     assert_eq!(
-        plain(&s.read_level(&scope, all()).await.unwrap()),
+        plain(&s.read_level(&scope, all()).await.unwrap().secrets),
         kv(&[("A", "1", Level::Environment)])
     );
     // Unknown versions are typed errors.
@@ -1281,7 +1457,7 @@ async fn bad_input_writes_nothing(db: &TestDb) {
         .write(
             &scope,
             vec![set("BIG", &"s3cr3t".repeat(20_000))],
-            "u",
+            &by("u"),
             None,
         )
         .await
@@ -1292,10 +1468,10 @@ async fn bad_input_writes_nothing(db: &TestDb) {
 async fn deleting_a_project_removes_everything(db: &TestDb) {
     let s = &db.store;
     let f = Fixture::new(s, EncryptionMode::Server).await;
-    s.write(&f.env_scope(), vec![set("A", "1")], "u", None)
+    s.write(&f.env_scope(), vec![set("A", "1")], &by("u"), None)
         .await
         .unwrap();
-    s.write(&f.project_scope(), vec![set("B", "1")], "u", None)
+    s.write(&f.project_scope(), vec![set("B", "1")], &by("u"), None)
         .await
         .unwrap();
     s.delete_project(&f.project).await.unwrap();
@@ -1303,16 +1479,12 @@ async fn deleting_a_project_removes_everything(db: &TestDb) {
     for table in [
         "secrets",
         "versions",
-        "version_entries",
+        "version_changes",
         "scopes",
         "environments",
         "targets",
     ] {
-        let n: i64 = sqlx::query(&format!("SELECT COUNT(*) FROM {table}"))
-            .fetch_one(&raw)
-            .await
-            .unwrap()
-            .get(0);
+        let n = raw.int(&format!("SELECT COUNT(*) FROM {table}")).await;
         assert_eq!(n, 0, "{table}");
     }
     raw.close().await;
@@ -1329,10 +1501,15 @@ async fn sqlite_reads_on_a_current_thread_runtime() {
     let db = TestDb::sqlite().await.unwrap();
     let f = Fixture::new(&db.store, EncryptionMode::Server).await;
     db.store
-        .write(&f.env_scope(), vec![set("A", "1")], "u", None)
+        .write(&f.env_scope(), vec![set("A", "1")], &by("u"), None)
         .await
         .unwrap();
-    let got = db.store.read_merged(&f.env_scope(), all()).await.unwrap();
+    let got = db
+        .store
+        .read_merged(&f.env_scope(), all())
+        .await
+        .unwrap()
+        .secrets;
     assert_eq!(plain(&got), kv(&[("A", "1", Level::Environment)]));
     db.finish().await;
 }
@@ -1419,21 +1596,21 @@ async fn audit_chain_detects_tampering(db: &TestDb) {
 
     let raw = db.raw().await;
     // Edit one field of entry 500.
-    sqlx::query("UPDATE audit_log SET actor = 'token:innocent' WHERE seq = 500")
-        .execute(&raw)
-        .await
-        .unwrap();
+    raw.exec(
+        "UPDATE audit_log SET actor = 'token:innocent' WHERE seq = 500",
+        vec![],
+    )
+    .await
+    .unwrap();
     assert_eq!(s.verify_audit().await.unwrap().first_broken, Some(500));
     // Delete an entry in the middle.
     let fresh = db.reopen(MasterKey::from_bytes(db.key)).await.unwrap();
-    sqlx::query("DELETE FROM audit_log WHERE seq = 300")
-        .execute(&raw)
+    raw.exec("DELETE FROM audit_log WHERE seq = 300", vec![])
         .await
         .unwrap();
     assert_eq!(fresh.verify_audit().await.unwrap().first_broken, Some(300));
     // Cutting off the newest entries is caught by the head.
-    sqlx::query("DELETE FROM audit_log WHERE seq >= 250")
-        .execute(&raw)
+    raw.exec("DELETE FROM audit_log WHERE seq >= 250", vec![])
         .await
         .unwrap();
     assert_eq!(

@@ -48,8 +48,7 @@ impl TestDatabase {
             Db::Postgres => {
                 let admin = postgres_url()?;
                 let schema = unique_schema();
-                sqlx::any::install_default_drivers();
-                let pool = sqlx::AnyPool::connect(&admin)
+                let pool = sqlx::PgPool::connect(&admin)
                     .await
                     .expect("connect to PostgreSQL");
                 sqlx::query(&format!("CREATE SCHEMA {schema}"))
@@ -71,7 +70,7 @@ impl TestDatabase {
     /// Drops a PostgreSQL schema (SQLite files go with the temp dir).
     pub async fn drop_db(self) {
         if let Some((admin, schema)) = self.pg {
-            let pool = sqlx::AnyPool::connect(&admin)
+            let pool = sqlx::PgPool::connect(&admin)
                 .await
                 .expect("connect to PostgreSQL");
             sqlx::query(&format!("DROP SCHEMA {schema} CASCADE"))
@@ -232,4 +231,202 @@ macro_rules! on_both_backends {
             )*
         }
     };
+}
+
+/// An authenticated JSON client for one test server: the shared HTTP
+/// helper of every black-box suite.
+pub struct Api<'a> {
+    /// The server.
+    pub s: &'a TestServer,
+    /// The bearer token sent with every request.
+    pub token: String,
+}
+
+impl<'a> Api<'a> {
+    /// A client with the server's bootstrap (all-scopes) token.
+    pub fn admin(env: &'a TestEnv) -> Self {
+        Self::on(&env.server, env.server.admin())
+    }
+
+    /// A client of `server` with `token`.
+    pub fn on(server: &'a TestServer, token: &str) -> Self {
+        Api {
+            s: server,
+            token: token.to_owned(),
+        }
+    }
+
+    /// The same server with another token.
+    pub fn with(&self, token: &str) -> Api<'a> {
+        Self::on(self.s, token)
+    }
+
+    /// Sends a request; the body as JSON (a non-JSON body as a string, an
+    /// empty one as null).
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<serde_json::Value>,
+    ) -> (reqwest::StatusCode, serde_json::Value) {
+        let mut req = self.s.request(method, path, &self.token);
+        if let Some(body) = body {
+            req = req.json(&body);
+        }
+        let resp = req.send().await.expect("request sent");
+        let status = resp.status();
+        let text = resp.text().await.expect("response body");
+        let value = if text.is_empty() {
+            serde_json::Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text))
+        };
+        (status, value)
+    }
+
+    /// GET.
+    pub async fn get(&self, path: &str) -> (reqwest::StatusCode, serde_json::Value) {
+        self.call(Method::GET, path, None).await
+    }
+
+    /// POST with a JSON body.
+    pub async fn post(
+        &self,
+        path: &str,
+        body: serde_json::Value,
+    ) -> (reqwest::StatusCode, serde_json::Value) {
+        self.call(Method::POST, path, Some(body)).await
+    }
+
+    /// PUT with a JSON body.
+    pub async fn put(
+        &self,
+        path: &str,
+        body: serde_json::Value,
+    ) -> (reqwest::StatusCode, serde_json::Value) {
+        self.call(Method::PUT, path, Some(body)).await
+    }
+
+    /// DELETE.
+    pub async fn delete(&self, path: &str) -> (reqwest::StatusCode, serde_json::Value) {
+        self.call(Method::DELETE, path, None).await
+    }
+
+    /// Creates project `slug` in the default organization with these
+    /// environments; returns its base path.
+    pub async fn project(&self, slug: &str, envs: &[&str]) -> String {
+        let (status, body) = self
+            .post(
+                "/v1/orgs/default/projects",
+                serde_json::json!({ "slug": slug }),
+            )
+            .await;
+        assert_eq!(status, reqwest::StatusCode::CREATED, "{body}");
+        let base = format!("/v1/orgs/default/projects/{slug}");
+        for env in envs {
+            let (status, body) = self
+                .post(
+                    &format!("{base}/environments"),
+                    serde_json::json!({ "slug": env }),
+                )
+                .await;
+            assert_eq!(status, reqwest::StatusCode::CREATED, "{body}");
+        }
+        base
+    }
+
+    /// Creates a token of the default organization from `body`; returns it.
+    pub async fn token(&self, body: serde_json::Value) -> String {
+        let (status, created) = self.post("/v1/orgs/default/tokens", body).await;
+        assert_eq!(status, reqwest::StatusCode::CREATED, "{created}");
+        created["token"].as_str().expect("token").to_owned()
+    }
+}
+
+/// The stable error code of a native error body.
+pub fn code(body: &serde_json::Value) -> &str {
+    body["error"]["code"].as_str().unwrap_or("<no code>")
+}
+
+/// A tiny tmpfs, for tests of what happens when the disk fills up.
+/// Mounting needs root: elsewhere the test is skipped with a loud message,
+/// except under `CI=true` (CI runs as root), where that fails.
+pub struct SmallDisk {
+    /// The mount point.
+    pub path: std::path::PathBuf,
+    filler: std::path::PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl SmallDisk {
+    /// Mounts a tmpfs of `bytes`, or `None` (skip) where mounting is not
+    /// allowed.
+    pub fn mount(bytes: u64) -> Option<Self> {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("disk");
+        std::fs::create_dir(&path).expect("mount point");
+        let mounted = std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={bytes}")])
+            .arg("tmpfs")
+            .arg(&path)
+            .status()
+            .is_ok_and(|s| s.success());
+        if !mounted {
+            if std::env::var("CI").as_deref() == Ok("true") {
+                panic!("CI=true but a tmpfs cannot be mounted: the disk-full tests must run in CI (as root)");
+            }
+            eprintln!("\n*** SKIPPING disk-full test: mounting a tmpfs needs root ***\n");
+            return None;
+        }
+        Some(Self {
+            filler: path.join("filler"),
+            path,
+            _dir: dir,
+        })
+    }
+
+    /// Free bytes left on the disk.
+    pub fn free(&self) -> u64 {
+        let out = std::process::Command::new("df")
+            .args(["-B1", "--output=avail"])
+            .arg(&self.path)
+            .output()
+            .expect("df runs");
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .nth(1)
+            .and_then(|l| l.trim().parse().ok())
+            .expect("df prints the free bytes")
+    }
+
+    /// Fills the disk with a file until only about `free` bytes are left.
+    pub fn fill_leaving(&self, free: u64) {
+        use std::io::Write;
+        let mut file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.filler)
+            .expect("filler file");
+        let chunk = vec![0x5au8; 4096];
+        while self.free() > free + chunk.len() as u64 {
+            if file.write_all(&chunk).is_err() {
+                break;
+            }
+        }
+        let _ = file.sync_all();
+    }
+
+    /// Deletes the filler: the space comes back.
+    pub fn free_filler(&self) {
+        std::fs::remove_file(&self.filler).expect("filler removed");
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount")
+            .arg("-l")
+            .arg(&self.path)
+            .status();
+    }
 }

@@ -22,6 +22,7 @@ use utoipa_axum::router::OpenApiRouter;
 
 use crate::error::ServiceError;
 use crate::AppState;
+use hush_store::WriterStatus;
 
 /// The whole application.
 pub fn router(state: Arc<AppState>, max_body_bytes: usize, timeout: Duration) -> Router {
@@ -64,16 +65,33 @@ async fn health() -> Json<serde_json::Value> {
     Json(json!({ "status": "ok", "ts": crate::now_ms() }))
 }
 
+/// Readiness: reads answer and writes commit (the writer's last batch,
+/// or a tiny probe write when that is old or failed), each within a
+/// second, so an outage or a full disk shows here at once.
 async fn ready(state: axum::extract::State<Arc<AppState>>) -> Response {
-    match state.services.store.ping().await {
-        Ok(()) => Json(json!({ "status": "ready" })).into_response(),
-        Err(err) => {
-            tracing::warn!(error = %err, "readiness check failed");
-            crate::error::error_response(
+    let store = &state.services.store;
+    let wait = Duration::from_secs(1);
+    let reads = tokio::time::timeout(wait, store.ping()).await;
+    let writes = tokio::time::timeout(wait, store.writer_status(false)).await;
+    let problem = match (reads, writes) {
+        (Ok(Ok(())), Ok(WriterStatus::Healthy)) => None,
+        (Err(_), _) | (_, Err(_)) => Some("the database did not answer within a second".to_owned()),
+        (Ok(Err(err)), _) => Some(format!("database reads fail: {err}")),
+        (_, Ok(WriterStatus::Failing { kind, for_ })) => Some(format!(
+            "database writes have failed for {} s: {kind}",
+            for_.as_secs()
+        )),
+    };
+    match problem {
+        None => Json(json!({ "status": "ready" })).into_response(),
+        Some(message) => {
+            let mut response = crate::error::error_response(
                 axum::http::StatusCode::SERVICE_UNAVAILABLE,
                 "not_ready",
-                "the database is not reachable".to_owned(),
-            )
+                message,
+            );
+            crate::error::retry_after(&mut response, crate::error::STORAGE_RETRY_AFTER);
+            response
         }
     }
 }

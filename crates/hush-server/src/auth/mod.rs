@@ -191,6 +191,16 @@ impl Principal {
         self
     }
 
+    /// Runs a change by this caller with the request's audit entry
+    /// attached, so both commit together (see [`AuditSlot::commit`]).
+    pub async fn commit<T, E, F, Fut>(&self, change: F) -> Result<T, E>
+    where
+        F: FnOnce(hush_store::Author) -> Fut,
+        Fut: std::future::Future<Output = Result<T, E>>,
+    {
+        AuditSlot::commit(self.audit.as_ref(), self.actor(), change).await
+    }
+
     /// Notes in the audit entry which project the request concerned.
     pub fn note_project(&self, project_id: &str) {
         if let Some(slot) = &self.audit {

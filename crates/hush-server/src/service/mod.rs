@@ -28,6 +28,7 @@ pub use pull::Pulled;
 pub use secrets::{CopyRequest, ReadRequest, SecretFilter, SecretsRead, WriteGuard};
 pub use tokens::{TokenRequest, DEFAULT_ORG};
 pub use users::Identity;
+pub use vaultenv::actor as vaultenv_actor;
 pub use views::ViewSecrets;
 
 /// The revision string of a merged view from its lineage versions.
@@ -37,6 +38,42 @@ fn revision_string(versions: &[i64]) -> String {
         .map(i64::to_string)
         .collect::<Vec<_>>()
         .join(".")
+}
+
+/// A page of a newest-first list: items older than `before` (a version
+/// number or sequence), at most `limit` of them.
+#[derive(Debug, Clone, Copy)]
+pub struct Page {
+    /// Only items before this one.
+    pub before: Option<i64>,
+    /// How many at most.
+    pub limit: i64,
+}
+
+impl Page {
+    /// Items per page when the caller does not say.
+    pub const DEFAULT_LIMIT: i64 = 100;
+    /// The most items one page may hold.
+    pub const MAX_LIMIT: i64 = 1000;
+
+    /// A page from optional query values, with the limit clamped to
+    /// 1..=[`Page::MAX_LIMIT`].
+    pub fn new(before: Option<i64>, limit: Option<i64>) -> Self {
+        Self {
+            before,
+            limit: limit
+                .unwrap_or(Self::DEFAULT_LIMIT)
+                .clamp(1, Self::MAX_LIMIT),
+        }
+    }
+
+    /// Everything (internal callers that need the whole list).
+    pub fn all() -> Self {
+        Self {
+            before: None,
+            limit: i64::MAX,
+        }
+    }
 }
 
 /// What a pull token resolves to: its project, environment and scope.

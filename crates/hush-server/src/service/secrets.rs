@@ -91,18 +91,15 @@ impl Services {
             reveal: request.reveal,
             include_inactive: request.include_inactive,
         };
-        let (version, secrets) = if request.exact {
-            tokio::try_join!(
-                self.store.current_version(&target.scope),
-                self.store.read_level(&target.scope, options)
-            )?
+        // One statement: the version is exactly that of the rows.
+        let read = if request.exact {
+            self.store.read_level(&target.scope, options).await?
         } else {
-            tokio::try_join!(
-                self.store.current_version(&target.scope),
-                self.store.read_merged(&target.scope, options)
-            )?
+            self.store.read_merged(&target.scope, options).await?
         };
-        let secrets = secrets
+        let version = read.version;
+        let secrets = read
+            .secrets
             .into_iter()
             .filter(|s| request.filter.keeps(s))
             .collect();
@@ -178,6 +175,7 @@ impl Services {
                 )
                 .await?;
             if let Some(reserved) = current
+                .secrets
                 .iter()
                 .find(|s| s.is_reserved && deleting.contains(&s.name.as_str()))
             {
@@ -190,9 +188,12 @@ impl Services {
                 ));
             }
         }
-        Ok(self
-            .store
-            .write(&target.scope, changes, &who.actor(), expected_version)
+        Ok(who
+            .commit(|author| async move {
+                self.store
+                    .write(&target.scope, changes, &author, expected_version)
+                    .await
+            })
             .await?)
     }
 }
@@ -247,7 +248,7 @@ impl Services {
             reveal,
             include_inactive: true,
         };
-        let secrets = self.store.read_level(&source.scope, all).await?;
+        let secrets = self.store.read_level(&source.scope, all).await?.secrets;
         let existing: Vec<String> = if overwrite {
             Vec::new()
         } else {
@@ -259,6 +260,7 @@ impl Services {
             self.store
                 .read_level(&dest.scope, meta)
                 .await?
+                .secrets
                 .into_iter()
                 .map(|s| s.name)
                 .collect()

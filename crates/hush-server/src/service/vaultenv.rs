@@ -9,8 +9,8 @@
 use hush_core::vaultenv::Signature;
 use hush_core::{SecretString, Slug};
 use hush_store::{
-    Blob, ChildKind, Device, EncryptionMode, Environment, Project, Scope, StoreError, VaultKey,
-    VersionInfo,
+    Author, Blob, ChildKind, Device, EncryptionMode, Environment, Project, Scope, StoreError,
+    VaultKey, VersionInfo,
 };
 
 use super::{Services, DEFAULT_ORG};
@@ -22,7 +22,7 @@ pub const DEFAULT_ENVIRONMENTS: [&str; 3] = ["development", "staging", "producti
 
 /// Who wrote a vault-env version: the device when the request named one,
 /// else the holder of the project's vault key.
-fn author(device: Option<&Device>) -> String {
+pub fn actor(device: Option<&Device>) -> String {
     device.map_or_else(|| "vault-key".to_owned(), |d| format!("device:{}", d.id))
 }
 
@@ -262,7 +262,7 @@ impl Services {
     pub async fn vaultenv_push(
         &self,
         project: &Project,
-        device: &Device,
+        author: &Author,
         env: &str,
         blob: &SecretString,
         key_names: Vec<String>,
@@ -274,7 +274,7 @@ impl Services {
                 &scope,
                 Some(blob.expose().as_bytes().to_vec()),
                 key_names,
-                &author(Some(device)),
+                author,
                 None,
             )
             .await?)
@@ -317,7 +317,10 @@ impl Services {
         env: &str,
     ) -> Result<Vec<VersionInfo>, ServiceError> {
         match self.vaultenv_scope(project, env, false).await {
-            Ok((_, scope)) => Ok(self.store.versions(&scope).await?),
+            Ok((_, scope)) => {
+                let all = super::Page::all();
+                Ok(self.store.versions(&scope, all.before, all.limit).await?)
+            }
             Err(ServiceError::Store(StoreError::NotFound { .. })) => Ok(Vec::new()),
             Err(err) => Err(err),
         }
@@ -327,15 +330,12 @@ impl Services {
     pub async fn vaultenv_rollback(
         &self,
         project: &Project,
-        device: Option<&Device>,
+        author: &Author,
         env: &str,
         version: i64,
     ) -> Result<VersionInfo, ServiceError> {
         let (_, scope) = self.vaultenv_scope(project, env, false).await?;
-        Ok(self
-            .store
-            .restore(&scope, version, &author(device), None)
-            .await?)
+        Ok(self.store.restore(&scope, version, author, None).await?)
     }
 
     /// A verified project's devices (vault-env `devices/list`).

@@ -2,22 +2,26 @@
 
 use hush_store::{DiffEntry, Reveal, VersionInfo};
 
-use super::{ScopeAddress, SecretsRead, Services};
+use super::{Page, ScopeAddress, SecretsRead, Services};
 use crate::auth::{Principal, Scope};
 use crate::error::ServiceError;
 
 impl Services {
-    /// The version log, newest first.
+    /// A page of the version log, newest first.
     pub async fn versions(
         &self,
         who: &Principal,
         org: &str,
         project: &str,
         address: &ScopeAddress,
+        page: Page,
     ) -> Result<Vec<VersionInfo>, ServiceError> {
         let target = self.target(who, org, project, address).await?;
         who.require_in(&target.project.id, Scope::SecretRead)?;
-        Ok(self.store.versions(&target.scope).await?)
+        Ok(self
+            .store
+            .versions(&target.scope, page.before, page.limit)
+            .await?)
     }
 
     /// The scope's full state at one version.
@@ -78,9 +82,12 @@ impl Services {
     ) -> Result<VersionInfo, ServiceError> {
         let target = self.target(who, org, project, address).await?;
         who.require_in(&target.project.id, Scope::SecretWrite)?;
-        Ok(self
-            .store
-            .restore(&target.scope, version, &who.actor(), expected_version)
+        Ok(who
+            .commit(|author| async move {
+                self.store
+                    .restore(&target.scope, version, &author, expected_version)
+                    .await
+            })
             .await?)
     }
 

@@ -23,6 +23,7 @@ use serde_json::{json, Value};
 
 use crate::audit::AuditSlot;
 use crate::error::ServiceError;
+use crate::service::vaultenv_actor as actor;
 use crate::AppState;
 
 /// The routes; `POST /api/v1/secrets/pull` shares its path with Hep.gg's
@@ -104,8 +105,7 @@ async fn verified(
 
 fn identify(slot: &Slot, project: &Project, device: Option<&Device>) {
     if let Some(Extension(slot)) = slot {
-        let actor = device.map_or_else(|| "vault-key".to_owned(), |d| format!("device:{}", d.id));
-        slot.identify(actor, &project.org_id, Some(&project.id));
+        slot.identify(actor(device), &project.org_id, Some(&project.id));
     }
 }
 
@@ -188,16 +188,15 @@ struct PushBody {
 async fn push(State(app): S, slot: Slot, headers: HeaderMap, raw: Bytes) -> Result<Json<Value>> {
     let body: PushBody = parse(&raw)?;
     let (project, device) = with_device(&app, &slot, &body.env, &raw, &headers).await?;
-    let version = app
-        .services
-        .vaultenv_push(
-            &project,
-            &device,
-            &body.env.environment,
-            &SecretString::new(body.secrets),
-            body.key_names,
-        )
-        .await?;
+    let blob = SecretString::new(body.secrets);
+    let env = &body.env.environment;
+    let (app, project, blob) = (&app, &project, &blob);
+    let version = AuditSlot::commit(slot.as_deref(), actor(Some(&device)), |author| async move {
+        app.services
+            .vaultenv_push(project, &author, env, blob, body.key_names)
+            .await
+    })
+    .await?;
     Ok(Json(json!({ "version": version.version })))
 }
 
@@ -283,15 +282,17 @@ async fn rollback(
         None => None,
     };
     identify(&slot, &project, device.as_ref());
-    let version = app
-        .services
-        .vaultenv_rollback(
-            &project,
-            device.as_ref(),
-            &body.env.environment,
-            body.version,
-        )
-        .await?;
+    let (app, project, env) = (&app, &project, &body.env.environment);
+    let version = AuditSlot::commit(
+        slot.as_deref(),
+        actor(device.as_ref()),
+        |author| async move {
+            app.services
+                .vaultenv_rollback(project, &author, env, body.version)
+                .await
+        },
+    )
+    .await?;
     Ok(Json(json!({ "version": version.version })))
 }
 

@@ -12,6 +12,7 @@ use super::{convert, ScopeQuery};
 use crate::api::{Params, PathArgs};
 use crate::auth::Principal;
 use crate::error::ServiceError;
+use crate::service::Page;
 use crate::AppState;
 
 type Result<T> = std::result::Result<T, ServiceError>;
@@ -58,6 +59,22 @@ pub struct RestoreQuery {
     expected_version: Option<i64>,
 }
 
+/// `GET …/versions` query: the scope and a page of the log.
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct ListQuery {
+    /// Environment slug (neither env nor target: project level).
+    env: Option<String>,
+    /// Target slug.
+    target: Option<String>,
+    /// Only versions older than this one (the next page starts below the
+    /// last version of the previous page).
+    before: Option<i64>,
+    /// Versions per page: 100 by default, at most 1000.
+    limit: Option<i64>,
+}
+
 fn scope(env: Option<String>, target: Option<String>) -> crate::service::ScopeAddress {
     ScopeQuery { env, target }.address()
 }
@@ -66,7 +83,7 @@ fn scope(env: Option<String>, target: Option<String>) -> crate::service::ScopeAd
     get,
     path = "/orgs/{org}/projects/{project}/versions",
     summary = "Version log of a scope, newest first",
-    params(("org" = String, Path, description = "Organization slug"), ("project" = String, Path, description = "Project slug"), ScopeQuery),
+    params(("org" = String, Path, description = "Organization slug"), ("project" = String, Path, description = "Project slug"), ListQuery),
     responses((status = 200, body = Vec<Version>), super::doc::Errors),
     security(("bearer" = []))
 )]
@@ -74,11 +91,17 @@ pub async fn list(
     State(app): S,
     who: Principal,
     PathArgs((org, project)): PathArgs<(String, String)>,
-    Params(q): Params<ScopeQuery>,
+    Params(q): Params<ListQuery>,
 ) -> Result<Json<Vec<Version>>> {
     let versions = app
         .services
-        .versions(&who, &org, &project, &q.address())
+        .versions(
+            &who,
+            &org,
+            &project,
+            &scope(q.env, q.target),
+            Page::new(q.before, q.limit),
+        )
         .await?;
     Ok(Json(versions.into_iter().map(convert::version).collect()))
 }

@@ -4,7 +4,9 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use hush_testkit::{on_both_backends, TestDatabase, TestEnv, TestServer};
+mod reliability;
+
+use hush_testkit::{code, on_both_backends, Api, TestDatabase, TestEnv, TestServer};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
@@ -25,87 +27,6 @@ on_both_backends!(
     vaultenv_protocol_refuses_bad_requests,
     e2ee_projects_guard_writes_with_the_key_proof,
 );
-
-// ------------------------------------------------------------- helpers
-
-struct Api<'a> {
-    s: &'a TestServer,
-    token: String,
-}
-
-impl<'a> Api<'a> {
-    fn admin(env: &'a TestEnv) -> Self {
-        Api {
-            s: &env.server,
-            token: env.server.admin().to_owned(),
-        }
-    }
-
-    fn with(&self, token: &str) -> Api<'a> {
-        Api {
-            s: self.s,
-            token: token.to_owned(),
-        }
-    }
-
-    async fn call(&self, method: Method, path: &str, body: Option<Value>) -> (StatusCode, Value) {
-        let mut req = self.s.request(method, path, &self.token);
-        if let Some(body) = body {
-            req = req.json(&body);
-        }
-        let resp = req.send().await.unwrap();
-        let status = resp.status();
-        let text = resp.text().await.unwrap();
-        let value = if text.is_empty() {
-            Value::Null
-        } else {
-            serde_json::from_str(&text).unwrap_or(Value::String(text))
-        };
-        (status, value)
-    }
-
-    async fn get(&self, path: &str) -> (StatusCode, Value) {
-        self.call(Method::GET, path, None).await
-    }
-
-    async fn post(&self, path: &str, body: Value) -> (StatusCode, Value) {
-        self.call(Method::POST, path, Some(body)).await
-    }
-
-    async fn put(&self, path: &str, body: Value) -> (StatusCode, Value) {
-        self.call(Method::PUT, path, Some(body)).await
-    }
-
-    async fn delete(&self, path: &str) -> (StatusCode, Value) {
-        self.call(Method::DELETE, path, None).await
-    }
-
-    /// Creates project `slug` with environments and returns its base path.
-    async fn project(&self, slug: &str, envs: &[&str]) -> String {
-        let (status, body) = self
-            .post("/v1/orgs/default/projects", json!({ "slug": slug }))
-            .await;
-        assert_eq!(status, StatusCode::CREATED, "{body}");
-        let base = format!("/v1/orgs/default/projects/{slug}");
-        for env in envs {
-            let (status, body) = self
-                .post(&format!("{base}/environments"), json!({ "slug": env }))
-                .await;
-            assert_eq!(status, StatusCode::CREATED, "{body}");
-        }
-        base
-    }
-
-    async fn token(&self, body: Value) -> String {
-        let (status, created) = self.post("/v1/orgs/default/tokens", body).await;
-        assert_eq!(status, StatusCode::CREATED, "{created}");
-        created["token"].as_str().unwrap().to_owned()
-    }
-}
-
-fn code(body: &Value) -> &str {
-    body["error"]["code"].as_str().unwrap_or("<no code>")
-}
 
 fn values(list: &Value) -> Vec<(String, String, String)> {
     list["secrets"]
