@@ -150,7 +150,7 @@ impl Tx {
 }
 
 enum Reads {
-    Sqlite(Arc<sqlite::Readers>),
+    Sqlite(Arc<sqlite::Readers>, Mutex<sqlite::Checkpointer>),
     Postgres(sqlx::PgPool),
 }
 
@@ -176,8 +176,12 @@ impl Db {
                     })?;
                 }
                 let writer = writer::Writer::start_sqlite(path.clone()).await?;
+                let checkpointer = Mutex::new(sqlite::Checkpointer::start(path.clone()));
                 Ok(Self {
-                    reads: Reads::Sqlite(sqlite::Readers::new(path, max_connections as usize)),
+                    reads: Reads::Sqlite(
+                        sqlite::Readers::new(path, max_connections as usize),
+                        checkpointer,
+                    ),
                     writer,
                     reads_failing: AtomicBool::new(false),
                 })
@@ -218,7 +222,7 @@ impl Db {
     /// Runs a short query (see `sqlite.rs` for why SQLite runs it inline).
     pub(crate) async fn rows(&self, sql: &str, params: &[Val]) -> Result<Vec<Row>> {
         let result = match &self.reads {
-            Reads::Sqlite(readers) => readers.rows(sql, params),
+            Reads::Sqlite(readers, _) => readers.rows(sql, params),
             Reads::Postgres(pool) => postgres::rows(pool, sql, params)
                 .await
                 .map_err(StoreError::from),
@@ -239,7 +243,7 @@ impl Db {
     ) -> Result<Vec<Row>> {
         let params = params.into();
         let result = match &self.reads {
-            Reads::Sqlite(readers) => readers.rows_blocking(sql, params).await,
+            Reads::Sqlite(readers, _) => readers.rows_blocking(sql, params).await,
             Reads::Postgres(pool) => postgres::rows(pool, &sql, &params)
                 .await
                 .map_err(StoreError::from),
@@ -280,8 +284,12 @@ impl Db {
     /// Lets the writer finish what is queued, then closes everything.
     pub(crate) async fn close(&self) {
         self.writer.close().await;
-        if let Reads::Postgres(pool) = &self.reads {
-            pool.close().await;
+        match &self.reads {
+            Reads::Postgres(pool) => pool.close().await,
+            Reads::Sqlite(_, checkpointer) => checkpointer
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner())
+                .stop(),
         }
     }
 }

@@ -27,8 +27,13 @@ const STATEMENT_CACHE: usize = 128;
 /// offline `hush` command) before giving up with SQLITE_BUSY.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// The writer leaves checkpoints to the [`Checkpointer`]; its own
+/// automatic checkpoint is only a backstop, far above the usual WAL size.
 const WRITER_PRAGMAS: &str = "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
-     PRAGMA foreign_keys = ON;";
+     PRAGMA foreign_keys = ON; PRAGMA wal_autocheckpoint = 10000; PRAGMA journal_size_limit = 67108864;";
+
+/// How often the checkpointer copies the WAL into the database file.
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(100);
 
 /// The database file of a `sqlite://PATH[?…]` URL.
 pub(crate) fn path_of(url: &str) -> Result<PathBuf> {
@@ -76,6 +81,61 @@ fn restrict_permissions(path: &Path) {
         for file in files {
             let _ = std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600));
         }
+    }
+}
+
+/// Copies committed pages from the WAL into the database file on a
+/// connection and thread of its own. In SQLite's default setup the commit
+/// that crosses the WAL threshold does this itself, with an fsync of the
+/// database file, and every request in that batch waits for it (the worst
+/// write latencies in bench/results.md were exactly those batches). A
+/// PASSIVE checkpoint never blocks the writer or readers.
+pub(crate) struct Checkpointer {
+    stop: Option<std::sync::mpsc::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Checkpointer {
+    pub(crate) fn start(path: PathBuf) -> Self {
+        let (stop, stopped) = std::sync::mpsc::channel::<()>();
+        let thread = std::thread::Builder::new()
+            .name("hush-sqlite-checkpoint".to_owned())
+            .spawn(move || {
+                let mut conn: Option<Connection> = None;
+                while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) =
+                    stopped.recv_timeout(CHECKPOINT_EVERY)
+                {
+                    if conn.is_none() {
+                        conn = open_writer(&path).ok();
+                    }
+                    let done = conn.as_ref().map(|c| {
+                        c.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))
+                    });
+                    if let Some(Err(err)) = done {
+                        tracing::debug!(error = %err, "checkpoint failed; retrying on a new connection");
+                        conn = None;
+                    }
+                }
+            })
+            .ok();
+        Self {
+            stop: Some(stop),
+            thread,
+        }
+    }
+
+    /// Stops the thread (after its current checkpoint).
+    pub(crate) fn stop(&mut self) {
+        self.stop.take();
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+impl Drop for Checkpointer {
+    fn drop(&mut self) {
+        self.stop();
     }
 }
 

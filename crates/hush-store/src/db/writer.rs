@@ -21,6 +21,9 @@ type Output = Box<dyn Any + Send>;
 type JobFuture = Pin<Box<dyn Future<Output = Result<Output>> + Send>>;
 type Job = Box<dyn FnOnce(Tx) -> JobFuture + Send>;
 
+/// A batch slower than this is logged.
+const SLOW_BATCH: Duration = Duration::from_millis(100);
+
 /// Most queued items one transaction takes.
 const MAX_BATCH: usize = 512;
 
@@ -313,7 +316,23 @@ async fn run_batch(conn: Conn, items: Vec<Item>, health: Arc<Health>) -> bool {
     }
     let mut replies = Vec::with_capacity(work.len());
     let tx = conn.tx();
+    let started = std::time::Instant::now();
+    let size = work.len();
     let outcome = batch(&conn, &tx, work, &mut replies).await;
+    let took = started.elapsed();
+    if took > SLOW_BATCH {
+        tracing::info!(
+            items = size,
+            millis = took.as_millis() as u64,
+            "slow write batch"
+        );
+    } else {
+        tracing::debug!(
+            items = size,
+            micros = took.as_micros() as u64,
+            "write batch"
+        );
+    }
     match &outcome {
         Ok(_) => health.committed(),
         Err(err) => {
