@@ -104,6 +104,9 @@ enum Raw {
 enum P {
     T(String),
     B(Vec<u8>),
+    I(i64),
+    NullText,
+    NullInt,
 }
 
 fn bound<'c>(conn: &'c rusqlite::Connection, sql: &str, params: &[P]) -> rusqlite::Statement<'c> {
@@ -112,6 +115,8 @@ fn bound<'c>(conn: &'c rusqlite::Connection, sql: &str, params: &[P]) -> rusqlit
         match p {
             P::T(t) => stmt.raw_bind_parameter(i + 1, t),
             P::B(b) => stmt.raw_bind_parameter(i + 1, b),
+            P::I(n) => stmt.raw_bind_parameter(i + 1, n),
+            P::NullText | P::NullInt => stmt.raw_bind_parameter(i + 1, rusqlite::types::Null),
         }
         .unwrap();
     }
@@ -127,6 +132,9 @@ fn pg_query(
         q = match p {
             P::T(t) => q.bind(t),
             P::B(b) => q.bind(b),
+            P::I(n) => q.bind(n),
+            P::NullText => q.bind(None::<String>),
+            P::NullInt => q.bind(None::<i64>),
         };
     }
     q
@@ -184,6 +192,16 @@ impl Raw {
                 .await
                 .unwrap()
                 .get::<i64, _>(0),
+        }
+    }
+
+    /// Runs a script of several statements.
+    async fn script(&self, sql: &str) {
+        match self {
+            Raw::Sqlite(conn) => conn.lock().unwrap().execute_batch(sql).unwrap(),
+            Raw::Pg(pool) => {
+                sqlx::raw_sql(sql).execute(pool).await.unwrap();
+            }
         }
     }
 
@@ -1624,4 +1642,404 @@ async fn audit_chain_detects_tampering(db: &TestDb) {
     fresh.close().await;
     a.close().await;
     b.close().await;
+}
+
+// ------------------------------------------------- migration from snapshots
+
+/// A secret as the old schema stored it, in the order of its columns
+/// after `name`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct OldRow {
+    id: String,
+    value: Vec<u8>,
+    note: Option<String>,
+    tags: String,
+    active: bool,
+    reserved: bool,
+    expires: Option<i64>,
+    created_at: i64,
+    updated_at: i64,
+    created_by: String,
+    updated_by: String,
+}
+
+/// One scope written the way hush wrote before migration 8: every version
+/// a full copy of the scope in `version_entries`.
+struct OldScope {
+    key: String,
+    env: String,
+    current: std::collections::BTreeMap<String, OldRow>,
+    version: i64,
+    states: std::collections::BTreeMap<i64, std::collections::BTreeMap<String, OldRow>>,
+}
+
+impl OldScope {
+    async fn write(&mut self, raw: &Raw, changed: Vec<String>, now: i64) {
+        self.version += 1;
+        let v = self.version;
+        raw.exec(
+            "INSERT INTO scopes (id, project_id, target_id, environment_id, kind, current_version, \
+             updated_at) VALUES ($1, 'proj1', NULL, $2, 'entries', $3, $4) ON CONFLICT (id) DO \
+             UPDATE SET current_version = excluded.current_version",
+            vec![t(&self.key), t(&self.env), P::I(v), P::I(now)],
+        )
+        .await
+        .unwrap();
+        raw.exec(
+            "INSERT INTO versions (scope_id, version, action, changed_keys, restored_from, blob, \
+             created_at, created_by) VALUES ($1, $2, 'write', $3, NULL, NULL, $4, 'user:old')",
+            vec![t(&self.key), P::I(v), t(changed.join("\n")), P::I(now)],
+        )
+        .await
+        .unwrap();
+        raw.exec(
+            "DELETE FROM secrets WHERE scope_id = $1",
+            vec![t(&self.key)],
+        )
+        .await
+        .unwrap();
+        for (name, row) in &self.current {
+            let values = |extra: Vec<P>| {
+                let mut v = extra;
+                v.extend([
+                    t(name),
+                    P::B(row.value.clone()),
+                    row.note.clone().map_or(P::NullText, t),
+                    t(&row.tags),
+                    P::I(row.active as i64),
+                    P::I(row.reserved as i64),
+                    row.expires.map_or(P::NullInt, P::I),
+                    P::I(row.created_at),
+                    P::I(row.updated_at),
+                    t(&row.created_by),
+                    t(&row.updated_by),
+                ]);
+                v
+            };
+            raw.exec(
+                "INSERT INTO secrets (scope_id, id, name, value, note, tags, is_active, \
+                 is_reserved, expires_at, created_at, updated_at, created_by, updated_by) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+                values(vec![t(&self.key), t(&row.id)]),
+            )
+            .await
+            .unwrap();
+            raw.exec(
+                "INSERT INTO version_entries (scope_id, version, secret_id, name, value, note, \
+                 tags, is_active, is_reserved, expires_at, created_at, updated_at, created_by, \
+                 updated_by) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+                values(vec![t(&self.key), P::I(v), t(&row.id)]),
+            )
+            .await
+            .unwrap();
+        }
+        self.states.insert(v, self.current.clone());
+    }
+
+    /// The old `delete_version`: its snapshot and its log entry go.
+    async fn delete(&mut self, raw: &Raw, v: i64) {
+        for table in ["version_entries", "versions"] {
+            raw.exec(
+                &format!("DELETE FROM {table} WHERE scope_id = $1 AND version = $2"),
+                vec![t(&self.key), P::I(v)],
+            )
+            .await
+            .unwrap();
+        }
+        self.states.remove(&v);
+    }
+}
+
+/// A seeded pseudo-random number below `n`.
+fn lcg(x: &mut u64, n: u64) -> u64 {
+    *x = x
+        .wrapping_mul(6364136223846793005)
+        .wrapping_add(1442695040888963407);
+    (*x >> 33) % n
+}
+
+/// One change of a pseudo-random history over a dozen names: a set (new,
+/// updated, or metadata only), a delete or a rename. Returns the names it
+/// changed, or `None` when the draw changed nothing.
+fn old_step(scope: &mut OldScope, x: &mut u64, step: i64) -> Option<Vec<String>> {
+    let now = 1_700_000_000_000 + step * 1000;
+    let name = format!("N{}", lcg(x, 12));
+    let mut changed = vec![name.clone()];
+    match (lcg(x, 10), scope.current.get(&name).cloned()) {
+        (0..=1, Some(_)) => {
+            scope.current.remove(&name);
+        }
+        (2, Some(mut row)) => {
+            let to = format!("R{}", lcg(x, 4));
+            if scope.current.contains_key(&to) {
+                return None;
+            }
+            scope.current.remove(&name);
+            row.updated_at = now;
+            scope.current.insert(to.clone(), row);
+            changed.push(to);
+        }
+        (3, Some(mut row)) => {
+            row.note = Some(format!("note {step}"));
+            row.tags = "a,b".into();
+            row.active = !row.active;
+            row.updated_at = now;
+            scope.current.insert(name, row);
+        }
+        (_, existing) => {
+            let row = OldRow {
+                id: existing
+                    .as_ref()
+                    .map_or_else(|| format!("id-{}-{step}", scope.env), |r| r.id.clone()),
+                value: format!("ciphertext {step}").into_bytes(),
+                note: existing.as_ref().and_then(|r| r.note.clone()),
+                tags: existing
+                    .as_ref()
+                    .map_or_else(String::new, |r| r.tags.clone()),
+                active: existing.as_ref().is_none_or(|r| r.active),
+                reserved: step % 7 == 0,
+                expires: (step % 5 == 0).then_some(now + 86_400_000),
+                created_at: existing.as_ref().map_or(now, |r| r.created_at),
+                updated_at: now,
+                created_by: existing
+                    .as_ref()
+                    .map_or_else(|| "user:old".to_owned(), |r| r.created_by.clone()),
+                updated_by: format!("user:{}", step % 3),
+            };
+            scope.current.insert(name, row);
+        }
+    }
+    Some(changed)
+}
+
+fn as_old(secret: &Secret) -> (String, OldRow) {
+    let Value::Ciphertext(value) = &secret.value else {
+        panic!("read with Reveal::Ciphertext");
+    };
+    (
+        secret.name.clone(),
+        OldRow {
+            id: secret.id.clone(),
+            value: value.clone(),
+            note: secret.note.clone(),
+            tags: secret.tags.join(","),
+            active: secret.is_active,
+            reserved: secret.is_reserved,
+            expires: secret.expires_at,
+            created_at: secret.created_at,
+            updated_at: secret.updated_at,
+            created_by: secret.created_by.clone(),
+            updated_by: secret.updated_by.clone(),
+        },
+    )
+}
+
+macro_rules! old_migrations {
+    ($dir:literal) => {
+        [
+            include_str!(concat!("../migrations/", $dir, "/0001_init.sql")),
+            include_str!(concat!("../migrations/", $dir, "/0002_tokens.sql")),
+            include_str!(concat!("../migrations/", $dir, "/0003_audit.sql")),
+            include_str!(concat!("../migrations/", $dir, "/0004_users.sql")),
+            include_str!(concat!("../migrations/", $dir, "/0005_project_roles.sql")),
+            include_str!(concat!("../migrations/", $dir, "/0006_vaultenv.sql")),
+            include_str!(concat!("../migrations/", $dir, "/0007_e2ee.sql")),
+        ]
+    };
+}
+
+/// A database made by the schema before migration 8 (full snapshots),
+/// with deleted and purged versions and a blob scope, opened by this
+/// store: every surviving version reads exactly as it was, and the log
+/// keeps working on the converted data.
+async fn snapshots_migrate_to_changes(url: String, raw: Raw, postgres: bool) {
+    let scripts = if postgres {
+        old_migrations!("postgres")
+    } else {
+        old_migrations!("sqlite")
+    };
+    raw.script(
+        "CREATE TABLE hush_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL, \
+         applied_at BIGINT NOT NULL)",
+    )
+    .await;
+    for (i, script) in scripts.iter().enumerate() {
+        raw.script(script).await;
+        raw.exec(
+            "INSERT INTO hush_migrations (version, name, applied_at) VALUES ($1, $2, 0)",
+            vec![P::I(i as i64 + 1), t(format!("m{}", i + 1))],
+        )
+        .await
+        .unwrap();
+    }
+    raw.script(
+        "INSERT INTO organizations (id, slug, name, created_at) VALUES ('org1', 'acme', 'Acme', 0);
+         INSERT INTO projects (id, org_id, slug, name, encryption_mode, wrapped_dek, master_key_id, \
+         created_at, created_by) VALUES ('proj1', 'org1', 'web', 'Web', 'client', NULL, NULL, 0, 'u');
+         INSERT INTO environments (id, project_id, slug, name, created_at) VALUES \
+         ('env1', 'proj1', 'production', 'Production', 0), ('env2', 'proj1', 'staging', 'Staging', 0), \
+         ('env3', 'proj1', 'blobs', 'Blobs', 0);
+         INSERT INTO scopes (id, project_id, target_id, environment_id, kind, current_version, \
+         updated_at) VALUES ('proj1//env3', 'proj1', NULL, 'env3', 'blob', 2, 0);
+         INSERT INTO versions (scope_id, version, action, changed_keys, restored_from, blob, \
+         created_at, created_by) VALUES ('proj1//env3', 1, 'blob', 'A', NULL, NULL, 0, 'device:1');
+         UPDATE scopes SET blob = NULL WHERE id = 'proj1//env3';",
+    )
+    .await;
+    raw.exec(
+        "INSERT INTO versions (scope_id, version, action, changed_keys, restored_from, blob, \
+         created_at, created_by) VALUES ('proj1//env3', 2, 'blob', 'A', NULL, $1, 0, 'device:1')",
+        vec![P::B(b"opaque blob".to_vec())],
+    )
+    .await
+    .unwrap();
+    let mut scopes = Vec::new();
+    for (env, seed, versions) in [("env1", 7u64, 40), ("env2", 11, 25)] {
+        let mut scope = OldScope {
+            key: format!("proj1//{env}"),
+            env: env.to_owned(),
+            current: Default::default(),
+            version: 0,
+            states: Default::default(),
+        };
+        let (mut x, mut step) = (seed, 0);
+        while scope.version < versions {
+            step += 1;
+            if let Some(changed) = old_step(&mut scope, &mut x, step) {
+                scope
+                    .write(&raw, changed, 1_700_000_000_000 + step * 1000)
+                    .await;
+            }
+        }
+        scopes.push(scope);
+    }
+    // Deleted versions in the middle of the first scope; the second purged.
+    for v in [3, 4, 17, 30] {
+        scopes[0].delete(&raw, v).await;
+    }
+    let keep = scopes[1].version;
+    for v in 1..keep {
+        scopes[1].delete(&raw, v).await;
+    }
+    raw.close().await;
+
+    let store = Store::open(StoreOptions::new(url, MasterKey::from_bytes([7u8; 32])))
+        .await
+        .unwrap();
+    let org = store.organization("acme").await.unwrap();
+    let project = store.project(&org, "web").await.unwrap();
+    for (scope, slug) in scopes.iter().zip(["production", "staging"]) {
+        let env = store
+            .child(ChildKind::Environment, &project, slug)
+            .await
+            .unwrap();
+        let s = Scope::new(&project, None, Some(&env)).unwrap();
+        let listed: Vec<i64> = store
+            .versions(&s, None, 1000)
+            .await
+            .unwrap()
+            .iter()
+            .map(|v| v.version)
+            .rev()
+            .collect();
+        assert_eq!(listed, scope.states.keys().copied().collect::<Vec<_>>());
+        for (v, expected) in &scope.states {
+            let got: std::collections::BTreeMap<String, OldRow> = store
+                .secrets_at(&s, *v, Reveal::Ciphertext)
+                .await
+                .unwrap()
+                .iter()
+                .map(as_old)
+                .collect();
+            assert_eq!(&got, expected, "{slug} at version {v}");
+        }
+        let now: std::collections::BTreeMap<String, OldRow> = store
+            .read_level(
+                &s,
+                ReadOptions {
+                    reveal: Reveal::Ciphertext,
+                    include_inactive: true,
+                },
+            )
+            .await
+            .unwrap()
+            .secrets
+            .iter()
+            .map(as_old)
+            .collect();
+        assert_eq!(&now, scope.states.values().last().unwrap());
+    }
+    // The log goes on from the converted data: delete another version and
+    // every other state stays; a write makes the next number.
+    let env = store
+        .child(ChildKind::Environment, &project, "production")
+        .await
+        .unwrap();
+    let s = Scope::new(&project, None, Some(&env)).unwrap();
+    store.delete_version(&s, 10).await.unwrap();
+    for (v, expected) in scopes[0].states.iter().filter(|(v, _)| **v != 10) {
+        let got: std::collections::BTreeMap<String, OldRow> = store
+            .secrets_at(&s, *v, Reveal::Ciphertext)
+            .await
+            .unwrap()
+            .iter()
+            .map(as_old)
+            .collect();
+        assert_eq!(&got, expected, "after deleting version 10, version {v}");
+    }
+    let blob_env = store
+        .child(ChildKind::Environment, &project, "blobs")
+        .await
+        .unwrap();
+    let blob_scope = Scope::new(&project, None, Some(&blob_env)).unwrap();
+    assert_eq!(
+        store.blob_at(&blob_scope, 2).await.unwrap().content,
+        Some(b"opaque blob".to_vec())
+    );
+    let next = store
+        .write(
+            &s,
+            vec![Change::Upsert(SecretInput::new(
+                name("AFTER"),
+                InputValue::Ciphertext(b"new".to_vec()),
+            ))],
+            &by("u"),
+            None,
+        )
+        .await
+        .unwrap();
+    assert_eq!(next.version, scopes[0].version + 1);
+    store.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_snapshots_migrate_to_changes() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("old.db");
+    let raw = Raw::Sqlite(std::sync::Mutex::new(
+        rusqlite::Connection::open(&path).unwrap(),
+    ));
+    snapshots_migrate_to_changes(format!("sqlite://{}", path.display()), raw, false).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_snapshots_migrate_to_changes() {
+    let Some(db) = TestDb::postgres().await else {
+        return;
+    };
+    // A schema of its own, left empty: drop what the store made there.
+    let url = db.url.clone();
+    db.store.close().await;
+    let pool = sqlx::PgPool::connect(&url).await.unwrap();
+    sqlx::raw_sql(
+        "DO $$ DECLARE r record; BEGIN FOR r IN SELECT tablename FROM pg_tables \
+         WHERE schemaname = current_schema() LOOP EXECUTE 'DROP TABLE ' || \
+         quote_ident(r.tablename) || ' CASCADE'; END LOOP; END $$; \
+         DROP FUNCTION IF EXISTS hush_projects_mode_is_immutable() CASCADE;",
+    )
+    .execute(&pool)
+    .await
+    .unwrap();
+    snapshots_migrate_to_changes(url, Raw::Pg(pool), true).await;
+    db.finish().await;
 }

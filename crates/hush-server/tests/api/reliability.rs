@@ -185,3 +185,167 @@ async fn a_full_disk_loses_no_acknowledged_write() {
     assert_eq!(verify["ok"], Value::Bool(true), "{verify}");
     server.stop().await;
 }
+
+hush_testkit::on_both_backends!(
+    concurrent_writers_make_one_version_each,
+    check_and_set_counter_loses_no_increment,
+);
+
+/// 8 writers × 50 single-secret writes to one environment: exactly 400
+/// new versions, numbered without gaps; a stale check-and-set is refused
+/// with 409 and changes nothing.
+async fn concurrent_writers_make_one_version_each(env: &hush_testkit::TestEnv) {
+    let api = Api::admin(env);
+    let base = api.project("busy", &["production"]).await;
+    let mut writers = Vec::new();
+    for w in 0..8 {
+        let (url, token, base) = (env.server.url.clone(), api.token.clone(), base.clone());
+        writers.push(tokio::spawn(async move {
+            let http = reqwest::Client::new();
+            for i in 0..50 {
+                let status = http
+                    .put(format!("{url}{base}/secrets/W{w}_{i}?env=production"))
+                    .bearer_auth(&token)
+                    .json(&json!({ "value": format!("{w}-{i}") }))
+                    .send()
+                    .await
+                    .unwrap()
+                    .status();
+                assert_eq!(status, StatusCode::OK);
+            }
+        }));
+    }
+    for writer in writers {
+        writer.await.unwrap();
+    }
+    let (_, versions) = api
+        .get(&format!("{base}/versions?env=production&limit=1000"))
+        .await;
+    let mut numbers: Vec<i64> = versions
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["version"].as_i64().unwrap())
+        .collect();
+    numbers.sort_unstable();
+    assert_eq!(numbers, (1..=400).collect::<Vec<_>>());
+
+    let (status, body) = api
+        .put(
+            &format!("{base}/secrets/W0_0?env=production&expected_version=7"),
+            json!({ "value": "stale" }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    assert_eq!(body["error"]["code"], "version_conflict");
+    let (_, now) = api
+        .get(&format!(
+            "{base}/secrets?env=production&level=exact&reveal=plain&names=W0_0"
+        ))
+        .await;
+    assert_eq!(now["version"], 400);
+    assert_eq!(now["secrets"][0]["value"], "0-0");
+}
+
+/// Read–increment–write clients with check-and-set, and readers at the
+/// same time: every read's version is exactly the version of its value
+/// (value = version − 1), and the counter ends equal to the successes.
+async fn check_and_set_counter_loses_no_increment(env: &hush_testkit::TestEnv) {
+    let api = Api::admin(env);
+    let base = api.project("counter", &["production"]).await;
+    let (status, _) = api
+        .put(
+            &format!("{base}/secrets/COUNTER?env=production"),
+            json!({ "value": "0" }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let read = {
+        let (url, token, base) = (env.server.url.clone(), api.token.clone(), base.clone());
+        move |http: reqwest::Client| {
+            let (url, token, base) = (url.clone(), token.clone(), base.clone());
+            async move {
+                let body: Value = http
+                    .get(format!(
+                        "{url}{base}/secrets?env=production&level=exact&reveal=plain"
+                    ))
+                    .bearer_auth(&token)
+                    .send()
+                    .await
+                    .unwrap()
+                    .json()
+                    .await
+                    .unwrap();
+                let value: i64 = body["secrets"][0]["value"]
+                    .as_str()
+                    .unwrap()
+                    .parse()
+                    .unwrap();
+                (body["version"].as_i64().unwrap(), value)
+            }
+        }
+    };
+    let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let mut readers = Vec::new();
+    for _ in 0..2 {
+        let (read, done) = (read.clone(), done.clone());
+        readers.push(tokio::spawn(async move {
+            let http = reqwest::Client::new();
+            let mut reads = 0;
+            while !done.load(std::sync::atomic::Ordering::Relaxed) {
+                let (version, value) = read(http.clone()).await;
+                assert_eq!(value, version - 1, "a read's version matches its content");
+                reads += 1;
+            }
+            reads
+        }));
+    }
+    let mut clients = Vec::new();
+    for _ in 0..8 {
+        let (read, url, token, base) = (
+            read.clone(),
+            env.server.url.clone(),
+            api.token.clone(),
+            base.clone(),
+        );
+        clients.push(tokio::spawn(async move {
+            let http = reqwest::Client::new();
+            let (mut successes, mut conflicts) = (0, 0);
+            while successes < 25 {
+                let (version, value) = read(http.clone()).await;
+                assert_eq!(value, version - 1);
+                let status = http
+                    .put(format!(
+                        "{url}{base}/secrets/COUNTER?env=production&expected_version={version}"
+                    ))
+                    .bearer_auth(&token)
+                    .json(&json!({ "value": (value + 1).to_string() }))
+                    .send()
+                    .await
+                    .unwrap()
+                    .status();
+                match status {
+                    StatusCode::OK => successes += 1,
+                    StatusCode::CONFLICT => conflicts += 1,
+                    other => panic!("check-and-set write answered {other}"),
+                }
+            }
+            conflicts
+        }));
+    }
+    let mut conflicts = 0;
+    for client in clients {
+        conflicts += client.await.unwrap();
+    }
+    done.store(true, std::sync::atomic::Ordering::Relaxed);
+    let mut reads = 0;
+    for reader in readers {
+        reads += reader.await.unwrap();
+    }
+    let (version, value) = read(reqwest::Client::new()).await;
+    assert_eq!((value, version), (200, 201));
+    assert!(
+        conflicts > 0 && reads > 0,
+        "the clients raced ({conflicts} conflicts, {reads} reads)"
+    );
+}

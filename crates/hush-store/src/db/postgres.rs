@@ -97,24 +97,38 @@ where
     found.iter().map(decode).collect()
 }
 
+/// Decodes a row. A NULL keeps its column's type, so a cell read here
+/// can be bound again as a parameter (PostgreSQL checks the types).
 fn decode(row: &PgRow) -> Result<Row, DbError> {
     let mut cells = Vec::with_capacity(row.columns().len());
     for (i, column) in row.columns().iter().enumerate() {
-        let cell = match column.type_info().name() {
-            "INT8" => row.try_get::<Option<i64>, _>(i)?.map(Val::Int),
-            "INT4" => row
-                .try_get::<Option<i32>, _>(i)?
-                .map(|v| Val::Int(i64::from(v))),
-            "INT2" => row
-                .try_get::<Option<i16>, _>(i)?
-                .map(|v| Val::Int(i64::from(v))),
-            "BOOL" => row
-                .try_get::<Option<bool>, _>(i)?
-                .map(|v| Val::Int(i64::from(v))),
-            "BYTEA" => row.try_get::<Option<Vec<u8>>, _>(i)?.map(Val::Blob),
-            _ => row.try_get::<Option<String>, _>(i)?.map(Val::Text),
+        let (cell, ty) = match column.type_info().name() {
+            "INT8" => (row.try_get::<Option<i64>, _>(i)?.map(Val::Int), Ty::Int),
+            "INT4" => (
+                row.try_get::<Option<i32>, _>(i)?
+                    .map(|v| Val::Int(i64::from(v))),
+                Ty::Int,
+            ),
+            "INT2" => (
+                row.try_get::<Option<i16>, _>(i)?
+                    .map(|v| Val::Int(i64::from(v))),
+                Ty::Int,
+            ),
+            "BOOL" => (
+                row.try_get::<Option<bool>, _>(i)?
+                    .map(|v| Val::Int(i64::from(v))),
+                Ty::Int,
+            ),
+            "BYTEA" => (
+                row.try_get::<Option<Vec<u8>>, _>(i)?.map(Val::Blob),
+                Ty::Blob,
+            ),
+            _ => (
+                row.try_get::<Option<String>, _>(i)?.map(Val::Text),
+                Ty::Text,
+            ),
         };
-        cells.push(cell.unwrap_or(Val::Null(Ty::Text)));
+        cells.push(cell.unwrap_or(Val::Null(ty)));
     }
     Ok(Row(cells))
 }
