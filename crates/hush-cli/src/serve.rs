@@ -148,7 +148,10 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
     let source = match (&key_value, &args.master_key_file) {
         (Some(value), _) => KeySource::Value(value),
         (None, Some(file)) => KeySource::File(file),
-        (None, None) => KeySource::DataDir(&args.data_dir),
+        (None, None) => KeySource::DataDir {
+            dir: &args.data_dir,
+            generate: args.database_url.is_none(),
+        },
     };
     let (master_key, generated) = config::load_master_key(source).map_err(|e| e.to_string())?;
     if generated {
@@ -178,6 +181,9 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
         password_cost: hush_core::password::PasswordCost::standard(),
         tls,
     };
+    // Registered before the server can report that it listens, so a
+    // SIGTERM sent right after always means a clean shutdown.
+    let signals = Signals::install();
     let running = hush_server::start(config)
         .await
         .map_err(|e| e.to_string())?;
@@ -192,7 +198,7 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
     }
     let stop = running.shutdown_handle();
     tokio::spawn(async move {
-        wait_for_signal().await;
+        signals.wait().await;
         tracing::info!("shutting down: finishing in-flight requests");
         let _ = stop.send(true);
     });
@@ -202,24 +208,29 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
         .map_err(|e| format!("server failed: {e}"))
 }
 
-async fn wait_for_signal() {
+/// SIGTERM and Ctrl-C, listened for from the moment of `install`.
+struct Signals {
     #[cfg(unix)]
-    {
-        use tokio::signal::unix::{signal, SignalKind};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = term.recv() => {}
-                    _ = tokio::signal::ctrl_c() => {}
-                }
-            }
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
-            }
+    term: Option<tokio::signal::unix::Signal>,
+}
+
+impl Signals {
+    fn install() -> Self {
+        Self {
+            #[cfg(unix)]
+            term: tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok(),
         }
     }
-    #[cfg(not(unix))]
-    {
+
+    async fn wait(self) {
+        #[cfg(unix)]
+        if let Some(mut term) = self.term {
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = tokio::signal::ctrl_c() => {}
+            }
+            return;
+        }
         let _ = tokio::signal::ctrl_c().await;
     }
 }

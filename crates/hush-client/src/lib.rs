@@ -67,6 +67,8 @@ pub struct Loaded {
     /// Names left as they were because the environment already had them
     /// (see [`Options::override_existing`]).
     pub kept: Vec<String>,
+    /// Names that could not be set, with why (see [`Injected::refused`]).
+    pub refused: Vec<(String, &'static str)>,
     /// Server or cache.
     pub origin: Origin,
 }
@@ -272,18 +274,31 @@ fn plain_values(list: hush_proto::SecretList) -> Result<EnvMap> {
 /// Call it before starting threads: the process environment is shared,
 /// and other threads reading it concurrently is undefined behaviour on
 /// some platforms.
-pub fn inject(secrets: &EnvMap, override_existing: bool) -> (Vec<String>, Vec<String>) {
-    let mut set = Vec::new();
-    let mut kept = Vec::new();
+pub fn inject(secrets: &EnvMap, override_existing: bool) -> Injected {
+    let mut out = Injected::default();
     for (name, value) in secrets {
-        if !override_existing && std::env::var_os(name).is_some() {
-            kept.push(name.clone());
+        if let Some(reason) = hush_core::env_refusal(name, value.expose()) {
+            out.refused.push((name.clone(), reason));
+        } else if !override_existing && std::env::var_os(name).is_some() {
+            out.kept.push(name.clone());
         } else {
             std::env::set_var(name, value.expose());
-            set.push(name.clone());
+            out.set.push(name.clone());
         }
     }
-    (set, kept)
+    out
+}
+
+/// What [`inject`] did with each name.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Injected {
+    /// Set from hush.
+    pub set: Vec<String>,
+    /// Left as they were because the environment already had them.
+    pub kept: Vec<String>,
+    /// Not set because no environment variable can hold them (a value
+    /// with a NUL byte, stored before hush refused those), with why.
+    pub refused: Vec<(String, &'static str)>,
 }
 
 /// Reads options from the environment (`HUSH_URL`, `HUSH_TOKEN`,
@@ -298,10 +313,30 @@ pub async fn config_with(options: Options) -> Result<Loaded> {
     let override_existing = options.override_existing;
     let client = Client::new(options)?;
     let environment = client.load().await?;
-    let (set, kept) = inject(&environment.secrets, override_existing);
+    let Injected { set, kept, refused } = inject(&environment.secrets, override_existing);
     Ok(Loaded {
         set,
         kept,
+        refused,
         origin: environment.origin,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A value no environment variable can hold is reported, never set
+    /// (setting it would panic) and never a reason to drop the others.
+    #[test]
+    fn inject_refuses_nul_values() {
+        let mut secrets = EnvMap::new();
+        secrets.insert("HUSH_TEST_INJECT_OK".into(), "yes".into());
+        secrets.insert("HUSH_TEST_INJECT_NUL".into(), "a\0b".into());
+        let done = inject(&secrets, true);
+        assert_eq!(done.set, vec!["HUSH_TEST_INJECT_OK".to_owned()]);
+        assert_eq!(done.refused.len(), 1);
+        assert_eq!(done.refused[0].0, "HUSH_TEST_INJECT_NUL");
+        assert!(std::env::var_os("HUSH_TEST_INJECT_NUL").is_none());
+    }
 }

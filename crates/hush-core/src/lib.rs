@@ -17,4 +17,4 @@ pub mod token;
 pub mod vaultenv;
 
 pub use names::{NameError, NameRule, SecretName, Slug, Tag};
-pub use secret::SecretString;
+pub use secret::{env_refusal, SecretString};

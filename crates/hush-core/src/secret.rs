@@ -76,6 +76,21 @@ impl fmt::Display for SecretString {
     }
 }
 
+/// Why a value cannot be placed in a process environment, if it cannot:
+/// the operating system ends an environment string at its first NUL byte,
+/// so such a value would be cut short silently (and Rust refuses it).
+/// Servers refuse these values at write time; clients check old values
+/// before injecting them.
+pub fn env_refusal(name: &str, value: &str) -> Option<&'static str> {
+    if name.is_empty() || name.contains(['=', '\0']) {
+        Some("its name is empty or contains '=' or a NUL byte")
+    } else if value.contains('\0') {
+        Some("its value contains a NUL byte, which no environment variable can hold")
+    } else {
+        None
+    }
+}
+
 /// Constant-time equality of two byte strings (tokens, proofs, MACs). A
 /// length difference returns early, which reveals only the length.
 pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
@@ -92,6 +107,14 @@ mod tests {
         assert_eq!(format!("{s:?}"), "SecretString(***)");
         assert_eq!(format!("{s}"), "***");
         assert!(!format!("{s:?}{s}").contains("hunter2"));
+    }
+
+    #[test]
+    fn environment_refusals() {
+        assert_eq!(env_refusal("A", "x"), None);
+        assert!(env_refusal("A", "x\0y").is_some());
+        assert!(env_refusal("A=B", "x").is_some());
+        assert!(env_refusal("", "x").is_some());
     }
 
     #[test]

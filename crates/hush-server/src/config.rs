@@ -53,6 +53,17 @@ pub enum ConfigError {
         /// Why it was refused.
         source: hush_core::crypto::CryptoError,
     },
+    /// A shared database and no key: a replica must never make up its own.
+    #[error(
+        "no master key: with --database-url every replica must use the same key, so none is \
+         generated. Pass --master-key-file FILE or HUSH_MASTER_KEY with the key the other \
+         replicas use (a new deployment can make one with: head -c 32 /dev/urandom | base64 > \
+         hush-master.key), or put it in {dir}/master.key"
+    )]
+    MissingKey {
+        /// The data directory that had no key.
+        dir: String,
+    },
 }
 
 fn io(what: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> ConfigError {
@@ -62,8 +73,22 @@ fn io(what: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> ConfigE
 
 /// The embedded default database inside the data directory.
 pub fn sqlite_url(data_dir: &Path) -> Result<String, ConfigError> {
-    fs::create_dir_all(data_dir).map_err(io("cannot create data directory", data_dir))?;
+    create_private_dir(data_dir)?;
     Ok(format!("sqlite://{}", data_dir.join("hush.db").display()))
+}
+
+/// Creates the data directory readable by its owner only (the database,
+/// its WAL and the master key live there).
+fn create_private_dir(dir: &Path) -> Result<(), ConfigError> {
+    let existed = dir.exists();
+    fs::create_dir_all(dir).map_err(io("cannot create data directory", dir))?;
+    #[cfg(unix)]
+    if !existed {
+        use std::os::unix::fs::PermissionsExt;
+        fs::set_permissions(dir, fs::Permissions::from_mode(0o700))
+            .map_err(io("cannot restrict data directory", dir))?;
+    }
+    Ok(())
 }
 
 /// Where the master key comes from, in order of precedence.
@@ -72,8 +97,15 @@ pub enum KeySource<'a> {
     Value(&'a str),
     /// A file holding the key.
     File(&'a Path),
-    /// `master.key` in the data directory, generated (mode 0600) if missing.
-    DataDir(&'a Path),
+    /// `master.key` in the data directory; generated (mode 0600) if missing
+    /// and `generate` is set (the embedded database only: a shared one
+    /// needs the key its other replicas use).
+    DataDir {
+        /// The data directory.
+        dir: &'a Path,
+        /// Whether a missing key may be generated.
+        generate: bool,
+    },
 }
 
 /// Loads the master key, generating it on the first start. Returns the key
@@ -87,12 +119,17 @@ pub fn load_master_key(source: KeySource<'_>) -> Result<(MasterKey, bool), Confi
                 source,
             }),
         KeySource::File(path) => read_key_file(path).map(|k| (k, false)),
-        KeySource::DataDir(dir) => {
+        KeySource::DataDir { dir, generate } => {
             let path = dir.join("master.key");
             if path.exists() {
                 return read_key_file(&path).map(|k| (k, false));
             }
-            fs::create_dir_all(dir).map_err(io("cannot create data directory", dir))?;
+            if !generate {
+                return Err(ConfigError::MissingKey {
+                    dir: dir.display().to_string(),
+                });
+            }
+            create_private_dir(dir)?;
             let key = MasterKey::generate();
             write_private(&path, key.encode().as_bytes())?;
             Ok((key, true))
@@ -134,9 +171,18 @@ mod tests {
     #[test]
     fn master_key_is_generated_once_with_mode_0600() {
         let dir = tempfile::tempdir().unwrap();
-        let (first, created) = load_master_key(KeySource::DataDir(dir.path())).unwrap();
+        let data = |generate| KeySource::DataDir {
+            dir: dir.path(),
+            generate,
+        };
+        let missing = load_master_key(data(false)).err().unwrap();
+        assert!(
+            matches!(missing, ConfigError::MissingKey { .. }),
+            "{missing}"
+        );
+        let (first, created) = load_master_key(data(true)).unwrap();
         assert!(created);
-        let (again, created) = load_master_key(KeySource::DataDir(dir.path())).unwrap();
+        let (again, created) = load_master_key(data(false)).unwrap();
         assert!(!created);
         assert_eq!(first.id(), again.id());
         #[cfg(unix)]

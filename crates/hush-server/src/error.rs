@@ -118,6 +118,7 @@ impl ServiceError {
                 StoreError::ScopeKind { .. } => (S::CONFLICT, "scope_kind_mismatch"),
                 StoreError::CurrentVersion { .. } => (S::CONFLICT, "current_version"),
                 StoreError::ValueTooLarge { .. } => (S::UNPROCESSABLE_ENTITY, "value_too_large"),
+                StoreError::InvalidValue { .. } => (S::UNPROCESSABLE_ENTITY, "invalid_value"),
                 StoreError::ClientEncrypted { .. } => (S::UNPROCESSABLE_ENTITY, "e2ee_project"),
                 StoreError::WrongValueKind { .. } => (S::UNPROCESSABLE_ENTITY, "wrong_value_kind"),
                 StoreError::Decrypt { .. } => (S::INTERNAL_SERVER_ERROR, "decrypt_failed"),
@@ -130,6 +131,7 @@ impl ServiceError {
                 } => (S::INSUFFICIENT_STORAGE, "storage_full"),
                 StoreError::Unavailable { .. } => (S::SERVICE_UNAVAILABLE, "database_unavailable"),
                 StoreError::Encrypt { .. }
+                | StoreError::MasterKeyMismatch { .. }
                 | StoreError::UnsupportedUrl { .. }
                 | StoreError::SchemaTooNew { .. }
                 | StoreError::Decode { .. }

@@ -108,6 +108,7 @@ pub async fn start(config: ServerConfig) -> Result<Running, StartError> {
         ))
         .await?,
     );
+    store.check_master_key().await?;
     let services = Services::new(store.clone(), config.password_cost);
     let bootstrap_token = services.bootstrap().await?;
     let state = Arc::new(AppState {

@@ -38,6 +38,14 @@ pub enum StoreError {
         /// The limit.
         max: usize,
     },
+    /// A value the store refuses (e.g. one no environment variable can hold).
+    #[error("value of {name} is refused: {reason}")]
+    InvalidValue {
+        /// The secret's name.
+        name: String,
+        /// Why.
+        reason: &'static str,
+    },
     /// A check-and-set write whose expected version was not current.
     #[error("version conflict: the write expected version {expected}, but the scope is at version {actual}")]
     Conflict {
@@ -90,6 +98,19 @@ pub enum StoreError {
         stored: String,
         /// Fingerprint of the key in use.
         current: String,
+    },
+    /// The database's keys are sealed with another master key than the one
+    /// this process was given.
+    #[error(
+        "this database is sealed with master key {database}, but this server was started with \
+         master key {given}: start it with the key the database was made with (every replica \
+         of one database needs the same --master-key-file or HUSH_MASTER_KEY)"
+    )]
+    MasterKeyMismatch {
+        /// Fingerprint recorded in the database.
+        database: String,
+        /// Fingerprint of the key in use.
+        given: String,
     },
     /// An entry operation on a blob scope, or the reverse.
     #[error("this scope holds {actual}, so it cannot take {attempted}")]

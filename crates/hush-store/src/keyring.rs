@@ -105,6 +105,45 @@ impl Store {
         Ok(self.keys.remember(&scope.project_id, dek))
     }
 
+    /// Checks that this store's master key is the one the database was made
+    /// with, and records it in a database made before the check existed.
+    /// A server calls this at start, so a replica with a wrong or new key
+    /// refuses to start instead of answering every request with an error
+    /// (or creating projects the other replicas cannot read).
+    pub async fn check_master_key(&self) -> Result<()> {
+        let given = self.keys.master().id();
+        self.db
+            .write(None, move |tx| async move {
+                let recorded: Option<String> = match tx
+                    .row(
+                        "SELECT value FROM hush_settings WHERE name = 'master_key_id'",
+                        &[],
+                    )
+                    .await?
+                {
+                    Some(row) => Some(row.get(0)?),
+                    // Databases from before the setting: any project's key.
+                    None => tx
+                        .row(
+                            "SELECT master_key_id FROM projects \
+                             WHERE master_key_id IS NOT NULL LIMIT 1",
+                            &[],
+                        )
+                        .await?
+                        .map(|row| row.get(0))
+                        .transpose()?,
+                };
+                match recorded {
+                    Some(database) if database != given => {
+                        Err(StoreError::MasterKeyMismatch { database, given })
+                    }
+                    Some(_) => Ok(()),
+                    None => record_master_key(&tx, &given).await,
+                }
+            })
+            .await
+    }
+
     /// Re-seals every project data key under `new_master` in one
     /// transaction, then switches this store to it. Values are not touched.
     /// Returns how many data keys were rewrapped. Other processes sharing
@@ -139,12 +178,23 @@ impl Store {
                     .await?;
                 }
                 crate::vaultenv::reseal_keys(&tx, &old, &new).await?;
+                record_master_key(&tx, &new_id).await?;
                 Ok(projects.len())
             })
             .await?;
         self.keys.replace_master(new_master);
         Ok(rewrapped)
     }
+}
+
+async fn record_master_key(tx: &crate::db::Tx, id: &str) -> Result<()> {
+    tx.exec(
+        "INSERT INTO hush_settings (name, value) VALUES ('master_key_id', $1) \
+         ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+        &params![id],
+    )
+    .await?;
+    Ok(())
 }
 
 fn unwrap_dek(

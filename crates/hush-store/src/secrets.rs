@@ -148,6 +148,12 @@ impl Store {
                 if value.len() > self.limits.max_value_bytes {
                     return Err(too_large(value.len(), self.limits.max_value_bytes));
                 }
+                if let Some(reason) = hush_core::env_refusal(name, value.expose()) {
+                    return Err(StoreError::InvalidValue {
+                        name: name.to_owned(),
+                        reason,
+                    });
+                }
                 let ctx = value_context(scope, &scope.key, name);
                 let sealed =
                     dek.encrypt_value(&ctx, value)

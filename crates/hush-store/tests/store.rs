@@ -1205,6 +1205,12 @@ async fn master_key_rotation_rewraps_only_keys(db: &TestDb) {
     let stale = db.reopen(MasterKey::from_bytes(db.key)).await.unwrap();
     let err = stale.read_level(&f.env_scope(), opts).await.unwrap_err();
     assert!(matches!(err, StoreError::WrongMasterKey { .. }), "{err:?}");
+    // …and the start-up check refuses it before any request.
+    let err = stale.check_master_key().await.unwrap_err();
+    assert!(
+        matches!(err, StoreError::MasterKeyMismatch { .. }),
+        "{err:?}"
+    );
     stale.close().await;
     let fresh = db
         .reopen(MasterKey::decode(&new_encoded).unwrap())
@@ -1220,6 +1226,7 @@ async fn master_key_rotation_rewraps_only_keys(db: &TestDb) {
         ),
         kv(&[("A", "alpha", Level::Environment)])
     );
+    fresh.check_master_key().await.unwrap();
     // vault-env signing keys were resealed with the rest.
     match fresh.vaultenv_key(&e2e.id).await.unwrap() {
         hush_store::VaultKey::Set(key) => assert_eq!(*key, [9u8; 32]),

@@ -68,6 +68,7 @@ pub async fn run(ctx: &Context, args: RunArgs) -> Result<u8> {
             eprintln!("hush: --watch will pick up the server's secrets once it is reachable again");
         }
     }
+    refuse_unfit(&environment.secrets)?;
     let vars = selected(&environment.secrets, args.override_existing);
     if args.watch {
         supervise(&client, environment.secrets, &vars, &args).await
@@ -84,6 +85,31 @@ pub async fn run(ctx: &Context, args: RunArgs) -> Result<u8> {
             126
         })
     }
+}
+
+/// Fails, naming them, if any variable cannot be placed in an environment
+/// (a value with a NUL byte, stored before the server refused those):
+/// running the command with it silently cut short would be worse.
+fn refuse_unfit(secrets: &EnvMap) -> Result<()> {
+    let unfit: Vec<String> = secrets
+        .iter()
+        .filter_map(|(name, value)| {
+            hush_core::env_refusal(name, value.expose()).map(|why| format!("{name} ({why})"))
+        })
+        .collect();
+    if unfit.is_empty() {
+        return Ok(());
+    }
+    anyhow::bail!(
+        "cannot pass {} to the command: {}; give {} a new value with `hush set`",
+        if unfit.len() == 1 {
+            "this variable"
+        } else {
+            "these variables"
+        },
+        unfit.join(", "),
+        if unfit.len() == 1 { "it" } else { "them" },
+    )
 }
 
 /// The variables to hand to the command; reports the names left alone.
@@ -200,5 +226,21 @@ fn status_code(status: std::process::ExitStatus) -> u8 {
         (Some(code), _) => u8::try_from(code & 0xff).unwrap_or(1),
         (None, Some(signal)) => u8::try_from((128 + signal) & 0xff).unwrap_or(1),
         (None, None) => 1,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unfit_values_are_named_not_passed() {
+        let mut secrets = EnvMap::new();
+        secrets.insert("GOOD".into(), "fine".into());
+        assert!(refuse_unfit(&secrets).is_ok());
+        secrets.insert("OLD_BINARY".into(), "a\0b".into());
+        let err = refuse_unfit(&secrets).unwrap_err().to_string();
+        assert!(err.contains("OLD_BINARY") && err.contains("NUL"), "{err}");
+        assert!(!err.contains("GOOD") && !err.contains("a\0b"), "{err}");
     }
 }

@@ -283,3 +283,71 @@ fn no_secret_or_token_reaches_the_log() {
         assert!(!log.contains(probe), "log contains {probe:?}");
     }
 }
+
+/// `hush serve` that must refuse to start: its exit status and stderr.
+fn refused(args: &[&std::ffi::OsStr]) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_hush"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--log", "warn"])
+        .args(args)
+        .env_remove("HUSH_MASTER_KEY")
+        .env_remove("HUSH_DATABASE_URL")
+        .env_remove("HUSH_MASTER_KEY_FILE")
+        .output()
+        .unwrap();
+    assert!(!out.status.success(), "the server must not start");
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// A server whose master key is not the database's refuses to start and
+/// names both keys; a replica of a shared database with no key refuses
+/// instead of generating one (and never writes a key file).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wrong_or_missing_master_key_refuses_to_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let mut server = start(&data, "info");
+    server.first_token();
+    let (ok, _, log) = server.stop();
+    assert!(ok, "{log}");
+    let original = std::fs::read_to_string(data.join("master.key")).unwrap();
+    let other = dir.path().join("other.key");
+    std::fs::write(&other, "b".repeat(64)).unwrap();
+    let stderr = refused(&[
+        "--data-dir".as_ref(),
+        data.as_os_str(),
+        "--master-key-file".as_ref(),
+        other.as_os_str(),
+    ]);
+    assert!(stderr.contains("sealed with master key"), "{stderr}");
+    assert_eq!(
+        std::fs::read_to_string(data.join("master.key")).unwrap(),
+        original
+    );
+
+    let Some(db) = hush_testkit::TestDatabase::create(hush_testkit::Db::Postgres).await else {
+        return;
+    };
+    let replica = dir.path().join("replica");
+    let stderr = refused(&[
+        "--data-dir".as_ref(),
+        replica.as_os_str(),
+        "--database-url".as_ref(),
+        db.url.as_ref(),
+    ]);
+    assert!(stderr.contains("no master key"), "{stderr}");
+    assert!(!replica.join("master.key").exists(), "no key is made up");
+    // The first server on the shared database records its key; another
+    // key is refused there too.
+    let first = hush_testkit::TestServer::start_on(&db.url, [b'C'; 32]).await;
+    first.stop().await;
+    let stderr = refused(&[
+        "--data-dir".as_ref(),
+        replica.as_os_str(),
+        "--database-url".as_ref(),
+        db.url.as_ref(),
+        "--master-key-file".as_ref(),
+        other.as_os_str(),
+    ]);
+    assert!(stderr.contains("sealed with master key"), "{stderr}");
+    db.drop_db().await;
+}

@@ -227,6 +227,35 @@ async fn bad_input_is_refused_and_nothing_stored(env: &TestEnv) {
     );
     let (status, body) = api.get(&format!("{base}/secrets?env=nope")).await;
     assert_eq!((status, code(&body)), (StatusCode::NOT_FOUND, "not_found"));
+    // A NUL byte can be in no environment variable: refused, naming the
+    // secret, in a single write and in a bulk write alike.
+    let (status, body) = api
+        .put(
+            &format!("{base}/secrets/NULLED?env=production"),
+            json!({ "value": "a\u{0}b" }),
+        )
+        .await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::UNPROCESSABLE_ENTITY, "invalid_value")
+    );
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("NULLED"),
+        "{body}"
+    );
+    let (status, body) = api
+        .post(
+            &format!("{base}/secrets?env=production"),
+            json!({ "set": [{"name": "FINE", "value": "x"}, {"name": "BAD", "value": "\u{0}"}] }),
+        )
+        .await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::UNPROCESSABLE_ENTITY, "invalid_value")
+    );
     // Nothing was stored by any of that.
     let (_, list) = api
         .get(&format!(

@@ -42,6 +42,7 @@ macro_rules! migrations {
                 convert: Some(Convert::DeltaVersions),
                 ..migration!($dir, 8, "version_changes", "0008_version_changes.sql")
             },
+            migration!($dir, 9, "settings", "0009_settings.sql"),
         ]
     };
 }
