@@ -430,3 +430,66 @@ impl Drop for SmallDisk {
             .status();
     }
 }
+
+/// A TCP proxy in front of a database that a test can cut and restore, to
+/// play an outage without touching the real server.
+pub struct TcpProxy {
+    /// Where clients connect.
+    pub addr: std::net::SocketAddr,
+    open: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    links: std::sync::Arc<std::sync::Mutex<Vec<tokio::task::AbortHandle>>>,
+}
+
+impl TcpProxy {
+    /// Forwards `127.0.0.1:<port>` to `target`.
+    pub async fn start(target: std::net::SocketAddr) -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("proxy listens");
+        let addr = listener.local_addr().expect("proxy address");
+        let open = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+        let links = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let (accept_open, accept_links) = (open.clone(), links.clone());
+        tokio::spawn(async move {
+            while let Ok((mut client, _)) = listener.accept().await {
+                if !accept_open.load(std::sync::atomic::Ordering::SeqCst) {
+                    continue; // dropped: the client sees the connection close
+                }
+                let link = tokio::spawn(async move {
+                    if let Ok(mut upstream) = tokio::net::TcpStream::connect(target).await {
+                        let _ = tokio::io::copy_bidirectional(&mut client, &mut upstream).await;
+                    }
+                });
+                accept_links
+                    .lock()
+                    .expect("proxy links")
+                    .push(link.abort_handle());
+            }
+        });
+        Self { addr, open, links }
+    }
+
+    /// The outage: every open connection is cut, new ones are closed at once.
+    pub fn cut(&self) {
+        self.open.store(false, std::sync::atomic::Ordering::SeqCst);
+        for link in self.links.lock().expect("proxy links").drain(..) {
+            link.abort();
+        }
+    }
+
+    /// The database is back.
+    pub fn restore(&self) {
+        self.open.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// `url` with its `host:port` replaced by this proxy's.
+    pub fn url_through(&self, url: &str) -> String {
+        let (scheme, rest) = url.split_once("://").expect("a URL");
+        let (auth_host, tail) = rest.split_once('/').unwrap_or((rest, ""));
+        let (auth, _) = auth_host
+            .rsplit_once('@')
+            .map_or(("", auth_host), |(a, h)| (a, h));
+        let at = if auth.is_empty() { "" } else { "@" };
+        format!("{scheme}://{auth}{at}{}/{tail}", self.addr)
+    }
+}

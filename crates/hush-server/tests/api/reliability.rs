@@ -349,3 +349,93 @@ async fn check_and_set_counter_loses_no_increment(env: &hush_testkit::TestEnv) {
         "the clients raced ({conflicts} conflicts, {reads} reads)"
     );
 }
+
+/// PostgreSQL goes away: reads, writes, pulls and `/ready` answer 503 with
+/// `Retry-After` within two seconds instead of waiting 30; once it is back
+/// the server serves again by itself.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_database_outage_answers_fast_and_recovers() {
+    use std::net::ToSocketAddrs;
+    let Some(db) = hush_testkit::TestDatabase::create(hush_testkit::Db::Postgres).await else {
+        return;
+    };
+    let host_port = db
+        .url
+        .split("://")
+        .nth(1)
+        .and_then(|rest| rest.split('/').next())
+        .and_then(|auth_host| auth_host.rsplit('@').next())
+        .unwrap()
+        .to_owned();
+    let target = host_port.to_socket_addrs().unwrap().next().unwrap();
+    let proxy = hush_testkit::TcpProxy::start(target).await;
+    let server = TestServer::start_on(&proxy.url_through(&db.url), KEY).await;
+    let api = Api::on(&server, server.admin());
+    let base = api.project("outage", &["production"]).await;
+    let secret = format!("{base}/secrets/A?env=production");
+    assert_eq!(
+        api.put(&secret, json!({ "value": "1" })).await.0,
+        StatusCode::OK
+    );
+    let pull = api
+        .token(json!({ "name": "p", "kind": "pull", "project": "outage" }))
+        .await;
+    let pull_path = "/api/v1/secrets/pull?env=production";
+
+    proxy.cut();
+    let timed = |name: &'static str, request: reqwest::RequestBuilder| async move {
+        let started = std::time::Instant::now();
+        let response = request.send().await.unwrap();
+        let took = started.elapsed();
+        assert!(
+            took < std::time::Duration::from_secs(2),
+            "{name} took {took:?} during the outage"
+        );
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE, "{name}");
+        assert!(
+            response.headers().contains_key("retry-after"),
+            "{name} says when to retry"
+        );
+        let body: Value = response.json().await.unwrap();
+        assert!(
+            body["error"]["code"].is_string() || body["error"].is_string(),
+            "{name}: {body}"
+        );
+    };
+    let token = api.token.clone();
+    timed("/ready", server.anonymous(Method::GET, "/ready")).await;
+    timed(
+        "read",
+        server.request(
+            Method::GET,
+            &format!("{base}/secrets?env=production"),
+            &token,
+        ),
+    )
+    .await;
+    timed(
+        "write",
+        server
+            .request(Method::PUT, &secret, &token)
+            .json(&json!({ "value": "2" })),
+    )
+    .await;
+    timed("pull", server.request(Method::GET, pull_path, &pull)).await;
+
+    proxy.restore();
+    let mut back = false;
+    for _ in 0..50 {
+        if api.put(&secret, json!({ "value": "3" })).await.0 == StatusCode::OK {
+            back = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(back, "writes work again once the database is back");
+    assert_eq!(ready_status(&server).await, StatusCode::OK);
+    let (status, pulled) = api.with(&pull).get(pull_path).await;
+    assert_eq!(status, StatusCode::OK, "{pulled}");
+    assert_eq!(pulled["data"]["secrets"]["A"], "3");
+    server.stop().await;
+    db.drop_db().await;
+}
