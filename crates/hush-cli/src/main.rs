@@ -100,7 +100,7 @@ async fn dispatch(ctx: &Context, command: Command) -> anyhow::Result<u8> {
         Command::Get(args) => secrets::get(ctx, args).await?,
         Command::List(args) => secrets::list(ctx, args).await?,
         Command::Delete(args) => secrets::delete(ctx, args).await?,
-        Command::Versions(_) => history::versions(ctx).await?,
+        Command::Versions(args) => history::versions(ctx, args).await?,
         Command::Diff(args) => history::diff(ctx, args).await?,
         Command::Rollback(args) => history::rollback(ctx, args).await?,
         Command::Copy(args) => history::copy(ctx, args).await?,

@@ -20,6 +20,9 @@ use crate::error::{ClientError, Result};
 
 /// How many times a `429` is retried before giving up.
 const MAX_RATE_LIMIT_RETRIES: u32 = 3;
+
+/// Items asked for per page when a list is read whole (the server's most).
+const PAGE: usize = 1000;
 /// The longest `Retry-After` honored; longer waits fail at once.
 const MAX_RETRY_AFTER: Duration = Duration::from_secs(60);
 
@@ -273,10 +276,23 @@ impl Api {
         self.call(Method::GET, &["v1", "whoami"], &[], None).await
     }
 
-    /// Projects of an organization.
+    /// Projects of an organization (every page).
     pub async fn projects(&self, org: &str) -> Result<Vec<Project>> {
-        self.call(Method::GET, &["v1", "orgs", org, "projects"], &[], None)
-            .await
+        let mut all: Vec<Project> = Vec::new();
+        loop {
+            let mut query = vec![("limit", PAGE.to_string())];
+            if let Some(last) = all.last() {
+                query.push(("after", last.slug.clone()));
+            }
+            let page: Vec<Project> = self
+                .call(Method::GET, &["v1", "orgs", org, "projects"], &query, None)
+                .await?;
+            let done = page.len() < PAGE;
+            all.extend(page);
+            if done {
+                return Ok(all);
+            }
+        }
     }
 
     /// One project.
@@ -462,11 +478,18 @@ impl Api {
         org: &str,
         project: &str,
         scope: &ScopeSel,
+        before: Option<i64>,
+        limit: usize,
     ) -> Result<Vec<Version>> {
+        let mut query = scope.query();
+        query.push(("limit", limit.to_string()));
+        if let Some(before) = before {
+            query.push(("before", before.to_string()));
+        }
         self.call(
             Method::GET,
             &["v1", "orgs", org, "projects", project, "versions"],
-            &scope.query(),
+            &query,
             None,
         )
         .await
@@ -590,10 +613,23 @@ impl Api {
         .await
     }
 
-    /// The organization's tokens.
+    /// The organization's tokens the caller manages (every page).
     pub async fn tokens(&self, org: &str) -> Result<Vec<Token>> {
-        self.call(Method::GET, &["v1", "orgs", org, "tokens"], &[], None)
-            .await
+        let mut all: Vec<Token> = Vec::new();
+        loop {
+            let mut query = vec![("limit", PAGE.to_string())];
+            if let Some(last) = all.last() {
+                query.push(("before", last.id.clone()));
+            }
+            let page: Vec<Token> = self
+                .call(Method::GET, &["v1", "orgs", org, "tokens"], &query, None)
+                .await?;
+            let done = page.len() < PAGE;
+            all.extend(page);
+            if done {
+                return Ok(all);
+            }
+        }
     }
 
     /// Creates a token (its secret is in the answer, once).

@@ -146,13 +146,23 @@ impl Store {
         rows::project(&row)
     }
 
-    /// An organization's projects, by slug.
-    pub async fn projects(&self, org: &Organization) -> Result<Vec<Project>> {
+    /// A page of an organization's projects, by slug: at most `limit`
+    /// whose slug sorts after `after`.
+    pub async fn projects(
+        &self,
+        org: &Organization,
+        after: Option<&str>,
+        limit: i64,
+    ) -> Result<Vec<Project>> {
         let sql = format!(
-            "SELECT {} FROM projects WHERE org_id = $1 ORDER BY slug",
-            rows::PROJECT_COLUMNS
+            "SELECT {} FROM projects WHERE org_id = $1 AND slug > $2 ORDER BY slug LIMIT {}",
+            rows::PROJECT_COLUMNS,
+            limit.clamp(1, 10_000)
         );
-        let all = self.db.rows(&sql, &params![&org.id]).await?;
+        let all = self
+            .db
+            .rows(&sql, &params![&org.id, after.unwrap_or("")])
+            .await?;
         all.iter().map(rows::project).collect()
     }
 

@@ -168,13 +168,33 @@ impl Store {
         row.as_ref().map(token).transpose()
     }
 
-    /// An organization's tokens, newest first.
-    pub async fn tokens(&self, org_id: &str) -> Result<Vec<TokenRecord>> {
+    /// A page of an organization's tokens, newest first: at most `limit`
+    /// that come after the token `before` in that order.
+    pub async fn tokens(
+        &self,
+        org_id: &str,
+        before: Option<&str>,
+        limit: i64,
+    ) -> Result<Vec<TokenRecord>> {
         let sql = format!(
-            "SELECT {TOKEN_COLUMNS} FROM tokens WHERE org_id = $1 ORDER BY created_at DESC, id"
+            "SELECT {TOKEN_COLUMNS} FROM tokens t WHERE org_id = $1 AND ($2 = '' OR EXISTS \
+             (SELECT 1 FROM tokens c WHERE c.id = $2 AND (t.created_at < c.created_at OR \
+             (t.created_at = c.created_at AND t.id > c.id)))) \
+             ORDER BY created_at DESC, id LIMIT {}",
+            limit.clamp(1, 10_000)
         );
-        let all = self.db.rows(&sql, &params![org_id]).await?;
+        let all = self
+            .db
+            .rows(&sql, &params![org_id, before.unwrap_or("")])
+            .await?;
         all.iter().map(token).collect()
+    }
+
+    /// One token of an organization.
+    pub async fn token(&self, org_id: &str, id: &str) -> Result<Option<TokenRecord>> {
+        let sql = format!("SELECT {TOKEN_COLUMNS} FROM tokens WHERE org_id = $1 AND id = $2");
+        let row = self.db.row(&sql, &params![org_id, id]).await?;
+        row.as_ref().map(token).transpose()
     }
 
     /// Disables (revokes) or re-enables a token of an organization.

@@ -420,7 +420,15 @@ async fn organizations_projects_and_slugs(db: &TestDb) {
         })
     ));
     assert_eq!(s.organizations().await.unwrap().len(), 2);
-    assert_eq!(s.projects(&acme).await.unwrap(), vec![web.clone()]);
+    assert_eq!(
+        s.projects(&acme, None, 100).await.unwrap(),
+        vec![web.clone()]
+    );
+    assert!(s
+        .projects(&acme, Some("web"), 100)
+        .await
+        .unwrap()
+        .is_empty());
     assert_eq!(
         s.project(&acme, "web").await.unwrap().mode,
         EncryptionMode::Server

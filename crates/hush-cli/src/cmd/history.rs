@@ -7,23 +7,54 @@ use hush_proto::{CopySecrets, ScopeRef};
 use crate::context::Context;
 use crate::output::{self, Table};
 
-/// List the environment's versions, newest first. Every write (set,
-/// delete, push, copy, rollback) is one version.
+/// List the environment's versions, newest first. Every write that
+/// changes something (set, delete, push, copy, rollback) is one version;
+/// hush keeps them all.
 ///
 /// Examples:
 ///
-///   hush versions
+///   hush versions                    # the newest 20
 ///
-///   hush versions --env production --output json
+///   hush versions --limit 100 --before 250
+///
+///   hush versions --all --output json
 #[derive(Debug, Args)]
 #[command(verbatim_doc_comment)]
-pub struct VersionsArgs {}
+pub struct VersionsArgs {
+    /// How many to show.
+    #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u16).range(1..=1000))]
+    limit: u16,
+    /// Only versions older than this one (the next page).
+    #[arg(long, value_name = "VERSION")]
+    before: Option<i64>,
+    /// Every version, however many.
+    #[arg(long, conflicts_with_all = ["limit", "before"])]
+    all: bool,
+}
 
-pub async fn versions(ctx: &Context) -> Result<()> {
-    let versions = ctx
-        .api()?
-        .versions(&ctx.org, ctx.project()?, &ctx.scope()?)
-        .await?;
+pub async fn versions(ctx: &Context, args: VersionsArgs) -> Result<()> {
+    let api = ctx.api()?;
+    let (project, scope) = (ctx.project()?, ctx.scope()?);
+    let page = if args.all {
+        1000
+    } else {
+        usize::from(args.limit)
+    };
+    let mut versions = Vec::new();
+    let mut before = args.before;
+    loop {
+        let batch = api
+            .versions(&ctx.org, project, &scope, before, page)
+            .await?;
+        let full = batch.len() == page;
+        before = batch.last().map(|v| v.version);
+        versions.extend(batch);
+        if !(args.all && full) {
+            break;
+        }
+    }
+    let more =
+        !args.all && versions.len() == page && versions.last().is_some_and(|v| v.version > 1);
     if ctx.json() {
         return output::json(&versions);
     }
@@ -42,6 +73,9 @@ pub async fn versions(ctx: &Context) -> Result<()> {
         ]);
     }
     table.print(&format!("{} has no versions yet.", ctx.where_()));
+    if let (true, Some(oldest)) = (more, before) {
+        eprintln!("older versions: hush versions --before {oldest} (or --all)");
+    }
     Ok(())
 }
 

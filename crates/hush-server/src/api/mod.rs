@@ -123,6 +123,75 @@ async fn log_request(request: Request, next: Next) -> Response {
     response
 }
 
+/// `?limit=` with the default and bounds of [`crate::service::Page`].
+pub fn page_limit(limit: Option<i64>) -> i64 {
+    crate::service::Page::new(None, limit).limit
+}
+
+/// One page of a list: the items as a JSON array and, when the page is
+/// full, `Link: <…>; rel="next"` pointing at the next page (the same
+/// request with `cursor` set to the last item's key).
+pub struct Paged<T> {
+    items: Vec<T>,
+    next: Option<axum::http::HeaderValue>,
+}
+
+impl<T: serde::Serialize> Paged<T> {
+    /// `key` gives the cursor value of an item.
+    pub fn new(
+        items: Vec<T>,
+        limit: i64,
+        uri: &axum::http::Uri,
+        cursor: &str,
+        key: impl Fn(&T) -> String,
+    ) -> Self {
+        let next = (items.len() as i64 >= limit)
+            .then(|| items.last().map(&key))
+            .flatten()
+            .and_then(|last| next_link(uri, cursor, &last));
+        Self { items, next }
+    }
+}
+
+/// `<path?query with cursor=last>; rel="next"`.
+fn next_link(uri: &axum::http::Uri, cursor: &str, last: &str) -> Option<axum::http::HeaderValue> {
+    let mut pairs: Vec<String> = uri
+        .query()
+        .unwrap_or_default()
+        .split('&')
+        .filter(|p| !p.is_empty() && p.split('=').next() != Some(cursor))
+        .map(str::to_owned)
+        .collect();
+    let encoded: String = last
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect();
+    pairs.push(format!("{cursor}={encoded}"));
+    axum::http::HeaderValue::from_str(&format!(
+        "<{}?{}>; rel=\"next\"",
+        uri.path(),
+        pairs.join("&")
+    ))
+    .ok()
+}
+
+impl<T: serde::Serialize> IntoResponse for Paged<T> {
+    fn into_response(self) -> Response {
+        let mut response = Json(self.items).into_response();
+        if let Some(link) = self.next {
+            response
+                .headers_mut()
+                .insert(axum::http::header::LINK, link);
+        }
+        response
+    }
+}
+
 /// The `X-Hush-Key-Proof` header that writes to an end-to-end-encrypted
 /// project carry (see `hush_core::e2ee`).
 pub struct KeyProof(pub Option<String>);

@@ -24,13 +24,24 @@ impl Services {
     }
 
     /// The caller's projects in an organization.
-    pub async fn projects(&self, who: &Principal, org: &str) -> Result<Vec<Project>, ServiceError> {
+    /// A page of the organization's projects the caller can see, by slug.
+    pub async fn projects(
+        &self,
+        who: &Principal,
+        org: &str,
+        after: Option<&str>,
+        limit: i64,
+    ) -> Result<Vec<Project>, ServiceError> {
         let org = self.org(who, org).await?;
-        let all = self.store.projects(&org).await?;
-        Ok(all
-            .into_iter()
-            .filter(|p| who.token.project_id.as_ref().is_none_or(|id| *id == p.id))
-            .collect())
+        if let Some(own) = &who.token.project_id {
+            // A token limited to one project lists just that one.
+            let project = self.store.project_by_id(own).await?;
+            return Ok((after.is_none_or(|a| project.slug.as_str() > a))
+                .then_some(project)
+                .into_iter()
+                .collect());
+        }
+        Ok(self.store.projects(&org, after, limit).await?)
     }
 
     /// Creates a project (needs `org:admin`).

@@ -177,18 +177,33 @@ impl Services {
         Ok((secret, record))
     }
 
-    /// The organization's tokens the caller may manage.
+    /// A page of the organization's tokens the caller may manage, newest
+    /// first: at most `limit`, after the token `before`.
     pub async fn tokens(
         &self,
         who: &Principal,
         org: &str,
+        before: Option<&str>,
+        limit: i64,
     ) -> Result<Vec<TokenRecord>, ServiceError> {
         let org = self.org(who, org).await?;
         if !who.has_anywhere(Scope::ProjectAdmin) {
             who.require(Scope::ProjectAdmin)?;
         }
-        let all = self.store.tokens(&org.id).await?;
-        Ok(all.into_iter().filter(|t| self.manages(who, t)).collect())
+        // The store pages all tokens; keep reading until the page holds
+        // `limit` the caller manages, or the tokens run out.
+        let mut page = Vec::new();
+        let mut cursor = before.map(str::to_owned);
+        loop {
+            let batch = self.store.tokens(&org.id, cursor.as_deref(), limit).await?;
+            let exhausted = (batch.len() as i64) < limit;
+            cursor = batch.last().map(|t| t.id.clone());
+            page.extend(batch.into_iter().filter(|t| self.manages(who, t)));
+            if exhausted || page.len() as i64 >= limit {
+                page.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
+                return Ok(page);
+            }
+        }
     }
 
     /// Revokes a token.
@@ -199,10 +214,11 @@ impl Services {
         id: &str,
     ) -> Result<(), ServiceError> {
         let org = self.org(who, org).await?;
-        let all = self.store.tokens(&org.id).await?;
-        let token = all
-            .iter()
-            .find(|t| t.id == id && self.manages(who, t))
+        let token = self
+            .store
+            .token(&org.id, id)
+            .await?
+            .filter(|t| self.manages(who, t))
             .ok_or_else(|| {
                 ServiceError::Store(hush_store::StoreError::NotFound {
                     kind: "token",

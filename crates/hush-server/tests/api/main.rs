@@ -26,6 +26,7 @@ on_both_backends!(
     project_roles_replace_the_org_role,
     vaultenv_protocol_refuses_bad_requests,
     e2ee_projects_guard_writes_with_the_key_proof,
+    lists_come_in_pages,
 );
 
 fn values(list: &Value) -> Vec<(String, String, String)> {
@@ -2020,4 +2021,88 @@ async fn e2ee_projects_guard_writes_with_the_key_proof(env: &TestEnv) {
     let dek = e2ee::unlock(&rewrapped, &"new passphrase here".into()).unwrap();
     let value = pulled["data"]["secrets"]["API_KEY"].as_str().unwrap();
     assert_eq!(e2ee::decrypt_value(&dek, value).unwrap().expose(), "s3cr3t");
+}
+
+/// Follows `Link: rel="next"` from `first` to the end; returns every page.
+async fn all_pages(api: &Api<'_>, first: &str) -> Vec<Vec<Value>> {
+    let mut pages = Vec::new();
+    let mut next = Some(first.to_owned());
+    while let Some(path) = next.take() {
+        let resp = api
+            .s
+            .request(Method::GET, &path, &api.token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), StatusCode::OK, "{path}");
+        next = resp
+            .headers()
+            .get("link")
+            .map(|l| l.to_str().unwrap().to_owned())
+            .map(|l| {
+                assert!(l.ends_with("; rel=\"next\""), "{l}");
+                l.trim_start_matches('<')
+                    .split('>')
+                    .next()
+                    .unwrap()
+                    .to_owned()
+            });
+        let page: Value = resp.json().await.unwrap();
+        pages.push(page.as_array().unwrap().clone());
+        assert!(pages.len() < 50, "paging ends");
+    }
+    pages
+}
+
+/// Versions, projects and tokens come a page at a time (`?limit=`, a
+/// cursor, `Link: rel="next"`), and the pages add up to the whole list.
+async fn lists_come_in_pages(env: &TestEnv) {
+    let api = Api::admin(env);
+    for slug in ["p1", "p2", "p3", "p4", "p5"] {
+        api.project(slug, &[]).await;
+    }
+    let pages = all_pages(&api, "/v1/orgs/default/projects?limit=2").await;
+    assert_eq!(
+        pages.iter().map(Vec::len).collect::<Vec<_>>(),
+        vec![2, 2, 1]
+    );
+    let slugs: Vec<&str> = pages
+        .iter()
+        .flatten()
+        .map(|p| p["slug"].as_str().unwrap())
+        .collect();
+    assert_eq!(slugs, vec!["p1", "p2", "p3", "p4", "p5"]);
+
+    for i in 0..5 {
+        api.token(json!({ "name": format!("t{i}"), "kind": "pull", "project": "p1" }))
+            .await;
+    }
+    let all: Vec<Value> = all_pages(&api, "/v1/orgs/default/tokens?limit=1000")
+        .await
+        .concat();
+    let paged: Vec<Value> = all_pages(&api, "/v1/orgs/default/tokens?limit=2")
+        .await
+        .concat();
+    assert_eq!(paged, all, "pages of tokens add up to the whole list");
+    assert!(all.len() >= 6);
+
+    let base = "/v1/orgs/default/projects/p1/secrets";
+    for i in 0..7 {
+        let (status, _) = api
+            .put(&format!("{base}/V{i}"), json!({ "value": "x" }))
+            .await;
+        assert_eq!(status, StatusCode::OK);
+    }
+    let pages = all_pages(&api, "/v1/orgs/default/projects/p1/versions?limit=3").await;
+    let numbers: Vec<i64> = pages
+        .iter()
+        .flatten()
+        .map(|v| v["version"].as_i64().unwrap())
+        .collect();
+    assert_eq!(numbers, vec![7, 6, 5, 4, 3, 2, 1]);
+    let (status, body) = api.get("/v1/orgs/default/projects?limit=2&cursor=x").await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::BAD_REQUEST, "invalid_query")
+    );
 }

@@ -2,14 +2,15 @@
 
 use std::sync::Arc;
 
-use axum::extract::State;
+use axum::extract::{OriginalUri, State};
 use axum::http::StatusCode;
 use axum::Json;
 use hush_proto::{Child, CreateNamed, CreateProject, E2eeMeta, Organization, Project};
 use hush_store::{ChildKind, EncryptionMode};
+use serde::Deserialize;
 
 use super::convert;
-use crate::api::{JsonBody, KeyProof, PathArgs};
+use crate::api::{page_limit, JsonBody, KeyProof, Paged, Params, PathArgs};
 use crate::auth::Principal;
 use crate::error::ServiceError;
 use crate::AppState;
@@ -51,18 +52,41 @@ pub async fn get_org(
 #[utoipa::path(
     get,
     path = "/orgs/{org}/projects",
-    summary = "Projects the token may see",
-    params(("org" = String, Path, description = "Organization slug")),
-    responses((status = 200, body = Vec<Project>), super::doc::Errors),
+    summary = "Projects the token may see, a page at a time by slug",
+    params(("org" = String, Path, description = "Organization slug"), ListQuery),
+    responses((status = 200, body = Vec<Project>, headers(("link" = String, description = "`<…?after=…>; rel=\"next\"` when there may be more"))), super::doc::Errors),
     security(("bearer" = []))
 )]
 pub async fn list(
     State(app): S,
     who: Principal,
     PathArgs(org): PathArgs<String>,
-) -> Result<Json<Vec<hush_proto::Project>>> {
-    let projects = app.services.projects(&who, &org).await?;
-    Ok(Json(projects.into_iter().map(convert::project).collect()))
+    Params(q): Params<ListQuery>,
+    OriginalUri(uri): OriginalUri,
+) -> Result<Paged<hush_proto::Project>> {
+    let limit = page_limit(q.limit);
+    let projects = app
+        .services
+        .projects(&who, &org, q.after.as_deref(), limit)
+        .await?;
+    Ok(Paged::new(
+        projects.into_iter().map(convert::project).collect(),
+        limit,
+        &uri,
+        "after",
+        |p| p.slug.clone(),
+    ))
+}
+
+/// `GET …/projects` query: a page of projects, by slug.
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct ListQuery {
+    /// Only projects whose slug sorts after this one (the next page).
+    after: Option<String>,
+    /// Projects per page: 100 by default, at most 1000.
+    limit: Option<i64>,
 }
 
 #[utoipa::path(

@@ -3,14 +3,15 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use axum::extract::State;
+use axum::extract::{OriginalUri, State};
 use axum::http::StatusCode;
 use axum::Json;
 use hush_proto::{CreateToken, CreatedToken, Token};
 use hush_store::{ChildKind, TokenKind, TokenRecord};
+use serde::Deserialize;
 
 use super::convert;
-use crate::api::{JsonBody, PathArgs};
+use crate::api::{page_limit, JsonBody, Paged, Params, PathArgs};
 use crate::auth::Principal;
 use crate::error::ServiceError;
 use crate::service::TokenRequest;
@@ -69,31 +70,49 @@ pub async fn create(
 #[utoipa::path(
     get,
     path = "/orgs/{org}/tokens",
-    summary = "Tokens the caller manages",
-    params(("org" = String, Path, description = "Organization slug")),
-    responses((status = 200, body = Vec<Token>), super::doc::Errors),
+    summary = "Tokens the caller manages, newest first, a page at a time",
+    params(("org" = String, Path, description = "Organization slug"), ListQuery),
+    responses((status = 200, body = Vec<Token>, headers(("link" = String, description = "`<…?before=…>; rel=\"next\"` when there may be more"))), super::doc::Errors),
     security(("bearer" = []))
 )]
 pub async fn list(
     State(app): S,
     who: Principal,
     PathArgs(org): PathArgs<String>,
-) -> Result<Json<Vec<hush_proto::Token>>> {
-    let tokens = app.services.tokens(&who, &org).await?;
+    Params(q): Params<ListQuery>,
+    OriginalUri(uri): OriginalUri,
+) -> Result<Paged<hush_proto::Token>> {
+    let limit = page_limit(q.limit);
+    let tokens = app
+        .services
+        .tokens(&who, &org, q.before.as_deref(), limit)
+        .await?;
     let names = restriction_names(&app, &who, &org, &tokens).await?;
-    Ok(Json(
-        tokens
-            .into_iter()
-            .map(|t| {
-                let project = t.project_id.as_ref().and_then(|id| names.get(id).cloned());
-                let env = t
-                    .environment_id
-                    .as_ref()
-                    .and_then(|id| names.get(id).cloned());
-                convert::token(t, project, env)
-            })
-            .collect(),
-    ))
+    let tokens = tokens
+        .into_iter()
+        .map(|t| {
+            let project = t.project_id.as_ref().and_then(|id| names.get(id).cloned());
+            let env = t
+                .environment_id
+                .as_ref()
+                .and_then(|id| names.get(id).cloned());
+            convert::token(t, project, env)
+        })
+        .collect();
+    Ok(Paged::new(tokens, limit, &uri, "before", |t: &Token| {
+        t.id.clone()
+    }))
+}
+
+/// `GET …/tokens` query: a page of tokens, newest first.
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct ListQuery {
+    /// Only tokens listed after this token id (the next page).
+    before: Option<String>,
+    /// Tokens per page: 100 by default, at most 1000.
+    limit: Option<i64>,
 }
 
 /// Slugs of the projects and environments tokens are limited to, by id.
@@ -107,7 +126,7 @@ async fn restriction_names(
     if tokens.iter().all(|t| t.project_id.is_none()) {
         return Ok(names);
     }
-    for project in app.services.projects(who, org).await? {
+    for project in app.services.projects(who, org, None, i64::MAX).await? {
         if tokens
             .iter()
             .any(|t| t.environment_id.is_some() && t.project_id.as_ref() == Some(&project.id))

@@ -2,14 +2,14 @@
 
 use std::sync::Arc;
 
-use axum::extract::State;
+use axum::extract::{OriginalUri, State};
 use axum::http::StatusCode;
 use axum::Json;
 use hush_proto::{DiffEntry, Purged, SecretList, Version, WriteResult};
 use serde::Deserialize;
 
 use super::{convert, ScopeQuery};
-use crate::api::{Params, PathArgs};
+use crate::api::{page_limit, Paged, Params, PathArgs};
 use crate::auth::Principal;
 use crate::error::ServiceError;
 use crate::service::Page;
@@ -84,7 +84,7 @@ fn scope(env: Option<String>, target: Option<String>) -> crate::service::ScopeAd
     path = "/orgs/{org}/projects/{project}/versions",
     summary = "Version log of a scope, newest first",
     params(("org" = String, Path, description = "Organization slug"), ("project" = String, Path, description = "Project slug"), ListQuery),
-    responses((status = 200, body = Vec<Version>), super::doc::Errors),
+    responses((status = 200, body = Vec<Version>, headers(("link" = String, description = "`<…?before=…>; rel=\"next\"` when there may be more"))), super::doc::Errors),
     security(("bearer" = []))
 )]
 pub async fn list(
@@ -92,18 +92,20 @@ pub async fn list(
     who: Principal,
     PathArgs((org, project)): PathArgs<(String, String)>,
     Params(q): Params<ListQuery>,
-) -> Result<Json<Vec<Version>>> {
+    OriginalUri(uri): OriginalUri,
+) -> Result<Paged<Version>> {
+    let page = Page::new(q.before, Some(page_limit(q.limit)));
     let versions = app
         .services
-        .versions(
-            &who,
-            &org,
-            &project,
-            &scope(q.env, q.target),
-            Page::new(q.before, q.limit),
-        )
+        .versions(&who, &org, &project, &scope(q.env, q.target), page)
         .await?;
-    Ok(Json(versions.into_iter().map(convert::version).collect()))
+    Ok(Paged::new(
+        versions.into_iter().map(convert::version).collect(),
+        page.limit,
+        &uri,
+        "before",
+        |v: &Version| v.version.to_string(),
+    ))
 }
 
 #[utoipa::path(
