@@ -67,7 +67,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Serve(args) => serve::run(args),
-        Command::Audit(args) if args.is_verify() => audit::verify(args),
+        Command::Audit(args) if args.is_offline() => audit::offline(args),
         command => client(&cli.global, command),
     }
 }

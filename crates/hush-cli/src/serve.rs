@@ -74,6 +74,18 @@ pub struct ServeArgs {
     #[arg(long, env = "HUSH_TLS_KEY", requires = "tls_cert")]
     tls_key: Option<PathBuf>,
 
+    /// Record successful pulls as one audit entry per caller, environment
+    /// and client every this many seconds, with a count, instead of one
+    /// entry per pull (0, the default). Every other request is always its
+    /// own entry. See "Audit log" in the README for the bytes per pull.
+    #[arg(
+        long,
+        env = "HUSH_AUDIT_PULL_INTERVAL",
+        default_value_t = 0,
+        value_name = "SECONDS"
+    )]
+    audit_pull_interval: u64,
+
     /// Log level: error, warn, info, debug or trace.
     #[arg(long, env = "HUSH_LOG", default_value = "info")]
     log: tracing::Level,
@@ -94,6 +106,7 @@ const KNOWN_VARS: &[&str] = &[
     "HUSH_TLS_KEY",
     "HUSH_RATE_LIMIT_TOKEN",
     "HUSH_RATE_LIMIT_IP",
+    "HUSH_AUDIT_PULL_INTERVAL",
     // The client's (hush run, hush_client::config()).
     "HUSH_URL",
     "HUSH_TOKEN",
@@ -180,6 +193,8 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
         },
         password_cost: hush_core::password::PasswordCost::standard(),
         tls,
+        audit_pull_interval: (args.audit_pull_interval > 0)
+            .then(|| Duration::from_secs(args.audit_pull_interval)),
     };
     // Registered before the server can report that it listens, so a
     // SIGTERM sent right after always means a clean shutdown.

@@ -388,8 +388,16 @@ pub struct AuditEntry {
     pub ip: String,
     /// Client user agent.
     pub user_agent: String,
+    /// How many identical requests the entry stands for (more than 1 for a
+    /// summary of pulls).
+    #[serde(default = "one")]
+    pub count: i64,
     /// Chain hash.
     pub hash: String,
+}
+
+fn one() -> i64 {
+    1
 }
 
 /// A page of the audit log, newest first.
@@ -414,6 +422,10 @@ pub struct AuditVerification {
     /// The first entry that does not check out.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub first_broken: Option<i64>,
+    /// After a prune: the sequence number of the last removed entry, from
+    /// which verification starts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pruned_through: Option<i64>,
 }
 
 /// Body of `POST /v1/orgs/{org}/users`.

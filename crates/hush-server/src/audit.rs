@@ -61,6 +61,7 @@ impl AuditInfo {
             status: i64::from(status.as_u16()),
             ip: self.ip.clone(),
             user_agent: self.user_agent.clone(),
+            count: 1,
         }
     }
 }
@@ -186,6 +187,12 @@ pub async fn record(
     let Some(entry) = slot.finish(status) else {
         return response;
     };
+    if let Some(summaries) = &app.pull_summaries {
+        if entry.action == PULL_ACTION && status == StatusCode::OK {
+            summaries.add(entry);
+            return response;
+        }
+    }
     match app.services.store.append_audit(&[entry]).await {
         Ok(_) => response,
         Err(err) => {
@@ -199,6 +206,101 @@ pub async fn record(
             crate::error::retry_after(&mut refused, 5);
             refused
         }
+    }
+}
+
+/// The action of a successful pull, the one request operators may choose
+/// to record as summaries.
+const PULL_ACTION: &str = "secret.pull";
+
+/// Successful pulls recorded as one entry per caller, environment and
+/// client per interval, with a count, instead of one entry per pull (the
+/// operator's choice: `--audit-pull-interval`). A busy service pulling on
+/// every start otherwise writes hundreds of bytes per pull. The count is
+/// committed when the interval ends, so a crash can lose up to one
+/// interval of pull counts; everything else is still recorded per request
+/// and before it is answered.
+pub struct PullSummaries {
+    interval: std::time::Duration,
+    pending: Mutex<std::collections::HashMap<SummaryKey, AuditEntry>>,
+}
+
+/// Who pulled what from where.
+type SummaryKey = (
+    String,
+    Option<String>,
+    Option<String>,
+    String,
+    String,
+    String,
+);
+
+impl PullSummaries {
+    /// Summaries over `interval`.
+    pub fn new(interval: std::time::Duration) -> Arc<Self> {
+        Arc::new(Self {
+            interval,
+            pending: Mutex::new(std::collections::HashMap::new()),
+        })
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, std::collections::HashMap<SummaryKey, AuditEntry>> {
+        self.pending
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn add(&self, entry: AuditEntry) {
+        let key = (
+            entry.actor.clone(),
+            entry.org_id.clone(),
+            entry.project_id.clone(),
+            entry.resource.clone(),
+            entry.ip.clone(),
+            entry.user_agent.clone(),
+        );
+        self.lock()
+            .entry(key)
+            .and_modify(|summary| summary.count += 1)
+            .or_insert(entry);
+    }
+
+    /// Appends the pending summaries; on failure they stay pending for the
+    /// next attempt.
+    pub async fn flush(&self, store: &hush_store::Store) {
+        let pending: Vec<(SummaryKey, AuditEntry)> = self.lock().drain().collect();
+        if pending.is_empty() {
+            return;
+        }
+        let entries: Vec<AuditEntry> = pending.iter().map(|(_, e)| e.clone()).collect();
+        if store.append_audit(&entries).await.is_err() {
+            let mut map = self.lock();
+            for (key, entry) in pending {
+                map.entry(key)
+                    .and_modify(|newer| {
+                        newer.count += entry.count;
+                        newer.at = entry.at;
+                    })
+                    .or_insert(entry);
+            }
+        }
+    }
+
+    /// Flushes every interval until `stop` turns true, then once more.
+    pub fn spawn_flusher(
+        self: Arc<Self>,
+        store: Arc<hush_store::Store>,
+        mut stop: tokio::sync::watch::Receiver<bool>,
+    ) -> tokio::task::JoinHandle<()> {
+        tokio::spawn(async move {
+            while !*stop.borrow() {
+                tokio::select! {
+                    _ = tokio::time::sleep(self.interval) => self.flush(&store).await,
+                    changed = stop.changed() => if changed.is_err() { break },
+                }
+            }
+            self.flush(&store).await;
+        })
     }
 }
 

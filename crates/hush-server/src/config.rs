@@ -30,6 +30,28 @@ pub struct ServerConfig {
     pub password_cost: hush_core::password::PasswordCost,
     /// Serve HTTPS with these files.
     pub tls: Option<crate::tls::TlsFiles>,
+    /// Record successful pulls as one entry per caller, environment and
+    /// client per interval, with a count (`None`: every pull its own
+    /// entry, the default).
+    pub audit_pull_interval: Option<Duration>,
+}
+
+impl ServerConfig {
+    /// A configuration with the defaults of `hush serve` for everything
+    /// but where to listen, the database and the key.
+    pub fn new(listen: SocketAddr, database_url: impl Into<String>, master_key: MasterKey) -> Self {
+        Self {
+            listen,
+            database_url: database_url.into(),
+            master_key,
+            max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            request_timeout: Duration::from_secs(30),
+            rate_limits: crate::ratelimit::RateLimits::defaults(),
+            password_cost: hush_core::password::PasswordCost::standard(),
+            tls: None,
+            audit_pull_interval: None,
+        }
+    }
 }
 
 /// Why the configuration could not be prepared.

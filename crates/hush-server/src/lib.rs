@@ -34,6 +34,8 @@ pub struct AppState {
     pub services: Services,
     /// Request rate limits.
     pub limiter: ratelimit::Limiter,
+    /// Pull summaries, when pulls are not recorded one by one.
+    pub pull_summaries: Option<Arc<audit::PullSummaries>>,
 }
 
 /// A server that is listening.
@@ -46,6 +48,7 @@ pub struct Running {
     pub store: Arc<Store>,
     shutdown: watch::Sender<bool>,
     task: tokio::task::JoinHandle<std::io::Result<()>>,
+    summaries: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl Running {
@@ -64,6 +67,11 @@ impl Running {
             .task
             .await
             .unwrap_or_else(|err| Err(std::io::Error::other(err)));
+        if let Some(summaries) = self.summaries {
+            // It flushes what is pending once it sees the shutdown.
+            let _ = self.shutdown.send(true);
+            let _ = summaries.await;
+        }
         self.store.close().await;
         result
     }
@@ -111,9 +119,11 @@ pub async fn start(config: ServerConfig) -> Result<Running, StartError> {
     store.check_master_key().await?;
     let services = Services::new(store.clone(), config.password_cost);
     let bootstrap_token = services.bootstrap().await?;
+    let pull_summaries = config.audit_pull_interval.map(audit::PullSummaries::new);
     let state = Arc::new(AppState {
         services,
         limiter: ratelimit::Limiter::new(config.rate_limits),
+        pull_summaries: pull_summaries.clone(),
     });
     let app = api::router(state, config.max_body_bytes, config.request_timeout);
     let listener = TcpListener::bind(config.listen)
@@ -127,6 +137,7 @@ pub async fn start(config: ServerConfig) -> Result<Running, StartError> {
         source,
     })?;
     let (shutdown, mut signal) = watch::channel(false);
+    let summaries = pull_summaries.map(|s| s.spawn_flusher(store.clone(), shutdown.subscribe()));
     let task = match acceptor {
         Some(acceptor) => tokio::spawn(tls::serve(listener, acceptor, app, signal)),
         None => tokio::spawn(async move {
@@ -147,6 +158,7 @@ pub async fn start(config: ServerConfig) -> Result<Running, StartError> {
         store,
         shutdown,
         task,
+        summaries,
     })
 }
 

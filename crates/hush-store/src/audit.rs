@@ -29,6 +29,9 @@ pub struct AuditEntry {
     pub ip: String,
     /// Client user agent.
     pub user_agent: String,
+    /// How many identical requests this entry stands for: 1, or more for
+    /// a summary of pulls (see the server's `--audit-pull-interval`).
+    pub count: i64,
 }
 
 /// A stored entry.
@@ -72,10 +75,26 @@ pub struct AuditVerification {
     pub entries: i64,
     /// The first entry whose hash or link does not match, if any.
     pub first_broken: Option<i64>,
+    /// Where verification started: the last pruned entry, if any.
+    pub anchor: Option<AuditAnchor>,
 }
 
-fn fields(seq: i64, e: &AuditEntry) -> [String; 11] {
-    [
+/// What a prune left behind: the last entry it removed, which the chain
+/// now starts from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditAnchor {
+    /// Its sequence number.
+    pub seq: i64,
+    /// Its hash.
+    pub hash: String,
+    /// Entries removed by prunes so far.
+    pub pruned: i64,
+    /// When the last prune ran (unix ms).
+    pub pruned_at: i64,
+}
+
+fn fields(seq: i64, e: &AuditEntry) -> Vec<String> {
+    let mut fields = vec![
         seq.to_string(),
         e.at.to_string(),
         e.org_id.clone().unwrap_or_default(),
@@ -87,7 +106,13 @@ fn fields(seq: i64, e: &AuditEntry) -> [String; 11] {
         e.status.to_string(),
         e.ip.clone(),
         e.user_agent.clone(),
-    ]
+    ];
+    // Entries of one request hash as they always have, so chains written
+    // before counts existed still verify.
+    if e.count != 1 {
+        fields.push(format!("count={}", e.count));
+    }
+    fields
 }
 
 fn entry_hash(prev: &str, seq: i64, e: &AuditEntry) -> String {
@@ -97,9 +122,9 @@ fn entry_hash(prev: &str, seq: i64, e: &AuditEntry) -> String {
 }
 
 const COLUMNS: &str = "seq, at, org_id, project_id, actor, action, resource, result, status, \
-     ip, user_agent, prev_hash, hash";
-const PER_ROW: usize = 13;
-/// Rows per INSERT statement (13 parameters each, well under SQLite's limit).
+     ip, user_agent, prev_hash, hash, count";
+const PER_ROW: usize = 14;
+/// Rows per INSERT statement (14 parameters each, well under SQLite's limit).
 const ROWS_PER_STATEMENT: usize = 200;
 
 fn record(row: &Row) -> Result<AuditRecord> {
@@ -116,6 +141,7 @@ fn record(row: &Row) -> Result<AuditRecord> {
             status: row.get(8)?,
             ip: row.get(9)?,
             user_agent: row.get(10)?,
+            count: row.get(13)?,
         },
         prev_hash: row.get(11)?,
         hash: row.get(12)?,
@@ -170,6 +196,7 @@ pub(crate) async fn append(tx: &Tx, head: (i64, String), entries: &[AuditEntry])
                 &entry.user_agent,
                 std::mem::replace(&mut prev, hash.clone()),
                 hash,
+                entry.count,
             ]);
         }
         tx.exec(&sql, &values).await?;
@@ -235,8 +262,11 @@ impl Store {
     /// Recomputes the whole chain and reports the first entry that does not
     /// match (a changed field, a deleted or inserted entry, a bad link).
     pub async fn verify_audit(&self) -> Result<AuditVerification> {
-        let mut prev = hush_core::audit::GENESIS.to_owned();
-        let mut expected_seq = 1;
+        let anchor = self.audit_anchor().await?;
+        let (mut prev, mut expected_seq) = match &anchor {
+            Some(anchor) => (anchor.hash.clone(), anchor.seq + 1),
+            None => (hush_core::audit::GENESIS.to_owned(), 1),
+        };
         let mut checked = 0;
         let page = 5000;
         loop {
@@ -254,6 +284,7 @@ impl Store {
                     return Ok(AuditVerification {
                         entries: checked,
                         first_broken: Some(expected_seq),
+                        anchor,
                     });
                 }
                 prev = r.hash;
@@ -275,7 +306,66 @@ impl Store {
         Ok(AuditVerification {
             entries: checked,
             first_broken: truncated.then_some(expected_seq),
+            anchor,
         })
+    }
+
+    /// The anchor left by the last prune, if the log was ever pruned.
+    pub async fn audit_anchor(&self) -> Result<Option<AuditAnchor>> {
+        let row = self
+            .db
+            .row(
+                "SELECT seq, hash, pruned, pruned_at FROM audit_anchor WHERE id = 1",
+                &[],
+            )
+            .await?;
+        row.map(|r| -> Result<AuditAnchor> {
+            Ok(AuditAnchor {
+                seq: r.get(0)?,
+                hash: r.get(1)?,
+                pruned: r.get(2)?,
+                pruned_at: r.get(3)?,
+            })
+        })
+        .transpose()
+    }
+
+    /// Removes the entries recorded before `before` (unix ms) and anchors
+    /// the chain at the last of them, so verification still covers every
+    /// entry that remains; appends `entry` (the prune itself) in the same
+    /// transaction. Returns how many entries were removed.
+    pub async fn prune_audit(&self, before: i64, entry: AuditEntry) -> Result<i64> {
+        self.db
+            .write(Some(entry), move |tx| async move {
+                let cut: Option<i64> = tx
+                    .row(
+                        "SELECT MAX(seq) FROM audit_log WHERE at < $1",
+                        &params![before],
+                    )
+                    .await?
+                    .map_or(Ok(None), |r| r.get(0))?;
+                let Some(cut) = cut else { return Ok(0) };
+                let last = tx
+                    .row("SELECT hash FROM audit_log WHERE seq = $1", &params![cut])
+                    .await?
+                    .ok_or_else(|| not_found("audit entry", cut.to_string()))?;
+                let hash: String = last.get(0)?;
+                let removed = tx
+                    .exec("DELETE FROM audit_log WHERE seq <= $1", &params![cut])
+                    .await?;
+                let removed = i64::try_from(removed).unwrap_or(i64::MAX);
+                tx.exec(
+                    "INSERT INTO audit_anchor (id, seq, hash, pruned, pruned_at) \
+                     VALUES (1, $1, $2, $3, $4) ON CONFLICT (id) DO UPDATE SET \
+                     seq = excluded.seq, hash = excluded.hash, \
+                     pruned = audit_anchor.pruned + excluded.pruned, \
+                     pruned_at = excluded.pruned_at",
+                    &params![cut, &hash, removed, now_ms()],
+                )
+                .await?;
+                Ok(removed)
+            })
+            .await
     }
 }
 

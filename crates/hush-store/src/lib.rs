@@ -25,7 +25,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use hush_core::crypto::MasterKey;
 
-pub use audit::{audit_now, AuditEntry, AuditQuery, AuditRecord, AuditVerification};
+pub use audit::{audit_now, AuditAnchor, AuditEntry, AuditQuery, AuditRecord, AuditVerification};
 pub use db::WriterStatus;
 pub use error::{DbError, Result, StoreError, Unavailable};
 pub use model::*;

@@ -277,6 +277,7 @@ conformance!(
     bad_input_writes_nothing,
     deleting_a_project_removes_everything,
     audit_chain_detects_tampering,
+    audit_prune_keeps_the_rest_verifiable,
 );
 
 // ---------------------------------------------------------------- helpers
@@ -1563,6 +1564,7 @@ fn audit_entry(i: i64, org: &str) -> AuditEntry {
         status: 200,
         ip: "127.0.0.1".into(),
         user_agent: "test".into(),
+        count: 1,
     }
 }
 
@@ -1592,7 +1594,8 @@ async fn audit_chain_detects_tampering(db: &TestDb) {
         s.verify_audit().await.unwrap(),
         AuditVerification {
             entries: 1000,
-            first_broken: None
+            first_broken: None,
+            anchor: None,
         }
     );
     let page = s
@@ -1650,7 +1653,8 @@ async fn audit_chain_detects_tampering(db: &TestDb) {
         fresh.verify_audit().await.unwrap(),
         AuditVerification {
             entries: 249,
-            first_broken: Some(250)
+            first_broken: Some(250),
+            anchor: None,
         }
     );
     raw.close().await;
@@ -2057,4 +2061,65 @@ async fn postgres_snapshots_migrate_to_changes() {
     .unwrap();
     snapshots_migrate_to_changes(url, Raw::Pg(pool), true).await;
     db.finish().await;
+}
+
+async fn audit_prune_keeps_the_rest_verifiable(db: &TestDb) {
+    let s = &db.store;
+    let entries: Vec<_> = (0..300).map(|i| audit_entry(i, "org1")).collect();
+    s.append_audit(&entries).await.unwrap();
+    // A summary entry stands for several requests; its count is hashed.
+    let summary = AuditEntry {
+        count: 42,
+        action: "secret.pull".into(),
+        ..audit_entry(300, "org1")
+    };
+    s.append_audit(&[summary]).await.unwrap();
+    let prune = AuditEntry {
+        action: "audit.prune".into(),
+        ..audit_entry(400, "org1")
+    };
+    // Entries 1..=100 were recorded before `at` of entry 101.
+    let removed = s.prune_audit(1_700_000_000_000 + 100, prune).await.unwrap();
+    assert_eq!(removed, 100);
+    let v = s.verify_audit().await.unwrap();
+    assert_eq!((v.entries, v.first_broken), (202, None), "{v:?}");
+    assert_eq!(
+        v.anchor.as_ref().map(|a| (a.seq, a.pruned)),
+        Some((100, 100))
+    );
+    let page = s
+        .audit(&AuditQuery {
+            action: Some("secret.pull".into()),
+            limit: 10,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(page[0].entry.count, 42);
+    // Pruning again moves the anchor on; nothing older is left.
+    let again = AuditEntry {
+        action: "audit.prune".into(),
+        ..audit_entry(401, "org1")
+    };
+    assert_eq!(
+        s.prune_audit(1_700_000_000_000 + 150, again).await.unwrap(),
+        50
+    );
+    let v = s.verify_audit().await.unwrap();
+    assert_eq!(v.first_broken, None);
+    assert_eq!(v.anchor.map(|a| (a.seq, a.pruned)), Some((150, 150)));
+    // Tampering after a prune is still caught, counts included.
+    let raw = db.raw().await;
+    raw.exec("UPDATE audit_log SET count = 1 WHERE count = 42", vec![])
+        .await
+        .unwrap();
+    assert_eq!(s.verify_audit().await.unwrap().first_broken, Some(301));
+    raw.exec(
+        "UPDATE audit_log SET actor = 'token:innocent' WHERE seq = 200",
+        vec![],
+    )
+    .await
+    .unwrap();
+    assert_eq!(s.verify_audit().await.unwrap().first_broken, Some(200));
+    raw.close().await;
 }

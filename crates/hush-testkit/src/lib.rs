@@ -9,7 +9,6 @@
 #![allow(clippy::expect_used, clippy::panic)] // a test harness fails loudly by design
 
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::time::Duration;
 
 use hush_core::crypto::MasterKey;
 use hush_server::{Running, ServerConfig};
@@ -134,14 +133,13 @@ impl TestServer {
         adjust: impl FnOnce(&mut ServerConfig),
     ) -> Self {
         let mut config = ServerConfig {
-            listen: "127.0.0.1:0".parse().expect("address"),
-            database_url: database_url.to_owned(),
-            master_key: MasterKey::from_bytes(master_key),
-            max_body_bytes: hush_server::config::DEFAULT_MAX_BODY_BYTES,
-            request_timeout: Duration::from_secs(30),
             rate_limits: hush_server::ratelimit::RateLimits::default(),
             password_cost: hush_core::password::PasswordCost::cheap(),
-            tls: None,
+            ..ServerConfig::new(
+                "127.0.0.1:0".parse().expect("address"),
+                database_url,
+                MasterKey::from_bytes(master_key),
+            )
         };
         adjust(&mut config);
         let running = hush_server::start(config).await.expect("server starts");

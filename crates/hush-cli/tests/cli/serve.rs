@@ -178,6 +178,39 @@ fn first_start_bootstraps_once_and_sigterm_stops_cleanly() {
         .unwrap();
     assert_eq!(missing.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&missing.stderr).contains("no hush database"));
+
+    // Pruning refuses to run unattended without --yes, then deletes the
+    // old entries; the rest (and the prune's own entry) still verify.
+    let hush = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_hush"))
+            .args(args)
+            .arg("--data-dir")
+            .arg(&data)
+            .env_remove("HUSH_DATABASE_URL")
+            .stdin(Stdio::null())
+            .output()
+            .unwrap()
+    };
+    let unattended = hush(&["audit", "prune", "--older-than", "0"]);
+    assert_eq!(unattended.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&unattended.stderr).contains("--yes"));
+    let future = hush(&["audit", "prune", "--before", "2999-01-01", "--yes"]);
+    assert_eq!(future.status.code(), Some(2));
+    let pruned = hush(&["audit", "prune", "--older-than", "0", "--yes"]);
+    let out = String::from_utf8_lossy(&pruned.stdout);
+    assert!(
+        pruned.status.success() && out.contains("pruned 2 audit entries"),
+        "{out}"
+    );
+    let verify = hush(&["audit", "verify"]);
+    let out = String::from_utf8_lossy(&verify.stdout);
+    assert!(
+        verify.status.success()
+            && out.contains(
+                "audit log intact: 1 entries verified (from entry 3 on; 2 older entries pruned)"
+            ),
+        "{out}"
+    );
 }
 
 /// A whole session at trace level: the log must contain none of the

@@ -1430,17 +1430,15 @@ async fn serves_https_with_a_certificate() {
 
     // A certificate file given as the key is refused at start, by name.
     let bad = hush_server::ServerConfig {
-        listen: "127.0.0.1:0".parse().unwrap(),
-        database_url: db.url.clone(),
-        master_key: hush_core::crypto::MasterKey::from_bytes([5u8; 32]),
-        max_body_bytes: 1024,
-        request_timeout: std::time::Duration::from_secs(5),
-        rate_limits: Default::default(),
-        password_cost: hush_core::password::PasswordCost::cheap(),
         tls: Some(hush_server::tls::TlsFiles {
             cert: cert_path.clone(),
             key: cert_path,
         }),
+        ..hush_server::ServerConfig::new(
+            "127.0.0.1:0".parse().unwrap(),
+            db.url.clone(),
+            hush_core::crypto::MasterKey::from_bytes([5u8; 32]),
+        )
     };
     let err = hush_server::start(bad).await.err().unwrap().to_string();
     assert!(

@@ -439,3 +439,71 @@ async fn a_database_outage_answers_fast_and_recovers() {
     server.stop().await;
     db.drop_db().await;
 }
+
+/// With `--audit-pull-interval`, a token's pulls of one environment are
+/// one entry per interval with a count; every other request is still its
+/// own entry; pulls pending at shutdown are flushed, not lost.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pulls_can_be_summarized_per_interval() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("hush.db").display());
+    let summarizing = |config: &mut hush_server::ServerConfig| {
+        config.audit_pull_interval = Some(std::time::Duration::from_millis(300));
+    };
+    let server = TestServer::start_with(&url, KEY, summarizing).await;
+    let admin = server.admin().to_owned();
+    let api = Api::on(&server, &admin);
+    let base = api.project("pulled", &["production"]).await;
+    api.put(
+        &format!("{base}/secrets/A?env=production"),
+        json!({ "value": "1" }),
+    )
+    .await;
+    let pull = api
+        .token(json!({ "name": "p", "kind": "pull", "project": "pulled" }))
+        .await;
+    let puller = api.with(&pull);
+    for _ in 0..10 {
+        let (status, _) = puller.get("/api/v1/secrets/pull?env=production").await;
+        assert_eq!(status, StatusCode::OK);
+    }
+    let mut seen = Vec::new();
+    for _ in 0..30 {
+        seen = pull_counts(&api).await;
+        if !seen.is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(seen, vec![10], "ten pulls, one entry");
+    let (_, writes) = api.get("/v1/orgs/default/audit?action=secret.write").await;
+    assert_eq!(writes["entries"].as_array().unwrap().len(), 1);
+
+    for _ in 0..3 {
+        puller.get("/api/v1/secrets/pull?env=production").await;
+    }
+    server.stop().await;
+    let server = TestServer::start_with(&url, KEY, summarizing).await;
+    let api = Api::on(&server, &admin);
+    let mut counts = pull_counts(&api).await;
+    counts.sort_unstable();
+    assert_eq!(
+        counts,
+        vec![3, 10],
+        "pulls pending at shutdown were flushed"
+    );
+    let (_, verify) = api.get("/v1/orgs/default/audit/verify").await;
+    assert_eq!(verify["ok"], true, "{verify}");
+    server.stop().await;
+}
+
+/// The counts of the `secret.pull` audit entries, newest first.
+async fn pull_counts(api: &Api<'_>) -> Vec<i64> {
+    let (_, page) = api.get("/v1/orgs/default/audit?action=secret.pull").await;
+    page["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["count"].as_i64().unwrap())
+        .collect()
+}

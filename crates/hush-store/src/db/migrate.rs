@@ -43,6 +43,7 @@ macro_rules! migrations {
                 ..migration!($dir, 8, "version_changes", "0008_version_changes.sql")
             },
             migration!($dir, 9, "settings", "0009_settings.sql"),
+            migration!($dir, 10, "audit_growth", "0010_audit_growth.sql"),
         ]
     };
 }

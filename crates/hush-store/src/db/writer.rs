@@ -35,7 +35,7 @@ const TRUST_LAST_OUTCOME: Duration = Duration::from_secs(5);
 enum Item {
     Job {
         job: Job,
-        audit: Option<AuditEntry>,
+        audit: Option<Box<AuditEntry>>,
         reply: oneshot::Sender<Result<Output>>,
     },
     Audit {
@@ -197,7 +197,11 @@ impl Writer {
         });
         let (reply, answer) = oneshot::channel();
         self.queue
-            .send(Item::Job { job, audit, reply })
+            .send(Item::Job {
+                job,
+                audit: audit.map(Box::new),
+                reply,
+            })
             .await
             .map_err(|_| DbError::WriterStopped)?;
         let output = answer.await.map_err(|_| DbError::WriterStopped)??;
@@ -365,7 +369,7 @@ async fn batch(conn: &Conn, tx: &Tx, work: Vec<Item>, replies: &mut Vec<Reply>) 
             Item::Stop => {}
         }
     }
-    let mut pending: Vec<(Job, Option<AuditEntry>, usize)> = Vec::with_capacity(jobs.len());
+    let mut pending: Vec<(Job, Option<Box<AuditEntry>>, usize)> = Vec::with_capacity(jobs.len());
     for (job, audit, reply) in jobs {
         pending.push((job, audit, replies.len()));
         replies.push(Reply::Job(
@@ -386,7 +390,7 @@ async fn batch(conn: &Conn, tx: &Tx, work: Vec<Item>, replies: &mut Vec<Reply>) 
         match outcome {
             Ok(value) => {
                 tx.script("RELEASE SAVEPOINT hush_job").await?;
-                entries.extend(audit);
+                entries.extend(audit.map(|entry| *entry));
                 *result = Ok(value);
             }
             Err(err) if err.is_unavailable() || tx.in_transaction() == Some(false) => {

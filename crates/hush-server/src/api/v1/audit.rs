@@ -77,6 +77,7 @@ pub async fn list(
                 status: r.entry.status,
                 ip: r.entry.ip,
                 user_agent: r.entry.user_agent,
+                count: r.entry.count,
                 hash: r.hash,
             })
             .collect(),
@@ -102,5 +103,6 @@ pub async fn verify(
         ok: v.first_broken.is_none(),
         entries: v.entries,
         first_broken: v.first_broken,
+        pruned_through: v.anchor.map(|a| a.seq),
     }))
 }
