@@ -17,13 +17,14 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
-use axum::extract::{ConnectInfo, MatchedPath, OriginalUri, Request, State};
-use axum::http::{Method, StatusCode};
+use axum::extract::{ConnectInfo, OriginalUri, Request, State};
+use axum::http::StatusCode;
 use axum::middleware::Next;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use hush_store::{AuditEntry, Author};
 
-use crate::error::error_response;
+use crate::api::surface::RouteInfo;
+use crate::error::{ErrorCode, ServiceError};
 use crate::AppState;
 
 /// What the request's handling learned about who and what it concerned.
@@ -96,6 +97,13 @@ impl AuditSlot {
         self.with(|info| info.project_id = Some(project_id.to_owned()));
     }
 
+    /// Names what the handler actually did when it is more than its
+    /// route's declared action says (a read that revealed values is
+    /// `secret.decrypt`, not `secret.read`).
+    pub fn action(&self, action: &'static str) {
+        self.with(|info| info.action = action.to_owned());
+    }
+
     /// Runs a change made by `actor` with this request's entry attached
     /// (as it reads when the request succeeds), so the store commits both
     /// together; once the change is acknowledged the middleware does not
@@ -131,44 +139,40 @@ impl AuditSlot {
     }
 }
 
-/// The middleware.
+/// The middleware: every declared route (inside the surface layer, whose
+/// [`RouteInfo`] names the action), with the request timeout applied here
+/// so that a request cut short is audited (and answered in its surface's
+/// shape) like any other.
 pub async fn record(
     State(app): State<Arc<AppState>>,
     mut request: Request,
     next: Next,
 ) -> Response {
-    let method = request.method().clone();
-    let route = request
+    let info = request
         .extensions()
-        .get::<MatchedPath>()
-        .map(|p| p.as_str().to_owned())
-        .unwrap_or_default();
+        .get::<RouteInfo>()
+        .copied()
+        .unwrap_or(RouteInfo {
+            surface: crate::api::surface::Surface::Native,
+            route: None,
+        });
     // Nested routers see their path without the prefix; log the full one.
     let uri = request
         .extensions()
         .get::<OriginalUri>()
         .map_or_else(|| request.uri().clone(), |original| original.0.clone());
-    let query = Query::of(uri.query());
-    let slot = AuditSlot(Arc::new(Mutex::new(AuditInfo {
-        action: action(&method, &route, query.reveal.as_deref()),
-        resource: query.resource(uri.path()),
-        ip: request
-            .extensions()
-            .get::<ConnectInfo<SocketAddr>>()
-            .map(|c| c.0.ip().to_string())
-            .unwrap_or_default(),
-        user_agent: request
-            .headers()
-            .get(axum::http::header::USER_AGENT)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default()
-            .chars()
-            .take(256)
-            .collect(),
-        ..AuditInfo::default()
-    })));
+    let slot = AuditSlot::for_request(&request, &uri, info.action());
     request.extensions_mut().insert(slot.clone());
-    let response = next.run(request).await;
+    let response = match tokio::time::timeout(app.request_timeout, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => {
+            slot.action("request.timeout");
+            ServiceError::Timeout {
+                seconds: app.request_timeout.as_secs(),
+            }
+            .into_response()
+        }
+    };
 
     let status = response.status();
     if slot.with(|info| info.org_id.is_none()) && status.as_u16() >= 400 {
@@ -193,19 +197,53 @@ pub async fn record(
             return response;
         }
     }
+    commit_or_refuse(&app, entry, response).await
+}
+
+/// Answers `response` once `entry` is committed, or 503 (in the route's
+/// surface shape, by the layer outside) if it cannot be.
+async fn commit_or_refuse(app: &AppState, entry: AuditEntry, response: Response) -> Response {
     match app.services.store.append_audit(&[entry]).await {
         Ok(_) => response,
         Err(err) => {
             tracing::debug!(error = %err, "cannot write the audit log");
-            let mut refused = error_response(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "audit_unavailable",
-                "the request could not be recorded in the audit log, so it was not answered"
-                    .to_owned(),
-            );
-            crate::error::retry_after(&mut refused, 5);
-            refused
+            ServiceError::new(
+                ErrorCode::AuditUnavailable,
+                "the request could not be recorded in the audit log, so it was not answered",
+            )
+            .into_response()
         }
+    }
+}
+
+/// The entry of a request that matched no route (a probe for what
+/// exists): `route.unknown`.
+pub fn unrouted(request: &Request, status: StatusCode) -> Option<AuditEntry> {
+    AuditSlot::for_request(request, request.uri(), "route.unknown").finish(status)
+}
+
+impl AuditSlot {
+    /// A slot for a request: its action, resource and client.
+    fn for_request(request: &Request, uri: &axum::http::Uri, action: &str) -> Self {
+        let query = Query::of(uri.query());
+        AuditSlot(Arc::new(Mutex::new(AuditInfo {
+            action: action.to_owned(),
+            resource: query.resource(uri.path()),
+            ip: request
+                .extensions()
+                .get::<ConnectInfo<SocketAddr>>()
+                .map(|c| c.0.ip().to_string())
+                .unwrap_or_default(),
+            user_agent: request
+                .headers()
+                .get(axum::http::header::USER_AGENT)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default()
+                .chars()
+                .take(256)
+                .collect(),
+            ..AuditInfo::default()
+        })))
     }
 }
 
@@ -310,7 +348,6 @@ impl PullSummaries {
 struct Query {
     env: Option<String>,
     target: Option<String>,
-    reveal: Option<String>,
 }
 
 impl Query {
@@ -322,7 +359,6 @@ impl Query {
             match key {
                 "env" => out.env = value,
                 "target" => out.target = value,
-                "reveal" => out.reveal = value,
                 _ => {}
             }
         }
@@ -345,122 +381,12 @@ impl Query {
     }
 }
 
-/// A stable action name for a route, e.g. `secret.decrypt`.
-fn action(method: &Method, route: &str, reveal: Option<&str>) -> String {
-    let tail = route
-        .rsplit('/')
-        .find(|s| !s.starts_with('{'))
-        .unwrap_or("");
-    let named = match (method.as_str(), tail) {
-        ("GET", "secrets") | ("GET", "pull") if route.contains("/secrets/pull") => "secret.pull",
-        ("GET", "secrets") if reveal == Some("plain") => "secret.decrypt",
-        ("GET", "secrets") => "secret.read",
-        ("GET", _) if route.ends_with("/secrets/{name}") => {
-            if reveal == Some("plain") {
-                "secret.decrypt"
-            } else {
-                "secret.read"
-            }
-        }
-        ("PUT", _) if route.ends_with("/secrets/{name}") => "secret.write",
-        ("POST", "secrets") => "secret.write",
-        ("DELETE", _) if route.ends_with("/secrets/{name}") => "secret.delete",
-        ("GET", "versions") => "version.list",
-        ("GET", _) if route.ends_with("/versions/{version}") => {
-            if reveal == Some("plain") {
-                "version.decrypt"
-            } else {
-                "version.read"
-            }
-        }
-        ("GET", "diff") => "version.diff",
-        ("POST", "restore") => "version.restore",
-        ("DELETE", _) if route.ends_with("/versions/{version}") => "version.delete",
-        ("POST", "purge") => "version.purge",
-        ("POST", "copy") => "secret.copy",
-        ("POST", "import") => "secret.import",
-        ("GET", "export") => "secret.export",
-        ("GET", "revision") => "secret.revision",
-        ("GET", "devices") => "device.list",
-        ("GET", "e2ee") => "project.e2ee.read",
-        ("PUT", "e2ee") => "project.e2ee.rewrap",
-        ("POST", "approve") if route.starts_with("/v1/") => "device.approve",
-        ("POST", "revoke") if route.starts_with("/v1/") => "device.revoke",
-        ("POST", tail) if route.starts_with("/api/v1/") => match tail {
-            "create" => "vaultenv.project.create",
-            "set-key" => "vaultenv.project.set_key",
-            "push" => "vaultenv.push",
-            "pull" => "vaultenv.pull",
-            "current-version" => "vaultenv.current_version",
-            "versions" => "vaultenv.versions",
-            "rollback" => "vaultenv.rollback",
-            "register" => "vaultenv.device.register",
-            "approve" => "vaultenv.device.approve",
-            "list" => "vaultenv.device.list",
-            "revoke" => "vaultenv.device.revoke",
-            _ => "",
-        },
-        ("GET", "members") => "project.member.list",
-        ("PUT", _) if route.ends_with("/members/{user}") => "project.member.set",
-        ("DELETE", _) if route.ends_with("/members/{user}") => "project.member.remove",
-        ("POST", "login") => "auth.login",
-        ("GET", "whoami") => "auth.whoami",
-        ("POST", "users") => "user.create",
-        ("GET", "users") => "user.list",
-        ("POST", "tokens") => "token.create",
-        ("GET", "tokens") => "token.list",
-        ("DELETE", _) if route.ends_with("/tokens/{id}") => "token.revoke",
-        ("GET", "audit") => "audit.read",
-        ("GET", "verify") => "audit.verify",
-        ("POST", "projects") => "project.create",
-        ("DELETE", _) if route.ends_with("/projects/{project}") => "project.delete",
-        ("POST", "environments") => "environment.create",
-        ("DELETE", _) if route.ends_with("/environments/{slug}") => "environment.delete",
-        ("POST", "targets") => "target.create",
-        ("DELETE", _) if route.ends_with("/targets/{slug}") => "target.delete",
-        _ => "",
-    };
-    if named.is_empty() {
-        format!(
-            "{} {}",
-            method.as_str().to_ascii_lowercase(),
-            if route.is_empty() {
-                "<unmatched>"
-            } else {
-                route
-            }
-        )
-    } else {
-        named.to_owned()
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn actions_and_resources() {
-        let secrets = "/v1/orgs/{org}/projects/{project}/secrets";
-        assert_eq!(action(&Method::GET, secrets, None), "secret.read");
-        assert_eq!(
-            action(&Method::GET, secrets, Some("plain")),
-            "secret.decrypt"
-        );
-        assert_eq!(action(&Method::POST, secrets, None), "secret.write");
-        assert_eq!(
-            action(&Method::DELETE, &format!("{secrets}/{{name}}"), None),
-            "secret.delete"
-        );
-        assert_eq!(
-            action(&Method::GET, "/api/v1/secrets/pull", None),
-            "secret.pull"
-        );
-        assert_eq!(
-            action(&Method::POST, "/v1/orgs/{org}/tokens", None),
-            "token.create"
-        );
-        assert_eq!(action(&Method::GET, "/v1/orgs", None), "get /v1/orgs");
+    fn resources_keep_the_scope_and_drop_tokens() {
         let q = Query::of(Some(
             "token=hsk_secret&env=production&reveal=plain&target=api",
         ));

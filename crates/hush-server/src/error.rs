@@ -14,6 +14,109 @@ use hush_proto::{ErrorBody, ErrorDetail};
 use hush_store::{StoreError, Unavailable};
 use thiserror::Error;
 
+/// Declares the stable error codes: each with its wire name and the HTTP
+/// status it always answers with.
+macro_rules! error_codes {
+    ($($variant:ident = $text:literal => $status:ident,)*) => {
+        /// Every stable error code hush answers with. The native API sends
+        /// [`ErrorCode::as_str`]; each compatibility surface maps the code
+        /// to its seed's own (see `api::surface`).
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum ErrorCode {
+            $(
+                #[doc = concat!("`", $text, "`")]
+                $variant,
+            )*
+        }
+
+        impl ErrorCode {
+            /// Every code, for documentation and tests.
+            pub const ALL: &'static [ErrorCode] = &[$(ErrorCode::$variant),*];
+
+            /// The wire name, e.g. `insufficient_scope`.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(ErrorCode::$variant => $text,)*
+                }
+            }
+
+            /// The HTTP status this code is always sent with.
+            pub fn status(self) -> StatusCode {
+                match self {
+                    $(ErrorCode::$variant => StatusCode::$status,)*
+                }
+            }
+        }
+    };
+}
+
+error_codes! {
+    AlreadyExists = "already_exists" => CONFLICT,
+    AuditUnavailable = "audit_unavailable" => SERVICE_UNAVAILABLE,
+    BadSignature = "bad_signature" => UNAUTHORIZED,
+    BodyTooLarge = "body_too_large" => PAYLOAD_TOO_LARGE,
+    CurrentVersion = "current_version" => CONFLICT,
+    DatabaseUnavailable = "database_unavailable" => SERVICE_UNAVAILABLE,
+    DecryptFailed = "decrypt_failed" => INTERNAL_SERVER_ERROR,
+    DeviceForbidden = "device_forbidden" => FORBIDDEN,
+    E2eeProject = "e2ee_project" => UNPROCESSABLE_ENTITY,
+    EmptyWrite = "empty_write" => BAD_REQUEST,
+    EnvRequired = "env_required" => BAD_REQUEST,
+    EnvironmentLocked = "environment_locked" => FORBIDDEN,
+    InsufficientScope = "insufficient_scope" => FORBIDDEN,
+    Internal = "internal" => INTERNAL_SERVER_ERROR,
+    InvalidBlob = "invalid_blob" => BAD_REQUEST,
+    InvalidBody = "invalid_body" => UNPROCESSABLE_ENTITY,
+    InvalidCredentials = "invalid_credentials" => UNAUTHORIZED,
+    InvalidDeviceHash = "invalid_device_hash" => BAD_REQUEST,
+    InvalidE2eeMeta = "invalid_e2ee_meta" => UNPROCESSABLE_ENTITY,
+    InvalidEmail = "invalid_email" => UNPROCESSABLE_ENTITY,
+    InvalidEncryptionMode = "invalid_encryption_mode" => UNPROCESSABLE_ENTITY,
+    InvalidFile = "invalid_file" => UNPROCESSABLE_ENTITY,
+    InvalidJson = "invalid_json" => BAD_REQUEST,
+    InvalidKey = "invalid_key" => BAD_REQUEST,
+    InvalidKeyProof = "invalid_key_proof" => UNPROCESSABLE_ENTITY,
+    InvalidName = "invalid_name" => UNPROCESSABLE_ENTITY,
+    InvalidPath = "invalid_path" => BAD_REQUEST,
+    InvalidQuery = "invalid_query" => BAD_REQUEST,
+    InvalidRole = "invalid_role" => UNPROCESSABLE_ENTITY,
+    InvalidScope = "invalid_scope" => UNPROCESSABLE_ENTITY,
+    InvalidSignature = "invalid_signature" => UNAUTHORIZED,
+    InvalidSlug = "invalid_slug" => UNPROCESSABLE_ENTITY,
+    InvalidTag = "invalid_tag" => UNPROCESSABLE_ENTITY,
+    InvalidTime = "invalid_time" => UNPROCESSABLE_ENTITY,
+    InvalidToken = "invalid_token" => UNAUTHORIZED,
+    InvalidTokenRequest = "invalid_token_request" => UNPROCESSABLE_ENTITY,
+    InvalidValue = "invalid_value" => UNPROCESSABLE_ENTITY,
+    KeyNotSet = "key_not_set" => UNAUTHORIZED,
+    KeyProofMismatch = "key_proof_mismatch" => UNPROCESSABLE_ENTITY,
+    KeyProofRequired = "key_proof_required" => UNPROCESSABLE_ENTITY,
+    MasterKeyMismatch = "master_key_mismatch" => INTERNAL_SERVER_ERROR,
+    MethodNotAllowed = "method_not_allowed" => METHOD_NOT_ALLOWED,
+    MissingSignature = "missing_signature" => UNAUTHORIZED,
+    MissingToken = "missing_token" => UNAUTHORIZED,
+    NotFound = "not_found" => NOT_FOUND,
+    NotReady = "not_ready" => SERVICE_UNAVAILABLE,
+    PullToken = "pull_token" => FORBIDDEN,
+    RateLimited = "rate_limited" => TOO_MANY_REQUESTS,
+    ReplayedRequest = "replayed_request" => UNAUTHORIZED,
+    SameScope = "same_scope" => UNPROCESSABLE_ENTITY,
+    ScopeKindMismatch = "scope_kind_mismatch" => CONFLICT,
+    SecretReserved = "secret_reserved" => FORBIDDEN,
+    StaleSignature = "stale_signature" => UNAUTHORIZED,
+    StorageFull = "storage_full" => INSUFFICIENT_STORAGE,
+    Timeout = "timeout" => SERVICE_UNAVAILABLE,
+    TokenDisabled = "token_disabled" => UNAUTHORIZED,
+    TokenEscalation = "token_escalation" => FORBIDDEN,
+    TokenExpired = "token_expired" => UNAUTHORIZED,
+    UnsupportedMediaType = "unsupported_media_type" => UNSUPPORTED_MEDIA_TYPE,
+    UnverifiableSignature = "unverifiable_signature" => UNAUTHORIZED,
+    ValueTooLarge = "value_too_large" => UNPROCESSABLE_ENTITY,
+    VersionConflict = "version_conflict" => CONFLICT,
+    WeakPassword = "weak_password" => UNPROCESSABLE_ENTITY,
+    WrongValueKind = "wrong_value_kind" => UNPROCESSABLE_ENTITY,
+}
+
 /// Everything a request can fail with.
 #[derive(Debug, Error)]
 pub enum ServiceError {
@@ -23,35 +126,11 @@ pub enum ServiceError {
     /// A name, slug or tag broke its rule.
     #[error(transparent)]
     Name(#[from] NameError),
-    /// Malformed request (400).
+    /// A refusal with a stable code; its status follows from the code.
     #[error("{message}")]
-    BadRequest {
+    Refused {
         /// Stable code.
-        code: &'static str,
-        /// Explanation.
-        message: String,
-    },
-    /// Well-formed but unacceptable content (422).
-    #[error("{message}")]
-    Unprocessable {
-        /// Stable code.
-        code: &'static str,
-        /// Explanation.
-        message: String,
-    },
-    /// No usable credentials (401).
-    #[error("{message}")]
-    Unauthorized {
-        /// Stable code.
-        code: &'static str,
-        /// Explanation.
-        message: String,
-    },
-    /// Credentials without the needed permission (403).
-    #[error("{message}")]
-    Forbidden {
-        /// Stable code.
-        code: &'static str,
+        code: ErrorCode,
         /// Explanation.
         message: String,
     },
@@ -70,100 +149,85 @@ pub enum ServiceError {
     /// The request body is not JSON (415).
     #[error("send the body as JSON with Content-Type: application/json")]
     NotJson,
+    /// A path that exists, with a method it does not take (405).
+    #[error("{method} is not allowed here")]
+    MethodNotAllowed {
+        /// The method that was used.
+        method: String,
+    },
+    /// The request took longer than the server allows (503).
+    #[error("the request took longer than {seconds} s and was stopped; retry later")]
+    Timeout {
+        /// The configured limit.
+        seconds: u64,
+    },
 }
 
 impl ServiceError {
-    /// A 400 with a code.
-    pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
-        Self::BadRequest {
+    /// A refusal with `code` (whose status it answers with).
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        Self::Refused {
             code,
             message: message.into(),
         }
     }
 
-    /// A 403 with a code.
-    pub fn forbidden(code: &'static str, message: impl Into<String>) -> Self {
-        Self::Forbidden {
-            code,
-            message: message.into(),
-        }
-    }
-
-    /// A 401 with a code.
-    pub fn unauthorized(code: &'static str, message: impl Into<String>) -> Self {
-        Self::Unauthorized {
-            code,
-            message: message.into(),
-        }
-    }
-
-    /// A 422 with a code.
-    pub fn unprocessable(code: &'static str, message: impl Into<String>) -> Self {
-        Self::Unprocessable {
-            code,
-            message: message.into(),
-        }
-    }
-
-    /// Status and stable code for this error.
-    pub fn status_and_code(&self) -> (StatusCode, &'static str) {
-        use StatusCode as S;
+    /// The stable code of this error.
+    pub fn code(&self) -> ErrorCode {
+        use ErrorCode as C;
         match self {
             ServiceError::Store(err) => match err {
-                StoreError::NotFound { .. } | StoreError::ForeignScope { .. } => {
-                    (S::NOT_FOUND, "not_found")
-                }
-                StoreError::AlreadyExists { .. } => (S::CONFLICT, "already_exists"),
-                StoreError::Conflict { .. } => (S::CONFLICT, "version_conflict"),
-                StoreError::ScopeKind { .. } => (S::CONFLICT, "scope_kind_mismatch"),
-                StoreError::CurrentVersion { .. } => (S::CONFLICT, "current_version"),
-                StoreError::ValueTooLarge { .. } => (S::UNPROCESSABLE_ENTITY, "value_too_large"),
-                StoreError::InvalidValue { .. } => (S::UNPROCESSABLE_ENTITY, "invalid_value"),
-                StoreError::ClientEncrypted { .. } => (S::UNPROCESSABLE_ENTITY, "e2ee_project"),
-                StoreError::WrongValueKind { .. } => (S::UNPROCESSABLE_ENTITY, "wrong_value_kind"),
-                StoreError::Decrypt { .. } => (S::INTERNAL_SERVER_ERROR, "decrypt_failed"),
-                StoreError::WrongMasterKey { .. } => {
-                    (S::INTERNAL_SERVER_ERROR, "master_key_mismatch")
-                }
+                StoreError::NotFound { .. } | StoreError::ForeignScope { .. } => C::NotFound,
+                StoreError::AlreadyExists { .. } => C::AlreadyExists,
+                StoreError::Conflict { .. } => C::VersionConflict,
+                StoreError::ScopeKind { .. } => C::ScopeKindMismatch,
+                StoreError::CurrentVersion { .. } => C::CurrentVersion,
+                StoreError::ValueTooLarge { .. } => C::ValueTooLarge,
+                StoreError::InvalidValue { .. } => C::InvalidValue,
+                StoreError::ClientEncrypted { .. } => C::E2eeProject,
+                StoreError::WrongValueKind { .. } => C::WrongValueKind,
+                StoreError::Decrypt { .. } => C::DecryptFailed,
+                StoreError::WrongMasterKey { .. } => C::MasterKeyMismatch,
                 StoreError::Unavailable {
                     kind: Unavailable::DiskFull,
                     ..
-                } => (S::INSUFFICIENT_STORAGE, "storage_full"),
-                StoreError::Unavailable { .. } => (S::SERVICE_UNAVAILABLE, "database_unavailable"),
+                } => C::StorageFull,
+                StoreError::Unavailable { .. } => C::DatabaseUnavailable,
                 StoreError::Encrypt { .. }
                 | StoreError::MasterKeyMismatch { .. }
                 | StoreError::UnsupportedUrl { .. }
                 | StoreError::SchemaTooNew { .. }
                 | StoreError::Decode { .. }
-                | StoreError::Database(_) => (S::INTERNAL_SERVER_ERROR, "internal"),
+                | StoreError::Database(_) => C::Internal,
             },
-            ServiceError::Name(NameError::InvalidSlug { .. }) => {
-                (S::UNPROCESSABLE_ENTITY, "invalid_slug")
-            }
-            ServiceError::Name(NameError::InvalidTag { .. }) => {
-                (S::UNPROCESSABLE_ENTITY, "invalid_tag")
-            }
-            ServiceError::Name(_) => (S::UNPROCESSABLE_ENTITY, "invalid_name"),
-            ServiceError::BadRequest { code, .. } => (S::BAD_REQUEST, code),
-            ServiceError::Unprocessable { code, .. } => (S::UNPROCESSABLE_ENTITY, code),
-            ServiceError::Unauthorized { code, .. } => (S::UNAUTHORIZED, code),
-            ServiceError::Forbidden { code, .. } => (S::FORBIDDEN, code),
-            ServiceError::BodyTooLarge { .. } => (S::PAYLOAD_TOO_LARGE, "body_too_large"),
-            ServiceError::NotJson => (S::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type"),
-            ServiceError::RateLimited { .. } => (S::TOO_MANY_REQUESTS, "rate_limited"),
+            ServiceError::Name(NameError::InvalidSlug { .. }) => C::InvalidSlug,
+            ServiceError::Name(NameError::InvalidTag { .. }) => C::InvalidTag,
+            ServiceError::Name(_) => C::InvalidName,
+            ServiceError::Refused { code, .. } => *code,
+            ServiceError::BodyTooLarge { .. } => C::BodyTooLarge,
+            ServiceError::NotJson => C::UnsupportedMediaType,
+            ServiceError::RateLimited { .. } => C::RateLimited,
+            ServiceError::MethodNotAllowed { .. } => C::MethodNotAllowed,
+            ServiceError::Timeout { .. } => C::Timeout,
         }
+    }
+
+    /// Status and stable code for this error.
+    pub fn status_and_code(&self) -> (StatusCode, ErrorCode) {
+        let code = self.code();
+        (code.status(), code)
     }
 }
 
-/// The error body for a status and code.
-pub fn error_response(status: StatusCode, code: &str, message: String) -> Response {
+/// The native error body for a code: `{"error":{"code","message"}}`.
+pub fn error_response(code: ErrorCode, message: String) -> Response {
     let body = ErrorBody {
         error: ErrorDetail {
-            code: code.to_owned(),
+            code: code.as_str().to_owned(),
             message,
         },
     };
-    (status, Json(body)).into_response()
+    (code.status(), Json(body)).into_response()
 }
 
 /// Seconds a client should wait before retrying a request the database
@@ -187,6 +251,7 @@ impl ServiceError {
         if !status.is_server_error() {
             return self.to_string();
         }
+        let code = code.as_str();
         match self {
             // The outage is logged once by the store, not per request.
             ServiceError::Store(StoreError::Unavailable { kind, .. }) => kind.to_string(),
@@ -204,19 +269,60 @@ impl ServiceError {
     pub fn retry_after(&self) -> Option<u64> {
         match self {
             ServiceError::RateLimited { retry_after } => Some(*retry_after),
-            ServiceError::Store(StoreError::Unavailable { .. }) => Some(STORAGE_RETRY_AFTER),
-            _ => None,
+            other => matches!(
+                other.code(),
+                ErrorCode::StorageFull
+                    | ErrorCode::DatabaseUnavailable
+                    | ErrorCode::AuditUnavailable
+                    | ErrorCode::NotReady
+                    | ErrorCode::Timeout
+            )
+            .then_some(STORAGE_RETRY_AFTER),
         }
     }
 }
 
+/// An error as any surface can render it: its code, the message a client
+/// may see, and when to retry.
+#[derive(Debug, Clone)]
+pub struct ErrorParts {
+    /// The stable code.
+    pub code: ErrorCode,
+    /// The message (nothing internal for 5xx).
+    pub message: String,
+    /// Seconds to send in `Retry-After`.
+    pub retry_after: Option<u64>,
+}
+
+impl ErrorParts {
+    /// The native envelope `{"error":{"code","message"}}`.
+    pub fn native(&self) -> Response {
+        error_response(self.code, self.message.clone())
+    }
+}
+
+impl ServiceError {
+    /// What a surface needs to render this error.
+    pub fn parts(&self) -> ErrorParts {
+        ErrorParts {
+            code: self.code(),
+            message: self.public_message(),
+            retry_after: self.retry_after(),
+        }
+    }
+}
+
+/// The native rendering, carrying the error's parts in the response's
+/// extensions so the surface layer can render it in another surface's
+/// shape (see `api::surface::classify`).
 impl IntoResponse for ServiceError {
     fn into_response(self) -> Response {
-        let (status, code) = self.status_and_code();
-        let mut response = error_response(status, code, self.public_message());
-        if let Some(seconds) = self.retry_after() {
+        let parts = self.parts();
+        let mut response = parts.native();
+        if let Some(seconds) = parts.retry_after {
             retry_after(&mut response, seconds);
         }
+        response.extensions_mut().insert(parts);
         response
     }
 }
@@ -225,10 +331,10 @@ impl From<JsonRejection> for ServiceError {
     fn from(rejection: JsonRejection) -> Self {
         match rejection {
             JsonRejection::JsonDataError(err) => {
-                ServiceError::unprocessable("invalid_body", err.body_text())
+                ServiceError::new(ErrorCode::InvalidBody, err.body_text())
             }
             JsonRejection::JsonSyntaxError(err) => {
-                ServiceError::bad_request("invalid_json", err.body_text())
+                ServiceError::new(ErrorCode::InvalidJson, err.body_text())
             }
             JsonRejection::MissingJsonContentType(_) => ServiceError::NotJson,
             other if other.status() == StatusCode::PAYLOAD_TOO_LARGE => {
@@ -236,14 +342,14 @@ impl From<JsonRejection> for ServiceError {
                     limit: crate::config::DEFAULT_MAX_BODY_BYTES,
                 }
             }
-            other => ServiceError::bad_request("invalid_body", other.body_text()),
+            other => ServiceError::new(ErrorCode::InvalidJson, other.body_text()),
         }
     }
 }
 
 impl From<QueryRejection> for ServiceError {
     fn from(rejection: QueryRejection) -> Self {
-        ServiceError::bad_request("invalid_query", rejection.body_text())
+        ServiceError::new(ErrorCode::InvalidQuery, rejection.body_text())
     }
 }
 
@@ -254,7 +360,7 @@ mod tests {
 
     fn code(err: ServiceError) -> (u16, &'static str) {
         let (s, c) = err.status_and_code();
-        (s.as_u16(), c)
+        (s.as_u16(), c.as_str())
     }
 
     #[test]
@@ -338,11 +444,11 @@ mod tests {
             (422, "invalid_slug")
         );
         assert_eq!(
-            code(ServiceError::unauthorized("invalid_token", "x")),
+            code(ServiceError::new(ErrorCode::InvalidToken, "x")),
             (401, "invalid_token")
         );
         assert_eq!(
-            code(ServiceError::forbidden("insufficient_scope", "x")),
+            code(ServiceError::new(ErrorCode::InsufficientScope, "x")),
             (403, "insufficient_scope")
         );
         assert_eq!(

@@ -6,7 +6,7 @@
 //! - `service`: business logic shared by every API surface
 //! - `api::v1`: the native API; `api::compat`: one adapter per seed
 
-mod api;
+pub mod api;
 mod audit;
 pub mod auth;
 pub mod config;
@@ -36,6 +36,10 @@ pub struct AppState {
     pub limiter: ratelimit::Limiter,
     /// Pull summaries, when pulls are not recorded one by one.
     pub pull_summaries: Option<Arc<audit::PullSummaries>>,
+    /// Every surface's declared routes.
+    pub routes: api::surface::RouteTable,
+    /// Longest a request may take.
+    pub request_timeout: std::time::Duration,
 }
 
 /// A server that is listening.
@@ -94,6 +98,9 @@ pub enum StartError {
     /// The TLS certificate or key is unusable.
     #[error(transparent)]
     Tls(#[from] tls::TlsError),
+    /// Two surfaces declare the same route (a bug caught at start).
+    #[error("the API surfaces overlap: {0}")]
+    Routes(String),
     /// The address could not be bound.
     #[error("cannot listen on {addr}: {source}")]
     Bind {
@@ -120,12 +127,15 @@ pub async fn start(config: ServerConfig) -> Result<Running, StartError> {
     let services = Services::new(store.clone(), config.password_cost);
     let bootstrap_token = services.bootstrap().await?;
     let pull_summaries = config.audit_pull_interval.map(audit::PullSummaries::new);
+    let routes = api::surface::RouteTable::new().map_err(StartError::Routes)?;
     let state = Arc::new(AppState {
         services,
         limiter: ratelimit::Limiter::new(config.rate_limits),
         pull_summaries: pull_summaries.clone(),
+        routes,
+        request_timeout: config.request_timeout,
     });
-    let app = api::router(state, config.max_body_bytes, config.request_timeout);
+    let app = api::router(state, config.max_body_bytes);
     let listener = TcpListener::bind(config.listen)
         .await
         .map_err(|source| StartError::Bind {

@@ -12,7 +12,6 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use axum::extract::{ConnectInfo, Request, State};
-use axum::http::HeaderValue;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
@@ -132,20 +131,9 @@ pub async fn limit(State(app): State<Arc<AppState>>, request: Request, next: Nex
         .or_else(|| query_token(request.uri().query()));
     match app.limiter.check(ip.as_deref(), token.as_deref()) {
         Ok(()) => next.run(request).await,
-        Err(retry_after) => {
-            let err = ServiceError::RateLimited { retry_after };
-            let mut response = if request.uri().path().starts_with("/api/v1/secrets/") {
-                crate::api::hep_error(err)
-            } else {
-                err.into_response()
-            };
-            if let Ok(value) = HeaderValue::from_str(&retry_after.to_string()) {
-                response
-                    .headers_mut()
-                    .insert(axum::http::header::RETRY_AFTER, value);
-            }
-            response
-        }
+        // Rendered as a ServiceError: the surface layer outside gives it
+        // the shape of the route's surface (with Retry-After).
+        Err(retry_after) => ServiceError::RateLimited { retry_after }.into_response(),
     }
 }
 

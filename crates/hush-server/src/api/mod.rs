@@ -1,14 +1,13 @@
 //! Routing, shared extractors and request logging.
 
 mod compat;
+pub mod surface;
 mod v1;
-
-pub use compat::hep_error;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use axum::extract::{DefaultBodyLimit, FromRequest, FromRequestParts, MatchedPath, Request};
+use axum::extract::{DefaultBodyLimit, FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -16,22 +15,36 @@ use axum::routing::get;
 use axum::{Json, Router};
 use serde::de::DeserializeOwned;
 use serde_json::json;
-use tower_http::timeout::TimeoutLayer;
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 
-use crate::error::ServiceError;
+use crate::error::{ErrorCode, ServiceError};
 use crate::AppState;
 use hush_store::WriterStatus;
 
-/// The whole application.
-pub fn router(state: Arc<AppState>, max_body_bytes: usize, timeout: Duration) -> Router {
-    let audited = middleware::from_fn_with_state(state.clone(), crate::audit::record);
-    let limited = middleware::from_fn_with_state(state.clone(), crate::ratelimit::limit);
+/// The whole application: every surface's routes behind the shared layers
+/// (outermost first: the surface's declaration, rate limit, audit with the
+/// request timeout), unknown paths answered by the surface owning their
+/// prefix, and the unaudited probes.
+pub fn router(state: Arc<AppState>, max_body_bytes: usize) -> Router {
     let (native, openapi) = OpenApiRouter::with_openapi(v1::doc::ApiDoc::openapi())
         .nest("/v1", v1::routes())
         .split_for_parts();
     let spec: Arc<str> = openapi.to_pretty_json().unwrap_or_default().into();
+    let surfaces = native
+        .merge(compat::routes())
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            crate::audit::record,
+        ))
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            crate::ratelimit::limit,
+        ))
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            surface::classify,
+        ));
     Router::new()
         .route("/health", get(health))
         .route("/ready", get(ready))
@@ -44,20 +57,11 @@ pub fn router(state: Arc<AppState>, max_body_bytes: usize, timeout: Duration) ->
                 )
             }),
         )
-        .merge(
-            native
-                .route_layer(limited.clone())
-                .route_layer(audited.clone()),
-        )
-        .merge(compat::routes().route_layer(limited).route_layer(audited))
-        .fallback(not_found)
+        .merge(surfaces)
+        .fallback(surface::fallback)
         .with_state(state)
         .layer(DefaultBodyLimit::max(max_body_bytes))
         .layer(middleware::from_fn(log_request))
-        .layer(TimeoutLayer::with_status_code(
-            axum::http::StatusCode::SERVICE_UNAVAILABLE,
-            timeout,
-        ))
 }
 
 /// Liveness; `ts` (unix ms) is what vault-env's `GET /health` adds.
@@ -85,37 +89,33 @@ async fn ready(state: axum::extract::State<Arc<AppState>>) -> Response {
     match problem {
         None => Json(json!({ "status": "ready" })).into_response(),
         Some(message) => {
-            let mut response = crate::error::error_response(
-                axum::http::StatusCode::SERVICE_UNAVAILABLE,
-                "not_ready",
-                message,
-            );
+            let mut response =
+                crate::error::error_response(crate::error::ErrorCode::NotReady, message);
             crate::error::retry_after(&mut response, crate::error::STORAGE_RETRY_AFTER);
             response
         }
     }
 }
 
-async fn not_found() -> ServiceError {
-    ServiceError::Store(hush_store::StoreError::NotFound {
-        kind: "route",
-        what: "no such endpoint; see the API table in the README".to_owned(),
-    })
-}
-
-/// Logs method, route template, status and latency. Never the raw URL:
-/// it may carry `?token=`.
+/// Logs method, route template, surface, status and latency. Never the
+/// raw URL: it may carry `?token=`.
 async fn log_request(request: Request, next: Next) -> Response {
     let started = Instant::now();
     let method = request.method().clone();
-    let route = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or_else(|| "<unmatched>".to_owned(), |p| p.as_str().to_owned());
     let response = next.run(request).await;
+    let route = response
+        .extensions()
+        .get::<surface::RouteInfo>()
+        .and_then(|info| info.route)
+        .map_or("<unmatched>", |route| route.path);
+    let surface = response
+        .extensions()
+        .get::<surface::RouteInfo>()
+        .map_or("-", |info| info.surface.name());
     tracing::info!(
         %method,
         route,
+        surface,
         status = response.status().as_u16(),
         micros = started.elapsed().as_micros() as u64,
         "request"
@@ -248,6 +248,6 @@ impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for PathArg
         axum::extract::Path::<T>::from_request_parts(parts, state)
             .await
             .map(|axum::extract::Path(value)| PathArgs(value))
-            .map_err(|err| ServiceError::bad_request("invalid_path", err.body_text()))
+            .map_err(|err| ServiceError::new(ErrorCode::InvalidPath, err.body_text()))
     }
 }

@@ -16,7 +16,7 @@ use axum::http::request::Parts;
 use hush_store::{TokenKind, TokenRecord};
 
 use crate::audit::AuditSlot;
-use crate::error::ServiceError;
+use crate::error::{ErrorCode, ServiceError};
 use crate::AppState;
 
 /// A permission a token can carry.
@@ -91,8 +91,8 @@ impl FromStr for Scope {
             .find(|scope| scope.as_str() == s)
             .ok_or_else(|| {
                 let known: Vec<_> = Scope::ALL.iter().map(|s| s.as_str()).collect();
-                ServiceError::unprocessable(
-                    "invalid_scope",
+                ServiceError::new(
+                    ErrorCode::InvalidScope,
                     format!("unknown scope {s:?}; known scopes: {}", known.join(", ")),
                 )
             })
@@ -128,8 +128,8 @@ impl Principal {
         if self.has(scope) {
             Ok(())
         } else {
-            Err(ServiceError::forbidden(
-                "insufficient_scope",
+            Err(ServiceError::new(
+                ErrorCode::InsufficientScope,
                 format!("this token lacks the {scope} scope"),
             ))
         }
@@ -171,8 +171,8 @@ impl Principal {
         if self.has_in(project_id, scope) {
             Ok(())
         } else {
-            Err(ServiceError::forbidden(
-                "insufficient_scope",
+            Err(ServiceError::new(
+                ErrorCode::InsufficientScope,
                 format!("you lack the {scope} scope in this project"),
             ))
         }
@@ -201,6 +201,14 @@ impl Principal {
         AuditSlot::commit(self.audit.as_ref(), self.actor(), change).await
     }
 
+    /// Names in the audit entry what the request actually did, where that
+    /// is more than its route declares (values revealed).
+    pub fn audit_action(&self, action: &'static str) {
+        if let Some(slot) = &self.audit {
+            slot.action(action);
+        }
+    }
+
     /// Notes in the audit entry which project the request concerned.
     pub fn note_project(&self, project_id: &str) {
         if let Some(slot) = &self.audit {
@@ -220,16 +228,16 @@ pub async fn authenticate(state: &AppState, token: &str) -> Result<Principal, Se
         .services
         .token_by_hash(&hush_core::token::hash(token))
         .await?
-        .ok_or_else(|| ServiceError::unauthorized("invalid_token", "the token is not valid"))?;
+        .ok_or_else(|| ServiceError::new(ErrorCode::InvalidToken, "the token is not valid"))?;
     if record.disabled {
-        return Err(ServiceError::unauthorized(
-            "token_disabled",
+        return Err(ServiceError::new(
+            ErrorCode::TokenDisabled,
             "the token has been revoked",
         ));
     }
     if record.expires_at.is_some_and(|at| at <= crate::now_ms()) {
-        return Err(ServiceError::unauthorized(
-            "token_expired",
+        return Err(ServiceError::new(
+            ErrorCode::TokenExpired,
             "the token has expired",
         ));
     }
@@ -269,8 +277,8 @@ pub struct AnyPrincipal(pub Principal);
 
 async fn principal_of(parts: &Parts, state: &AppState) -> Result<Principal, ServiceError> {
     let token = bearer(&parts.headers).ok_or_else(|| {
-        ServiceError::unauthorized(
-            "missing_token",
+        ServiceError::new(
+            ErrorCode::MissingToken,
             "send a token as `Authorization: Bearer hush_…`",
         )
     })?;
@@ -300,8 +308,8 @@ impl FromRequestParts<Arc<AppState>> for Principal {
     ) -> Result<Self, ServiceError> {
         let principal = principal_of(parts, state).await?;
         if principal.token.kind == TokenKind::Pull {
-            return Err(ServiceError::forbidden(
-                "pull_token",
+            return Err(ServiceError::new(
+                ErrorCode::PullToken,
                 "pull tokens (hsk_…) can only pull secrets; use an API token for this",
             ));
         }

@@ -8,7 +8,7 @@ use hush_store::{ChildKind, Environment, Organization, Project, Scope, StoreErro
 
 use super::Services;
 use crate::auth::Principal;
-use crate::error::ServiceError;
+use crate::error::{ErrorCode, ServiceError};
 
 fn not_found(kind: &'static str, what: &str) -> ServiceError {
     ServiceError::Store(StoreError::NotFound {
@@ -95,8 +95,8 @@ impl Services {
                 Some(env) if env.id == *locked => {}
                 Some(env) => return Err(not_found("environment", &env.slug)),
                 None => {
-                    return Err(ServiceError::forbidden(
-                        "environment_locked",
+                    return Err(ServiceError::new(
+                        ErrorCode::EnvironmentLocked,
                         "this token is limited to one environment; pass ?env=",
                     ))
                 }

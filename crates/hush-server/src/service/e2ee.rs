@@ -9,10 +9,10 @@ use hush_store::{EncryptionMode, Project};
 
 use super::Services;
 use crate::auth::{Principal, Scope};
-use crate::error::ServiceError;
+use crate::error::{ErrorCode, ServiceError};
 
 fn invalid(message: impl Into<String>) -> ServiceError {
-    ServiceError::unprocessable("invalid_e2ee_meta", message)
+    ServiceError::new(ErrorCode::InvalidE2eeMeta, message)
 }
 
 /// Checks metadata a client sent: the shape this scheme writes, so that a
@@ -43,8 +43,8 @@ pub fn validate_meta(meta: &Meta) -> Result<(), ServiceError> {
 /// The key proof as the server keeps it (SHA-256, hex): 64 hex digits in.
 pub fn proof_hash(proof: &str) -> Result<String, ServiceError> {
     if proof.len() != 64 || !proof.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return Err(ServiceError::unprocessable(
-            "invalid_key_proof",
+        return Err(ServiceError::new(
+            ErrorCode::InvalidKeyProof,
             "key_proof must be 64 hex digits",
         ));
     }
@@ -125,8 +125,8 @@ impl Services {
             return Ok(());
         };
         let proof = proof.ok_or_else(|| {
-            ServiceError::unprocessable(
-                "key_proof_required",
+            ServiceError::new(
+                ErrorCode::KeyProofRequired,
                 "writes to this end-to-end-encrypted project need the X-Hush-Key-Proof header",
             )
         })?;
@@ -140,8 +140,7 @@ impl Services {
 }
 
 fn mismatch() -> ServiceError {
-    ServiceError::unprocessable(
-        "key_proof_mismatch",
+    ServiceError::new(ErrorCode::KeyProofMismatch,
         "the key proof does not match this project's key: wrong passphrase or recovery key; nothing was stored",
     )
 }

@@ -5,7 +5,7 @@ use hush_store::{Child, ChildKind, EncryptionMode, Organization, Project};
 
 use super::Services;
 use crate::auth::{Principal, Scope};
-use crate::error::ServiceError;
+use crate::error::{ErrorCode, ServiceError};
 
 impl Services {
     /// Organizations the caller can see (its own).
@@ -60,8 +60,8 @@ impl Services {
         let name = name.unwrap_or(slug.as_str());
         let e2ee = match e2ee {
             Some(_) if mode != EncryptionMode::Client => {
-                return Err(ServiceError::unprocessable(
-                    "invalid_e2ee_meta",
+                return Err(ServiceError::new(
+                    ErrorCode::InvalidE2eeMeta,
                     "e2ee_meta belongs to encryption_mode \"client\" projects",
                 ))
             }

@@ -9,7 +9,7 @@ use hush_core::SecretString;
 use super::views::ViewSecrets;
 use super::{PullTarget, Services};
 use crate::auth::Principal;
-use crate::error::ServiceError;
+use crate::error::{ErrorCode, ServiceError};
 
 /// A pulled environment.
 pub struct Pulled {
@@ -93,20 +93,20 @@ impl Services {
         env: Option<&str>,
     ) -> Result<Arc<PullTarget>, ServiceError> {
         if who.token.kind != TokenKind::Pull {
-            return Err(ServiceError::unauthorized(
-                "invalid_token",
+            return Err(ServiceError::new(
+                ErrorCode::InvalidToken,
                 "pulls need a read-only pull token (hsk_…)",
             ));
         }
         let project_id = who.token.project_id.as_deref().ok_or_else(|| {
-            ServiceError::unauthorized("invalid_token", "this pull token has no project")
+            ServiceError::new(ErrorCode::InvalidToken, "this pull token has no project")
         })?;
         let choice = match (&who.token.environment_id, env) {
             (Some(locked), _) => EnvChoice::Locked(locked),
             (None, Some(slug)) => EnvChoice::Slug(slug),
             (None, None) => {
-                return Err(ServiceError::bad_request(
-                    "env_required",
+                return Err(ServiceError::new(
+                    ErrorCode::EnvRequired,
                     "this token reads any environment of its project: pass ?env=<environment>",
                 ))
             }
@@ -151,8 +151,8 @@ impl Services {
                 .into_iter()
                 .find(|e| e.id == locked)
                 .ok_or_else(|| {
-                    ServiceError::unauthorized(
-                        "invalid_token",
+                    ServiceError::new(
+                        ErrorCode::InvalidToken,
                         "this token's environment no longer exists",
                     )
                 })?,

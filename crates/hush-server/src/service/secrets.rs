@@ -4,7 +4,7 @@ use hush_store::{Change, EncryptionMode, Project, ReadOptions, Reveal, Secret, V
 
 use super::{ScopeAddress, Services};
 use crate::auth::{Principal, Scope};
-use crate::error::ServiceError;
+use crate::error::{ErrorCode, ServiceError};
 
 /// Which secrets a read returns.
 #[derive(Debug, Clone, Default)]
@@ -87,6 +87,9 @@ impl Services {
                 Reveal::Metadata | Reveal::Ciphertext => Scope::SecretRead,
             },
         )?;
+        if request.reveal == Reveal::Plaintext {
+            who.audit_action("secret.decrypt");
+        }
         let options = ReadOptions {
             reveal: request.reveal,
             include_inactive: request.include_inactive,
@@ -151,8 +154,8 @@ impl Services {
             self.check_key_proof(&target.project, key_proof).await?;
         }
         if changes.is_empty() {
-            return Err(ServiceError::bad_request(
-                "empty_write",
+            return Err(ServiceError::new(
+                ErrorCode::EmptyWrite,
                 "nothing to write: give secrets to set or delete",
             ));
         }
@@ -179,8 +182,8 @@ impl Services {
                 .iter()
                 .find(|s| s.is_reserved && deleting.contains(&s.name.as_str()))
             {
-                return Err(ServiceError::forbidden(
-                    "secret_reserved",
+                return Err(ServiceError::new(
+                    ErrorCode::SecretReserved,
                     format!(
                         "{} is reserved and cannot be deleted; clear is_reserved first",
                         reserved.name

@@ -7,7 +7,7 @@ use hush_store::{ChildKind, NewToken, TokenKind, TokenRecord};
 
 use super::Services;
 use crate::auth::{Principal, Scope};
-use crate::error::ServiceError;
+use crate::error::{ErrorCode, ServiceError};
 
 /// What a new token should be.
 #[derive(Debug, Clone)]
@@ -72,8 +72,8 @@ impl Services {
         request: TokenRequest,
     ) -> Result<(SecretString, TokenRecord), ServiceError> {
         if request.name.trim().is_empty() {
-            return Err(ServiceError::unprocessable(
-                "invalid_token_request",
+            return Err(ServiceError::new(
+                ErrorCode::InvalidTokenRequest,
                 "give the token a name",
             ));
         }
@@ -89,8 +89,8 @@ impl Services {
                     .await?,
             ),
             (Some(_), None) => {
-                return Err(ServiceError::unprocessable(
-                    "invalid_token_request",
+                return Err(ServiceError::new(
+                    ErrorCode::InvalidTokenRequest,
                     "an environment restriction needs a project",
                 ))
             }
@@ -103,8 +103,8 @@ impl Services {
             None => who.has(scope),
         };
         if !(who.has(Scope::OrgAdmin) || (project.is_some() && holds(Scope::ProjectAdmin))) {
-            return Err(ServiceError::forbidden(
-                "insufficient_scope",
+            return Err(ServiceError::new(
+                ErrorCode::InsufficientScope,
                 if project.is_some() {
                     "creating a project's tokens needs the project:admin scope in it"
                 } else {
@@ -118,22 +118,22 @@ impl Services {
             (None, _) => true,
         };
         if !narrower_env {
-            return Err(ServiceError::forbidden(
-                "token_escalation",
+            return Err(ServiceError::new(
+                ErrorCode::TokenEscalation,
                 "a token can only create tokens limited to its own environment",
             ));
         }
         let scopes = match request.kind {
             TokenKind::Api => {
                 if request.scopes.is_empty() {
-                    return Err(ServiceError::unprocessable(
-                        "invalid_token_request",
+                    return Err(ServiceError::new(
+                        ErrorCode::InvalidTokenRequest,
                         "an API token needs at least one scope",
                     ));
                 }
                 if let Some(scope) = request.scopes.iter().find(|s| !holds(**s)) {
-                    return Err(ServiceError::forbidden(
-                        "token_escalation",
+                    return Err(ServiceError::new(
+                        ErrorCode::TokenEscalation,
                         format!("you cannot grant {scope}, which your own token lacks"),
                     ));
                 }
@@ -145,8 +145,8 @@ impl Services {
             }
             TokenKind::Pull => {
                 if project.is_none() {
-                    return Err(ServiceError::unprocessable(
-                        "invalid_token_request",
+                    return Err(ServiceError::new(
+                        ErrorCode::InvalidTokenRequest,
                         "a pull token needs a project",
                     ));
                 }

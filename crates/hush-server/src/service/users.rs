@@ -9,7 +9,7 @@ use hush_store::{Membership, NewToken, TokenKind, TokenRecord, UserRecord};
 
 use super::{Services, DEFAULT_ORG};
 use crate::auth::{Principal, ProjectScopes, Scope};
-use crate::error::ServiceError;
+use crate::error::{ErrorCode, ServiceError};
 
 /// How long a login session lasts.
 pub const SESSION_MS: i64 = 12 * 3600 * 1000;
@@ -69,26 +69,25 @@ impl Services {
             || email.starts_with('@')
             || email.ends_with('@')
         {
-            return Err(ServiceError::unprocessable(
-                "invalid_email",
+            return Err(ServiceError::new(
+                ErrorCode::InvalidEmail,
                 format!("{email:?} is not an email address"),
             ));
         }
         if password.expose().chars().count() < 12 {
-            return Err(ServiceError::unprocessable(
-                "weak_password",
+            return Err(ServiceError::new(
+                ErrorCode::WeakPassword,
                 "passwords need at least 12 characters",
             ));
         }
         if role_scopes(role).is_none() {
-            return Err(ServiceError::unprocessable(
-                "invalid_role",
+            return Err(ServiceError::new(
+                ErrorCode::InvalidRole,
                 format!("role is owner, admin, member or viewer, not {role:?}"),
             ));
         }
-        let hash = password::hash(&password, self.password_cost).map_err(|_| {
-            ServiceError::unprocessable("weak_password", "cannot hash this password")
-        })?;
+        let hash = password::hash(&password, self.password_cost)
+            .map_err(|_| ServiceError::new(ErrorCode::WeakPassword, "cannot hash this password"))?;
         let user = self.store.create_user(&org.id, &email, &hash, role).await?;
         Ok((user, role.to_owned()))
     }
@@ -115,8 +114,8 @@ impl Services {
         org: Option<&str>,
     ) -> Result<(SecretString, TokenRecord, UserRecord, String), ServiceError> {
         let refused = || {
-            ServiceError::unauthorized(
-                "invalid_credentials",
+            ServiceError::new(
+                ErrorCode::InvalidCredentials,
                 "wrong email, password or organization",
             )
         };
@@ -186,8 +185,8 @@ impl Services {
             .into_iter()
             .find(|o| o.id == who.token.org_id)
             .ok_or_else(|| {
-                ServiceError::unauthorized(
-                    "invalid_token",
+                ServiceError::new(
+                    ErrorCode::InvalidToken,
                     "the token's organization no longer exists",
                 )
             })?;
@@ -271,8 +270,8 @@ impl Services {
         let (org, project) = self.project(who, org, project).await?;
         who.require_in(&project.id, Scope::ProjectAdmin)?;
         if project_role_scopes(role).is_none() {
-            return Err(ServiceError::unprocessable(
-                "invalid_role",
+            return Err(ServiceError::new(
+                ErrorCode::InvalidRole,
                 format!("a project role is admin, member or viewer, not {role:?}"),
             ));
         }

@@ -15,7 +15,7 @@ use hush_store::{
 
 use super::{Services, DEFAULT_ORG};
 use crate::auth::{Principal, Scope as AuthScope};
-use crate::error::ServiceError;
+use crate::error::{ErrorCode, ServiceError};
 
 /// Environments a new vault-env project starts with (the seed's).
 pub const DEFAULT_ENVIRONMENTS: [&str; 3] = ["development", "staging", "production"];
@@ -27,11 +27,11 @@ pub fn actor(device: Option<&Device>) -> String {
 }
 
 fn forbidden(message: impl Into<String>) -> ServiceError {
-    ServiceError::forbidden("device_forbidden", message)
+    ServiceError::new(ErrorCode::DeviceForbidden, message)
 }
 
-fn unauthorized(code: &'static str, message: impl Into<String>) -> ServiceError {
-    ServiceError::unauthorized(code, message)
+fn unauthorized(code: ErrorCode, message: impl Into<String>) -> ServiceError {
+    ServiceError::new(code, message)
 }
 
 impl Services {
@@ -93,7 +93,7 @@ impl Services {
     ) -> Result<Project, ServiceError> {
         let project = self.vaultenv_project(project_id).await?;
         let key = hush_core::vaultenv::decode_hex32(key_hex.trim()).ok_or_else(|| {
-            ServiceError::bad_request("invalid_key", "auth_key_hash must be 64 hex digits")
+            ServiceError::new(ErrorCode::InvalidKey, "auth_key_hash must be 64 hex digits")
         })?;
         self.check_signature(&project, &key, body, signature)
             .await?;
@@ -114,7 +114,7 @@ impl Services {
         match self.store.vaultenv_key(&project.id).await? {
             VaultKey::Set(key) => self.check_signature(project, &key, body, signature).await,
             VaultKey::NotSet => Err(unauthorized(
-                "key_not_set",
+                ErrorCode::KeyNotSet,
                 "this project has no signing key yet: call /api/v1/project/set-key first",
             )),
             VaultKey::NotVaultEnv => Err(unknown_project(&project.id)),
@@ -143,26 +143,26 @@ impl Services {
     ) -> Result<(), ServiceError> {
         let header = header.ok_or_else(|| {
             unauthorized(
-                "missing_signature",
+                ErrorCode::MissingSignature,
                 "send the request signed: X-Vault-Signature: v=<ms>,d=<hex>",
             )
         })?;
         let signature = Signature::parse(header).ok_or_else(|| {
             unauthorized(
-                "invalid_signature",
+                ErrorCode::InvalidSignature,
                 "X-Vault-Signature must be v=<unix ms>,d=<64 hex digits>",
             )
         })?;
         let now = crate::now_ms();
         if !signature.is_fresh(now) {
             return Err(unauthorized(
-                "stale_signature",
+                ErrorCode::StaleSignature,
                 "the signature's timestamp is more than 5 minutes from the server's clock",
             ));
         }
         if !signature.verify(key, body) {
             return Err(unauthorized(
-                "bad_signature",
+                ErrorCode::BadSignature,
                 "the signature does not match this project's key",
             ));
         }
@@ -173,7 +173,7 @@ impl Services {
             .await?
         {
             return Err(unauthorized(
-                "replayed_request",
+                ErrorCode::ReplayedRequest,
                 "this exact signed request was already received; sign each request anew",
             ));
         }
@@ -217,8 +217,8 @@ impl Services {
         device_hash: &str,
     ) -> Result<Device, ServiceError> {
         if hush_core::vaultenv::decode_hex32(device_hash).is_none() {
-            return Err(ServiceError::bad_request(
-                "invalid_device_hash",
+            return Err(ServiceError::new(
+                ErrorCode::InvalidDeviceHash,
                 "device_hash must be 64 hex digits (SHA-256 of the device secret)",
             ));
         }

@@ -43,6 +43,9 @@ impl Services {
                 Scope::SecretRead
             },
         )?;
+        if reveal == Reveal::Plaintext {
+            who.audit_action("version.decrypt");
+        }
         // secrets_at answers NotFound for a version that does not exist.
         let secrets = self
             .store

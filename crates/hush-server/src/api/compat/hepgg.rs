@@ -9,7 +9,7 @@
 use std::sync::Arc;
 
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::{HeaderMap, Method};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::routing::MethodRouter;
@@ -18,13 +18,25 @@ use serde::ser::SerializeMap;
 use serde::{Deserialize, Serialize, Serializer};
 use serde_json::json;
 
-use crate::service::Pulled;
-
+use crate::api::surface::{Auth, Declaration, Route, Surface};
 use crate::api::Params;
 use crate::audit::AuditSlot;
 use crate::auth::{authenticate, bearer};
-use crate::error::ServiceError;
+use crate::error::{ErrorCode, ErrorParts, ServiceError};
+use crate::service::Pulled;
 use crate::AppState;
+
+/// Hep.gg's pull: one route.
+pub static DECLARATION: Declaration = Declaration {
+    surface: Surface::HepGg,
+    prefixes: &["/api/v1/secrets/pull"],
+    routes: &[Route::new(
+        Method::GET,
+        "/api/v1/secrets/pull",
+        "secret.pull",
+        Auth::PullToken,
+    )],
+};
 
 #[derive(Debug, Deserialize)]
 struct PullQuery {
@@ -38,35 +50,18 @@ pub fn pull_route() -> MethodRouter<Arc<AppState>> {
     get(pull)
 }
 
-/// An error in the seed's shape.
-struct HepError(ServiceError);
-
-impl IntoResponse for HepError {
-    fn into_response(self) -> Response {
-        let (status, code) = self.0.status_and_code();
-        let hep_code = match (status, code) {
-            (StatusCode::UNAUTHORIZED, "missing_token") => "NO_TOKEN",
-            (StatusCode::UNAUTHORIZED, _) => "BAD_TOKEN",
-            (StatusCode::BAD_REQUEST, _) => "BAD_REQUEST",
-            (StatusCode::NOT_FOUND, _) => "NOT_FOUND",
-            (StatusCode::TOO_MANY_REQUESTS, _) => "RATE_LIMITED",
-            _ if status.is_server_error() => return self.0.into_response(),
-            _ => code,
-        };
-        let body = json!({ "ok": false, "error": hep_code, "message": self.0.to_string() });
-        (status, Json(body)).into_response()
-    }
-}
-
-/// An error answered in the seed's shape (used by the rate limiter too).
-pub fn hep_error(err: ServiceError) -> Response {
-    HepError(err).into_response()
-}
-
-impl From<ServiceError> for HepError {
-    fn from(err: ServiceError) -> Self {
-        HepError(err)
-    }
+/// An error in the seed's shape: `{"ok":false,"error":"CODE","message"}`
+/// with the seed's codes where it names them (`NO_TOKEN`, `BAD_TOKEN`,
+/// `RATE_LIMITED`) and hush's code in upper case otherwise.
+pub fn render(parts: &ErrorParts) -> Response {
+    let hep_code = match parts.code {
+        ErrorCode::MissingToken => "NO_TOKEN".to_owned(),
+        code if code.status() == axum::http::StatusCode::UNAUTHORIZED => "BAD_TOKEN".to_owned(),
+        ErrorCode::RateLimited => "RATE_LIMITED".to_owned(),
+        code => code.as_str().to_ascii_uppercase(),
+    };
+    let body = json!({ "ok": false, "error": hep_code, "message": parts.message });
+    (parts.code.status(), Json(body)).into_response()
 }
 
 async fn pull(
@@ -74,13 +69,13 @@ async fn pull(
     Params(query): Params<PullQuery>,
     headers: HeaderMap,
     slot: Option<Extension<AuditSlot>>,
-) -> Result<Response, HepError> {
+) -> Result<Response, ServiceError> {
     let token = bearer(&headers)
         .map(str::to_owned)
         .or(query.token)
         .ok_or_else(|| {
-            ServiceError::unauthorized(
-                "missing_token",
+            ServiceError::new(
+                ErrorCode::MissingToken,
                 "send Authorization: Bearer hsk_… or ?token=hsk_…",
             )
         })?;

@@ -1,10 +1,8 @@
 //! Compatibility surfaces: one module per seed, each translating that
 //! seed's wire format onto the shared services.
 
-mod hepgg;
-mod vaultenv;
-
-pub use hepgg::hep_error;
+pub mod hepgg;
+pub mod vaultenv;
 
 use std::sync::Arc;
 

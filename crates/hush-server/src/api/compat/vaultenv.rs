@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::HeaderMap;
+use axum::http::{HeaderMap, Method};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{post, MethodRouter};
 use axum::{Extension, Json, Router};
@@ -21,8 +21,9 @@ use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
+use crate::api::surface::{Auth, Declaration, Route, Surface};
 use crate::audit::AuditSlot;
-use crate::error::ServiceError;
+use crate::error::{ErrorCode, ErrorParts, ServiceError};
 use crate::service::vaultenv_actor as actor;
 use crate::AppState;
 
@@ -42,34 +43,52 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/api/v1/devices/revoke", post(revoke))
 }
 
-/// An error in this surface's shape.
-pub struct VaultError(ServiceError);
-
-impl From<ServiceError> for VaultError {
-    fn from(err: ServiceError) -> Self {
-        VaultError(err)
-    }
+macro_rules! signed {
+    ($($path:literal => $action:literal,)*) => {
+        &[
+            Route::new(
+                Method::POST,
+                "/api/v1/project/create",
+                "vaultenv.project.create",
+                Auth::None,
+            ),
+            $(Route::new(Method::POST, $path, $action, Auth::Signature),)*
+        ]
+    };
 }
 
-impl IntoResponse for VaultError {
-    fn into_response(self) -> Response {
-        let (status, code) = self.0.status_and_code();
-        if status.is_server_error() {
-            return self.0.into_response();
-        }
-        let body = json!({ "error": self.0.to_string(), "code": code });
-        (status, Json(body)).into_response()
-    }
+/// vault-env: every route is a signed POST, but `project/create`.
+pub static DECLARATION: Declaration = Declaration {
+    surface: Surface::VaultEnv,
+    prefixes: &["/api/v1/project/", "/api/v1/devices/"],
+    routes: signed! {
+        "/api/v1/project/set-key" => "vaultenv.project.set_key",
+        "/api/v1/secrets/push" => "vaultenv.push",
+        "/api/v1/secrets/pull" => "vaultenv.pull",
+        "/api/v1/secrets/current-version" => "vaultenv.current_version",
+        "/api/v1/secrets/versions" => "vaultenv.versions",
+        "/api/v1/secrets/rollback" => "vaultenv.rollback",
+        "/api/v1/devices/register" => "vaultenv.device.register",
+        "/api/v1/devices/approve" => "vaultenv.device.approve",
+        "/api/v1/devices/list" => "vaultenv.device.list",
+        "/api/v1/devices/revoke" => "vaultenv.device.revoke",
+    },
+};
+
+/// An error in this surface's shape: `{"error":"message","code":"…"}`.
+pub fn render(parts: &ErrorParts) -> Response {
+    let body = json!({ "error": parts.message, "code": parts.code.as_str() });
+    (parts.code.status(), Json(body)).into_response()
 }
 
-type Result<T> = std::result::Result<T, VaultError>;
+type Result<T> = std::result::Result<T, ServiceError>;
 type S = State<Arc<AppState>>;
 type Slot = Option<Extension<AuditSlot>>;
 
 fn parse<T: DeserializeOwned>(body: &[u8]) -> std::result::Result<T, ServiceError> {
     serde_json::from_slice(body).map_err(|err| {
-        ServiceError::bad_request(
-            "invalid_json",
+        ServiceError::new(
+            ErrorCode::InvalidJson,
             format!("the body is not the expected JSON: {err}"),
         )
     })
@@ -213,7 +232,7 @@ async fn pull(State(app): S, slot: Slot, headers: HeaderMap, raw: Bytes) -> Resu
         .vaultenv_pull(&project, &body.environment)
         .await?;
     let text = String::from_utf8(blob.content.unwrap_or_default())
-        .map_err(|_| ServiceError::bad_request("invalid_blob", "the stored blob is not text"))?;
+        .map_err(|_| ServiceError::new(ErrorCode::InvalidBlob, "the stored blob is not text"))?;
     Ok(Json(json!({ "secrets": text, "version": blob.version })))
 }
 
@@ -342,11 +361,11 @@ async fn device_admin(
     let body: DeviceBody = parse(raw)?;
     match verified(app, slot, &body.project_id, raw, headers).await {
         Ok(project) => Ok((project, body)),
-        Err(ServiceError::Unauthorized {
-            code: "bad_signature",
+        Err(ServiceError::Refused {
+            code: ErrorCode::BadSignature,
             ..
-        }) => Err(ServiceError::unauthorized(
-            "unverifiable_signature",
+        }) => Err(ServiceError::new(
+            ErrorCode::UnverifiableSignature,
             "this request is signed with a device-bound key the server cannot verify; \
              manage devices with `hush devices list|approve|revoke` (or the native API)",
         )),

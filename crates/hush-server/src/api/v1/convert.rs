@@ -10,7 +10,7 @@ use hush_store::{
     TokenRecord, Value, VersionInfo,
 };
 
-use crate::error::ServiceError;
+use crate::error::{ErrorCode, ServiceError};
 
 pub fn org(o: Organization) -> hush_proto::Organization {
     hush_proto::Organization {
@@ -130,8 +130,8 @@ pub fn token(
 pub fn time(field: &str, text: Option<&str>) -> Result<Option<i64>, ServiceError> {
     text.map(|t| {
         parse_rfc3339(t).ok_or_else(|| {
-            ServiceError::unprocessable(
-                "invalid_time",
+            ServiceError::new(
+                ErrorCode::InvalidTime,
                 format!("{field} must be an RFC 3339 time such as 2030-01-31T12:00:00Z"),
             )
         })
@@ -176,8 +176,8 @@ pub fn reveal(text: Option<&str>) -> Result<Reveal, ServiceError> {
         None | Some("metadata") => Ok(Reveal::Metadata),
         Some("ciphertext") => Ok(Reveal::Ciphertext),
         Some("plain") => Ok(Reveal::Plaintext),
-        Some(other) => Err(ServiceError::bad_request(
-            "invalid_query",
+        Some(other) => Err(ServiceError::new(
+            ErrorCode::InvalidQuery,
             format!("reveal is metadata, ciphertext or plain, not {other:?}"),
         )),
     }

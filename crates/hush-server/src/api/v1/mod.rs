@@ -15,12 +15,77 @@ mod versions;
 
 use std::sync::Arc;
 
+use axum::http::Method;
 use serde::Deserialize;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use super::surface::{Auth, Declaration, Route, Surface};
 use crate::service::ScopeAddress;
 use crate::AppState;
+
+macro_rules! native {
+    ($($method:ident $path:expr => $action:literal, $auth:ident;)*) => {
+        &[$(Route::new(Method::$method, $path, $action, Auth::$auth)),*]
+    };
+}
+
+/// The native API: every route, its audit action and how it authenticates
+/// (handlers are registered with their OpenAPI description in [`routes`]).
+/// Reads that reveal values name the action `…decrypt` themselves.
+pub static DECLARATION: Declaration = Declaration {
+    surface: Surface::Native,
+    prefixes: &["/v1/"],
+    routes: native! {
+        GET "/v1/orgs" => "org.list", Token;
+        GET "/v1/orgs/{org}" => "org.read", Token;
+        GET "/v1/orgs/{org}/projects" => "project.list", Token;
+        POST "/v1/orgs/{org}/projects" => "project.create", Token;
+        GET "/v1/orgs/{org}/projects/{project}" => "project.read", Token;
+        DELETE "/v1/orgs/{org}/projects/{project}" => "project.delete", Token;
+        GET "/v1/orgs/{org}/projects/{project}/e2ee" => "project.e2ee.read", Token;
+        PUT "/v1/orgs/{org}/projects/{project}/e2ee" => "project.e2ee.rewrap", Token;
+        GET "/v1/orgs/{org}/projects/{project}/environments" => "environment.list", Token;
+        POST "/v1/orgs/{org}/projects/{project}/environments" => "environment.create", Token;
+        DELETE "/v1/orgs/{org}/projects/{project}/environments/{slug}" => "environment.delete", Token;
+        GET "/v1/orgs/{org}/projects/{project}/targets" => "target.list", Token;
+        POST "/v1/orgs/{org}/projects/{project}/targets" => "target.create", Token;
+        DELETE "/v1/orgs/{org}/projects/{project}/targets/{slug}" => "target.delete", Token;
+        GET "/v1/orgs/{org}/projects/{project}/secrets" => "secret.read", Token;
+        POST "/v1/orgs/{org}/projects/{project}/secrets" => "secret.write", Token;
+        GET "/v1/orgs/{org}/projects/{project}/secrets/{name}" => "secret.read", Token;
+        PUT "/v1/orgs/{org}/projects/{project}/secrets/{name}" => "secret.write", Token;
+        DELETE "/v1/orgs/{org}/projects/{project}/secrets/{name}" => "secret.delete", Token;
+        GET "/v1/orgs/{org}/projects/{project}/revision" => "secret.revision", AnyToken;
+        GET "/v1/orgs/{org}/projects/{project}/pull" => "secret.pull", AnyToken;
+        GET "/v1/pull" => "secret.pull", AnyToken;
+        GET "/v1/pull/revision" => "secret.revision", AnyToken;
+        POST "/v1/orgs/{org}/projects/{project}/copy" => "secret.copy", Token;
+        POST "/v1/orgs/{org}/projects/{project}/import" => "secret.import", Token;
+        GET "/v1/orgs/{org}/projects/{project}/export" => "secret.export", Token;
+        GET "/v1/orgs/{org}/projects/{project}/versions" => "version.list", Token;
+        GET "/v1/orgs/{org}/projects/{project}/versions/{version}" => "version.read", Token;
+        DELETE "/v1/orgs/{org}/projects/{project}/versions/{version}" => "version.delete", Token;
+        POST "/v1/orgs/{org}/projects/{project}/versions/{version}/restore" => "version.restore", Token;
+        POST "/v1/orgs/{org}/projects/{project}/versions/purge" => "version.purge", Token;
+        GET "/v1/orgs/{org}/projects/{project}/diff" => "version.diff", Token;
+        GET "/v1/orgs/{org}/tokens" => "token.list", Token;
+        POST "/v1/orgs/{org}/tokens" => "token.create", Token;
+        DELETE "/v1/orgs/{org}/tokens/{id}" => "token.revoke", Token;
+        GET "/v1/orgs/{org}/users" => "user.list", Token;
+        POST "/v1/orgs/{org}/users" => "user.create", Token;
+        POST "/v1/login" => "auth.login", None;
+        GET "/v1/whoami" => "auth.whoami", AnyToken;
+        GET "/v1/orgs/{org}/projects/{project}/members" => "project.member.list", Token;
+        PUT "/v1/orgs/{org}/projects/{project}/members/{user}" => "project.member.set", Token;
+        DELETE "/v1/orgs/{org}/projects/{project}/members/{user}" => "project.member.remove", Token;
+        GET "/v1/orgs/{org}/projects/{project}/devices" => "device.list", Token;
+        POST "/v1/orgs/{org}/projects/{project}/devices/{id}/approve" => "device.approve", Token;
+        POST "/v1/orgs/{org}/projects/{project}/devices/{id}/revoke" => "device.revoke", Token;
+        GET "/v1/orgs/{org}/audit" => "audit.read", Token;
+        GET "/v1/orgs/{org}/audit/verify" => "audit.verify", Token;
+    },
+};
 
 /// Every `/v1` route with its OpenAPI description (paths relative to
 /// `/v1`). Handlers listed in one `routes!` share a path.

@@ -12,7 +12,7 @@ use serde::Deserialize;
 use super::convert;
 use crate::api::{page_limit, JsonBody, KeyProof, Paged, Params, PathArgs};
 use crate::auth::Principal;
-use crate::error::ServiceError;
+use crate::error::{ErrorCode, ServiceError};
 use crate::AppState;
 
 type Result<T> = std::result::Result<T, ServiceError>;
@@ -108,8 +108,8 @@ pub async fn create(
         None | Some("server") => EncryptionMode::Server,
         Some("client") => EncryptionMode::Client,
         Some(other) => {
-            return Err(ServiceError::unprocessable(
-                "invalid_encryption_mode",
+            return Err(ServiceError::new(
+                ErrorCode::InvalidEncryptionMode,
                 format!("encryption_mode is \"server\" or \"client\", not {other:?}"),
             ))
         }
@@ -117,8 +117,8 @@ pub async fn create(
     let e2ee = match (body.e2ee_meta, body.key_proof) {
         (Some(meta), Some(proof)) => Some((convert::meta_in(meta), proof)),
         (Some(_), None) => {
-            return Err(ServiceError::unprocessable(
-                "key_proof_required",
+            return Err(ServiceError::new(
+                ErrorCode::KeyProofRequired,
                 "e2ee_meta needs the key_proof derived from the same data key",
             ))
         }

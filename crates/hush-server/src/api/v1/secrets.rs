@@ -12,7 +12,7 @@ use serde::Deserialize;
 use super::{convert, ScopeQuery};
 use crate::api::{JsonBody, KeyProof, Params, PathArgs};
 use crate::auth::{AnyPrincipal, Principal};
-use crate::error::ServiceError;
+use crate::error::{ErrorCode, ServiceError};
 use crate::service::{ReadRequest, ScopeAddress, SecretFilter, WriteGuard};
 use crate::AppState;
 
@@ -70,8 +70,8 @@ async fn read(
         None | Some("merged") => false,
         Some("exact") => true,
         Some(other) => {
-            return Err(ServiceError::bad_request(
-                "invalid_query",
+            return Err(ServiceError::new(
+                ErrorCode::InvalidQuery,
                 format!("level is merged or exact, not {other:?}"),
             ))
         }
@@ -296,8 +296,8 @@ pub async fn pull_revision(
     Params(q): Params<ScopeQuery>,
 ) -> Result<Json<Revision>> {
     if q.target.is_some() {
-        return Err(ServiceError::bad_request(
-            "invalid_query",
+        return Err(ServiceError::new(
+            ErrorCode::InvalidQuery,
             "pull tokens read environments without a target",
         ));
     }

@@ -13,7 +13,7 @@ use serde::Deserialize;
 use super::convert;
 use crate::api::{page_limit, JsonBody, Paged, Params, PathArgs};
 use crate::auth::Principal;
-use crate::error::ServiceError;
+use crate::error::{ErrorCode, ServiceError};
 use crate::service::TokenRequest;
 use crate::AppState;
 
@@ -39,8 +39,8 @@ pub async fn create(
         None | Some("api") => TokenKind::Api,
         Some("pull") => TokenKind::Pull,
         Some(other) => {
-            return Err(ServiceError::unprocessable(
-                "invalid_token_request",
+            return Err(ServiceError::new(
+                ErrorCode::InvalidTokenRequest,
                 format!("kind is \"api\" or \"pull\", not {other:?}"),
             ))
         }

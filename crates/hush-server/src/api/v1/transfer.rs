@@ -16,7 +16,7 @@ use serde::Deserialize;
 use super::convert;
 use crate::api::{JsonBody, KeyProof, Params, PathArgs};
 use crate::auth::Principal;
-use crate::error::ServiceError;
+use crate::error::{ErrorCode, ServiceError};
 use crate::service::{CopyRequest, ReadRequest, ScopeAddress, SecretFilter, WriteGuard};
 use crate::AppState;
 
@@ -48,8 +48,8 @@ pub async fn copy(
 ) -> Result<Json<WriteResult>> {
     let (from, to) = (address(&body.from), address(&body.to));
     if from.env == to.env && from.target == to.target {
-        return Err(ServiceError::unprocessable(
-            "same_scope",
+        return Err(ServiceError::new(
+            ErrorCode::SameScope,
             "from and to are the same scope",
         ));
     }
@@ -93,8 +93,8 @@ fn format(text: Option<&str>) -> Result<Format> {
         None | Some("dotenv") | Some("env") => Ok(Format::Dotenv),
         Some("json") => Ok(Format::Json),
         Some("shell") => Ok(Format::Shell),
-        Some(other) => Err(ServiceError::bad_request(
-            "invalid_query",
+        Some(other) => Err(ServiceError::new(
+            ErrorCode::InvalidQuery,
             format!("format is dotenv, json or shell, not {other:?}"),
         )),
     }
@@ -164,16 +164,19 @@ pub async fn import(
     body: Bytes,
 ) -> Result<Json<WriteResult>> {
     let text = std::str::from_utf8(&body)
-        .map_err(|_| ServiceError::bad_request("invalid_file", "the file is not UTF-8 text"))?;
+        .map_err(|_| ServiceError::new(ErrorCode::InvalidFile, "the file is not UTF-8 text"))?;
     let map: EnvMap = match format(q.format.as_deref())? {
         Format::Dotenv => dotenv::parse(text).map_err(|err| {
-            ServiceError::unprocessable("invalid_file", format!("not a valid .env file: {err}"))
+            ServiceError::new(
+                ErrorCode::InvalidFile,
+                format!("not a valid .env file: {err}"),
+            )
         })?,
         Format::Json => {
             let object: std::collections::BTreeMap<String, String> = serde_json::from_str(text)
                 .map_err(|_| {
-                    ServiceError::unprocessable(
-                        "invalid_file",
+                    ServiceError::new(
+                        ErrorCode::InvalidFile,
                         "a JSON import is an object of string values",
                     )
                 })?;
@@ -183,8 +186,8 @@ pub async fn import(
                 .collect()
         }
         Format::Shell => {
-            return Err(ServiceError::bad_request(
-                "invalid_query",
+            return Err(ServiceError::new(
+                ErrorCode::InvalidQuery,
                 "import takes dotenv or json",
             ))
         }
