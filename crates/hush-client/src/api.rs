@@ -2,7 +2,6 @@
 //! and apps use, one place that turns error answers into [`ClientError`]s,
 //! and retries that honor `429 Retry-After`.
 
-use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Duration;
 
@@ -49,27 +48,18 @@ impl ScopeSel {
     }
 }
 
-/// What `GET /api/v1/secrets/pull` answers (Hep.gg shape).
-#[derive(Debug, Deserialize)]
-pub struct HepPull {
-    /// `true`.
-    pub ok: bool,
-    /// The payload.
-    pub data: HepPullData,
-}
-
-/// The payload of a pull.
-#[derive(Debug, Deserialize)]
-pub struct HepPullData {
-    /// Environment slug.
-    pub env: String,
-    /// True for an end-to-end-encrypted project.
-    pub e2ee: bool,
-    /// Name → value (ciphertext when `e2ee`).
-    pub secrets: BTreeMap<String, String>,
-    /// Key metadata of an end-to-end-encrypted project.
-    #[serde(default, rename = "e2eeMeta")]
-    pub e2ee_meta: Option<E2eeMeta>,
+/// Whose merged view a pull reads.
+#[derive(Debug, Clone, Copy)]
+pub enum PullFrom<'a> {
+    /// The project the token is limited to (a pull token's): `GET /v1/pull`.
+    OwnProject,
+    /// A named project: `GET /v1/orgs/{org}/projects/{project}/pull`.
+    Project {
+        /// Organization slug.
+        org: &'a str,
+        /// Project slug.
+        project: &'a str,
+    },
 }
 
 /// A connection to one hush server with one (optional) token.
@@ -569,16 +559,25 @@ impl Api {
         Ok(revision.revision)
     }
 
-    /// Pulls an environment with a pull token (`GET /api/v1/secrets/pull`).
-    pub async fn pull(&self, env: Option<&str>) -> Result<HepPullData> {
-        let query: Vec<(&str, String)> = env.map(|e| ("env", e.to_owned())).into_iter().collect();
-        let pulled: HepPull = self
-            .call(Method::GET, &["api", "v1", "secrets", "pull"], &query, None)
-            .await?;
-        if !pulled.ok {
-            return Err(ClientError::Protocol("pull answered ok=false".into()));
+    /// Pulls a merged view in the native envelope: values in plaintext,
+    /// or an end-to-end-encrypted project's ciphertext with its key
+    /// metadata.
+    pub async fn pull(&self, from: PullFrom<'_>, scope: &ScopeSel) -> Result<hush_proto::Pull> {
+        match from {
+            PullFrom::OwnProject => {
+                self.call(Method::GET, &["v1", "pull"], &scope.query(), None)
+                    .await
+            }
+            PullFrom::Project { org, project } => {
+                self.call(
+                    Method::GET,
+                    &["v1", "orgs", org, "projects", project, "pull"],
+                    &scope.query(),
+                    None,
+                )
+                .await
+            }
         }
-        Ok(pulled.data)
     }
 
     /// Devices of a vault-env project.

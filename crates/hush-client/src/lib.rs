@@ -153,54 +153,39 @@ impl Client {
     /// An end-to-end-encrypted project is decrypted here, with
     /// [`Options::key`].
     pub async fn fetch(&self) -> Result<EnvMap> {
-        if self.options.is_pull_token() {
-            if self.options.target.is_some() {
-                return Err(ClientError::Config(
-                    "pull tokens read environments without a target; use an API token for \
-                     --target"
-                        .into(),
-                ));
+        let from = match &self.options.project {
+            Some(project) if !self.options.is_pull_token() => api::PullFrom::Project {
+                org: &self.options.org,
+                project,
+            },
+            _ => {
+                if self.options.target.is_some() {
+                    return Err(ClientError::Config(
+                        "pull tokens read environments without a target; use an API token for \
+                         --target"
+                            .into(),
+                    ));
+                }
+                api::PullFrom::OwnProject
             }
-            let pulled = self.api.pull(self.options.env.as_deref()).await?;
-            if pulled.e2ee {
-                let meta = pulled.e2ee_meta.as_ref().ok_or_else(|| {
-                    ClientError::E2ee("the server sent no key metadata for it".into())
-                })?;
-                let dek = e2ee::unlock(meta, self.options.key.as_ref())?;
-                return e2ee::decrypt_all(
-                    &dek,
-                    pulled.secrets.iter().map(|(k, v)| (k.clone(), v.as_str())),
-                );
-            }
+        };
+        let pulled = self.api.pull(from, &self.scope()).await?;
+        if !pulled.e2ee {
             return Ok(pulled
                 .secrets
                 .into_iter()
                 .map(|(k, v)| (k, SecretString::new(v)))
                 .collect());
         }
-        let project = self.options.project.as_deref().unwrap_or_default();
-        let mut read = api::Read {
-            reveal: api::Reveal::Plain,
-            exact: false,
-            include_inactive: false,
-        };
-        let org = &self.options.org;
-        match self.api.secrets(org, project, &self.scope(), read).await {
-            Ok(list) => plain_values(list),
-            Err(err) if err.code() == Some("e2ee_project") => {
-                let meta = self.api.e2ee_meta(org, project).await?;
-                let dek = e2ee::unlock(&meta, self.options.key.as_ref())?;
-                read.reveal = api::Reveal::Ciphertext;
-                let list = self.api.secrets(org, project, &self.scope(), read).await?;
-                let values: Vec<(String, String)> = list
-                    .secrets
-                    .into_iter()
-                    .map(|s| (s.name, s.value.unwrap_or_default()))
-                    .collect();
-                e2ee::decrypt_all(&dek, values.iter().map(|(k, v)| (k.clone(), v.as_str())))
-            }
-            Err(err) => Err(err),
-        }
+        let meta = pulled
+            .e2ee_meta
+            .as_ref()
+            .ok_or_else(|| ClientError::E2ee("the server sent no key metadata for it".into()))?;
+        let dek = e2ee::unlock(meta, self.options.key.as_ref())?;
+        e2ee::decrypt_all(
+            &dek,
+            pulled.secrets.iter().map(|(k, v)| (k.clone(), v.as_str())),
+        )
     }
 
     /// Pulls the environment and refreshes the cache; if the server cannot
@@ -253,19 +238,6 @@ impl Client {
     pub fn watcher(&self, interval: std::time::Duration) -> Watcher<'_> {
         Watcher::new(self, interval)
     }
-}
-
-fn plain_values(list: hush_proto::SecretList) -> Result<EnvMap> {
-    list.secrets
-        .into_iter()
-        .map(|s| match s.value {
-            Some(value) => Ok((s.name, SecretString::new(value))),
-            None => Err(ClientError::Protocol(format!(
-                "the server sent {} without its value",
-                s.name
-            ))),
-        })
-        .collect()
 }
 
 /// Sets `secrets` in this process's environment. Variables already set

@@ -99,6 +99,31 @@ pub struct E2eeMeta {
     pub verifier: String,
 }
 
+/// What `GET /v1/pull` and `GET /v1/orgs/{org}/projects/{project}/pull`
+/// answer: the merged view of one scope, ready to inject.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Pull {
+    /// Project slug.
+    pub project: String,
+    /// Environment slug, when one was pulled.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub environment: Option<String>,
+    /// Target slug, when one was pulled.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<String>,
+    /// Changes whenever the view may have (what `…/revision` answers).
+    pub revision: String,
+    /// True for an end-to-end-encrypted project: the values are the
+    /// clients' ciphertext, to decrypt with `e2ee_meta` and the passphrase.
+    pub e2ee: bool,
+    /// Key metadata of an end-to-end-encrypted project.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub e2ee_meta: Option<E2eeMeta>,
+    /// Name → value.
+    pub secrets: std::collections::BTreeMap<String, String>,
+}
+
 /// A target or an environment.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

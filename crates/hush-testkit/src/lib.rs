@@ -154,6 +154,12 @@ impl TestServer {
         }
     }
 
+    /// The server's store (to read what no API shows, e.g. the audit
+    /// entries of requests outside any organization).
+    pub fn store(&self) -> &std::sync::Arc<hush_store::Store> {
+        &self.running.store
+    }
+
     /// The admin token; panics on a replica that did not bootstrap.
     pub fn admin(&self) -> &str {
         self.admin_token

@@ -19,8 +19,8 @@ use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 
 use crate::error::{ErrorCode, ServiceError};
+use crate::service::model::WriterStatus;
 use crate::AppState;
-use hush_store::WriterStatus;
 
 /// The whole application: every surface's routes behind the shared layers
 /// (outermost first: the surface's declaration, rate limit, audit with the

@@ -240,6 +240,25 @@ impl RouteTable {
     }
 }
 
+impl RouteTable {
+    /// Refuses an organization slug that is a fixed segment of a route
+    /// where an organization's slug may also stand.
+    pub fn check_org_slug(&self, slug: &str) -> Result<(), ServiceError> {
+        let reserved = self.reserved_segments();
+        if reserved.contains(&slug) {
+            return Err(ServiceError::new(
+                crate::error::ErrorCode::InvalidSlug,
+                format!(
+                    "{slug:?} cannot name an organization: it is a fixed path segment of \
+                     hush's APIs (reserved: {})",
+                    reserved.join(", ")
+                ),
+            ));
+        }
+        Ok(())
+    }
+}
+
 /// The outermost layer of every declared route: finds the matched route's
 /// declaration and passes it on; renders every error the route answers
 /// (from handlers, extractors and inner layers alike, which all answer
@@ -285,14 +304,14 @@ pub async fn classify(
 /// path's prefix, audited like any other request.
 pub async fn fallback(State(app): State<Arc<AppState>>, request: Request) -> Response {
     let surface = app.routes.owner_of(request.uri().path());
-    let response = surface.render(ServiceError::Store(hush_store::StoreError::NotFound {
-        kind: "route",
-        what: format!(
+    let response = surface.render(ServiceError::new(
+        crate::error::ErrorCode::NotFound,
+        format!(
             "no such endpoint: {} {}; see the API table in the README",
             request.method(),
             request.uri().path()
         ),
-    }));
+    ));
     let entry = crate::audit::unrouted(&request, response.status());
     drop(request);
     if let Some(entry) = entry {
@@ -320,6 +339,9 @@ mod tests {
         let reserved = table.reserved_segments();
         for segment in ["secrets", "project", "devices", "orgs", "login", "pull"] {
             assert!(reserved.contains(&segment), "{segment}: {reserved:?}");
+            let err = table.check_org_slug(segment).unwrap_err().to_string();
+            assert!(err.contains("fixed path segment"), "{err}");
         }
+        assert!(table.check_org_slug("acme").is_ok());
     }
 }

@@ -19,9 +19,10 @@ use crate::audit::AuditSlot;
 use crate::error::{ErrorCode, ServiceError};
 use crate::AppState;
 
-/// A permission a token can carry.
+/// A permission a token can carry (its wire name is a "scope", as in
+/// OAuth: `secret:read`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Scope {
+pub enum Permission {
     /// Names, metadata and ciphertext.
     SecretRead,
     /// Plaintext values.
@@ -40,57 +41,57 @@ pub enum Scope {
     AuditRead,
 }
 
-impl Scope {
+impl Permission {
     /// Every scope, for the bootstrap token and for messages.
-    pub const ALL: [Scope; 8] = [
-        Scope::SecretRead,
-        Scope::SecretDecrypt,
-        Scope::SecretWrite,
-        Scope::SecretPurge,
-        Scope::KeyRetrieve,
-        Scope::ProjectAdmin,
-        Scope::OrgAdmin,
-        Scope::AuditRead,
+    pub const ALL: [Permission; 8] = [
+        Permission::SecretRead,
+        Permission::SecretDecrypt,
+        Permission::SecretWrite,
+        Permission::SecretPurge,
+        Permission::KeyRetrieve,
+        Permission::ProjectAdmin,
+        Permission::OrgAdmin,
+        Permission::AuditRead,
     ];
 
     /// The wire name, e.g. `secret:read`.
     pub fn as_str(self) -> &'static str {
         match self {
-            Scope::SecretRead => "secret:read",
-            Scope::SecretDecrypt => "secret:decrypt",
-            Scope::SecretWrite => "secret:write",
-            Scope::SecretPurge => "secret:purge",
-            Scope::KeyRetrieve => "key:retrieve",
-            Scope::ProjectAdmin => "project:admin",
-            Scope::OrgAdmin => "org:admin",
-            Scope::AuditRead => "audit:read",
+            Permission::SecretRead => "secret:read",
+            Permission::SecretDecrypt => "secret:decrypt",
+            Permission::SecretWrite => "secret:write",
+            Permission::SecretPurge => "secret:purge",
+            Permission::KeyRetrieve => "key:retrieve",
+            Permission::ProjectAdmin => "project:admin",
+            Permission::OrgAdmin => "org:admin",
+            Permission::AuditRead => "audit:read",
         }
     }
 
     /// Scopes that include this one: `org:admin` includes everything,
     /// `project:admin` everything about secrets and keys.
-    fn granted_by(self, held: Scope) -> bool {
+    fn granted_by(self, held: Permission) -> bool {
         held == self
-            || held == Scope::OrgAdmin
-            || (held == Scope::ProjectAdmin && self < Scope::ProjectAdmin)
+            || held == Permission::OrgAdmin
+            || (held == Permission::ProjectAdmin && self < Permission::ProjectAdmin)
     }
 }
 
-impl fmt::Display for Scope {
+impl fmt::Display for Permission {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
     }
 }
 
-impl FromStr for Scope {
+impl FromStr for Permission {
     type Err = ServiceError;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Scope::ALL
+        Permission::ALL
             .into_iter()
             .find(|scope| scope.as_str() == s)
             .ok_or_else(|| {
-                let known: Vec<_> = Scope::ALL.iter().map(|s| s.as_str()).collect();
+                let known: Vec<_> = Permission::ALL.iter().map(|s| s.as_str()).collect();
                 ServiceError::new(
                     ErrorCode::InvalidScope,
                     format!("unknown scope {s:?}; known scopes: {}", known.join(", ")),
@@ -100,14 +101,14 @@ impl FromStr for Scope {
 }
 
 /// Scopes by project id: what a user's project roles grant there.
-pub type ProjectScopes = Arc<Vec<(String, Vec<Scope>)>>;
+pub type ProjectScopes = Arc<Vec<(String, Vec<Permission>)>>;
 
 /// An authenticated caller.
 #[derive(Debug, Clone)]
 pub struct Principal {
     /// The token's record.
     pub token: TokenRecord,
-    scopes: Vec<Scope>,
+    scopes: Vec<Permission>,
     /// A session's scopes in the projects where its user has a project
     /// role (they replace `scopes` there).
     project_scopes: ProjectScopes,
@@ -123,8 +124,13 @@ impl Principal {
         }
     }
 
+    /// Whether the caller used a read-only pull token (`hsk_…`).
+    pub fn is_pull_token(&self) -> bool {
+        self.token.kind == TokenKind::Pull
+    }
+
     /// Fails with 403 unless the token holds `scope` (or one including it).
-    pub fn require(&self, scope: Scope) -> Result<(), ServiceError> {
+    pub fn require(&self, scope: Permission) -> Result<(), ServiceError> {
         if self.has(scope) {
             Ok(())
         } else {
@@ -136,13 +142,13 @@ impl Principal {
     }
 
     /// Whether the token holds `scope` (or one including it).
-    pub fn has(&self, scope: Scope) -> bool {
+    pub fn has(&self, scope: Permission) -> bool {
         self.scopes.iter().any(|&held| scope.granted_by(held))
     }
 
     /// The scopes the caller holds in a project: its user's role there,
     /// if it has one, else the token's own.
-    fn scopes_in(&self, project_id: &str) -> &[Scope] {
+    fn scopes_in(&self, project_id: &str) -> &[Permission] {
         self.project_scopes
             .iter()
             .find(|(id, _)| id == project_id)
@@ -151,7 +157,7 @@ impl Principal {
 
     /// Whether the caller holds `scope` organization-wide or in some
     /// project (for listings that are then filtered per project).
-    pub fn has_anywhere(&self, scope: Scope) -> bool {
+    pub fn has_anywhere(&self, scope: Permission) -> bool {
         self.has(scope)
             || self
                 .project_scopes
@@ -160,14 +166,14 @@ impl Principal {
     }
 
     /// Whether the caller holds `scope` in the project.
-    pub fn has_in(&self, project_id: &str, scope: Scope) -> bool {
+    pub fn has_in(&self, project_id: &str, scope: Permission) -> bool {
         self.scopes_in(project_id)
             .iter()
             .any(|&held| scope.granted_by(held))
     }
 
     /// Fails with 403 unless the caller holds `scope` in the project.
-    pub fn require_in(&self, project_id: &str, scope: Scope) -> Result<(), ServiceError> {
+    pub fn require_in(&self, project_id: &str, scope: Permission) -> Result<(), ServiceError> {
         if self.has_in(project_id, scope) {
             Ok(())
         } else {
@@ -217,7 +223,7 @@ impl Principal {
     }
 
     /// The scopes the token holds.
-    pub fn scopes(&self) -> &[Scope] {
+    pub fn scopes(&self) -> &[Permission] {
         &self.scopes
     }
 }
@@ -241,14 +247,14 @@ pub async fn authenticate(state: &AppState, token: &str) -> Result<Principal, Se
             "the token has expired",
         ));
     }
-    let scopes: Vec<Scope> = record
+    let scopes: Vec<Permission> = record
         .scopes
         .iter()
         .filter_map(|s| s.parse().ok())
         .collect();
     // Organization owners and admins keep their role in every project.
     let project_scopes = match &record.user_id {
-        Some(user) if !scopes.contains(&Scope::OrgAdmin) => {
+        Some(user) if !scopes.contains(&Permission::OrgAdmin) => {
             state.services.project_scopes(&record.org_id, user).await?
         }
         _ => Arc::default(),
@@ -323,15 +329,15 @@ mod tests {
 
     #[test]
     fn scope_inclusion() {
-        assert!(Scope::SecretRead.granted_by(Scope::OrgAdmin));
-        assert!(Scope::AuditRead.granted_by(Scope::OrgAdmin));
-        assert!(Scope::SecretPurge.granted_by(Scope::ProjectAdmin));
-        assert!(!Scope::AuditRead.granted_by(Scope::ProjectAdmin));
-        assert!(!Scope::OrgAdmin.granted_by(Scope::ProjectAdmin));
-        assert!(!Scope::SecretDecrypt.granted_by(Scope::SecretRead));
-        for scope in Scope::ALL {
-            assert_eq!(scope.as_str().parse::<Scope>().unwrap(), scope);
+        assert!(Permission::SecretRead.granted_by(Permission::OrgAdmin));
+        assert!(Permission::AuditRead.granted_by(Permission::OrgAdmin));
+        assert!(Permission::SecretPurge.granted_by(Permission::ProjectAdmin));
+        assert!(!Permission::AuditRead.granted_by(Permission::ProjectAdmin));
+        assert!(!Permission::OrgAdmin.granted_by(Permission::ProjectAdmin));
+        assert!(!Permission::SecretDecrypt.granted_by(Permission::SecretRead));
+        for scope in Permission::ALL {
+            assert_eq!(scope.as_str().parse::<Permission>().unwrap(), scope);
         }
-        assert!("secret:everything".parse::<Scope>().is_err());
+        assert!("secret:everything".parse::<Permission>().is_err());
     }
 }

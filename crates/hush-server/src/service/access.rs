@@ -28,8 +28,6 @@ pub struct ScopeAddress {
 
 /// A resolved scope with the records it was resolved from.
 pub struct Target {
-    /// The organization.
-    pub org: Organization,
     /// The project.
     pub project: Project,
     /// The environment, if addressed.
@@ -77,7 +75,17 @@ impl Services {
         project: &str,
         address: &ScopeAddress,
     ) -> Result<Target, ServiceError> {
-        let (org, project) = self.project(who, org, project).await?;
+        let (_, project) = self.project(who, org, project).await?;
+        self.target_in(who, project, address).await
+    }
+
+    /// Resolves a scope of a project the caller may see.
+    pub async fn target_in(
+        &self,
+        who: &Principal,
+        project: Project,
+        address: &ScopeAddress,
+    ) -> Result<Target, ServiceError> {
         let target = match &address.target {
             Some(slug) => Some(self.store.child(ChildKind::Target, &project, slug).await?),
             None => None,
@@ -104,7 +112,6 @@ impl Services {
         }
         let scope = Scope::new(&project, target.as_ref(), env.as_ref())?;
         Ok(Target {
-            org,
             project,
             env,
             scope,

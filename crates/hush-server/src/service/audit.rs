@@ -3,7 +3,7 @@
 use hush_store::{AuditQuery, AuditRecord, AuditVerification};
 
 use super::Services;
-use crate::auth::{Principal, Scope};
+use crate::auth::{Permission, Principal};
 use crate::error::ServiceError;
 
 /// Filters of an audit read.
@@ -34,7 +34,7 @@ impl Services {
         org: &str,
         filter: AuditFilter,
     ) -> Result<Vec<AuditRecord>, ServiceError> {
-        who.require(Scope::AuditRead)?;
+        who.require(Permission::AuditRead)?;
         let org = self.org(who, org).await?;
         let project_id = match (&filter.project, &who.token.project_id) {
             (Some(slug), _) => Some(self.project(who, &org.slug, slug).await?.1.id),
@@ -62,7 +62,7 @@ impl Services {
         who: &Principal,
         org: &str,
     ) -> Result<AuditVerification, ServiceError> {
-        who.require(Scope::OrgAdmin)?;
+        who.require(Permission::OrgAdmin)?;
         self.org(who, org).await?;
         Ok(self.store.verify_audit().await?)
     }

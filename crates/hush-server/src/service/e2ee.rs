@@ -8,7 +8,7 @@ use hush_core::secret::constant_time_eq;
 use hush_store::{EncryptionMode, Project};
 
 use super::Services;
-use crate::auth::{Principal, Scope};
+use crate::auth::{Permission, Principal};
 use crate::error::{ErrorCode, ServiceError};
 
 fn invalid(message: impl Into<String>) -> ServiceError {
@@ -60,7 +60,7 @@ impl Services {
         project: &str,
     ) -> Result<Meta, ServiceError> {
         let (_, project) = self.project(who, org, project).await?;
-        who.require_in(&project.id, Scope::SecretRead)?;
+        who.require_in(&project.id, Permission::SecretRead)?;
         self.meta_of(&project).await
     }
 
@@ -101,7 +101,7 @@ impl Services {
         key_proof: Option<&str>,
     ) -> Result<(), ServiceError> {
         let (_, project) = self.project(who, org, project).await?;
-        who.require_in(&project.id, Scope::ProjectAdmin)?;
+        who.require_in(&project.id, Permission::ProjectAdmin)?;
         self.check_key_proof(&project, key_proof).await?;
         validate_meta(meta)?;
         let current = self.meta_of(&project).await?;

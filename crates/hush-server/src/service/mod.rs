@@ -6,6 +6,7 @@ mod access;
 mod audit;
 mod cache;
 mod e2ee;
+pub mod model;
 mod projects;
 mod pull;
 mod secrets;
@@ -24,8 +25,10 @@ use cache::TtlCache;
 pub use access::{ScopeAddress, Target};
 pub use audit::AuditFilter;
 pub use e2ee::{proof_hash, validate_meta};
-pub use pull::Pulled;
-pub use secrets::{CopyRequest, ReadRequest, SecretFilter, SecretsRead, WriteGuard};
+pub use pull::{PullRequest, Pulled};
+pub use secrets::{
+    CopyRequest, ReadRequest, SecretChange, SecretFilter, SecretValue, SecretsRead, WriteGuard,
+};
 pub use tokens::{TokenRequest, DEFAULT_ORG};
 pub use users::Identity;
 pub use vaultenv::actor as vaultenv_actor;

@@ -4,7 +4,7 @@ use hush_core::Slug;
 use hush_store::{Child, ChildKind, EncryptionMode, Organization, Project};
 
 use super::Services;
-use crate::auth::{Principal, Scope};
+use crate::auth::{Permission, Principal};
 use crate::error::{ErrorCode, ServiceError};
 
 impl Services {
@@ -54,7 +54,7 @@ impl Services {
         mode: EncryptionMode,
         e2ee: Option<(hush_core::e2ee::Meta, String)>,
     ) -> Result<Project, ServiceError> {
-        who.require(Scope::OrgAdmin)?;
+        who.require(Permission::OrgAdmin)?;
         let org = self.org(who, org).await?;
         let slug = Slug::parse("project", slug)?;
         let name = name.unwrap_or(slug.as_str());
@@ -97,7 +97,7 @@ impl Services {
         org: &str,
         slug: &str,
     ) -> Result<(), ServiceError> {
-        who.require(Scope::OrgAdmin)?;
+        who.require(Permission::OrgAdmin)?;
         let (_, project) = self.project(who, org, slug).await?;
         self.store.delete_project(&project).await?;
         self.forget_cached();
@@ -113,7 +113,7 @@ impl Services {
         project: &str,
     ) -> Result<Vec<Child>, ServiceError> {
         let (_, project) = self.project(who, org, project).await?;
-        who.require_in(&project.id, Scope::SecretRead)?;
+        who.require_in(&project.id, Permission::SecretRead)?;
         let all = self.store.children(kind, &project).await?;
         Ok(all
             .into_iter()
@@ -139,7 +139,7 @@ impl Services {
         name: Option<&str>,
     ) -> Result<Child, ServiceError> {
         let (_, project) = self.project(who, org, project).await?;
-        who.require_in(&project.id, Scope::ProjectAdmin)?;
+        who.require_in(&project.id, Permission::ProjectAdmin)?;
         let slug = Slug::parse(kind.noun(), slug)?;
         let name = name.unwrap_or(slug.as_str());
         Ok(self.store.create_child(kind, &project, &slug, name).await?)
@@ -155,7 +155,7 @@ impl Services {
         slug: &str,
     ) -> Result<(), ServiceError> {
         let (_, project) = self.project(who, org, project).await?;
-        who.require_in(&project.id, Scope::ProjectAdmin)?;
+        who.require_in(&project.id, Permission::ProjectAdmin)?;
         let child = self.store.child(kind, &project, slug).await?;
         self.store.delete_child(&child).await?;
         self.forget_cached();

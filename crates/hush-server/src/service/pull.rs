@@ -2,19 +2,25 @@
 
 use std::sync::Arc;
 
-use hush_store::{ChildKind, EncryptionMode, Reveal, Scope, TokenKind};
+use hush_store::{ChildKind, EncryptionMode, Reveal, TokenKind};
 
 use hush_core::SecretString;
 
 use super::views::ViewSecrets;
-use super::{PullTarget, Services};
-use crate::auth::Principal;
+use super::{PullTarget, ScopeAddress, Services};
+use crate::auth::{Permission, Principal};
 use crate::error::{ErrorCode, ServiceError};
 
-/// A pulled environment.
+/// A pulled, merged view.
 pub struct Pulled {
-    /// The environment's slug.
-    pub env: String,
+    /// The project's slug.
+    pub project: String,
+    /// The environment's slug, when one was pulled.
+    pub env: Option<String>,
+    /// The target's slug, when one was pulled.
+    pub target: Option<String>,
+    /// Changes whenever the view may have (see [`hush_proto::Revision`]).
+    pub revision: String,
     /// Client-encrypted project: values are ciphertext for the client.
     pub e2ee: bool,
     /// Its key metadata, when it has any (the seed's `e2eeMeta`).
@@ -36,36 +42,94 @@ impl Pulled {
     }
 }
 
+/// What to pull.
+#[derive(Debug, Clone, Default)]
+pub struct PullRequest {
+    /// Organization and project slugs; `None` for the project the token is
+    /// limited to (a pull token's, or a project-limited API token's).
+    pub project: Option<(String, String)>,
+    /// Which scope (a pull token reads environments only).
+    pub address: ScopeAddress,
+    /// Only these names.
+    pub keys: Option<Vec<String>>,
+}
+
 impl Services {
-    /// The merged (project → environment) secrets a pull token may read.
-    /// An environment-locked token reads its environment whatever `env`
-    /// says; a project-wide token needs `env`.
+    /// The merged view a caller may pull, with values as the caller can
+    /// use them: plaintext for a server-encrypted project, the clients'
+    /// ciphertext (and the key metadata) for an end-to-end-encrypted one.
+    /// A pull token reads its project (an environment-locked one its
+    /// environment, whatever the request says; a project-wide one needs
+    /// the environment); any other token needs `secret:decrypt` (or
+    /// `secret:read` for ciphertext) in the project.
     pub async fn pull(
         &self,
         who: &Principal,
-        env: Option<&str>,
-        keys: Option<Vec<String>>,
+        request: PullRequest,
     ) -> Result<Pulled, ServiceError> {
-        let resolved = self.pull_target(who, env).await?;
-        let (project, environment, scope) = &*resolved;
+        let (project, env, scope) = match (&request.project, who.token.kind) {
+            (None, TokenKind::Pull) => {
+                if request.address.target.is_some() {
+                    return Err(ServiceError::new(
+                        ErrorCode::InvalidQuery,
+                        "pull tokens read environments without a target",
+                    ));
+                }
+                let resolved = self
+                    .pull_target(who, request.address.env.as_deref())
+                    .await?;
+                let (project, environment, scope) = &*resolved;
+                (project.clone(), Some(environment.clone()), scope.clone())
+            }
+            (None, TokenKind::Api) => {
+                let own = who.token.project_id.as_deref().ok_or_else(|| {
+                    ServiceError::new(
+                        ErrorCode::InvalidQuery,
+                        "this token is not limited to one project: pull with \
+                         /v1/orgs/{org}/projects/{project}/pull",
+                    )
+                })?;
+                let project = self.store.project_by_id(own).await?;
+                let target = self.target_in(who, project, &request.address).await?;
+                (target.project, target.env, target.scope)
+            }
+            (Some((org, project)), _) => {
+                let target = self.target(who, org, project, &request.address).await?;
+                (target.project, target.env, target.scope)
+            }
+        };
         let e2ee = project.mode == EncryptionMode::Client;
+        if who.token.kind != TokenKind::Pull {
+            who.require_in(
+                &project.id,
+                if e2ee {
+                    Permission::SecretRead
+                } else {
+                    Permission::SecretDecrypt
+                },
+            )?;
+        }
+        who.note_project(&project.id);
         let reveal = if e2ee {
             Reveal::Ciphertext
         } else {
             Reveal::Plaintext
         };
-        let view = self.views.get(&self.store, scope, reveal).await?;
+        let (versions, view) = self.views.get(&self.store, &scope, reveal).await?;
         let meta = if e2ee {
-            self.e2ee_meta_of(project).await?
+            self.e2ee_meta_of(&project).await?
         } else {
             None
         };
         Ok(Pulled {
-            env: environment.slug.clone(),
+            project: project.slug.clone(),
+            env: env.map(|e| e.slug),
+            target: request.address.target.clone(),
+            revision: super::revision_string(&versions),
             e2ee,
             meta,
             view,
-            keys,
+            keys: request.keys,
         })
     }
 }
@@ -162,7 +226,7 @@ impl Services {
                     .await?
             }
         };
-        let scope = Scope::new(&project, None, Some(&environment))?;
+        let scope = hush_store::Scope::new(&project, None, Some(&environment))?;
         Ok((project, environment, scope))
     }
 }

@@ -1,9 +1,12 @@
 //! Reading and writing secrets.
 
-use hush_store::{Change, EncryptionMode, Project, ReadOptions, Reveal, Secret, VersionInfo};
+use hush_core::{NameRule, SecretString, Tag};
+use hush_store::{
+    Change, EncryptionMode, InputValue, ReadOptions, Reveal, Secret, SecretInput, VersionInfo,
+};
 
 use super::{ScopeAddress, Services};
-use crate::auth::{Principal, Scope};
+use crate::auth::{Permission, Principal};
 use crate::error::{ErrorCode, ServiceError};
 
 /// Which secrets a read returns.
@@ -56,6 +59,84 @@ pub struct WriteGuard<'a> {
     pub key_proof: Option<&'a str>,
 }
 
+/// A change to one secret, as any surface states it: names and values as
+/// text. The service validates the names and encodes the values as the
+/// project's encryption mode wants them (plaintext to encrypt, or the
+/// client's ciphertext to keep).
+#[derive(Debug)]
+pub enum SecretChange {
+    /// Create or replace a secret.
+    Set(SecretValue),
+    /// Remove a secret.
+    Delete(String),
+}
+
+/// A secret to set.
+#[derive(Debug)]
+pub struct SecretValue {
+    /// Its name (native rules: `^[A-Za-z_][A-Za-z0-9_]*$`).
+    pub name: String,
+    /// Its value (plaintext, or a client-encrypted project's ciphertext);
+    /// `None` keeps the stored value and changes only the metadata.
+    pub value: Option<SecretString>,
+    /// Note.
+    pub note: Option<String>,
+    /// Tags.
+    pub tags: Vec<String>,
+    /// Inactive secrets are left out of merged reads.
+    pub is_active: bool,
+    /// Reserved secrets cannot be deleted.
+    pub is_reserved: bool,
+    /// After this time (unix ms) the secret is left out of merged reads.
+    pub expires_at: Option<i64>,
+}
+
+impl SecretValue {
+    /// An active, unreserved secret with no note, tags or expiry.
+    pub fn new(name: impl Into<String>, value: SecretString) -> Self {
+        Self {
+            name: name.into(),
+            value: Some(value),
+            note: None,
+            tags: Vec::new(),
+            is_active: true,
+            is_reserved: false,
+            expires_at: None,
+        }
+    }
+}
+
+impl SecretChange {
+    /// The store's change, with the value as `mode` wants it.
+    fn into_store(self, mode: EncryptionMode) -> Result<Change, ServiceError> {
+        Ok(match self {
+            SecretChange::Delete(name) => Change::Delete(NameRule::Native.parse(&name)?),
+            SecretChange::Set(set) => {
+                let tags = set
+                    .tags
+                    .iter()
+                    .map(|t| Tag::parse(t))
+                    .collect::<Result<Vec<_>, _>>()?;
+                Change::Upsert(SecretInput {
+                    name: NameRule::Native.parse(&set.name)?,
+                    value: match (set.value, mode) {
+                        (None, _) => InputValue::Keep,
+                        (Some(v), EncryptionMode::Server) => InputValue::Plain(v),
+                        (Some(v), EncryptionMode::Client) => {
+                            InputValue::Ciphertext(v.expose().as_bytes().to_vec())
+                        }
+                    },
+                    note: set.note,
+                    tags,
+                    is_active: set.is_active,
+                    is_reserved: set.is_reserved,
+                    expires_at: set.expires_at,
+                })
+            }
+        })
+    }
+}
+
 /// A read of one scope.
 #[derive(Debug, Clone)]
 pub struct ReadRequest {
@@ -83,8 +164,8 @@ impl Services {
         who.require_in(
             &target.project.id,
             match request.reveal {
-                Reveal::Plaintext => Scope::SecretDecrypt,
-                Reveal::Metadata | Reveal::Ciphertext => Scope::SecretRead,
+                Reveal::Plaintext => Permission::SecretDecrypt,
+                Reveal::Metadata | Reveal::Ciphertext => Permission::SecretRead,
             },
         )?;
         if request.reveal == Reveal::Plaintext {
@@ -123,21 +204,20 @@ impl Services {
         address: &ScopeAddress,
     ) -> Result<String, ServiceError> {
         let target = self.target(who, org, project, address).await?;
-        who.require_in(&target.project.id, Scope::SecretRead)?;
+        who.require_in(&target.project.id, Permission::SecretRead)?;
         let versions = self.store.lineage_versions(&target.scope).await?;
         Ok(super::revision_string(&versions))
     }
 
-    /// Applies changes to one scope as one version. `changes` builds them
-    /// once the project (and so its encryption mode) is known. Deleting a
-    /// reserved secret is refused.
+    /// Applies changes to one scope as one version (none if they change
+    /// nothing). Deleting a reserved secret is refused.
     pub async fn write_secrets(
         &self,
         who: &Principal,
         org: &str,
         project: &str,
         address: &ScopeAddress,
-        changes: impl FnOnce(&Project) -> Result<Vec<Change>, ServiceError>,
+        changes: Vec<SecretChange>,
         guard: WriteGuard<'_>,
     ) -> Result<VersionInfo, ServiceError> {
         let WriteGuard {
@@ -145,8 +225,12 @@ impl Services {
             key_proof,
         } = guard;
         let target = self.target(who, org, project, address).await?;
-        who.require_in(&target.project.id, Scope::SecretWrite)?;
-        let changes = changes(&target.project)?;
+        who.require_in(&target.project.id, Permission::SecretWrite)?;
+        let mode = target.project.mode;
+        let changes = changes
+            .into_iter()
+            .map(|c| c.into_store(mode))
+            .collect::<Result<Vec<_>, _>>()?;
         let sets_values = changes.iter().any(|c| {
             matches!(c, Change::Upsert(input) if matches!(input.value, hush_store::InputValue::Ciphertext(_)))
         });
@@ -239,11 +323,11 @@ impl Services {
         let source = self.target(who, org, project, &from).await?;
         let reveal = match source.project.mode {
             hush_store::EncryptionMode::Server => {
-                who.require_in(&source.project.id, Scope::SecretDecrypt)?;
+                who.require_in(&source.project.id, Permission::SecretDecrypt)?;
                 Reveal::Plaintext
             }
             hush_store::EncryptionMode::Client => {
-                who.require_in(&source.project.id, Scope::SecretRead)?;
+                who.require_in(&source.project.id, Permission::SecretRead)?;
                 Reveal::Ciphertext
             }
         };
@@ -268,40 +352,33 @@ impl Services {
                 .map(|s| s.name)
                 .collect()
         };
+        let changes = secrets
+            .into_iter()
+            .filter(|s| !existing.contains(&s.name))
+            .map(|s| {
+                SecretChange::Set(SecretValue {
+                    value: match s.value {
+                        hush_store::Value::Plain(v) => Some(v),
+                        hush_store::Value::Ciphertext(c) => {
+                            Some(SecretString::new(String::from_utf8_lossy(&c).into_owned()))
+                        }
+                        hush_store::Value::Hidden => None,
+                    },
+                    name: s.name,
+                    note: s.note,
+                    tags: s.tags,
+                    is_active: s.is_active,
+                    is_reserved: s.is_reserved,
+                    expires_at: s.expires_at,
+                })
+            })
+            .collect();
         self.write_secrets(
             who,
             org,
             project,
             &to,
-            |_| {
-                secrets
-                    .into_iter()
-                    .filter(|s| !existing.contains(&s.name))
-                    .map(|s| {
-                        let value = match s.value {
-                            hush_store::Value::Plain(v) => hush_store::InputValue::Plain(v),
-                            hush_store::Value::Ciphertext(c) => {
-                                hush_store::InputValue::Ciphertext(c)
-                            }
-                            hush_store::Value::Hidden => hush_store::InputValue::Keep,
-                        };
-                        let tags = s
-                            .tags
-                            .iter()
-                            .map(|t| hush_core::Tag::parse(t))
-                            .collect::<Result<Vec<_>, _>>()?;
-                        Ok(Change::Upsert(hush_store::SecretInput {
-                            name: hush_core::NameRule::Native.parse(&s.name)?,
-                            value,
-                            note: s.note,
-                            tags,
-                            is_active: s.is_active,
-                            is_reserved: s.is_reserved,
-                            expires_at: s.expires_at,
-                        }))
-                    })
-                    .collect()
-            },
+            changes,
             WriteGuard {
                 expected_version,
                 key_proof: key_proof.as_deref(),

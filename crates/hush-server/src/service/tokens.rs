@@ -6,7 +6,7 @@ use hush_core::{SecretString, Slug};
 use hush_store::{ChildKind, NewToken, TokenKind, TokenRecord};
 
 use super::Services;
-use crate::auth::{Principal, Scope};
+use crate::auth::{Permission, Principal};
 use crate::error::{ErrorCode, ServiceError};
 
 /// What a new token should be.
@@ -17,7 +17,7 @@ pub struct TokenRequest {
     /// API or pull.
     pub kind: TokenKind,
     /// Scopes (API tokens).
-    pub scopes: Vec<Scope>,
+    pub scopes: Vec<Permission>,
     /// Project slug restriction.
     pub project: Option<String>,
     /// Environment slug restriction (needs a project).
@@ -53,7 +53,10 @@ impl Services {
                 name: "bootstrap".to_owned(),
                 token_hash: token::hash(secret.expose()),
                 prefix: token::display_prefix(secret.expose()),
-                scopes: Scope::ALL.iter().map(|s| s.as_str().to_owned()).collect(),
+                scopes: Permission::ALL
+                    .iter()
+                    .map(|s| s.as_str().to_owned())
+                    .collect(),
                 expires_at: None,
                 created_by: "system".to_owned(),
                 user_id: None,
@@ -98,11 +101,13 @@ impl Services {
         };
         // What the caller holds where the token will work: in its project
         // (where a project role may apply), or organization-wide.
-        let holds = |scope: Scope| match &project {
+        let holds = |scope: Permission| match &project {
             Some(project) => who.has_in(&project.id, scope),
             None => who.has(scope),
         };
-        if !(who.has(Scope::OrgAdmin) || (project.is_some() && holds(Scope::ProjectAdmin))) {
+        if !(who.has(Permission::OrgAdmin)
+            || (project.is_some() && holds(Permission::ProjectAdmin)))
+        {
             return Err(ServiceError::new(
                 ErrorCode::InsufficientScope,
                 if project.is_some() {
@@ -187,8 +192,8 @@ impl Services {
         limit: i64,
     ) -> Result<Vec<TokenRecord>, ServiceError> {
         let org = self.org(who, org).await?;
-        if !who.has_anywhere(Scope::ProjectAdmin) {
-            who.require(Scope::ProjectAdmin)?;
+        if !who.has_anywhere(Permission::ProjectAdmin) {
+            who.require(Permission::ProjectAdmin)?;
         }
         // The store pages all tokens; keep reading until the page holds
         // `limit` the caller manages, or the tokens run out.
@@ -236,13 +241,13 @@ impl Services {
     /// or by project role) the tokens of their project, and a token
     /// limited to a project only that project's.
     fn manages(&self, who: &Principal, token: &TokenRecord) -> bool {
-        if who.has(Scope::OrgAdmin) {
+        if who.has(Permission::OrgAdmin) {
             return true;
         }
         let Some(project) = &token.project_id else {
             return false;
         };
-        who.has_in(project, Scope::ProjectAdmin)
+        who.has_in(project, Permission::ProjectAdmin)
             && who
                 .token
                 .project_id

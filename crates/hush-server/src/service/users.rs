@@ -8,36 +8,36 @@ use hush_core::SecretString;
 use hush_store::{Membership, NewToken, TokenKind, TokenRecord, UserRecord};
 
 use super::{Services, DEFAULT_ORG};
-use crate::auth::{Principal, ProjectScopes, Scope};
+use crate::auth::{Permission, Principal, ProjectScopes};
 use crate::error::{ErrorCode, ServiceError};
 
 /// How long a login session lasts.
 pub const SESSION_MS: i64 = 12 * 3600 * 1000;
 
 /// Roles and what they may do in their organization.
-pub fn role_scopes(role: &str) -> Option<Vec<Scope>> {
+pub fn role_scopes(role: &str) -> Option<Vec<Permission>> {
     match role {
-        "owner" | "admin" => Some(Scope::ALL.to_vec()),
+        "owner" | "admin" => Some(Permission::ALL.to_vec()),
         "member" => Some(vec![
-            Scope::SecretRead,
-            Scope::SecretDecrypt,
-            Scope::SecretWrite,
+            Permission::SecretRead,
+            Permission::SecretDecrypt,
+            Permission::SecretWrite,
         ]),
-        "viewer" => Some(vec![Scope::SecretRead]),
+        "viewer" => Some(vec![Permission::SecretRead]),
         _ => None,
     }
 }
 
 /// Project roles and what they may do in their project.
-pub fn project_role_scopes(role: &str) -> Option<Vec<Scope>> {
+pub fn project_role_scopes(role: &str) -> Option<Vec<Permission>> {
     match role {
         "admin" => Some(vec![
-            Scope::SecretRead,
-            Scope::SecretDecrypt,
-            Scope::SecretWrite,
-            Scope::SecretPurge,
-            Scope::KeyRetrieve,
-            Scope::ProjectAdmin,
+            Permission::SecretRead,
+            Permission::SecretDecrypt,
+            Permission::SecretWrite,
+            Permission::SecretPurge,
+            Permission::KeyRetrieve,
+            Permission::ProjectAdmin,
         ]),
         "member" => role_scopes("member"),
         "viewer" => role_scopes("viewer"),
@@ -61,7 +61,7 @@ impl Services {
         password: SecretString,
         role: &str,
     ) -> Result<(UserRecord, String), ServiceError> {
-        who.require(Scope::OrgAdmin)?;
+        who.require(Permission::OrgAdmin)?;
         let org = self.org(who, org).await?;
         let email = email.trim().to_ascii_lowercase();
         if email.len() > 254
@@ -98,7 +98,7 @@ impl Services {
         who: &Principal,
         org: &str,
     ) -> Result<Vec<Membership>, ServiceError> {
-        who.require(Scope::OrgAdmin)?;
+        who.require(Permission::OrgAdmin)?;
         let org = self.org(who, org).await?;
         Ok(self.store.members(&org.id).await?)
     }
@@ -252,7 +252,7 @@ impl Services {
         project: &str,
     ) -> Result<Vec<Membership>, ServiceError> {
         let (_, project) = self.project(who, org, project).await?;
-        who.require_in(&project.id, Scope::ProjectAdmin)?;
+        who.require_in(&project.id, Permission::ProjectAdmin)?;
         Ok(self.store.project_members(&project.id).await?)
     }
 
@@ -268,7 +268,7 @@ impl Services {
         role: &str,
     ) -> Result<Membership, ServiceError> {
         let (org, project) = self.project(who, org, project).await?;
-        who.require_in(&project.id, Scope::ProjectAdmin)?;
+        who.require_in(&project.id, Permission::ProjectAdmin)?;
         if project_role_scopes(role).is_none() {
             return Err(ServiceError::new(
                 ErrorCode::InvalidRole,
@@ -307,7 +307,7 @@ impl Services {
         user_id: &str,
     ) -> Result<(), ServiceError> {
         let (_, project) = self.project(who, org, project).await?;
-        who.require_in(&project.id, Scope::ProjectAdmin)?;
+        who.require_in(&project.id, Permission::ProjectAdmin)?;
         if !self.store.remove_project_role(&project.id, user_id).await? {
             return Err(ServiceError::Store(hush_store::StoreError::NotFound {
                 kind: "project member",

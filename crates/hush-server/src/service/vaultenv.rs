@@ -14,7 +14,7 @@ use hush_store::{
 };
 
 use super::{Services, DEFAULT_ORG};
-use crate::auth::{Principal, Scope as AuthScope};
+use crate::auth::{Permission, Principal};
 use crate::error::{ErrorCode, ServiceError};
 
 /// Environments a new vault-env project starts with (the seed's).
@@ -364,7 +364,7 @@ impl Services {
         project: &str,
     ) -> Result<Vec<Device>, ServiceError> {
         let (_, project) = self.project(who, org, project).await?;
-        who.require_in(&project.id, AuthScope::ProjectAdmin)?;
+        who.require_in(&project.id, Permission::ProjectAdmin)?;
         self.vaultenv_devices(&project).await
     }
 
@@ -379,7 +379,7 @@ impl Services {
         status: &str,
     ) -> Result<Device, ServiceError> {
         let (_, project) = self.project(who, org, project).await?;
-        who.require_in(&project.id, AuthScope::ProjectAdmin)?;
+        who.require_in(&project.id, Permission::ProjectAdmin)?;
         self.vaultenv_set_device(&project, device_id, status).await
     }
 }

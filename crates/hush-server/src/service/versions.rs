@@ -3,7 +3,7 @@
 use hush_store::{DiffEntry, Reveal, VersionInfo};
 
 use super::{Page, ScopeAddress, SecretsRead, Services};
-use crate::auth::{Principal, Scope};
+use crate::auth::{Permission, Principal};
 use crate::error::ServiceError;
 
 impl Services {
@@ -17,7 +17,7 @@ impl Services {
         page: Page,
     ) -> Result<Vec<VersionInfo>, ServiceError> {
         let target = self.target(who, org, project, address).await?;
-        who.require_in(&target.project.id, Scope::SecretRead)?;
+        who.require_in(&target.project.id, Permission::SecretRead)?;
         Ok(self
             .store
             .versions(&target.scope, page.before, page.limit)
@@ -38,9 +38,9 @@ impl Services {
         who.require_in(
             &target.project.id,
             if reveal == Reveal::Plaintext {
-                Scope::SecretDecrypt
+                Permission::SecretDecrypt
             } else {
-                Scope::SecretRead
+                Permission::SecretRead
             },
         )?;
         if reveal == Reveal::Plaintext {
@@ -69,7 +69,7 @@ impl Services {
         to: i64,
     ) -> Result<Vec<DiffEntry>, ServiceError> {
         let target = self.target(who, org, project, address).await?;
-        who.require_in(&target.project.id, Scope::SecretRead)?;
+        who.require_in(&target.project.id, Permission::SecretRead)?;
         Ok(self.store.diff(&target.scope, from, to).await?)
     }
 
@@ -84,7 +84,7 @@ impl Services {
         expected_version: Option<i64>,
     ) -> Result<VersionInfo, ServiceError> {
         let target = self.target(who, org, project, address).await?;
-        who.require_in(&target.project.id, Scope::SecretWrite)?;
+        who.require_in(&target.project.id, Permission::SecretWrite)?;
         Ok(who
             .commit(|author| async move {
                 self.store
@@ -104,7 +104,7 @@ impl Services {
         version: i64,
     ) -> Result<(), ServiceError> {
         let target = self.target(who, org, project, address).await?;
-        who.require_in(&target.project.id, Scope::SecretPurge)?;
+        who.require_in(&target.project.id, Permission::SecretPurge)?;
         Ok(self.store.delete_version(&target.scope, version).await?)
     }
 
@@ -117,7 +117,7 @@ impl Services {
         address: &ScopeAddress,
     ) -> Result<u64, ServiceError> {
         let target = self.target(who, org, project, address).await?;
-        who.require_in(&target.project.id, Scope::SecretPurge)?;
+        who.require_in(&target.project.id, Permission::SecretPurge)?;
         Ok(self.store.purge_history(&target.scope).await?)
     }
 }

@@ -45,19 +45,20 @@ impl ViewCache {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// The merged view of `scope`, from the cache when still current.
+    /// The merged view of `scope` and the lineage versions it reflects,
+    /// from the cache when still current.
     pub async fn get(
         &self,
         store: &Store,
         scope: &Scope,
         reveal: Reveal,
-    ) -> Result<ViewSecrets, ServiceError> {
+    ) -> Result<(Vec<i64>, ViewSecrets), ServiceError> {
         let versions = store.lineage_versions(scope).await?;
         let now = crate::now_ms();
         let cached = self.lock().get(scope.key()).cloned();
         if let Some(view) = cached {
             if view.versions == versions && view.valid_until.is_none_or(|at| now < at) {
-                return Ok(view.secrets.clone());
+                return Ok((versions, view.secrets.clone()));
             }
         }
         let view = store.merged_view(scope, reveal).await?;
@@ -83,12 +84,12 @@ impl ViewCache {
         views.insert(
             scope.key().to_owned(),
             Arc::new(CachedView {
-                versions: view.versions,
+                versions: view.versions.clone(),
                 valid_until: view.valid_until,
                 secrets: secrets.clone(),
             }),
         );
-        Ok(secrets)
+        Ok((view.versions, secrets))
     }
 
     /// Forgets every view (after deleting projects or environments).

@@ -23,7 +23,7 @@ use crate::api::Params;
 use crate::audit::AuditSlot;
 use crate::auth::{authenticate, bearer};
 use crate::error::{ErrorCode, ErrorParts, ServiceError};
-use crate::service::Pulled;
+use crate::service::{PullRequest, Pulled};
 use crate::AppState;
 
 /// Hep.gg's pull: one route.
@@ -88,11 +88,25 @@ async fn pull(
             .filter(|s| !s.is_empty())
             .collect()
     });
-    let pulled = app.services.pull(&who, query.env.as_deref(), keys).await?;
+    if !who.is_pull_token() {
+        return Err(ServiceError::new(
+            ErrorCode::InvalidToken,
+            "this endpoint takes a read-only pull token (hsk_…)",
+        ));
+    }
+    let request = PullRequest {
+        address: crate::service::ScopeAddress {
+            env: query.env,
+            target: None,
+        },
+        keys,
+        ..PullRequest::default()
+    };
+    let pulled = app.services.pull(&who, request).await?;
     Ok(Json(PullBody {
         ok: true,
         data: PullData {
-            env: &pulled.env,
+            env: pulled.env.as_deref().unwrap_or_default(),
             e2ee: pulled.e2ee,
             e2ee_meta: pulled.meta.as_ref().map(|m| E2eeMetaOut {
                 iterations: m.iterations,

@@ -8,6 +8,7 @@
 
 use std::sync::Arc;
 
+use crate::service::model::{Device, Project};
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, Method};
@@ -16,7 +17,6 @@ use axum::routing::{post, MethodRouter};
 use axum::{Extension, Json, Router};
 use hush_core::time::to_rfc3339;
 use hush_core::SecretString;
-use hush_store::{Device, Project};
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use serde_json::{json, Value};

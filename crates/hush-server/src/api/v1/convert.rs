@@ -1,16 +1,16 @@
-//! Store records to native wire types, and wire input to store input.
+//! Service records to native wire types, and wire input to service requests.
 
+use crate::service::model::{
+    Child, DiffKind, EncryptionMode, Organization, Project, Reveal, TokenRecord, Value, VersionInfo,
+};
 use axum::Json;
 use base64::Engine;
 use hush_core::time::{parse_rfc3339, to_rfc3339};
-use hush_core::{NameRule, SecretString, Tag};
+use hush_core::SecretString;
 use hush_proto::WriteResult;
-use hush_store::{
-    Child, DiffKind, EncryptionMode, InputValue, Organization, Project, Reveal, SecretInput,
-    TokenRecord, Value, VersionInfo,
-};
 
 use crate::error::{ErrorCode, ServiceError};
+use crate::service::SecretValue;
 
 pub fn org(o: Organization) -> hush_proto::Organization {
     hush_proto::Organization {
@@ -42,7 +42,7 @@ pub fn child(c: Child) -> hush_proto::Child {
 
 /// Server-mode ciphertext is raw bytes (sent as base64); client-mode
 /// "ciphertext" is the client's own text, returned as it was stored.
-pub fn secret(s: hush_store::Secret, mode: EncryptionMode) -> hush_proto::Secret {
+pub fn secret(s: crate::service::model::Secret, mode: EncryptionMode) -> hush_proto::Secret {
     let value = match &s.value {
         Value::Hidden => None,
         Value::Plain(v) => Some(v.expose().to_owned()),
@@ -83,9 +83,9 @@ pub fn version(v: VersionInfo) -> hush_proto::Version {
     hush_proto::Version {
         version: v.version,
         action: match v.action {
-            hush_store::Action::Write => "write",
-            hush_store::Action::Restore => "restore",
-            hush_store::Action::Blob => "blob",
+            crate::service::model::Action::Write => "write",
+            crate::service::model::Action::Restore => "restore",
+            crate::service::model::Action::Blob => "blob",
         }
         .to_owned(),
         changed_keys: v.changed_keys,
@@ -95,7 +95,7 @@ pub fn version(v: VersionInfo) -> hush_proto::Version {
     }
 }
 
-pub fn diff(d: hush_store::DiffEntry) -> hush_proto::DiffEntry {
+pub fn diff(d: crate::service::model::DiffEntry) -> hush_proto::DiffEntry {
     hush_proto::DiffEntry {
         name: d.name,
         change: match d.kind {
@@ -139,32 +139,14 @@ pub fn time(field: &str, text: Option<&str>) -> Result<Option<i64>, ServiceError
     .transpose()
 }
 
-/// A value as the project's mode wants it.
-pub fn input_value(mode: EncryptionMode, value: Option<String>) -> InputValue {
-    match (value, mode) {
-        (None, _) => InputValue::Keep,
-        (Some(v), EncryptionMode::Server) => InputValue::Plain(SecretString::new(v)),
-        (Some(v), EncryptionMode::Client) => InputValue::Ciphertext(v.into_bytes()),
-    }
-}
-
-/// A `PUT …/secrets/{name}` body as store input.
-pub fn put_secret(
-    name: &str,
-    body: hush_proto::PutSecret,
-    mode: EncryptionMode,
-) -> Result<SecretInput, ServiceError> {
-    let tags = body
-        .tags
-        .iter()
-        .map(|t| Tag::parse(t))
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(SecretInput {
-        name: NameRule::Native.parse(name)?,
+/// A `PUT …/secrets/{name}` body as a service request.
+pub fn put_secret(name: String, body: hush_proto::PutSecret) -> Result<SecretValue, ServiceError> {
+    Ok(SecretValue {
+        name,
         expires_at: time("expires_at", body.expires_at.as_deref())?,
-        value: input_value(mode, body.value),
+        value: body.value.map(SecretString::new),
         note: body.note,
-        tags,
+        tags: body.tags,
         is_active: body.is_active.unwrap_or(true),
         is_reserved: body.is_reserved.unwrap_or(false),
     })

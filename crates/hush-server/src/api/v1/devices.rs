@@ -18,7 +18,7 @@ use crate::AppState;
 type Result<T> = std::result::Result<T, ServiceError>;
 type S = State<Arc<AppState>>;
 
-fn device(d: hush_store::Device) -> Device {
+fn device(d: crate::service::model::Device) -> Device {
     Device {
         id: d.id,
         name: d.name,

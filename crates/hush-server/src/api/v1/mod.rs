@@ -7,6 +7,7 @@ mod convert;
 mod devices;
 pub mod doc;
 mod projects;
+mod pull;
 mod secrets;
 mod tokens;
 mod transfer;
@@ -104,6 +105,8 @@ pub fn routes() -> OpenApiRouter<Arc<AppState>> {
         .routes(routes!(secrets::get, secrets::put, secrets::remove))
         .routes(routes!(secrets::revision))
         .routes(routes!(secrets::pull_revision))
+        .routes(routes!(pull::own))
+        .routes(routes!(pull::project))
         .routes(routes!(transfer::copy))
         .routes(routes!(transfer::import))
         .routes(routes!(transfer::export))

@@ -2,11 +2,11 @@
 
 use std::sync::Arc;
 
+use crate::service::model::{ChildKind, EncryptionMode};
 use axum::extract::{OriginalUri, State};
 use axum::http::StatusCode;
 use axum::Json;
 use hush_proto::{Child, CreateNamed, CreateProject, E2eeMeta, Organization, Project};
-use hush_store::{ChildKind, EncryptionMode};
 use serde::Deserialize;
 
 use super::convert;

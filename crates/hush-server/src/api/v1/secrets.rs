@@ -4,16 +4,17 @@ use std::sync::Arc;
 
 use axum::extract::State;
 use axum::Json;
-use hush_core::NameRule;
+use hush_core::SecretString;
 use hush_proto::{BulkWrite, PutSecret, Revision, Secret, SecretList, WriteResult};
-use hush_store::{Change, SecretInput};
 use serde::Deserialize;
 
 use super::{convert, ScopeQuery};
 use crate::api::{JsonBody, KeyProof, Params, PathArgs};
 use crate::auth::{AnyPrincipal, Principal};
 use crate::error::{ErrorCode, ServiceError};
-use crate::service::{ReadRequest, ScopeAddress, SecretFilter, WriteGuard};
+use crate::service::{
+    ReadRequest, ScopeAddress, SecretChange, SecretFilter, SecretValue, WriteGuard,
+};
 use crate::AppState;
 
 type Result<T> = std::result::Result<T, ServiceError>;
@@ -133,12 +134,11 @@ pub async fn get(
     q.names = Some(name.clone());
     q.include_inactive = Some(q.include_inactive.unwrap_or(true));
     let list = read(&app, &who, &org, &project, q).await?;
-    list.secrets.into_iter().next().map(Json).ok_or_else(|| {
-        ServiceError::Store(hush_store::StoreError::NotFound {
-            kind: "secret",
-            what: name,
-        })
-    })
+    list.secrets
+        .into_iter()
+        .next()
+        .map(Json)
+        .ok_or_else(|| ServiceError::new(ErrorCode::NotFound, format!("secret not found: {name}")))
 }
 
 #[utoipa::path(
@@ -166,11 +166,7 @@ pub async fn put(
             &org,
             &project,
             &address(&q.env, &q.target),
-            |p| {
-                Ok(vec![Change::Upsert(convert::put_secret(
-                    &name, body, p.mode,
-                )?)])
-            },
+            vec![SecretChange::Set(convert::put_secret(name, body)?)],
             WriteGuard {
                 expected_version: expected,
                 key_proof: proof.as_deref(),
@@ -205,18 +201,11 @@ pub async fn bulk(
             &org,
             &project,
             &address(&q.env, &q.target),
-            |p| {
-                let mut changes = Vec::with_capacity(body.set.len() + body.delete.len());
-                for entry in body.set {
-                    let name = NameRule::Native.parse(&entry.name)?;
-                    let value = convert::input_value(p.mode, Some(entry.value));
-                    changes.push(Change::Upsert(SecretInput::new(name, value)));
-                }
-                for name in &body.delete {
-                    changes.push(Change::Delete(NameRule::Native.parse(name)?));
-                }
-                Ok(changes)
-            },
+            body.set
+                .into_iter()
+                .map(|e| SecretChange::Set(SecretValue::new(e.name, SecretString::new(e.value))))
+                .chain(body.delete.into_iter().map(SecretChange::Delete))
+                .collect(),
             WriteGuard {
                 expected_version: expected,
                 key_proof: proof.as_deref(),
@@ -248,7 +237,7 @@ pub async fn remove(
             &org,
             &project,
             &address(&q.env, &q.target),
-            |_| Ok(vec![Change::Delete(NameRule::Native.parse(&name)?)]),
+            vec![SecretChange::Delete(name)],
             WriteGuard {
                 expected_version: q.expected_version,
                 key_proof: proof.as_deref(),

@@ -3,11 +3,11 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use crate::service::model::{ChildKind, TokenKind, TokenRecord};
 use axum::extract::{OriginalUri, State};
 use axum::http::StatusCode;
 use axum::Json;
 use hush_proto::{CreateToken, CreatedToken, Token};
-use hush_store::{ChildKind, TokenKind, TokenRecord};
 use serde::Deserialize;
 
 use super::convert;

@@ -2,22 +2,24 @@
 
 use std::sync::Arc;
 
+use crate::service::model::{Reveal, Value};
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::header::CONTENT_TYPE;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use hush_core::dotenv::{self, EnvMap};
-use hush_core::{NameRule, SecretString};
+use hush_core::SecretString;
 use hush_proto::{CopySecrets, ScopeRef, WriteResult};
-use hush_store::{Change, Reveal, SecretInput};
 use serde::Deserialize;
 
 use super::convert;
 use crate::api::{JsonBody, KeyProof, Params, PathArgs};
 use crate::auth::Principal;
 use crate::error::{ErrorCode, ServiceError};
-use crate::service::{CopyRequest, ReadRequest, ScopeAddress, SecretFilter, WriteGuard};
+use crate::service::{
+    CopyRequest, ReadRequest, ScopeAddress, SecretChange, SecretFilter, SecretValue, WriteGuard,
+};
 use crate::AppState;
 
 type Result<T> = std::result::Result<T, ServiceError>;
@@ -133,7 +135,7 @@ pub async fn export(
         .secrets
         .into_iter()
         .filter_map(|s| match s.value {
-            hush_store::Value::Plain(v) => Some((s.name, v)),
+            Value::Plain(v) => Some((s.name, v)),
             _ => None,
         })
         .collect();
@@ -203,15 +205,9 @@ pub async fn import(
             &org,
             &project,
             &address,
-            |p| {
-                map.into_iter()
-                    .map(|(name, value)| {
-                        let name = NameRule::Native.parse(&name)?;
-                        let value = convert::input_value(p.mode, Some(value.expose().to_owned()));
-                        Ok(Change::Upsert(SecretInput::new(name, value)))
-                    })
-                    .collect()
-            },
+            map.into_iter()
+                .map(|(name, value)| SecretChange::Set(SecretValue::new(name, value)))
+                .collect(),
             WriteGuard {
                 expected_version: q.expected_version,
                 key_proof: proof.as_deref(),

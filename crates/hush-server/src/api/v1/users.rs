@@ -149,7 +149,7 @@ pub async fn whoami(State(app): S, AnyPrincipal(who): AnyPrincipal) -> Result<Js
     }))
 }
 
-fn user(member: hush_store::Membership) -> User {
+fn user(member: crate::service::model::Membership) -> User {
     User {
         id: member.user_id,
         email: member.email,
