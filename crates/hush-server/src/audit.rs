@@ -183,7 +183,7 @@ pub async fn record(
             .strip_prefix("/v1/orgs/")
             .and_then(|rest| rest.split('/').next())
         {
-            if let Some(org_id) = app.services.org_id(slug).await {
+            if let Some(org_id) = app.services.projects().org_id(slug).await {
                 slot.org(&org_id);
             }
         }

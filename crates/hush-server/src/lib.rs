@@ -125,7 +125,7 @@ pub async fn start(config: ServerConfig) -> Result<Running, StartError> {
     );
     store.check_master_key().await?;
     let services = Services::new(store.clone(), config.password_cost);
-    let bootstrap_token = services.bootstrap().await?;
+    let bootstrap_token = services.tokens().bootstrap().await?;
     let pull_summaries = config.audit_pull_interval.map(audit::PullSummaries::new);
     let routes = api::surface::RouteTable::new().map_err(StartError::Routes)?;
     let state = Arc::new(AppState {

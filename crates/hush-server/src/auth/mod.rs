@@ -255,7 +255,11 @@ pub async fn authenticate(state: &AppState, token: &str) -> Result<Principal, Se
     // Organization owners and admins keep their role in every project.
     let project_scopes = match &record.user_id {
         Some(user) if !scopes.contains(&Permission::OrgAdmin) => {
-            state.services.project_scopes(&record.org_id, user).await?
+            state
+                .services
+                .users()
+                .project_scopes(&record.org_id, user)
+                .await?
         }
         _ => Arc::default(),
     };

@@ -25,23 +25,36 @@ pub struct AuditFilter {
     pub limit: Option<i64>,
 }
 
+/// The audit log as its readers see it: filtered pages and chain checks. Handed out by [`Services::audit`].
+pub struct Audit<'a> {
+    s: &'a Services,
+}
+
 impl Services {
+    /// The audit facade.
+    pub fn audit(&self) -> Audit<'_> {
+        Audit { s: self }
+    }
+}
+
+impl Audit<'_> {
     /// The organization's audit entries, newest first (needs `audit:read`).
     /// A project-limited token sees its project's entries only.
-    pub async fn audit_log(
+    pub async fn log(
         &self,
         who: &Principal,
         org: &str,
         filter: AuditFilter,
     ) -> Result<Vec<AuditRecord>, ServiceError> {
         who.require(Permission::AuditRead)?;
-        let org = self.org(who, org).await?;
+        let org = self.s.org(who, org).await?;
         let project_id = match (&filter.project, &who.token.project_id) {
-            (Some(slug), _) => Some(self.project(who, &org.slug, slug).await?.1.id),
+            (Some(slug), _) => Some(self.s.project(who, &org.slug, slug).await?.1.id),
             (None, Some(own)) => Some(own.clone()),
             (None, None) => None,
         };
         Ok(self
+            .s
             .store
             .audit(&AuditQuery {
                 org_id: Some(org.id),
@@ -57,13 +70,13 @@ impl Services {
     }
 
     /// Recomputes the whole hash chain (needs `org:admin`).
-    pub async fn verify_audit(
+    pub async fn verify(
         &self,
         who: &Principal,
         org: &str,
     ) -> Result<AuditVerification, ServiceError> {
         who.require(Permission::OrgAdmin)?;
-        self.org(who, org).await?;
-        Ok(self.store.verify_audit().await?)
+        self.s.org(who, org).await?;
+        Ok(self.s.store.verify_audit().await?)
     }
 }

@@ -51,21 +51,34 @@ pub fn proof_hash(proof: &str) -> Result<String, ServiceError> {
     Ok(hush_core::token::hash(&proof.to_ascii_lowercase()))
 }
 
+/// Key metadata of end-to-end-encrypted projects and the key proofs that guard their writes; the server never holds their keys. Handed out by [`Services::e2ee`].
+pub struct E2ee<'a> {
+    s: &'a Services,
+}
+
 impl Services {
+    /// The e2ee facade.
+    pub fn e2ee(&self) -> E2ee<'_> {
+        E2ee { s: self }
+    }
+}
+
+impl E2ee<'_> {
     /// A project's key metadata, for clients that will decrypt locally.
-    pub async fn e2ee_meta(
+    pub async fn meta(
         &self,
         who: &Principal,
         org: &str,
         project: &str,
     ) -> Result<Meta, ServiceError> {
-        let (_, project) = self.project(who, org, project).await?;
+        let (_, project) = self.s.project(who, org, project).await?;
         who.require_in(&project.id, Permission::SecretRead)?;
-        self.meta_of(&project).await
+        self.meta_stored(&project).await
     }
 
-    async fn meta_of(&self, project: &Project) -> Result<Meta, ServiceError> {
-        self.store
+    async fn meta_stored(&self, project: &Project) -> Result<Meta, ServiceError> {
+        self.s
+            .store
             .e2ee_meta(&project.id)
             .await?
             .map(|(meta, _)| meta)
@@ -78,11 +91,12 @@ impl Services {
     }
 
     /// The metadata of a pulled project, if it is end-to-end encrypted.
-    pub async fn e2ee_meta_of(&self, project: &Project) -> Result<Option<Meta>, ServiceError> {
+    pub async fn meta_of(&self, project: &Project) -> Result<Option<Meta>, ServiceError> {
         if project.mode != EncryptionMode::Client {
             return Ok(None);
         }
         Ok(self
+            .s
             .store
             .e2ee_meta(&project.id)
             .await?
@@ -92,7 +106,7 @@ impl Services {
     /// Replaces the wrapped keys after a passphrase change or a new
     /// recovery key. The caller proves it holds the data key; the verifier
     /// must stay (the values are not re-encrypted, so the key cannot change).
-    pub async fn rewrap_e2ee(
+    pub async fn rewrap(
         &self,
         who: &Principal,
         org: &str,
@@ -100,17 +114,17 @@ impl Services {
         meta: &Meta,
         key_proof: Option<&str>,
     ) -> Result<(), ServiceError> {
-        let (_, project) = self.project(who, org, project).await?;
+        let (_, project) = self.s.project(who, org, project).await?;
         who.require_in(&project.id, Permission::ProjectAdmin)?;
         self.check_key_proof(&project, key_proof).await?;
         validate_meta(meta)?;
-        let current = self.meta_of(&project).await?;
+        let current = self.meta_stored(&project).await?;
         if !constant_time_eq(current.verifier.as_bytes(), meta.verifier.as_bytes()) {
             return Err(invalid(
                 "the verifier must stay the same: rewrap the project's data key, do not replace it",
             ));
         }
-        Ok(self.store.update_e2ee_wraps(&project.id, meta).await?)
+        Ok(self.s.store.update_e2ee_wraps(&project.id, meta).await?)
     }
 
     /// Refuses a write to an end-to-end-encrypted project unless it carries
@@ -121,7 +135,7 @@ impl Services {
         project: &Project,
         proof: Option<&str>,
     ) -> Result<(), ServiceError> {
-        let Some((_, expected)) = self.store.e2ee_meta(&project.id).await? else {
+        let Some((_, expected)) = self.s.store.e2ee_meta(&project.id).await? else {
             return Ok(());
         };
         let proof = proof.ok_or_else(|| {

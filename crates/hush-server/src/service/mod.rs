@@ -1,6 +1,14 @@
 //! Business logic. Handlers parse and format; everything they do goes
 //! through here, so every API surface (native and compat) shares one set of
 //! rules for resolving names and checking access.
+//!
+//! [`Services`] holds what is shared (the store, caches, resolving slugs
+//! for a caller: `access`) and hands out one facade per concept:
+//! [`Services::secrets`], [`Services::versions`], [`Services::pulls`],
+//! [`Services::projects`], [`Services::tokens`], [`Services::users`],
+//! [`Services::e2ee`], [`Services::audit`], [`Services::vaultenv`].
+//! Services take surface-neutral requests and return the records of
+//! [`model`]; no wire format reaches them.
 
 mod access;
 mod audit;
@@ -87,7 +95,7 @@ pub struct Services {
     /// The store.
     pub store: Arc<Store>,
     /// Token records by token hash.
-    tokens: TtlCache<String, TokenRecord>,
+    token_records: TtlCache<String, TokenRecord>,
     /// Users' scopes by project, by (organization id, user id).
     project_roles: TtlCache<(String, String), crate::auth::ProjectScopes>,
     /// Pull targets by (project id, environment id or slug).
@@ -105,7 +113,7 @@ impl Services {
         Self {
             store,
             password_cost,
-            tokens: TtlCache::new(),
+            token_records: TtlCache::new(),
             project_roles: TtlCache::new(),
             pull_targets: TtlCache::new(),
             views: views::ViewCache::new(),
@@ -117,12 +125,12 @@ impl Services {
         &self,
         hash: &str,
     ) -> Result<Option<TokenRecord>, hush_store::StoreError> {
-        if let Some(token) = self.tokens.get(&hash.to_owned()) {
+        if let Some(token) = self.token_records.get(&hash.to_owned()) {
             return Ok(Some(token));
         }
         let token = self.store.token_by_hash(hash).await?;
         if let Some(token) = &token {
-            self.tokens.insert(hash.to_owned(), token.clone());
+            self.token_records.insert(hash.to_owned(), token.clone());
         }
         Ok(token)
     }
@@ -130,7 +138,7 @@ impl Services {
     /// Drops cached resolutions after a local change to tokens, projects
     /// or environments.
     fn forget_cached(&self) {
-        self.tokens.clear();
+        self.token_records.clear();
         self.pull_targets.clear();
         self.views.clear();
     }

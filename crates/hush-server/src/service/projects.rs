@@ -7,10 +7,22 @@ use super::Services;
 use crate::auth::{Permission, Principal};
 use crate::error::{ErrorCode, ServiceError};
 
+/// Organizations, projects, targets and environments as the caller may see and manage them. Handed out by [`Services::projects`].
+pub struct Projects<'a> {
+    s: &'a Services,
+}
+
 impl Services {
+    /// The projects facade.
+    pub fn projects(&self) -> Projects<'_> {
+        Projects { s: self }
+    }
+}
+
+impl Projects<'_> {
     /// Organizations the caller can see (its own).
     pub async fn organizations(&self, who: &Principal) -> Result<Vec<Organization>, ServiceError> {
-        let all = self.store.organizations().await?;
+        let all = self.s.store.organizations().await?;
         Ok(all
             .into_iter()
             .filter(|o| o.id == who.token.org_id)
@@ -20,32 +32,32 @@ impl Services {
     /// The id of the organization with this slug, if there is one; for
     /// attributing refused requests in the audit log.
     pub async fn org_id(&self, slug: &str) -> Option<String> {
-        self.store.organization(slug).await.ok().map(|o| o.id)
+        self.s.store.organization(slug).await.ok().map(|o| o.id)
     }
 
     /// The caller's projects in an organization.
     /// A page of the organization's projects the caller can see, by slug.
-    pub async fn projects(
+    pub async fn list(
         &self,
         who: &Principal,
         org: &str,
         after: Option<&str>,
         limit: i64,
     ) -> Result<Vec<Project>, ServiceError> {
-        let org = self.org(who, org).await?;
+        let org = self.s.org(who, org).await?;
         if let Some(own) = &who.token.project_id {
             // A token limited to one project lists just that one.
-            let project = self.store.project_by_id(own).await?;
+            let project = self.s.store.project_by_id(own).await?;
             return Ok((after.is_none_or(|a| project.slug.as_str() > a))
                 .then_some(project)
                 .into_iter()
                 .collect());
         }
-        Ok(self.store.projects(&org, after, limit).await?)
+        Ok(self.s.store.projects(&org, after, limit).await?)
     }
 
     /// Creates a project (needs `org:admin`).
-    pub async fn create_project(
+    pub async fn create(
         &self,
         who: &Principal,
         org: &str,
@@ -55,7 +67,7 @@ impl Services {
         e2ee: Option<(hush_core::e2ee::Meta, String)>,
     ) -> Result<Project, ServiceError> {
         who.require(Permission::OrgAdmin)?;
-        let org = self.org(who, org).await?;
+        let org = self.s.org(who, org).await?;
         let slug = Slug::parse("project", slug)?;
         let name = name.unwrap_or(slug.as_str());
         let e2ee = match e2ee {
@@ -72,17 +84,19 @@ impl Services {
             None => None,
         };
         let project = self
+            .s
             .store
             .create_project(&org, &slug, name, mode, &who.actor())
             .await?;
         if let Some((meta, proof_hash)) = e2ee {
             if let Err(err) = self
+                .s
                 .store
                 .set_e2ee_meta(&project.id, &meta, &proof_hash)
                 .await
             {
                 // Keep creation all-or-nothing.
-                let _ = self.store.delete_project(&project).await;
+                let _ = self.s.store.delete_project(&project).await;
                 return Err(err.into());
             }
         }
@@ -91,16 +105,11 @@ impl Services {
     }
 
     /// Deletes a project and everything in it (needs `org:admin`).
-    pub async fn delete_project(
-        &self,
-        who: &Principal,
-        org: &str,
-        slug: &str,
-    ) -> Result<(), ServiceError> {
+    pub async fn delete(&self, who: &Principal, org: &str, slug: &str) -> Result<(), ServiceError> {
         who.require(Permission::OrgAdmin)?;
-        let (_, project) = self.project(who, org, slug).await?;
-        self.store.delete_project(&project).await?;
-        self.forget_cached();
+        let (_, project) = self.s.project(who, org, slug).await?;
+        self.s.store.delete_project(&project).await?;
+        self.s.forget_cached();
         Ok(())
     }
 
@@ -112,9 +121,9 @@ impl Services {
         org: &str,
         project: &str,
     ) -> Result<Vec<Child>, ServiceError> {
-        let (_, project) = self.project(who, org, project).await?;
+        let (_, project) = self.s.project(who, org, project).await?;
         who.require_in(&project.id, Permission::SecretRead)?;
-        let all = self.store.children(kind, &project).await?;
+        let all = self.s.store.children(kind, &project).await?;
         Ok(all
             .into_iter()
             .filter(|c| {
@@ -138,11 +147,15 @@ impl Services {
         slug: &str,
         name: Option<&str>,
     ) -> Result<Child, ServiceError> {
-        let (_, project) = self.project(who, org, project).await?;
+        let (_, project) = self.s.project(who, org, project).await?;
         who.require_in(&project.id, Permission::ProjectAdmin)?;
         let slug = Slug::parse(kind.noun(), slug)?;
         let name = name.unwrap_or(slug.as_str());
-        Ok(self.store.create_child(kind, &project, &slug, name).await?)
+        Ok(self
+            .s
+            .store
+            .create_child(kind, &project, &slug, name)
+            .await?)
     }
 
     /// Deletes an environment or target with its secrets and history.
@@ -154,11 +167,11 @@ impl Services {
         project: &str,
         slug: &str,
     ) -> Result<(), ServiceError> {
-        let (_, project) = self.project(who, org, project).await?;
+        let (_, project) = self.s.project(who, org, project).await?;
         who.require_in(&project.id, Permission::ProjectAdmin)?;
-        let child = self.store.child(kind, &project, slug).await?;
-        self.store.delete_child(&child).await?;
-        self.forget_cached();
+        let child = self.s.store.child(kind, &project, slug).await?;
+        self.s.store.delete_child(&child).await?;
+        self.s.forget_cached();
         Ok(())
     }
 }

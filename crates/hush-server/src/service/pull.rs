@@ -54,7 +54,19 @@ pub struct PullRequest {
     pub keys: Option<Vec<String>>,
 }
 
+/// Merged views ready to inject, for pull tokens and any token with read access; every surface's pull goes through here. Handed out by [`Services::pulls`].
+pub struct Pulls<'a> {
+    s: &'a Services,
+}
+
 impl Services {
+    /// The pulls facade.
+    pub fn pulls(&self) -> Pulls<'_> {
+        Pulls { s: self }
+    }
+}
+
+impl Pulls<'_> {
     /// The merged view a caller may pull, with values as the caller can
     /// use them: plaintext for a server-encrypted project, the clients'
     /// ciphertext (and the key metadata) for an end-to-end-encrypted one.
@@ -89,12 +101,12 @@ impl Services {
                          /v1/orgs/{org}/projects/{project}/pull",
                     )
                 })?;
-                let project = self.store.project_by_id(own).await?;
-                let target = self.target_in(who, project, &request.address).await?;
+                let project = self.s.store.project_by_id(own).await?;
+                let target = self.s.target_in(who, project, &request.address).await?;
                 (target.project, target.env, target.scope)
             }
             (Some((org, project)), _) => {
-                let target = self.target(who, org, project, &request.address).await?;
+                let target = self.s.target(who, org, project, &request.address).await?;
                 (target.project, target.env, target.scope)
             }
         };
@@ -115,9 +127,9 @@ impl Services {
         } else {
             Reveal::Plaintext
         };
-        let (versions, view) = self.views.get(&self.store, &scope, reveal).await?;
+        let (versions, view) = self.s.views.get(&self.s.store, &scope, reveal).await?;
         let meta = if e2ee {
-            self.e2ee_meta_of(&project).await?
+            self.s.e2ee().meta_of(&project).await?
         } else {
             None
         };
@@ -134,17 +146,17 @@ impl Services {
     }
 }
 
-impl Services {
+impl Pulls<'_> {
     /// The revision of what [`Services::pull`] would return: changes
     /// whenever the pulled view may have, and costs one indexed query, so
     /// clients can poll it instead of pulling.
-    pub async fn pull_revision(
+    pub async fn revision(
         &self,
         who: &Principal,
         env: Option<&str>,
     ) -> Result<String, ServiceError> {
         let resolved = self.pull_target(who, env).await?;
-        let versions = self.store.lineage_versions(&resolved.2).await?;
+        let versions = self.s.store.lineage_versions(&resolved.2).await?;
         Ok(super::revision_string(&versions))
     }
 
@@ -180,11 +192,11 @@ impl Services {
             EnvChoice::Slug(slug) => format!("slug:{slug}"),
         };
         let cache_key = (project_id.to_owned(), key);
-        let resolved = match self.pull_targets.get(&cache_key) {
+        let resolved = match self.s.pull_targets.get(&cache_key) {
             Some(hit) => hit,
             None => {
                 let resolved = Arc::new(self.resolve_pull(project_id, choice).await?);
-                self.pull_targets.insert(cache_key, resolved.clone());
+                self.s.pull_targets.insert(cache_key, resolved.clone());
                 resolved
             }
         };
@@ -200,15 +212,16 @@ enum EnvChoice<'a> {
     Slug(&'a str),
 }
 
-impl Services {
+impl Pulls<'_> {
     async fn resolve_pull(
         &self,
         project_id: &str,
         choice: EnvChoice<'_>,
     ) -> Result<PullTarget, ServiceError> {
-        let project = self.store.project_by_id(project_id).await?;
+        let project = self.s.store.project_by_id(project_id).await?;
         let environment = match choice {
             EnvChoice::Locked(locked) => self
+                .s
                 .store
                 .children(ChildKind::Environment, &project)
                 .await?
@@ -221,7 +234,8 @@ impl Services {
                     )
                 })?,
             EnvChoice::Slug(slug) => {
-                self.store
+                self.s
+                    .store
                     .child(ChildKind::Environment, &project, slug)
                     .await?
             }

@@ -150,9 +150,21 @@ pub struct ReadRequest {
     pub filter: SecretFilter,
 }
 
+/// Reading and writing one scope's secrets: reads with their exact version, writes as one version each (none if nothing changes). Handed out by [`Services::secrets`].
+pub struct Secrets<'a> {
+    s: &'a Services,
+}
+
 impl Services {
+    /// The secrets facade.
+    pub fn secrets(&self) -> Secrets<'_> {
+        Secrets { s: self }
+    }
+}
+
+impl Secrets<'_> {
     /// Reads secrets; returns the scope's current version with them.
-    pub async fn read_secrets(
+    pub async fn read(
         &self,
         who: &Principal,
         org: &str,
@@ -160,7 +172,7 @@ impl Services {
         address: &ScopeAddress,
         request: &ReadRequest,
     ) -> Result<SecretsRead, ServiceError> {
-        let target = self.target(who, org, project, address).await?;
+        let target = self.s.target(who, org, project, address).await?;
         who.require_in(
             &target.project.id,
             match request.reveal {
@@ -177,9 +189,9 @@ impl Services {
         };
         // One statement: the version is exactly that of the rows.
         let read = if request.exact {
-            self.store.read_level(&target.scope, options).await?
+            self.s.store.read_level(&target.scope, options).await?
         } else {
-            self.store.read_merged(&target.scope, options).await?
+            self.s.store.read_merged(&target.scope, options).await?
         };
         let version = read.version;
         let secrets = read
@@ -203,15 +215,15 @@ impl Services {
         project: &str,
         address: &ScopeAddress,
     ) -> Result<String, ServiceError> {
-        let target = self.target(who, org, project, address).await?;
+        let target = self.s.target(who, org, project, address).await?;
         who.require_in(&target.project.id, Permission::SecretRead)?;
-        let versions = self.store.lineage_versions(&target.scope).await?;
+        let versions = self.s.store.lineage_versions(&target.scope).await?;
         Ok(super::revision_string(&versions))
     }
 
     /// Applies changes to one scope as one version (none if they change
     /// nothing). Deleting a reserved secret is refused.
-    pub async fn write_secrets(
+    pub async fn write(
         &self,
         who: &Principal,
         org: &str,
@@ -224,7 +236,7 @@ impl Services {
             expected_version,
             key_proof,
         } = guard;
-        let target = self.target(who, org, project, address).await?;
+        let target = self.s.target(who, org, project, address).await?;
         who.require_in(&target.project.id, Permission::SecretWrite)?;
         let mode = target.project.mode;
         let changes = changes
@@ -235,7 +247,10 @@ impl Services {
             matches!(c, Change::Upsert(input) if matches!(input.value, hush_store::InputValue::Ciphertext(_)))
         });
         if sets_values {
-            self.check_key_proof(&target.project, key_proof).await?;
+            self.s
+                .e2ee()
+                .check_key_proof(&target.project, key_proof)
+                .await?;
         }
         if changes.is_empty() {
             return Err(ServiceError::new(
@@ -252,6 +267,7 @@ impl Services {
             .collect();
         if !deleting.is_empty() {
             let current = self
+                .s
                 .store
                 .read_level(
                     &target.scope,
@@ -277,7 +293,8 @@ impl Services {
         }
         Ok(who
             .commit(|author| async move {
-                self.store
+                self.s
+                    .store
                     .write(&target.scope, changes, &author, expected_version)
                     .await
             })
@@ -300,13 +317,13 @@ pub struct CopyRequest {
     pub key_proof: Option<String>,
 }
 
-impl Services {
+impl Secrets<'_> {
     /// Copies the secrets stored at one scope (exactly that level, with
     /// their metadata) into another scope of the same project, as one new
     /// version there. Without `overwrite`, names the destination already has
     /// are kept. Server-encrypted values are re-encrypted for their new
     /// place; client-encrypted ones are copied as they are.
-    pub async fn copy_secrets(
+    pub async fn copy(
         &self,
         who: &Principal,
         org: &str,
@@ -320,7 +337,7 @@ impl Services {
             expected_version,
             key_proof,
         } = request;
-        let source = self.target(who, org, project, &from).await?;
+        let source = self.s.target(who, org, project, &from).await?;
         let reveal = match source.project.mode {
             hush_store::EncryptionMode::Server => {
                 who.require_in(&source.project.id, Permission::SecretDecrypt)?;
@@ -335,16 +352,17 @@ impl Services {
             reveal,
             include_inactive: true,
         };
-        let secrets = self.store.read_level(&source.scope, all).await?.secrets;
+        let secrets = self.s.store.read_level(&source.scope, all).await?.secrets;
         let existing: Vec<String> = if overwrite {
             Vec::new()
         } else {
-            let dest = self.target(who, org, project, &to).await?;
+            let dest = self.s.target(who, org, project, &to).await?;
             let meta = ReadOptions {
                 reveal: Reveal::Metadata,
                 include_inactive: true,
             };
-            self.store
+            self.s
+                .store
                 .read_level(&dest.scope, meta)
                 .await?
                 .secrets
@@ -373,7 +391,7 @@ impl Services {
                 })
             })
             .collect();
-        self.write_secrets(
+        self.write(
             who,
             org,
             project,

@@ -29,22 +29,35 @@ pub struct TokenRequest {
 /// The slug of the organization a new server creates.
 pub const DEFAULT_ORG: &str = "default";
 
+/// API and pull tokens: minted (shown once), listed and revoked within what the caller may grant. Handed out by [`Services::tokens`].
+pub struct Tokens<'a> {
+    s: &'a Services,
+}
+
 impl Services {
+    /// The tokens facade.
+    pub fn tokens(&self) -> Tokens<'_> {
+        Tokens { s: self }
+    }
+}
+
+impl Tokens<'_> {
     /// On a server with no organization yet: creates the default one and
     /// an all-scopes API token for it, returned for printing once. Returns
     /// `None` on every later start (and when another replica won the race).
     pub async fn bootstrap(&self) -> Result<Option<SecretString>, ServiceError> {
-        if !self.store.organizations().await?.is_empty() {
+        if !self.s.store.organizations().await?.is_empty() {
             return Ok(None);
         }
         let slug = Slug::parse("organization", DEFAULT_ORG)?;
-        let org = match self.store.create_organization(&slug, "Default").await {
+        let org = match self.s.store.create_organization(&slug, "Default").await {
             Ok(org) => org,
             Err(hush_store::StoreError::AlreadyExists { .. }) => return Ok(None),
             Err(err) => return Err(err.into()),
         };
         let secret = token::generate(API_PREFIX);
-        self.store
+        self.s
+            .store
             .create_token(NewToken {
                 org_id: org.id,
                 project_id: None,
@@ -68,7 +81,7 @@ impl Services {
     /// Creates a token. The caller needs `org:admin`, or `project:admin`
     /// for a token limited to its own project, and can only hand out scopes
     /// and resources it has itself.
-    pub async fn create_token(
+    pub async fn create(
         &self,
         who: &Principal,
         org: &str,
@@ -80,14 +93,15 @@ impl Services {
                 "give the token a name",
             ));
         }
-        let org = self.org(who, org).await?;
+        let org = self.s.org(who, org).await?;
         let project = match &request.project {
-            Some(slug) => Some(self.project(who, &org.slug, slug).await?.1),
+            Some(slug) => Some(self.s.project(who, &org.slug, slug).await?.1),
             None => None,
         };
         let environment = match (&request.environment, &project) {
             (Some(slug), Some(project)) => Some(
-                self.store
+                self.s
+                    .store
                     .child(ChildKind::Environment, project, slug)
                     .await?,
             ),
@@ -164,6 +178,7 @@ impl Services {
         };
         let secret = token::generate(prefix);
         let record = self
+            .s
             .store
             .create_token(NewToken {
                 org_id: org.id,
@@ -184,14 +199,14 @@ impl Services {
 
     /// A page of the organization's tokens the caller may manage, newest
     /// first: at most `limit`, after the token `before`.
-    pub async fn tokens(
+    pub async fn list(
         &self,
         who: &Principal,
         org: &str,
         before: Option<&str>,
         limit: i64,
     ) -> Result<Vec<TokenRecord>, ServiceError> {
-        let org = self.org(who, org).await?;
+        let org = self.s.org(who, org).await?;
         if !who.has_anywhere(Permission::ProjectAdmin) {
             who.require(Permission::ProjectAdmin)?;
         }
@@ -200,7 +215,11 @@ impl Services {
         let mut page = Vec::new();
         let mut cursor = before.map(str::to_owned);
         loop {
-            let batch = self.store.tokens(&org.id, cursor.as_deref(), limit).await?;
+            let batch = self
+                .s
+                .store
+                .tokens(&org.id, cursor.as_deref(), limit)
+                .await?;
             let exhausted = (batch.len() as i64) < limit;
             cursor = batch.last().map(|t| t.id.clone());
             page.extend(batch.into_iter().filter(|t| self.manages(who, t)));
@@ -212,14 +231,10 @@ impl Services {
     }
 
     /// Revokes a token.
-    pub async fn revoke_token(
-        &self,
-        who: &Principal,
-        org: &str,
-        id: &str,
-    ) -> Result<(), ServiceError> {
-        let org = self.org(who, org).await?;
+    pub async fn revoke(&self, who: &Principal, org: &str, id: &str) -> Result<(), ServiceError> {
+        let org = self.s.org(who, org).await?;
         let token = self
+            .s
             .store
             .token(&org.id, id)
             .await?
@@ -230,10 +245,11 @@ impl Services {
                     what: id.to_owned(),
                 })
             })?;
-        self.store
+        self.s
+            .store
             .set_token_disabled(&org.id, &token.id, true)
             .await?;
-        self.forget_cached();
+        self.s.forget_cached();
         Ok(())
     }
 

@@ -51,9 +51,21 @@ fn decoy_hash(cost: PasswordCost) -> String {
     password::hash(&token::generate(""), cost).unwrap_or_default()
 }
 
+/// People: accounts, logins, organization and project roles. Handed out by [`Services::users`].
+pub struct Users<'a> {
+    s: &'a Services,
+}
+
 impl Services {
+    /// The users facade.
+    pub fn users(&self) -> Users<'_> {
+        Users { s: self }
+    }
+}
+
+impl Users<'_> {
     /// Creates a user in an organization (needs `org:admin`).
-    pub async fn create_user(
+    pub async fn create(
         &self,
         who: &Principal,
         org: &str,
@@ -62,7 +74,7 @@ impl Services {
         role: &str,
     ) -> Result<(UserRecord, String), ServiceError> {
         who.require(Permission::OrgAdmin)?;
-        let org = self.org(who, org).await?;
+        let org = self.s.org(who, org).await?;
         let email = email.trim().to_ascii_lowercase();
         if email.len() > 254
             || !email.contains('@')
@@ -86,9 +98,13 @@ impl Services {
                 format!("role is owner, admin, member or viewer, not {role:?}"),
             ));
         }
-        let hash = password::hash(&password, self.password_cost)
+        let hash = password::hash(&password, self.s.password_cost)
             .map_err(|_| ServiceError::new(ErrorCode::WeakPassword, "cannot hash this password"))?;
-        let user = self.store.create_user(&org.id, &email, &hash, role).await?;
+        let user = self
+            .s
+            .store
+            .create_user(&org.id, &email, &hash, role)
+            .await?;
         Ok((user, role.to_owned()))
     }
 
@@ -99,8 +115,8 @@ impl Services {
         org: &str,
     ) -> Result<Vec<Membership>, ServiceError> {
         who.require(Permission::OrgAdmin)?;
-        let org = self.org(who, org).await?;
-        Ok(self.store.members(&org.id).await?)
+        let org = self.s.org(who, org).await?;
+        Ok(self.s.store.members(&org.id).await?)
     }
 
     /// Checks a password and opens a session: a token acting as the user
@@ -120,22 +136,24 @@ impl Services {
             )
         };
         let user = self
+            .s
             .store
             .user_by_email(&email.trim().to_ascii_lowercase())
             .await?;
         let Some(user) = user else {
-            password::verify(password, &decoy_hash(self.password_cost));
+            password::verify(password, &decoy_hash(self.s.password_cost));
             return Err(refused());
         };
         if !password::verify(password, &user.password_hash) {
             return Err(refused());
         }
-        let org = match self.store.organization(org.unwrap_or(DEFAULT_ORG)).await {
+        let org = match self.s.store.organization(org.unwrap_or(DEFAULT_ORG)).await {
             Ok(org) => org,
             Err(hush_store::StoreError::NotFound { .. }) => return Err(refused()),
             Err(err) => return Err(err.into()),
         };
         let role = self
+            .s
             .store
             .role(&org.id, &user.id)
             .await?
@@ -143,6 +161,7 @@ impl Services {
         let scopes = role_scopes(&role).ok_or_else(refused)?;
         let secret = token::generate(API_PREFIX);
         let record = self
+            .s
             .store
             .create_token(NewToken {
                 org_id: org.id,
@@ -175,10 +194,11 @@ pub struct Identity {
     pub user: Option<Membership>,
 }
 
-impl Services {
+impl Users<'_> {
     /// Resolves the caller's restrictions and user (for `whoami`).
     pub async fn identity(&self, who: &Principal) -> Result<Identity, ServiceError> {
         let org = self
+            .s
             .store
             .organizations()
             .await?
@@ -191,11 +211,12 @@ impl Services {
                 )
             })?;
         let project = match &who.token.project_id {
-            Some(id) => Some(self.store.project_by_id(id).await?),
+            Some(id) => Some(self.s.store.project_by_id(id).await?),
             None => None,
         };
         let environment = match (&project, &who.token.environment_id) {
             (Some(project), Some(id)) => self
+                .s
                 .store
                 .children(hush_store::ChildKind::Environment, project)
                 .await?
@@ -205,6 +226,7 @@ impl Services {
         };
         let user = match &who.token.user_id {
             Some(id) => self
+                .s
                 .store
                 .members(&org.id)
                 .await?
@@ -221,7 +243,7 @@ impl Services {
     }
 }
 
-impl Services {
+impl Users<'_> {
     /// A user's scopes by project, from their project roles (cached
     /// briefly, like tokens: a change applies within seconds everywhere).
     pub async fn project_scopes(
@@ -230,17 +252,17 @@ impl Services {
         user_id: &str,
     ) -> Result<ProjectScopes, ServiceError> {
         let key = (org_id.to_owned(), user_id.to_owned());
-        if let Some(hit) = self.project_roles.get(&key) {
+        if let Some(hit) = self.s.project_roles.get(&key) {
             return Ok(hit);
         }
-        let roles = self.store.project_roles(org_id, user_id).await?;
+        let roles = self.s.store.project_roles(org_id, user_id).await?;
         let scopes: Arc<Vec<_>> = Arc::new(
             roles
                 .into_iter()
                 .filter_map(|(project, role)| Some((project, project_role_scopes(&role)?)))
                 .collect(),
         );
-        self.project_roles.insert(key, scopes.clone());
+        self.s.project_roles.insert(key, scopes.clone());
         Ok(scopes)
     }
 
@@ -251,9 +273,9 @@ impl Services {
         org: &str,
         project: &str,
     ) -> Result<Vec<Membership>, ServiceError> {
-        let (_, project) = self.project(who, org, project).await?;
+        let (_, project) = self.s.project(who, org, project).await?;
         who.require_in(&project.id, Permission::ProjectAdmin)?;
-        Ok(self.store.project_members(&project.id).await?)
+        Ok(self.s.store.project_members(&project.id).await?)
     }
 
     /// Gives a member of the organization a role in a project (needs
@@ -267,7 +289,7 @@ impl Services {
         user_id: &str,
         role: &str,
     ) -> Result<Membership, ServiceError> {
-        let (org, project) = self.project(who, org, project).await?;
+        let (org, project) = self.s.project(who, org, project).await?;
         who.require_in(&project.id, Permission::ProjectAdmin)?;
         if project_role_scopes(role).is_none() {
             return Err(ServiceError::new(
@@ -276,6 +298,7 @@ impl Services {
             ));
         }
         let member = self
+            .s
             .store
             .members(&org.id)
             .await?
@@ -287,10 +310,11 @@ impl Services {
                     what: user_id.to_owned(),
                 })
             })?;
-        self.store
+        self.s
+            .store
             .set_project_role(&project.id, user_id, role)
             .await?;
-        self.project_roles.clear();
+        self.s.project_roles.clear();
         Ok(Membership {
             role: role.to_owned(),
             ..member
@@ -306,15 +330,20 @@ impl Services {
         project: &str,
         user_id: &str,
     ) -> Result<(), ServiceError> {
-        let (_, project) = self.project(who, org, project).await?;
+        let (_, project) = self.s.project(who, org, project).await?;
         who.require_in(&project.id, Permission::ProjectAdmin)?;
-        if !self.store.remove_project_role(&project.id, user_id).await? {
+        if !self
+            .s
+            .store
+            .remove_project_role(&project.id, user_id)
+            .await?
+        {
             return Err(ServiceError::Store(hush_store::StoreError::NotFound {
                 kind: "project member",
                 what: user_id.to_owned(),
             }));
         }
-        self.project_roles.clear();
+        self.s.project_roles.clear();
         Ok(())
     }
 }

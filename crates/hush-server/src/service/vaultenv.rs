@@ -34,14 +34,23 @@ fn unauthorized(code: ErrorCode, message: impl Into<String>) -> ServiceError {
     ServiceError::new(code, message)
 }
 
+/// The vault-env protocol's projects, signing keys, devices and blob versions, and their management by project admins. Handed out by [`Services::vaultenv`].
+pub struct VaultEnv<'a> {
+    s: &'a Services,
+}
+
 impl Services {
+    /// The vaultenv facade.
+    pub fn vaultenv(&self) -> VaultEnv<'_> {
+        VaultEnv { s: self }
+    }
+}
+
+impl VaultEnv<'_> {
     /// `POST /project/create`: a client-encrypted project named after
     /// `name` (a suffix keeps slugs unique) with the default environments.
-    pub async fn vaultenv_create(
-        &self,
-        name: &str,
-    ) -> Result<(Project, Vec<String>), ServiceError> {
-        let org = self.store.organization(DEFAULT_ORG).await?;
+    pub async fn create(&self, name: &str) -> Result<(Project, Vec<String>), ServiceError> {
+        let org = self.s.store.organization(DEFAULT_ORG).await?;
         let base = Some(Slug::suggest(name, 50))
             .filter(|s| !s.is_empty())
             .unwrap_or_else(|| "vault-env".to_owned());
@@ -63,6 +72,7 @@ impl Services {
             };
             let slug = Slug::parse("project", &candidate)?;
             match self
+                .s
                 .store
                 .create_project(&org, &slug, display, EncryptionMode::Client, "vault-env")
                 .await
@@ -72,10 +82,11 @@ impl Services {
                 Err(err) => return Err(err.into()),
             }
         };
-        self.store.create_vaultenv(&project.id).await?;
+        self.s.store.create_vaultenv(&project.id).await?;
         for env in DEFAULT_ENVIRONMENTS {
             let slug = Slug::parse("environment", env)?;
-            self.store
+            self.s
+                .store
                 .create_child(ChildKind::Environment, &project, &slug, env)
                 .await?;
         }
@@ -84,34 +95,34 @@ impl Services {
 
     /// `POST /project/set-key`: registers the signing key, once. The
     /// request must be signed with that same key.
-    pub async fn vaultenv_set_key(
+    pub async fn set_key(
         &self,
         project_id: &str,
         key_hex: &str,
         body: &[u8],
         signature: Option<&str>,
     ) -> Result<Project, ServiceError> {
-        let project = self.vaultenv_project(project_id).await?;
+        let project = self.project(project_id).await?;
         let key = hush_core::vaultenv::decode_hex32(key_hex.trim()).ok_or_else(|| {
             ServiceError::new(ErrorCode::InvalidKey, "auth_key_hash must be 64 hex digits")
         })?;
         self.check_signature(&project, &key, body, signature)
             .await?;
         // A second call is refused (409 already_exists): the key is set once.
-        self.store.set_vaultenv_key(&project.id, &key).await?;
+        self.s.store.set_vaultenv_key(&project.id, &key).await?;
         Ok(project)
     }
 
     /// Checks a signed request against the project's key: a well-formed
     /// `X-Vault-Signature`, a timestamp within five minutes, the right
     /// digest, and never seen before.
-    pub async fn vaultenv_verify(
+    pub async fn verify(
         &self,
         project: &Project,
         body: &[u8],
         signature: Option<&str>,
     ) -> Result<(), ServiceError> {
-        match self.store.vaultenv_key(&project.id).await? {
+        match self.s.store.vaultenv_key(&project.id).await? {
             VaultKey::Set(key) => self.check_signature(project, &key, body, signature).await,
             VaultKey::NotSet => Err(unauthorized(
                 ErrorCode::KeyNotSet,
@@ -122,13 +133,13 @@ impl Services {
     }
 
     /// The vault-env project with this id (404 for anything else).
-    pub async fn vaultenv_project(&self, project_id: &str) -> Result<Project, ServiceError> {
-        let project = match self.store.project_by_id(project_id).await {
+    pub async fn project(&self, project_id: &str) -> Result<Project, ServiceError> {
+        let project = match self.s.store.project_by_id(project_id).await {
             Ok(project) => project,
             Err(StoreError::NotFound { .. }) => return Err(unknown_project(project_id)),
             Err(err) => return Err(err.into()),
         };
-        match self.store.vaultenv_key(&project.id).await? {
+        match self.s.store.vaultenv_key(&project.id).await? {
             VaultKey::NotVaultEnv => Err(unknown_project(project_id)),
             _ => Ok(project),
         }
@@ -168,6 +179,7 @@ impl Services {
         }
         let expires = signature.timestamp_ms + hush_core::vaultenv::MAX_SKEW_MS;
         if !self
+            .s
             .store
             .remember_signature(&project.id, &signature.digest_hex(), expires)
             .await?
@@ -182,7 +194,7 @@ impl Services {
 
     /// The approved device sending `device_hash`, marked as seen. Pending,
     /// revoked, unknown or missing devices are refused with 403.
-    pub async fn vaultenv_device(
+    pub async fn device(
         &self,
         project: &Project,
         device_hash: Option<&str>,
@@ -193,13 +205,14 @@ impl Services {
             )
         })?;
         let device = self
+            .s
             .store
             .device_by_hash(&project.id, hash)
             .await?
             .ok_or_else(|| forbidden("device not registered: run register-device"))?;
         match device.status.as_str() {
             "approved" => {
-                self.store.touch_device(&device.id).await?;
+                self.s.store.touch_device(&device.id).await?;
                 Ok(device)
             }
             "pending" => Err(forbidden(
@@ -210,7 +223,7 @@ impl Services {
     }
 
     /// `POST /devices/register`.
-    pub async fn vaultenv_register(
+    pub async fn register(
         &self,
         project: &Project,
         name: &str,
@@ -228,6 +241,7 @@ impl Services {
             name.trim()
         };
         Ok(self
+            .s
             .store
             .register_device(
                 &project.id,
@@ -238,17 +252,23 @@ impl Services {
     }
 
     /// The scope of an environment, created on first push when `create`.
-    async fn vaultenv_scope(
+    async fn scope(
         &self,
         project: &Project,
         env: &str,
         create: bool,
     ) -> Result<(Environment, Scope), ServiceError> {
-        let environment = match self.store.child(ChildKind::Environment, project, env).await {
+        let environment = match self
+            .s
+            .store
+            .child(ChildKind::Environment, project, env)
+            .await
+        {
             Ok(environment) => environment,
             Err(StoreError::NotFound { .. }) if create => {
                 let slug = Slug::parse("environment", env)?;
-                self.store
+                self.s
+                    .store
                     .create_child(ChildKind::Environment, project, &slug, env)
                     .await?
             }
@@ -259,7 +279,7 @@ impl Services {
     }
 
     /// `POST /secrets/push`: the blob as a new version of the environment.
-    pub async fn vaultenv_push(
+    pub async fn push(
         &self,
         project: &Project,
         author: &Author,
@@ -267,8 +287,9 @@ impl Services {
         blob: &SecretString,
         key_names: Vec<String>,
     ) -> Result<VersionInfo, ServiceError> {
-        let (_, scope) = self.vaultenv_scope(project, env, true).await?;
+        let (_, scope) = self.scope(project, env, true).await?;
         Ok(self
+            .s
             .store
             .write_blob(
                 &scope,
@@ -281,9 +302,9 @@ impl Services {
     }
 
     /// `POST /secrets/pull`: the current blob.
-    pub async fn vaultenv_pull(&self, project: &Project, env: &str) -> Result<Blob, ServiceError> {
-        let (_, scope) = self.vaultenv_scope(project, env, false).await?;
-        match self.store.read_blob(&scope).await? {
+    pub async fn pull(&self, project: &Project, env: &str) -> Result<Blob, ServiceError> {
+        let (_, scope) = self.scope(project, env, false).await?;
+        match self.s.store.read_blob(&scope).await? {
             Some(blob) if blob.content.is_some() => Ok(blob),
             _ => Err(ServiceError::Store(StoreError::NotFound {
                 kind: "secrets",
@@ -293,33 +314,33 @@ impl Services {
     }
 
     /// `POST /secrets/current-version`: version and time, no blob.
-    pub async fn vaultenv_current(
+    pub async fn current(
         &self,
         project: &Project,
         env: &str,
     ) -> Result<Option<VersionInfo>, ServiceError> {
-        let scope = match self.vaultenv_scope(project, env, false).await {
+        let scope = match self.scope(project, env, false).await {
             Ok((_, scope)) => scope,
             Err(ServiceError::Store(StoreError::NotFound { .. })) => return Ok(None),
             Err(err) => return Err(err),
         };
-        let version = self.store.current_version(&scope).await?;
+        let version = self.s.store.current_version(&scope).await?;
         if version == 0 {
             return Ok(None);
         }
-        Ok(Some(self.store.version(&scope, version).await?))
+        Ok(Some(self.s.store.version(&scope, version).await?))
     }
 
     /// `POST /secrets/versions`: newest first.
-    pub async fn vaultenv_versions(
+    pub async fn versions(
         &self,
         project: &Project,
         env: &str,
     ) -> Result<Vec<VersionInfo>, ServiceError> {
-        match self.vaultenv_scope(project, env, false).await {
+        match self.scope(project, env, false).await {
             Ok((_, scope)) => {
                 let all = super::Page::all();
-                Ok(self.store.versions(&scope, all.before, all.limit).await?)
+                Ok(self.s.store.versions(&scope, all.before, all.limit).await?)
             }
             Err(ServiceError::Store(StoreError::NotFound { .. })) => Ok(Vec::new()),
             Err(err) => Err(err),
@@ -327,45 +348,46 @@ impl Services {
     }
 
     /// `POST /secrets/rollback`: a new version equal to `version`.
-    pub async fn vaultenv_rollback(
+    pub async fn rollback(
         &self,
         project: &Project,
         author: &Author,
         env: &str,
         version: i64,
     ) -> Result<VersionInfo, ServiceError> {
-        let (_, scope) = self.vaultenv_scope(project, env, false).await?;
-        Ok(self.store.restore(&scope, version, author, None).await?)
+        let (_, scope) = self.scope(project, env, false).await?;
+        Ok(self.s.store.restore(&scope, version, author, None).await?)
     }
 
     /// A verified project's devices (vault-env `devices/list`).
-    pub async fn vaultenv_devices(&self, project: &Project) -> Result<Vec<Device>, ServiceError> {
-        Ok(self.store.devices(&project.id).await?)
+    pub async fn devices(&self, project: &Project) -> Result<Vec<Device>, ServiceError> {
+        Ok(self.s.store.devices(&project.id).await?)
     }
 
     /// Approves or revokes a device of a verified project.
-    pub async fn vaultenv_set_device(
+    pub async fn set_device(
         &self,
         project: &Project,
         device_id: &str,
         status: &str,
     ) -> Result<Device, ServiceError> {
         Ok(self
+            .s
             .store
             .set_device_status(&project.id, device_id, status)
             .await?)
     }
 
     /// A vault-env project's devices, for its admins (native API).
-    pub async fn devices(
+    pub async fn list_devices(
         &self,
         who: &Principal,
         org: &str,
         project: &str,
     ) -> Result<Vec<Device>, ServiceError> {
-        let (_, project) = self.project(who, org, project).await?;
+        let (_, project) = self.s.project(who, org, project).await?;
         who.require_in(&project.id, Permission::ProjectAdmin)?;
-        self.vaultenv_devices(&project).await
+        self.devices(&project).await
     }
 
     /// Approves or revokes a device (native API; the published client
@@ -378,9 +400,9 @@ impl Services {
         device_id: &str,
         status: &str,
     ) -> Result<Device, ServiceError> {
-        let (_, project) = self.project(who, org, project).await?;
+        let (_, project) = self.s.project(who, org, project).await?;
         who.require_in(&project.id, Permission::ProjectAdmin)?;
-        self.vaultenv_set_device(&project, device_id, status).await
+        self.set_device(&project, device_id, status).await
     }
 }
 

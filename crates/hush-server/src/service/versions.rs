@@ -6,9 +6,21 @@ use super::{Page, ScopeAddress, SecretsRead, Services};
 use crate::auth::{Permission, Principal};
 use crate::error::ServiceError;
 
+/// A scope's version log: list, read, diff, restore, delete, purge. Handed out by [`Services::versions`].
+pub struct Versions<'a> {
+    s: &'a Services,
+}
+
 impl Services {
+    /// The versions facade.
+    pub fn versions(&self) -> Versions<'_> {
+        Versions { s: self }
+    }
+}
+
+impl Versions<'_> {
     /// A page of the version log, newest first.
-    pub async fn versions(
+    pub async fn list(
         &self,
         who: &Principal,
         org: &str,
@@ -16,16 +28,17 @@ impl Services {
         address: &ScopeAddress,
         page: Page,
     ) -> Result<Vec<VersionInfo>, ServiceError> {
-        let target = self.target(who, org, project, address).await?;
+        let target = self.s.target(who, org, project, address).await?;
         who.require_in(&target.project.id, Permission::SecretRead)?;
         Ok(self
+            .s
             .store
             .versions(&target.scope, page.before, page.limit)
             .await?)
     }
 
     /// The scope's full state at one version.
-    pub async fn version_state(
+    pub async fn state(
         &self,
         who: &Principal,
         org: &str,
@@ -34,7 +47,7 @@ impl Services {
         version: i64,
         reveal: Reveal,
     ) -> Result<SecretsRead, ServiceError> {
-        let target = self.target(who, org, project, address).await?;
+        let target = self.s.target(who, org, project, address).await?;
         who.require_in(
             &target.project.id,
             if reveal == Reveal::Plaintext {
@@ -48,6 +61,7 @@ impl Services {
         }
         // secrets_at answers NotFound for a version that does not exist.
         let secrets = self
+            .s
             .store
             .secrets_at(&target.scope, version, reveal)
             .await?;
@@ -68,9 +82,9 @@ impl Services {
         from: i64,
         to: i64,
     ) -> Result<Vec<DiffEntry>, ServiceError> {
-        let target = self.target(who, org, project, address).await?;
+        let target = self.s.target(who, org, project, address).await?;
         who.require_in(&target.project.id, Permission::SecretRead)?;
-        Ok(self.store.diff(&target.scope, from, to).await?)
+        Ok(self.s.store.diff(&target.scope, from, to).await?)
     }
 
     /// Restores a version as a new version.
@@ -83,11 +97,12 @@ impl Services {
         version: i64,
         expected_version: Option<i64>,
     ) -> Result<VersionInfo, ServiceError> {
-        let target = self.target(who, org, project, address).await?;
+        let target = self.s.target(who, org, project, address).await?;
         who.require_in(&target.project.id, Permission::SecretWrite)?;
         Ok(who
             .commit(|author| async move {
-                self.store
+                self.s
+                    .store
                     .restore(&target.scope, version, &author, expected_version)
                     .await
             })
@@ -95,7 +110,7 @@ impl Services {
     }
 
     /// Deletes one (not the current) version.
-    pub async fn delete_version(
+    pub async fn delete(
         &self,
         who: &Principal,
         org: &str,
@@ -103,9 +118,9 @@ impl Services {
         address: &ScopeAddress,
         version: i64,
     ) -> Result<(), ServiceError> {
-        let target = self.target(who, org, project, address).await?;
+        let target = self.s.target(who, org, project, address).await?;
         who.require_in(&target.project.id, Permission::SecretPurge)?;
-        Ok(self.store.delete_version(&target.scope, version).await?)
+        Ok(self.s.store.delete_version(&target.scope, version).await?)
     }
 
     /// Erases all history but the current state.
@@ -116,8 +131,8 @@ impl Services {
         project: &str,
         address: &ScopeAddress,
     ) -> Result<u64, ServiceError> {
-        let target = self.target(who, org, project, address).await?;
+        let target = self.s.target(who, org, project, address).await?;
         who.require_in(&target.project.id, Permission::SecretPurge)?;
-        Ok(self.store.purge_history(&target.scope).await?)
+        Ok(self.s.store.purge_history(&target.scope).await?)
     }
 }

@@ -102,7 +102,7 @@ async fn pull(
         keys,
         ..PullRequest::default()
     };
-    let pulled = app.services.pull(&who, request).await?;
+    let pulled = app.services.pulls().pull(&who, request).await?;
     Ok(Json(PullBody {
         ok: true,
         data: PullData {

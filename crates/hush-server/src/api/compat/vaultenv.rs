@@ -110,13 +110,14 @@ async fn verified(
     body: &[u8],
     headers: &HeaderMap,
 ) -> std::result::Result<Project, ServiceError> {
-    let project = app.services.vaultenv_project(project_id).await?;
+    let project = app.services.vaultenv().project(project_id).await?;
     if let Some(Extension(slot)) = slot {
         slot.org(&project.org_id);
         slot.project(&project.id);
     }
     app.services
-        .vaultenv_verify(&project, body, signature(headers))
+        .vaultenv()
+        .verify(&project, body, signature(headers))
         .await?;
     identify(slot, &project, None);
     Ok(project)
@@ -136,7 +137,7 @@ struct CreateBody {
 
 async fn create(State(app): S, slot: Slot, body: Bytes) -> Result<Json<Value>> {
     let body: CreateBody = parse(&body)?;
-    let (project, environments) = app.services.vaultenv_create(&body.project_name).await?;
+    let (project, environments) = app.services.vaultenv().create(&body.project_name).await?;
     identify(&slot, &project, None);
     Ok(Json(
         json!({ "project_id": project.id, "environments": environments }),
@@ -153,7 +154,8 @@ async fn set_key(State(app): S, slot: Slot, headers: HeaderMap, raw: Bytes) -> R
     let body: SetKeyBody = parse(&raw)?;
     let project = app
         .services
-        .vaultenv_set_key(
+        .vaultenv()
+        .set_key(
             &body.project_id,
             &body.auth_key_hash,
             &raw,
@@ -189,7 +191,8 @@ async fn with_device(
     let project = verified(app, slot, &body.project_id, raw, headers).await?;
     let device = app
         .services
-        .vaultenv_device(&project, body.device_hash.as_deref())
+        .vaultenv()
+        .device(&project, body.device_hash.as_deref())
         .await?;
     identify(slot, &project, Some(&device));
     Ok((project, device))
@@ -212,7 +215,8 @@ async fn push(State(app): S, slot: Slot, headers: HeaderMap, raw: Bytes) -> Resu
     let (app, project, blob) = (&app, &project, &blob);
     let version = AuditSlot::commit(slot.as_deref(), actor(Some(&device)), |author| async move {
         app.services
-            .vaultenv_push(project, &author, env, blob, body.key_names)
+            .vaultenv()
+            .push(project, &author, env, blob, body.key_names)
             .await
     })
     .await?;
@@ -229,7 +233,8 @@ async fn pull(State(app): S, slot: Slot, headers: HeaderMap, raw: Bytes) -> Resu
     let (project, _) = with_device(&app, &slot, &body, &raw, &headers).await?;
     let blob = app
         .services
-        .vaultenv_pull(&project, &body.environment)
+        .vaultenv()
+        .pull(&project, &body.environment)
         .await?;
     let text = String::from_utf8(blob.content.unwrap_or_default())
         .map_err(|_| ServiceError::new(ErrorCode::InvalidBlob, "the stored blob is not text"))?;
@@ -246,7 +251,8 @@ async fn current_version(
     let project = verified(&app, &slot, &body.project_id, &raw, &headers).await?;
     let current = app
         .services
-        .vaultenv_current(&project, &body.environment)
+        .vaultenv()
+        .current(&project, &body.environment)
         .await?;
     Ok(Json(match current {
         Some(v) => json!({ "version": v.version, "updated_at": to_rfc3339(v.created_at) }),
@@ -264,7 +270,8 @@ async fn versions(
     let project = verified(&app, &slot, &body.project_id, &raw, &headers).await?;
     let versions = app
         .services
-        .vaultenv_versions(&project, &body.environment)
+        .vaultenv()
+        .versions(&project, &body.environment)
         .await?;
     let list: Vec<Value> = versions
         .into_iter()
@@ -297,7 +304,7 @@ async fn rollback(
     // The published client sends no device hash here; when one is sent it
     // must belong to an approved device.
     let device = match &body.env.device_hash {
-        Some(hash) => Some(app.services.vaultenv_device(&project, Some(hash)).await?),
+        Some(hash) => Some(app.services.vaultenv().device(&project, Some(hash)).await?),
         None => None,
     };
     identify(&slot, &project, device.as_ref());
@@ -307,7 +314,8 @@ async fn rollback(
         actor(device.as_ref()),
         |author| async move {
             app.services
-                .vaultenv_rollback(project, &author, env, body.version)
+                .vaultenv()
+                .rollback(project, &author, env, body.version)
                 .await
         },
     )
@@ -333,7 +341,8 @@ async fn register(
     let project = verified(&app, &slot, &body.project_id, &raw, &headers).await?;
     let device = app
         .services
-        .vaultenv_register(&project, &body.device_name, &body.device_hash)
+        .vaultenv()
+        .register(&project, &body.device_name, &body.device_hash)
         .await?;
     identify(&slot, &project, Some(&device));
     Ok(Json(
@@ -383,7 +392,8 @@ async fn set_status(
     let (project, body) = device_admin(app, slot, raw, headers).await?;
     let device = app
         .services
-        .vaultenv_set_device(&project, &body.device_id, status)
+        .vaultenv()
+        .set_device(&project, &body.device_id, status)
         .await?;
     Ok(Json(
         json!({ "device_id": device.id, "status": device.status }),
@@ -405,7 +415,7 @@ async fn list_devices(
     raw: Bytes,
 ) -> Result<Json<Value>> {
     let (project, _) = device_admin(&app, &slot, &raw, &headers).await?;
-    let devices = app.services.vaultenv_devices(&project).await?;
+    let devices = app.services.vaultenv().devices(&project).await?;
     Ok(Json(
         json!({ "devices": devices.iter().map(device_json).collect::<Vec<_>>() }),
     ))

@@ -60,7 +60,7 @@ pub async fn list(
         before: q.before,
         limit: Some(limit),
     };
-    let records = app.services.audit_log(&who, &org, filter).await?;
+    let records = app.services.audit().log(&who, &org, filter).await?;
     let next_before = (records.len() as i64 == limit)
         .then(|| records.last().map(|r| r.seq))
         .flatten();
@@ -98,7 +98,7 @@ pub async fn verify(
     who: Principal,
     PathArgs(org): PathArgs<String>,
 ) -> Result<Json<AuditVerification>, ServiceError> {
-    let v = app.services.verify_audit(&who, &org).await?;
+    let v = app.services.audit().verify(&who, &org).await?;
     Ok(Json(AuditVerification {
         ok: v.first_broken.is_none(),
         entries: v.entries,

@@ -42,7 +42,11 @@ pub async fn list(
     who: Principal,
     PathArgs((org, project)): PathArgs<(String, String)>,
 ) -> Result<Json<Vec<Device>>> {
-    let devices = app.services.devices(&who, &org, &project).await?;
+    let devices = app
+        .services
+        .vaultenv()
+        .list_devices(&who, &org, &project)
+        .await?;
     Ok(Json(devices.into_iter().map(device).collect()))
 }
 
@@ -54,6 +58,7 @@ async fn set_status(
 ) -> Result<Json<Device>> {
     let updated = app
         .services
+        .vaultenv()
         .set_device_status(who, &org, &project, &id, status)
         .await?;
     Ok(Json(device(updated)))

@@ -29,7 +29,7 @@ pub async fn list_orgs(
     State(app): S,
     who: Principal,
 ) -> Result<Json<Vec<hush_proto::Organization>>> {
-    let orgs = app.services.organizations(&who).await?;
+    let orgs = app.services.projects().organizations(&who).await?;
     Ok(Json(orgs.into_iter().map(convert::org).collect()))
 }
 
@@ -67,7 +67,8 @@ pub async fn list(
     let limit = page_limit(q.limit);
     let projects = app
         .services
-        .projects(&who, &org, q.after.as_deref(), limit)
+        .projects()
+        .list(&who, &org, q.after.as_deref(), limit)
         .await?;
     Ok(Paged::new(
         projects.into_iter().map(convert::project).collect(),
@@ -126,7 +127,8 @@ pub async fn create(
     };
     let project = app
         .services
-        .create_project(&who, &org, &body.slug, body.name.as_deref(), mode, e2ee)
+        .projects()
+        .create(&who, &org, &body.slug, body.name.as_deref(), mode, e2ee)
         .await?;
     Ok((StatusCode::CREATED, Json(convert::project(project))))
 }
@@ -162,7 +164,7 @@ pub async fn remove(
     who: Principal,
     PathArgs((org, project)): PathArgs<(String, String)>,
 ) -> Result<StatusCode> {
-    app.services.delete_project(&who, &org, &project).await?;
+    app.services.projects().delete(&who, &org, &project).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -173,7 +175,11 @@ async fn list_children(
     org: &str,
     project: &str,
 ) -> Result<Json<Vec<hush_proto::Child>>> {
-    let children = app.services.children(who, kind, org, project).await?;
+    let children = app
+        .services
+        .projects()
+        .children(who, kind, org, project)
+        .await?;
     Ok(Json(children.into_iter().map(convert::child).collect()))
 }
 
@@ -187,6 +193,7 @@ async fn create_child(
 ) -> Result<(StatusCode, Json<hush_proto::Child>)> {
     let child = app
         .services
+        .projects()
         .create_child(who, kind, org, project, &body.slug, body.name.as_deref())
         .await?;
     Ok((StatusCode::CREATED, Json(convert::child(child))))
@@ -274,6 +281,7 @@ pub async fn remove_env(
     PathArgs((org, project, slug)): PathArgs<(String, String, String)>,
 ) -> Result<StatusCode> {
     app.services
+        .projects()
         .delete_child(&who, ChildKind::Environment, &org, &project, &slug)
         .await?;
     Ok(StatusCode::NO_CONTENT)
@@ -293,6 +301,7 @@ pub async fn remove_target(
     PathArgs((org, project, slug)): PathArgs<(String, String, String)>,
 ) -> Result<StatusCode> {
     app.services
+        .projects()
         .delete_child(&who, ChildKind::Target, &org, &project, &slug)
         .await?;
     Ok(StatusCode::NO_CONTENT)
@@ -311,7 +320,7 @@ pub async fn get_e2ee(
     who: Principal,
     PathArgs((org, project)): PathArgs<(String, String)>,
 ) -> Result<Json<E2eeMeta>> {
-    let meta = app.services.e2ee_meta(&who, &org, &project).await?;
+    let meta = app.services.e2ee().meta(&who, &org, &project).await?;
     Ok(Json(convert::meta_out(meta)))
 }
 
@@ -332,7 +341,8 @@ pub async fn put_e2ee(
     JsonBody(body): JsonBody<E2eeMeta>,
 ) -> Result<StatusCode> {
     app.services
-        .rewrap_e2ee(
+        .e2ee()
+        .rewrap(
             &who,
             &org,
             &project,

@@ -76,7 +76,7 @@ pub async fn own(
     AnyPrincipal(who): AnyPrincipal,
     Params(q): Params<PullQuery>,
 ) -> Result<Json<Pull>, ServiceError> {
-    let pulled = app.services.pull(&who, q.request(None)).await?;
+    let pulled = app.services.pulls().pull(&who, q.request(None)).await?;
     Ok(Json(body(pulled)))
 }
 
@@ -96,6 +96,7 @@ pub async fn project(
 ) -> Result<Json<Pull>, ServiceError> {
     let pulled = app
         .services
+        .pulls()
         .pull(&who, q.request(Some((org, project))))
         .await?;
     Ok(Json(body(pulled)))

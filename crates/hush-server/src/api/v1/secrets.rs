@@ -95,7 +95,8 @@ async fn read(
     let address = address(&q.env, &q.target);
     let read = app
         .services
-        .read_secrets(who, org, project, &address, &request)
+        .secrets()
+        .read(who, org, project, &address, &request)
         .await?;
     Ok(convert::secret_list(read))
 }
@@ -161,7 +162,8 @@ pub async fn put(
     let expected = body.expected_version.or(q.expected_version);
     let version = app
         .services
-        .write_secrets(
+        .secrets()
+        .write(
             &who,
             &org,
             &project,
@@ -196,7 +198,8 @@ pub async fn bulk(
     let expected = body.expected_version.or(q.expected_version);
     let version = app
         .services
-        .write_secrets(
+        .secrets()
+        .write(
             &who,
             &org,
             &project,
@@ -232,7 +235,8 @@ pub async fn remove(
 ) -> Result<Json<WriteResult>> {
     let version = app
         .services
-        .write_secrets(
+        .secrets()
+        .write(
             &who,
             &org,
             &project,
@@ -265,6 +269,7 @@ pub async fn revision(
     let address = q.address();
     let revision = app
         .services
+        .secrets()
         .revision(&who, &org, &project, &address)
         .await?;
     Ok(Json(Revision { revision }))
@@ -290,6 +295,10 @@ pub async fn pull_revision(
             "pull tokens read environments without a target",
         ));
     }
-    let revision = app.services.pull_revision(&who, q.env.as_deref()).await?;
+    let revision = app
+        .services
+        .pulls()
+        .revision(&who, q.env.as_deref())
+        .await?;
     Ok(Json(Revision { revision }))
 }

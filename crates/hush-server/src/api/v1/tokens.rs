@@ -57,7 +57,7 @@ pub async fn create(
         project: body.project.clone(),
         environment: body.environment.clone(),
     };
-    let (secret, record) = app.services.create_token(&who, &org, request).await?;
+    let (secret, record) = app.services.tokens().create(&who, &org, request).await?;
     Ok((
         StatusCode::CREATED,
         Json(CreatedToken {
@@ -85,7 +85,8 @@ pub async fn list(
     let limit = page_limit(q.limit);
     let tokens = app
         .services
-        .tokens(&who, &org, q.before.as_deref(), limit)
+        .tokens()
+        .list(&who, &org, q.before.as_deref(), limit)
         .await?;
     let names = restriction_names(&app, &who, &org, &tokens).await?;
     let tokens = tokens
@@ -126,7 +127,12 @@ async fn restriction_names(
     if tokens.iter().all(|t| t.project_id.is_none()) {
         return Ok(names);
     }
-    for project in app.services.projects(who, org, None, i64::MAX).await? {
+    for project in app
+        .services
+        .projects()
+        .list(who, org, None, i64::MAX)
+        .await?
+    {
         if tokens
             .iter()
             .any(|t| t.environment_id.is_some() && t.project_id.as_ref() == Some(&project.id))
@@ -158,6 +164,6 @@ pub async fn revoke(
     who: Principal,
     PathArgs((org, id)): PathArgs<(String, String)>,
 ) -> Result<StatusCode> {
-    app.services.revoke_token(&who, &org, &id).await?;
+    app.services.tokens().revoke(&who, &org, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -64,7 +64,8 @@ pub async fn copy(
     };
     let version = app
         .services
-        .copy_secrets(&who, &org, &project, request)
+        .secrets()
+        .copy(&who, &org, &project, request)
         .await?;
     Ok(convert::written(version))
 }
@@ -129,7 +130,8 @@ pub async fn export(
     };
     let read = app
         .services
-        .read_secrets(&who, &org, &project, &address, &request)
+        .secrets()
+        .read(&who, &org, &project, &address, &request)
         .await?;
     let map: EnvMap = read
         .secrets
@@ -200,7 +202,8 @@ pub async fn import(
     };
     let version = app
         .services
-        .write_secrets(
+        .secrets()
+        .write(
             &who,
             &org,
             &project,

@@ -36,7 +36,8 @@ pub async fn create(
     let role = body.role.as_deref().unwrap_or("member");
     let (user, role) = app
         .services
-        .create_user(
+        .users()
+        .create(
             &who,
             &org,
             &body.email,
@@ -67,7 +68,7 @@ pub async fn list(
     who: Principal,
     PathArgs(org): PathArgs<String>,
 ) -> Result<Json<Vec<User>>> {
-    let members = app.services.members(&who, &org).await?;
+    let members = app.services.users().members(&who, &org).await?;
     Ok(Json(
         members
             .into_iter()
@@ -95,18 +96,22 @@ pub async fn login(
 ) -> Result<Json<Session>> {
     let password = SecretString::new(body.password);
     let org = body.org.as_deref().unwrap_or(crate::service::DEFAULT_ORG);
-    let (secret, record, user, role) =
-        match app.services.login(&body.email, &password, Some(org)).await {
-            Ok(session) => session,
-            Err(err) => {
-                if let (Some(Extension(slot)), Some(org_id)) =
-                    (&slot, app.services.org_id(org).await)
-                {
-                    slot.org(&org_id);
-                }
-                return Err(err);
+    let (secret, record, user, role) = match app
+        .services
+        .users()
+        .login(&body.email, &password, Some(org))
+        .await
+    {
+        Ok(session) => session,
+        Err(err) => {
+            if let (Some(Extension(slot)), Some(org_id)) =
+                (&slot, app.services.projects().org_id(org).await)
+            {
+                slot.org(&org_id);
             }
-        };
+            return Err(err);
+        }
+    };
     if let Some(Extension(slot)) = slot {
         slot.identify(format!("user:{}", user.id), &record.org_id, None);
     }
@@ -130,7 +135,7 @@ pub async fn login(
     security(("bearer" = []))
 )]
 pub async fn whoami(State(app): S, AnyPrincipal(who): AnyPrincipal) -> Result<Json<WhoAmI>> {
-    let identity = app.services.identity(&who).await?;
+    let identity = app.services.users().identity(&who).await?;
     let token = who.token;
     Ok(Json(WhoAmI {
         org: identity.org.slug,
@@ -170,7 +175,11 @@ pub async fn list_project_members(
     who: Principal,
     PathArgs((org, project)): PathArgs<(String, String)>,
 ) -> Result<Json<Vec<User>>> {
-    let members = app.services.project_members(&who, &org, &project).await?;
+    let members = app
+        .services
+        .users()
+        .project_members(&who, &org, &project)
+        .await?;
     Ok(Json(members.into_iter().map(user).collect()))
 }
 
@@ -191,6 +200,7 @@ pub async fn set_project_member(
 ) -> Result<Json<User>> {
     let member = app
         .services
+        .users()
         .set_project_role(&who, &org, &project, &user_id, &body.role)
         .await?;
     Ok(Json(user(member)))
@@ -210,6 +220,7 @@ pub async fn remove_project_member(
     PathArgs((org, project, user_id)): PathArgs<(String, String, String)>,
 ) -> Result<StatusCode> {
     app.services
+        .users()
         .remove_project_role(&who, &org, &project, &user_id)
         .await?;
     Ok(StatusCode::NO_CONTENT)

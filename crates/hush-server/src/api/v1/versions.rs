@@ -97,7 +97,8 @@ pub async fn list(
     let page = Page::new(q.before, Some(page_limit(q.limit)));
     let versions = app
         .services
-        .versions(&who, &org, &project, &scope(q.env, q.target), page)
+        .versions()
+        .list(&who, &org, &project, &scope(q.env, q.target), page)
         .await?;
     Ok(Paged::new(
         versions.into_iter().map(convert::version).collect(),
@@ -125,7 +126,8 @@ pub async fn get(
     let reveal = convert::reveal(q.reveal.as_deref())?;
     let read = app
         .services
-        .version_state(
+        .versions()
+        .state(
             &who,
             &org,
             &project,
@@ -153,6 +155,7 @@ pub async fn diff(
 ) -> Result<Json<Vec<DiffEntry>>> {
     let entries = app
         .services
+        .versions()
         .diff(&who, &org, &project, &scope(q.env, q.target), q.from, q.to)
         .await?;
     Ok(Json(entries.into_iter().map(convert::diff).collect()))
@@ -174,6 +177,7 @@ pub async fn restore(
 ) -> Result<Json<WriteResult>> {
     let info = app
         .services
+        .versions()
         .restore(
             &who,
             &org,
@@ -201,7 +205,8 @@ pub async fn remove(
     Params(q): Params<ScopeQuery>,
 ) -> Result<StatusCode> {
     app.services
-        .delete_version(&who, &org, &project, &q.address(), version)
+        .versions()
+        .delete(&who, &org, &project, &q.address(), version)
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -222,6 +227,7 @@ pub async fn purge(
 ) -> Result<Json<Purged>> {
     let removed = app
         .services
+        .versions()
         .purge(&who, &org, &project, &q.address())
         .await?;
     Ok(Json(Purged {
