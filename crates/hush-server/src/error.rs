@@ -337,11 +337,6 @@ impl From<JsonRejection> for ServiceError {
                 ServiceError::new(ErrorCode::InvalidJson, err.body_text())
             }
             JsonRejection::MissingJsonContentType(_) => ServiceError::NotJson,
-            other if other.status() == StatusCode::PAYLOAD_TOO_LARGE => {
-                ServiceError::BodyTooLarge {
-                    limit: crate::config::DEFAULT_MAX_BODY_BYTES,
-                }
-            }
             other => ServiceError::new(ErrorCode::InvalidJson, other.body_text()),
         }
     }

@@ -40,6 +40,8 @@ pub struct AppState {
     pub routes: api::surface::RouteTable,
     /// Longest a request may take.
     pub request_timeout: std::time::Duration,
+    /// Largest request body.
+    pub max_body_bytes: usize,
 }
 
 /// A server that is listening.
@@ -134,6 +136,7 @@ pub async fn start(config: ServerConfig) -> Result<Running, StartError> {
         pull_summaries: pull_summaries.clone(),
         routes,
         request_timeout: config.request_timeout,
+        max_body_bytes: config.max_body_bytes,
     });
     let app = api::router(state, config.max_body_bytes);
     let listener = TcpListener::bind(config.listen)

@@ -487,3 +487,69 @@ impl Author {
         }
     }
 }
+
+/// A user's role in an organization, or (but for `Owner`) in a project.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// Everything, including the organization itself.
+    Owner,
+    /// Everything in the organization (or the project).
+    Admin,
+    /// Read, decrypt and write secrets.
+    Member,
+    /// Read names and metadata.
+    Viewer,
+}
+
+impl Role {
+    /// Every role.
+    pub const ALL: [Role; 4] = [Role::Owner, Role::Admin, Role::Member, Role::Viewer];
+
+    /// The stored and displayed form.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Owner => "owner",
+            Role::Admin => "admin",
+            Role::Member => "member",
+            Role::Viewer => "viewer",
+        }
+    }
+
+    /// The role named `text`, if any.
+    pub fn parse(text: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|r| r.as_str() == text)
+    }
+}
+
+/// A vault-env device's standing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeviceStatus {
+    /// Registered, waiting for a project admin.
+    Pending,
+    /// May pull and push.
+    Approved,
+    /// Shut out.
+    Revoked,
+}
+
+impl DeviceStatus {
+    /// The stored and displayed form.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeviceStatus::Pending => "pending",
+            DeviceStatus::Approved => "approved",
+            DeviceStatus::Revoked => "revoked",
+        }
+    }
+
+    /// The status named `text`, if any.
+    pub fn parse(text: &str) -> Option<Self> {
+        [
+            DeviceStatus::Pending,
+            DeviceStatus::Approved,
+            DeviceStatus::Revoked,
+        ]
+        .into_iter()
+        .find(|s| s.as_str() == text)
+    }
+}

@@ -1,7 +1,8 @@
 //! Users and their organization roles. Passwords arrive already hashed.
 
 use crate::db::{params, Row};
-use crate::error::{or_exists, Result};
+use crate::error::{or_exists, Result, StoreError};
+use crate::model::Role;
 use crate::{new_id, now_ms, Store};
 
 /// A user, with the password hash for verification.
@@ -24,8 +25,8 @@ pub struct Membership {
     pub user_id: String,
     /// Their email.
     pub email: String,
-    /// `owner`, `admin`, `member` or `viewer`.
-    pub role: String,
+    /// The role.
+    pub role: Role,
 }
 
 impl Store {
@@ -36,7 +37,7 @@ impl Store {
         org_id: &str,
         email: &str,
         password_hash: &str,
-        role: &str,
+        role: Role,
     ) -> Result<UserRecord> {
         let user = UserRecord {
             id: new_id(),
@@ -45,7 +46,7 @@ impl Store {
             created_at: now_ms(),
         };
         let user_values = params![&user.id, &user.email, &user.password_hash, user.created_at];
-        let member_values = params![org_id, &user.id, role, user.created_at];
+        let member_values = params![org_id, &user.id, role.as_str(), user.created_at];
         let email_taken = or_exists("user", email);
         self.db
             .write(None, move |tx| async move {
@@ -88,7 +89,7 @@ impl Store {
     }
 
     /// The user's role in `org_id`, if a member.
-    pub async fn role(&self, org_id: &str, user_id: &str) -> Result<Option<String>> {
+    pub async fn role(&self, org_id: &str, user_id: &str) -> Result<Option<Role>> {
         let row = self
             .db
             .row(
@@ -96,7 +97,7 @@ impl Store {
                 &params![org_id, user_id],
             )
             .await?;
-        row.map(|r| r.get(0)).transpose()
+        row.map(|r| role_at(&r, 0)).transpose()
     }
 
     /// An organization's members, by email.
@@ -117,9 +118,9 @@ impl Store {
         &self,
         project_id: &str,
         user_id: &str,
-        role: &str,
+        role: Role,
     ) -> Result<()> {
-        let values = params![project_id, user_id, role, now_ms()];
+        let values = params![project_id, user_id, role.as_str(), now_ms()];
         self.db
             .write(None, move |tx| async move {
                 tx.exec(
@@ -164,11 +165,7 @@ impl Store {
     }
 
     /// The user's roles by project id, in the projects of `org_id`.
-    pub async fn project_roles(
-        &self,
-        org_id: &str,
-        user_id: &str,
-    ) -> Result<Vec<(String, String)>> {
+    pub async fn project_roles(&self, org_id: &str, user_id: &str) -> Result<Vec<(String, Role)>> {
         let rows = self
             .db
             .rows(
@@ -178,7 +175,7 @@ impl Store {
             )
             .await?;
         rows.iter()
-            .map(|r| -> Result<(String, String)> { Ok((r.get(0)?, r.get(1)?)) })
+            .map(|r| -> Result<(String, Role)> { Ok((r.get(0)?, role_at(r, 1)?)) })
             .collect()
     }
 }
@@ -188,6 +185,14 @@ fn membership(r: &Row) -> Result<Membership> {
     Ok(Membership {
         user_id: r.get(0)?,
         email: r.get(1)?,
-        role: r.get(2)?,
+        role: role_at(r, 2)?,
+    })
+}
+
+/// A stored role; an unknown one fails closed.
+fn role_at(r: &Row, i: usize) -> Result<Role> {
+    Role::parse(&r.get::<String>(i)?).ok_or(StoreError::Decode {
+        column: i,
+        expected: "a role: owner, admin, member or viewer",
     })
 }

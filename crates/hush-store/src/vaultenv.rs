@@ -6,6 +6,7 @@ use hush_core::crypto::MasterKey;
 
 use crate::db::{params, Row, Tx};
 use crate::error::{not_found, or_exists, StoreError};
+use crate::model::DeviceStatus;
 use crate::{new_id, now_ms, Result, Store};
 
 /// What the master key seals the signing key for.
@@ -33,8 +34,8 @@ pub struct Device {
     pub name: String,
     /// Hex SHA-256 of the device secret.
     pub hash: String,
-    /// `pending`, `approved` or `revoked`.
-    pub status: String,
+    /// Pending, approved or revoked.
+    pub status: DeviceStatus,
     /// Registration (unix ms).
     pub created_at: i64,
     /// Approval (unix ms).
@@ -52,7 +53,10 @@ fn device(row: &Row) -> Result<Device> {
         project_id: row.get(1)?,
         name: row.get(2)?,
         hash: row.get(3)?,
-        status: row.get(4)?,
+        status: DeviceStatus::parse(&row.get::<String>(4)?).ok_or(StoreError::Decode {
+            column: 4,
+            expected: "a device status: pending, approved or revoked",
+        })?,
         created_at: row.get(5)?,
         approved_at: row.get(6)?,
         last_seen_at: row.get(7)?,
@@ -218,7 +222,11 @@ impl Store {
                     project_id,
                     name,
                     hash,
-                    status: if first { "approved" } else { "pending" }.to_owned(),
+                    status: if first {
+                        DeviceStatus::Approved
+                    } else {
+                        DeviceStatus::Pending
+                    },
                     created_at: now,
                     approved_at: first.then_some(now),
                     last_seen_at: None,
@@ -233,7 +241,7 @@ impl Store {
                         &device.project_id,
                         &device.name,
                         &device.hash,
-                        &device.status,
+                        device.status.as_str(),
                         device.created_at,
                         device.approved_at,
                         device.last_seen_at,
@@ -280,10 +288,10 @@ impl Store {
         &self,
         project_id: &str,
         device_id: &str,
-        status: &str,
+        status: DeviceStatus,
     ) -> Result<Device> {
-        let approved_at = (status == "approved").then(now_ms);
-        let values = params![status, approved_at, project_id, device_id];
+        let approved_at = (status == DeviceStatus::Approved).then(now_ms);
+        let values = params![status.as_str(), approved_at, project_id, device_id];
         let done = self
             .db
             .write(None, move |tx| async move {

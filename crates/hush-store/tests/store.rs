@@ -18,42 +18,26 @@ struct TestDb {
     store: Store,
     url: String,
     key: [u8; 32],
-    _dir: Option<tempfile::TempDir>,
-    pg_schema: Option<(String, String)>,
+    database: hush_testkit::TestDatabase,
 }
 
 impl TestDb {
     async fn sqlite() -> Option<Self> {
-        let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}", dir.path().join("hush.db").display());
-        Some(Self::open(url, Some(dir), None).await)
+        Self::on(hush_testkit::Db::Sqlite).await
     }
 
+    /// A fresh schema (testkit's setup; skips loudly without
+    /// HUSH_TEST_DATABASE_URL, fails under CI=true).
     async fn postgres() -> Option<Self> {
-        let Ok(admin_url) = std::env::var("HUSH_TEST_DATABASE_URL") else {
-            if std::env::var("CI").as_deref() == Ok("true") {
-                panic!("CI=true but HUSH_TEST_DATABASE_URL is not set: the PostgreSQL suite must run in CI");
-            }
-            eprintln!("\n*** SKIPPING PostgreSQL store test: set HUSH_TEST_DATABASE_URL=postgres://… to run it ***\n");
-            return None;
-        };
-        let schema = format!("hush_test_{}", rand_suffix());
-        let admin = sqlx::PgPool::connect(&admin_url).await.unwrap();
-        sqlx::query(&format!("CREATE SCHEMA {schema}"))
-            .execute(&admin)
-            .await
-            .unwrap();
-        admin.close().await;
-        let sep = if admin_url.contains('?') { '&' } else { '?' };
-        let url = format!("{admin_url}{sep}options=-c%20search_path%3D{schema}");
-        Some(Self::open(url, None, Some((admin_url, schema))).await)
+        Self::on(hush_testkit::Db::Postgres).await
     }
 
-    async fn open(
-        url: String,
-        dir: Option<tempfile::TempDir>,
-        pg_schema: Option<(String, String)>,
-    ) -> Self {
+    async fn on(db: hush_testkit::Db) -> Option<Self> {
+        let database = hush_testkit::TestDatabase::create(db).await?;
+        Some(Self::open(database.url.clone(), database).await)
+    }
+
+    async fn open(url: String, database: hush_testkit::TestDatabase) -> Self {
         let key = [7u8; 32];
         let store = Store::open(StoreOptions::new(url.clone(), MasterKey::from_bytes(key)))
             .await
@@ -62,8 +46,7 @@ impl TestDb {
             store,
             url,
             key,
-            _dir: dir,
-            pg_schema,
+            database,
         }
     }
 
@@ -84,13 +67,7 @@ impl TestDb {
 
     async fn finish(self) {
         self.store.close().await;
-        if let Some((admin_url, schema)) = self.pg_schema {
-            let admin = sqlx::PgPool::connect(&admin_url).await.unwrap();
-            sqlx::query(&format!("DROP SCHEMA {schema} CASCADE"))
-                .execute(&admin)
-                .await
-                .unwrap();
-        }
+        self.database.drop_db().await;
     }
 }
 
@@ -214,23 +191,6 @@ impl Raw {
 
 fn t(s: impl Into<String>) -> P {
     P::T(s.into())
-}
-
-/// Unique per test in this process and across concurrent test runs.
-fn rand_suffix() -> String {
-    use std::sync::atomic::{AtomicU32, Ordering};
-    use std::time::{SystemTime, UNIX_EPOCH};
-    static NEXT: AtomicU32 = AtomicU32::new(0);
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
-    format!(
-        "{}_{}_{}",
-        std::process::id(),
-        nanos % 1_000_000_000,
-        NEXT.fetch_add(1, Ordering::Relaxed)
-    )
 }
 
 macro_rules! conformance {
@@ -1290,7 +1250,7 @@ async fn vaultenv_keys_devices_and_replays(db: &TestDb) {
         second
     );
     let approved = s
-        .set_device_status(id, &second.id, "approved")
+        .set_device_status(id, &second.id, DeviceStatus::Approved)
         .await
         .unwrap();
     assert!(approved.approved_at.is_some());
@@ -1299,7 +1259,7 @@ async fn vaultenv_keys_devices_and_replays(db: &TestDb) {
     let touched = devices.iter().find(|d| d.id == second.id).unwrap();
     assert!(touched.last_seen_at.is_some());
     assert!(matches!(
-        s.set_device_status(id, "nope", "revoked").await,
+        s.set_device_status(id, "nope", DeviceStatus::Revoked).await,
         Err(StoreError::NotFound { .. })
     ));
 

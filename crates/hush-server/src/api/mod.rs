@@ -213,15 +213,46 @@ impl<S: Send + Sync> FromRequestParts<S> for KeyProof {
     }
 }
 
-/// A JSON body whose rejections use the error envelope.
+/// A JSON body whose rejections are service errors (so they come in the
+/// route's surface shape), a body over the limit naming the limit.
 pub struct JsonBody<T>(pub T);
 
-impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
+impl<T: DeserializeOwned> FromRequest<Arc<AppState>> for JsonBody<T> {
     type Rejection = ServiceError;
 
-    async fn from_request(req: Request, state: &S) -> Result<Self, ServiceError> {
-        let Json(value) = Json::<T>::from_request(req, state).await?;
-        Ok(JsonBody(value))
+    async fn from_request(req: Request, state: &Arc<AppState>) -> Result<Self, ServiceError> {
+        match Json::<T>::from_request(req, state).await {
+            Ok(Json(value)) => Ok(JsonBody(value)),
+            Err(rejection) if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE => {
+                Err(ServiceError::BodyTooLarge {
+                    limit: state.max_body_bytes,
+                })
+            }
+            Err(rejection) => Err(rejection.into()),
+        }
+    }
+}
+
+/// The raw body (signed requests are checked over the exact bytes; files
+/// are parsed by the handler). Over the limit: 413 naming the limit.
+pub struct RawBody(pub axum::body::Bytes);
+
+impl FromRequest<Arc<AppState>> for RawBody {
+    type Rejection = ServiceError;
+
+    async fn from_request(req: Request, state: &Arc<AppState>) -> Result<Self, ServiceError> {
+        axum::body::Bytes::from_request(req, state)
+            .await
+            .map(RawBody)
+            .map_err(|rejection| {
+                if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+                    ServiceError::BodyTooLarge {
+                        limit: state.max_body_bytes,
+                    }
+                } else {
+                    ServiceError::new(crate::error::ErrorCode::InvalidBody, rejection.body_text())
+                }
+            })
     }
 }
 

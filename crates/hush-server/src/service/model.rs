@@ -4,7 +4,7 @@
 //! surface-neutral requests such as [`super::SecretChange`]).
 
 pub use hush_store::{
-    Action, Child, ChildKind, Device, DiffEntry, DiffKind, EncryptionMode, Membership,
-    Organization, Project, Reveal, Secret, TokenKind, TokenRecord, Value, VersionInfo,
-    WriterStatus,
+    Action, Child, ChildKind, Device, DeviceStatus, DiffEntry, DiffKind, EncryptionMode,
+    Membership, Organization, Project, Reveal, Role, Secret, TokenKind, TokenRecord, Value,
+    VersionInfo, WriterStatus,
 };

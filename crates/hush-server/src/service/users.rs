@@ -5,7 +5,7 @@ use std::sync::Arc;
 use hush_core::password::{self, PasswordCost};
 use hush_core::token::{self, API_PREFIX};
 use hush_core::SecretString;
-use hush_store::{Membership, NewToken, TokenKind, TokenRecord, UserRecord};
+use hush_store::{Membership, NewToken, Role, TokenKind, TokenRecord, UserRecord};
 
 use super::{Services, DEFAULT_ORG};
 use crate::auth::{Permission, Principal, ProjectScopes};
@@ -15,23 +15,24 @@ use crate::error::{ErrorCode, ServiceError};
 pub const SESSION_MS: i64 = 12 * 3600 * 1000;
 
 /// Roles and what they may do in their organization.
-pub fn role_scopes(role: &str) -> Option<Vec<Permission>> {
+pub fn role_scopes(role: Role) -> Vec<Permission> {
     match role {
-        "owner" | "admin" => Some(Permission::ALL.to_vec()),
-        "member" => Some(vec![
+        Role::Owner | Role::Admin => Permission::ALL.to_vec(),
+        Role::Member => vec![
             Permission::SecretRead,
             Permission::SecretDecrypt,
             Permission::SecretWrite,
-        ]),
-        "viewer" => Some(vec![Permission::SecretRead]),
-        _ => None,
+        ],
+        Role::Viewer => vec![Permission::SecretRead],
     }
 }
 
-/// Project roles and what they may do in their project.
-pub fn project_role_scopes(role: &str) -> Option<Vec<Permission>> {
+/// Project roles and what they may do in their project (a project has no
+/// owner).
+pub fn project_role_scopes(role: Role) -> Option<Vec<Permission>> {
     match role {
-        "admin" => Some(vec![
+        Role::Owner => None,
+        Role::Admin => Some(vec![
             Permission::SecretRead,
             Permission::SecretDecrypt,
             Permission::SecretWrite,
@@ -39,9 +40,7 @@ pub fn project_role_scopes(role: &str) -> Option<Vec<Permission>> {
             Permission::KeyRetrieve,
             Permission::ProjectAdmin,
         ]),
-        "member" => role_scopes("member"),
-        "viewer" => role_scopes("viewer"),
-        _ => None,
+        Role::Member | Role::Viewer => Some(role_scopes(role)),
     }
 }
 
@@ -72,7 +71,7 @@ impl Users<'_> {
         email: &str,
         password: SecretString,
         role: &str,
-    ) -> Result<(UserRecord, String), ServiceError> {
+    ) -> Result<(UserRecord, Role), ServiceError> {
         who.require(Permission::OrgAdmin)?;
         let org = self.s.org(who, org).await?;
         let email = email.trim().to_ascii_lowercase();
@@ -92,12 +91,12 @@ impl Users<'_> {
                 "passwords need at least 12 characters",
             ));
         }
-        if role_scopes(role).is_none() {
-            return Err(ServiceError::new(
+        let role = Role::parse(role).ok_or_else(|| {
+            ServiceError::new(
                 ErrorCode::InvalidRole,
                 format!("role is owner, admin, member or viewer, not {role:?}"),
-            ));
-        }
+            )
+        })?;
         let hash = password::hash(&password, self.s.password_cost)
             .map_err(|_| ServiceError::new(ErrorCode::WeakPassword, "cannot hash this password"))?;
         let user = self
@@ -105,7 +104,7 @@ impl Users<'_> {
             .store
             .create_user(&org.id, &email, &hash, role)
             .await?;
-        Ok((user, role.to_owned()))
+        Ok((user, role))
     }
 
     /// An organization's members (needs `org:admin`).
@@ -128,7 +127,7 @@ impl Users<'_> {
         email: &str,
         password: &SecretString,
         org: Option<&str>,
-    ) -> Result<(SecretString, TokenRecord, UserRecord, String), ServiceError> {
+    ) -> Result<(SecretString, TokenRecord, UserRecord, Role), ServiceError> {
         let refused = || {
             ServiceError::new(
                 ErrorCode::InvalidCredentials,
@@ -158,7 +157,7 @@ impl Users<'_> {
             .role(&org.id, &user.id)
             .await?
             .ok_or_else(refused)?;
-        let scopes = role_scopes(&role).ok_or_else(refused)?;
+        let scopes = role_scopes(role);
         let secret = token::generate(API_PREFIX);
         let record = self
             .s
@@ -259,7 +258,7 @@ impl Users<'_> {
         let scopes: Arc<Vec<_>> = Arc::new(
             roles
                 .into_iter()
-                .filter_map(|(project, role)| Some((project, project_role_scopes(&role)?)))
+                .filter_map(|(project, role)| Some((project, project_role_scopes(role)?)))
                 .collect(),
         );
         self.s.project_roles.insert(key, scopes.clone());
@@ -291,12 +290,14 @@ impl Users<'_> {
     ) -> Result<Membership, ServiceError> {
         let (org, project) = self.s.project(who, org, project).await?;
         who.require_in(&project.id, Permission::ProjectAdmin)?;
-        if project_role_scopes(role).is_none() {
-            return Err(ServiceError::new(
-                ErrorCode::InvalidRole,
-                format!("a project role is admin, member or viewer, not {role:?}"),
-            ));
-        }
+        let role = Role::parse(role)
+            .filter(|r| project_role_scopes(*r).is_some())
+            .ok_or_else(|| {
+                ServiceError::new(
+                    ErrorCode::InvalidRole,
+                    format!("a project role is admin, member or viewer, not {role:?}"),
+                )
+            })?;
         let member = self
             .s
             .store
@@ -315,10 +316,7 @@ impl Users<'_> {
             .set_project_role(&project.id, user_id, role)
             .await?;
         self.s.project_roles.clear();
-        Ok(Membership {
-            role: role.to_owned(),
-            ..member
-        })
+        Ok(Membership { role, ..member })
     }
 
     /// Takes a user's project role away (their organization role applies

@@ -9,8 +9,8 @@
 use hush_core::vaultenv::Signature;
 use hush_core::{SecretString, Slug};
 use hush_store::{
-    Author, Blob, ChildKind, Device, EncryptionMode, Environment, Project, Scope, StoreError,
-    VaultKey, VersionInfo,
+    Author, Blob, ChildKind, Device, DeviceStatus, EncryptionMode, Environment, Project, Scope,
+    StoreError, VaultKey, VersionInfo,
 };
 
 use super::{Services, DEFAULT_ORG};
@@ -210,15 +210,17 @@ impl VaultEnv<'_> {
             .device_by_hash(&project.id, hash)
             .await?
             .ok_or_else(|| forbidden("device not registered: run register-device"))?;
-        match device.status.as_str() {
-            "approved" => {
+        match device.status {
+            DeviceStatus::Approved => {
                 self.s.store.touch_device(&device.id).await?;
                 Ok(device)
             }
-            "pending" => Err(forbidden(
+            DeviceStatus::Pending => Err(forbidden(
                 "device pending approval: ask the project owner to approve it (hush devices approve)",
             )),
-            _ => Err(forbidden("device revoked: it can no longer access this project")),
+            DeviceStatus::Revoked => {
+                Err(forbidden("device revoked: it can no longer access this project"))
+            }
         }
     }
 
@@ -369,7 +371,7 @@ impl VaultEnv<'_> {
         &self,
         project: &Project,
         device_id: &str,
-        status: &str,
+        status: DeviceStatus,
     ) -> Result<Device, ServiceError> {
         Ok(self
             .s
@@ -398,7 +400,7 @@ impl VaultEnv<'_> {
         org: &str,
         project: &str,
         device_id: &str,
-        status: &str,
+        status: DeviceStatus,
     ) -> Result<Device, ServiceError> {
         let (_, project) = self.s.project(who, org, project).await?;
         who.require_in(&project.id, Permission::ProjectAdmin)?;

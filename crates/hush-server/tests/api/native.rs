@@ -816,6 +816,44 @@ async fn every_request_is_audited(env: &TestEnv) {
     let (_, verified) = api.get("/v1/orgs/default/audit/verify").await;
     assert_eq!(verified["ok"], true, "{verified}");
     assert!(verified["entries"].as_i64().unwrap() > 10);
+
+    // What the handler did names the action, however the query spelled
+    // it: an encoded `reveal=plain` is a decrypt, a version read with
+    // values is a version.decrypt.
+    let agent = |name: &str| format!("audit-probe/{name}");
+    for (name, path) in [
+        (
+            "encoded",
+            format!("{base}/secrets?env=production&reveal=%70lain"),
+        ),
+        (
+            "version",
+            format!("{base}/versions/1?env=production&reveal=plain"),
+        ),
+        ("names", format!("{base}/secrets?env=production")),
+    ] {
+        let status = env
+            .server
+            .request(Method::GET, &path, &api.token)
+            .header("user-agent", agent(name))
+            .send()
+            .await
+            .unwrap()
+            .status();
+        assert_eq!(status, StatusCode::OK, "{path}");
+    }
+    let (_, page) = api.get("/v1/orgs/default/audit?limit=20").await;
+    let action_of = |name: &str| {
+        page["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["user_agent"] == agent(name).as_str())
+            .map(|e| e["action"].as_str().unwrap().to_owned())
+    };
+    assert_eq!(action_of("encoded").as_deref(), Some("secret.decrypt"));
+    assert_eq!(action_of("version").as_deref(), Some("version.decrypt"));
+    assert_eq!(action_of("names").as_deref(), Some("secret.read"));
 }
 
 async fn copy_import_and_export(env: &TestEnv) {

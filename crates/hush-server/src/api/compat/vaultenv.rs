@@ -8,8 +8,7 @@
 
 use std::sync::Arc;
 
-use crate::service::model::{Device, Project};
-use axum::body::Bytes;
+use crate::service::model::{Device, DeviceStatus, Project};
 use axum::extract::State;
 use axum::http::{HeaderMap, Method};
 use axum::response::{IntoResponse, Response};
@@ -22,6 +21,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use crate::api::surface::{Auth, Declaration, Route, Surface};
+use crate::api::RawBody;
 use crate::audit::AuditSlot;
 use crate::error::{ErrorCode, ErrorParts, ServiceError};
 use crate::service::vaultenv_actor as actor;
@@ -135,7 +135,7 @@ struct CreateBody {
     project_name: String,
 }
 
-async fn create(State(app): S, slot: Slot, body: Bytes) -> Result<Json<Value>> {
+async fn create(State(app): S, slot: Slot, RawBody(body): RawBody) -> Result<Json<Value>> {
     let body: CreateBody = parse(&body)?;
     let (project, environments) = app.services.vaultenv().create(&body.project_name).await?;
     identify(&slot, &project, None);
@@ -150,7 +150,12 @@ struct SetKeyBody {
     auth_key_hash: String,
 }
 
-async fn set_key(State(app): S, slot: Slot, headers: HeaderMap, raw: Bytes) -> Result<Json<Value>> {
+async fn set_key(
+    State(app): S,
+    slot: Slot,
+    headers: HeaderMap,
+    RawBody(raw): RawBody,
+) -> Result<Json<Value>> {
     let body: SetKeyBody = parse(&raw)?;
     let project = app
         .services
@@ -207,7 +212,12 @@ struct PushBody {
     key_names: Vec<String>,
 }
 
-async fn push(State(app): S, slot: Slot, headers: HeaderMap, raw: Bytes) -> Result<Json<Value>> {
+async fn push(
+    State(app): S,
+    slot: Slot,
+    headers: HeaderMap,
+    RawBody(raw): RawBody,
+) -> Result<Json<Value>> {
     let body: PushBody = parse(&raw)?;
     let (project, device) = with_device(&app, &slot, &body.env, &raw, &headers).await?;
     let blob = SecretString::new(body.secrets);
@@ -228,7 +238,12 @@ pub fn pull_route() -> MethodRouter<Arc<AppState>> {
     post(pull)
 }
 
-async fn pull(State(app): S, slot: Slot, headers: HeaderMap, raw: Bytes) -> Result<Json<Value>> {
+async fn pull(
+    State(app): S,
+    slot: Slot,
+    headers: HeaderMap,
+    RawBody(raw): RawBody,
+) -> Result<Json<Value>> {
     let body: EnvBody = parse(&raw)?;
     let (project, _) = with_device(&app, &slot, &body, &raw, &headers).await?;
     let blob = app
@@ -245,7 +260,7 @@ async fn current_version(
     State(app): S,
     slot: Slot,
     headers: HeaderMap,
-    raw: Bytes,
+    RawBody(raw): RawBody,
 ) -> Result<Json<Value>> {
     let body: EnvBody = parse(&raw)?;
     let project = verified(&app, &slot, &body.project_id, &raw, &headers).await?;
@@ -264,7 +279,7 @@ async fn versions(
     State(app): S,
     slot: Slot,
     headers: HeaderMap,
-    raw: Bytes,
+    RawBody(raw): RawBody,
 ) -> Result<Json<Value>> {
     let body: EnvBody = parse(&raw)?;
     let project = verified(&app, &slot, &body.project_id, &raw, &headers).await?;
@@ -297,7 +312,7 @@ async fn rollback(
     State(app): S,
     slot: Slot,
     headers: HeaderMap,
-    raw: Bytes,
+    RawBody(raw): RawBody,
 ) -> Result<Json<Value>> {
     let body: RollbackBody = parse(&raw)?;
     let project = verified(&app, &slot, &body.env.project_id, &raw, &headers).await?;
@@ -335,7 +350,7 @@ async fn register(
     State(app): S,
     slot: Slot,
     headers: HeaderMap,
-    raw: Bytes,
+    RawBody(raw): RawBody,
 ) -> Result<Json<Value>> {
     let body: RegisterBody = parse(&raw)?;
     let project = verified(&app, &slot, &body.project_id, &raw, &headers).await?;
@@ -346,7 +361,7 @@ async fn register(
         .await?;
     identify(&slot, &project, Some(&device));
     Ok(Json(
-        json!({ "device_id": device.id, "status": device.status }),
+        json!({ "device_id": device.id, "status": device.status.as_str() }),
     ))
 }
 
@@ -387,7 +402,7 @@ async fn set_status(
     slot: &Slot,
     headers: &HeaderMap,
     raw: &[u8],
-    status: &str,
+    status: DeviceStatus,
 ) -> Result<Json<Value>> {
     let (project, body) = device_admin(app, slot, raw, headers).await?;
     let device = app
@@ -396,23 +411,33 @@ async fn set_status(
         .set_device(&project, &body.device_id, status)
         .await?;
     Ok(Json(
-        json!({ "device_id": device.id, "status": device.status }),
+        json!({ "device_id": device.id, "status": device.status.as_str() }),
     ))
 }
 
-async fn approve(State(app): S, slot: Slot, headers: HeaderMap, raw: Bytes) -> Result<Json<Value>> {
-    set_status(&app, &slot, &headers, &raw, "approved").await
+async fn approve(
+    State(app): S,
+    slot: Slot,
+    headers: HeaderMap,
+    RawBody(raw): RawBody,
+) -> Result<Json<Value>> {
+    set_status(&app, &slot, &headers, &raw, DeviceStatus::Approved).await
 }
 
-async fn revoke(State(app): S, slot: Slot, headers: HeaderMap, raw: Bytes) -> Result<Json<Value>> {
-    set_status(&app, &slot, &headers, &raw, "revoked").await
+async fn revoke(
+    State(app): S,
+    slot: Slot,
+    headers: HeaderMap,
+    RawBody(raw): RawBody,
+) -> Result<Json<Value>> {
+    set_status(&app, &slot, &headers, &raw, DeviceStatus::Revoked).await
 }
 
 async fn list_devices(
     State(app): S,
     slot: Slot,
     headers: HeaderMap,
-    raw: Bytes,
+    RawBody(raw): RawBody,
 ) -> Result<Json<Value>> {
     let (project, _) = device_admin(&app, &slot, &raw, &headers).await?;
     let devices = app.services.vaultenv().devices(&project).await?;
@@ -426,7 +451,7 @@ fn device_json(d: &Device) -> Value {
     json!({
         "id": d.id,
         "device_name": d.name,
-        "status": d.status,
+        "status": d.status.as_str(),
         "created_at": to_rfc3339(d.created_at),
         "approved_at": d.approved_at.map(to_rfc3339),
         "last_seen_at": d.last_seen_at.map(to_rfc3339),

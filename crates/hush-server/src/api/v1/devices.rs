@@ -13,6 +13,7 @@ use hush_proto::Device;
 use crate::api::PathArgs;
 use crate::auth::Principal;
 use crate::error::ServiceError;
+use crate::service::model::DeviceStatus;
 use crate::AppState;
 
 type Result<T> = std::result::Result<T, ServiceError>;
@@ -22,7 +23,7 @@ fn device(d: crate::service::model::Device) -> Device {
     Device {
         id: d.id,
         name: d.name,
-        status: d.status,
+        status: d.status.as_str().to_owned(),
         created_at: to_rfc3339(d.created_at),
         approved_at: d.approved_at.map(to_rfc3339),
         last_seen_at: d.last_seen_at.map(to_rfc3339),
@@ -54,7 +55,7 @@ async fn set_status(
     app: &AppState,
     who: &Principal,
     (org, project, id): (String, String, String),
-    status: &str,
+    status: DeviceStatus,
 ) -> Result<Json<Device>> {
     let updated = app
         .services
@@ -77,7 +78,7 @@ pub async fn approve(
     who: Principal,
     PathArgs(path): PathArgs<(String, String, String)>,
 ) -> Result<Json<Device>> {
-    set_status(&app, &who, path, "approved").await
+    set_status(&app, &who, path, DeviceStatus::Approved).await
 }
 
 #[utoipa::path(
@@ -93,5 +94,5 @@ pub async fn revoke(
     who: Principal,
     PathArgs(path): PathArgs<(String, String, String)>,
 ) -> Result<Json<Device>> {
-    set_status(&app, &who, path, "revoked").await
+    set_status(&app, &who, path, DeviceStatus::Revoked).await
 }

@@ -3,7 +3,6 @@
 use std::sync::Arc;
 
 use crate::service::model::{Reveal, Value};
-use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::header::CONTENT_TYPE;
 use axum::response::{IntoResponse, Response};
@@ -14,7 +13,7 @@ use hush_proto::{CopySecrets, ScopeRef, WriteResult};
 use serde::Deserialize;
 
 use super::convert;
-use crate::api::{JsonBody, KeyProof, Params, PathArgs};
+use crate::api::{JsonBody, KeyProof, Params, PathArgs, RawBody};
 use crate::auth::Principal;
 use crate::error::{ErrorCode, ServiceError};
 use crate::service::{
@@ -165,7 +164,7 @@ pub async fn import(
     PathArgs((org, project)): PathArgs<(String, String)>,
     Params(q): Params<FileQuery>,
     KeyProof(proof): KeyProof,
-    body: Bytes,
+    RawBody(body): RawBody,
 ) -> Result<Json<WriteResult>> {
     let text = std::str::from_utf8(&body)
         .map_err(|_| ServiceError::new(ErrorCode::InvalidFile, "the file is not UTF-8 text"))?;

@@ -50,7 +50,7 @@ pub async fn create(
         Json(User {
             id: user.id,
             email: user.email,
-            role,
+            role: role.as_str().to_owned(),
         }),
     ))
 }
@@ -75,7 +75,7 @@ pub async fn list(
             .map(|m| User {
                 id: m.user_id,
                 email: m.email,
-                role: m.role,
+                role: m.role.as_str().to_owned(),
             })
             .collect(),
     ))
@@ -121,7 +121,7 @@ pub async fn login(
         user: User {
             id: user.id,
             email: user.email,
-            role,
+            role: role.as_str().to_owned(),
         },
     }))
 }
@@ -148,7 +148,7 @@ pub async fn whoami(State(app): S, AnyPrincipal(who): AnyPrincipal) -> Result<Js
         user: identity.user.map(|m| User {
             id: m.user_id,
             email: m.email,
-            role: m.role,
+            role: m.role.as_str().to_owned(),
         }),
         expires_at: token.expires_at.map(to_rfc3339),
     }))
@@ -158,7 +158,7 @@ fn user(member: crate::service::model::Membership) -> User {
     User {
         id: member.user_id,
         email: member.email,
-        role: member.role,
+        role: member.role.as_str().to_owned(),
     }
 }
 
