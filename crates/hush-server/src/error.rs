@@ -109,6 +109,7 @@ error_codes! {
     TokenDisabled = "token_disabled" => UNAUTHORIZED,
     TokenEscalation = "token_escalation" => FORBIDDEN,
     TokenExpired = "token_expired" => UNAUTHORIZED,
+    TokenLimited = "token_limited" => FORBIDDEN,
     UnsupportedMediaType = "unsupported_media_type" => UNSUPPORTED_MEDIA_TYPE,
     UnverifiableSignature = "unverifiable_signature" => UNAUTHORIZED,
     ValueTooLarge = "value_too_large" => UNPROCESSABLE_ENTITY,

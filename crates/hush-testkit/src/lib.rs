@@ -237,6 +237,9 @@ macro_rules! on_both_backends {
     };
 }
 
+/// The password [`Api::user`] gives the users it creates.
+pub const USER_PASSWORD: &str = "long enough password";
+
 /// An authenticated JSON client for one test server: the shared HTTP
 /// helper of every black-box suite.
 pub struct Api<'a> {
@@ -344,6 +347,34 @@ impl<'a> Api<'a> {
         let (status, created) = self.post("/v1/orgs/default/tokens", body).await;
         assert_eq!(status, reqwest::StatusCode::CREATED, "{created}");
         created["token"].as_str().expect("token").to_owned()
+    }
+
+    /// Creates a user of the default organization with `role` and the
+    /// password [`USER_PASSWORD`]; returns the user's id.
+    pub async fn user(&self, email: &str, role: &str) -> String {
+        let (status, user) = self
+            .post(
+                "/v1/orgs/default/users",
+                serde_json::json!({ "email": email, "password": USER_PASSWORD, "role": role }),
+            )
+            .await;
+        assert_eq!(status, reqwest::StatusCode::CREATED, "{user}");
+        user["id"].as_str().expect("user id").to_owned()
+    }
+
+    /// Logs in a user [`Api::user`] created; returns a client with the
+    /// session token.
+    pub async fn login(&self, email: &str) -> Api<'a> {
+        let resp = self
+            .s
+            .anonymous(Method::POST, "/v1/login")
+            .json(&serde_json::json!({ "email": email, "password": USER_PASSWORD }))
+            .send()
+            .await
+            .expect("login sent");
+        assert_eq!(resp.status(), reqwest::StatusCode::OK, "login {email}");
+        let session: serde_json::Value = resp.json().await.expect("login body");
+        self.with(session["token"].as_str().expect("session token"))
     }
 }
 

@@ -70,7 +70,7 @@ impl Permission {
 
     /// Scopes that include this one: `org:admin` includes everything,
     /// `project:admin` everything about secrets and keys.
-    fn granted_by(self, held: Permission) -> bool {
+    pub fn granted_by(self, held: Permission) -> bool {
         held == self
             || held == Permission::OrgAdmin
             || (held == Permission::ProjectAdmin && self < Permission::ProjectAdmin)
@@ -124,6 +124,39 @@ impl Principal {
         }
     }
 
+    /// For organization-wide actions (projects, users, organization-wide
+    /// tokens, the whole audit chain): `perm`, and a token limited to no
+    /// project. A token limited to a project never acts beyond it, whatever
+    /// scopes it carries.
+    pub fn require_org_wide(&self, perm: Permission) -> Result<(), ServiceError> {
+        self.require(perm)?;
+        if self.token.project_id.is_some() {
+            return Err(ServiceError::new(
+                ErrorCode::TokenLimited,
+                "this token is limited to one project; this needs a token for the whole organization",
+            ));
+        }
+        Ok(())
+    }
+
+    /// For actions on a whole project (its environments, targets, members,
+    /// devices, keys, tokens): `perm` in the project, and a token limited
+    /// to no single environment.
+    pub fn require_project_wide(
+        &self,
+        project_id: &str,
+        perm: Permission,
+    ) -> Result<(), ServiceError> {
+        self.require_in(project_id, perm)?;
+        if self.token.environment_id.is_some() {
+            return Err(ServiceError::new(
+                ErrorCode::TokenLimited,
+                "this token is limited to one environment; this needs a token for the whole project",
+            ));
+        }
+        Ok(())
+    }
+
     /// Whether the caller used a read-only pull token (`hsk_…`).
     pub fn is_pull_token(&self) -> bool {
         self.token.kind == TokenKind::Pull
@@ -165,11 +198,19 @@ impl Principal {
                 .any(|(_, held)| held.iter().any(|&h| scope.granted_by(h)))
     }
 
-    /// Whether the caller holds `scope` in the project.
+    /// Whether the caller holds `scope` in the project (a token limited to
+    /// another project holds nothing there, whatever its scopes).
     pub fn has_in(&self, project_id: &str, scope: Permission) -> bool {
-        self.scopes_in(project_id)
-            .iter()
-            .any(|&held| scope.granted_by(held))
+        let within = self
+            .token
+            .project_id
+            .as_deref()
+            .is_none_or(|own| own == project_id);
+        within
+            && self
+                .scopes_in(project_id)
+                .iter()
+                .any(|&held| scope.granted_by(held))
     }
 
     /// Fails with 403 unless the caller holds `scope` in the project.
@@ -247,21 +288,39 @@ pub async fn authenticate(state: &AppState, token: &str) -> Result<Principal, Se
             "the token has expired",
         ));
     }
-    let scopes: Vec<Permission> = record
+    let granted: Vec<Permission> = record
         .scopes
         .iter()
         .filter_map(|s| s.parse().ok())
         .collect();
-    // Organization owners and admins keep their role in every project.
-    let project_scopes = match &record.user_id {
-        Some(user) if !scopes.contains(&Permission::OrgAdmin) => {
-            state
+    // A token bound to a user (a session, or a token a session minted)
+    // can do no more than the user's roles allow now.
+    let (scopes, project_scopes) = match &record.user_id {
+        None => (granted, Arc::default()),
+        Some(user) => {
+            let roles = state
                 .services
                 .users()
-                .project_scopes(&record.org_id, user)
+                .roles(&record.org_id, user)
                 .await?
+                .ok_or_else(|| {
+                    ServiceError::new(
+                        ErrorCode::InvalidToken,
+                        "the token's user is no longer a member of the organization",
+                    )
+                })?;
+            // A pull token a user minted stops when that user may no
+            // longer manage the project's tokens.
+            if let (Some(project), TokenKind::Pull) = (&record.project_id, record.kind) {
+                if !roles.allow_in(project, Permission::ProjectAdmin) {
+                    return Err(ServiceError::new(
+                        ErrorCode::InvalidToken,
+                        "the user who created this pull token may no longer manage the project's tokens",
+                    ));
+                }
+            }
+            roles.effective(&granted)
         }
-        _ => Arc::default(),
     };
     Ok(Principal {
         token: record,

@@ -75,7 +75,7 @@ impl Audit<'_> {
         who: &Principal,
         org: &str,
     ) -> Result<AuditVerification, ServiceError> {
-        who.require(Permission::OrgAdmin)?;
+        who.require_org_wide(Permission::OrgAdmin)?;
         self.s.org(who, org).await?;
         Ok(self.s.store.verify_audit().await?)
     }

@@ -115,7 +115,7 @@ impl E2ee<'_> {
         key_proof: Option<&str>,
     ) -> Result<(), ServiceError> {
         let (_, project) = self.s.project(who, org, project).await?;
-        who.require_in(&project.id, Permission::ProjectAdmin)?;
+        who.require_project_wide(&project.id, Permission::ProjectAdmin)?;
         self.check_key_proof(&project, key_proof).await?;
         validate_meta(meta)?;
         let current = self.meta_stored(&project).await?;

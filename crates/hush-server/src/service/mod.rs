@@ -96,8 +96,9 @@ pub struct Services {
     pub store: Arc<Store>,
     /// Token records by token hash.
     token_records: TtlCache<String, TokenRecord>,
-    /// Users' scopes by project, by (organization id, user id).
-    project_roles: TtlCache<(String, String), crate::auth::ProjectScopes>,
+    /// Users' current organization and project roles, by (organization id,
+    /// user id): what user-bound tokens may do follows them.
+    user_roles: TtlCache<(String, String), Option<Arc<users::UserRoles>>>,
     /// Pull targets by (project id, environment id or slug).
     pull_targets: TtlCache<(String, String), Arc<PullTarget>>,
     /// Merged views by scope key, checked against the lineage versions on
@@ -114,7 +115,7 @@ impl Services {
             store,
             password_cost,
             token_records: TtlCache::new(),
-            project_roles: TtlCache::new(),
+            user_roles: TtlCache::new(),
             pull_targets: TtlCache::new(),
             views: views::ViewCache::new(),
         }

@@ -66,7 +66,7 @@ impl Projects<'_> {
         mode: EncryptionMode,
         e2ee: Option<(hush_core::e2ee::Meta, String)>,
     ) -> Result<Project, ServiceError> {
-        who.require(Permission::OrgAdmin)?;
+        who.require_org_wide(Permission::OrgAdmin)?;
         let org = self.s.org(who, org).await?;
         let slug = Slug::parse("project", slug)?;
         let name = name.unwrap_or(slug.as_str());
@@ -106,8 +106,8 @@ impl Projects<'_> {
 
     /// Deletes a project and everything in it (needs `org:admin`).
     pub async fn delete(&self, who: &Principal, org: &str, slug: &str) -> Result<(), ServiceError> {
-        who.require(Permission::OrgAdmin)?;
         let (_, project) = self.s.project(who, org, slug).await?;
+        who.require_project_wide(&project.id, Permission::OrgAdmin)?;
         self.s.store.delete_project(&project).await?;
         self.s.forget_cached();
         Ok(())
@@ -148,7 +148,7 @@ impl Projects<'_> {
         name: Option<&str>,
     ) -> Result<Child, ServiceError> {
         let (_, project) = self.s.project(who, org, project).await?;
-        who.require_in(&project.id, Permission::ProjectAdmin)?;
+        who.require_project_wide(&project.id, Permission::ProjectAdmin)?;
         let slug = Slug::parse(kind.noun(), slug)?;
         let name = name.unwrap_or(slug.as_str());
         Ok(self
@@ -168,7 +168,7 @@ impl Projects<'_> {
         slug: &str,
     ) -> Result<(), ServiceError> {
         let (_, project) = self.s.project(who, org, project).await?;
-        who.require_in(&project.id, Permission::ProjectAdmin)?;
+        who.require_project_wide(&project.id, Permission::ProjectAdmin)?;
         let child = self.s.store.child(kind, &project, slug).await?;
         self.s.store.delete_child(&child).await?;
         self.s.forget_cached();

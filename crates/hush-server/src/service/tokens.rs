@@ -131,17 +131,35 @@ impl Tokens<'_> {
                 },
             ));
         }
-        let narrower_env = match (&who.token.environment_id, &environment) {
-            (Some(locked), Some(env)) => *locked == env.id,
-            (Some(_), None) => false,
-            (None, _) => true,
-        };
-        if !narrower_env {
+        // A token never creates a credential broader than itself: within
+        // its project, its environment, its expiry, its user's roles.
+        if let Some(own) = &who.token.project_id {
+            if project.as_ref().is_none_or(|p| p.id != *own) {
+                return Err(ServiceError::new(
+                    ErrorCode::TokenEscalation,
+                    "a token limited to a project can only create tokens limited to that project",
+                ));
+            }
+        }
+        if let Some(own) = &who.token.environment_id {
+            if environment.as_ref().is_none_or(|e| e.id != *own) {
+                return Err(ServiceError::new(
+                    ErrorCode::TokenEscalation,
+                    "a token can only create tokens limited to its own environment",
+                ));
+            }
+        }
+        let now = crate::now_ms();
+        if request.expires_at.is_some_and(|at| at <= now) {
             return Err(ServiceError::new(
-                ErrorCode::TokenEscalation,
-                "a token can only create tokens limited to its own environment",
+                ErrorCode::InvalidTokenRequest,
+                "expires_at is in the past",
             ));
         }
+        let expires_at = match (request.expires_at, who.token.expires_at) {
+            (Some(asked), Some(own)) => Some(asked.min(own)),
+            (asked, own) => asked.or(own),
+        };
         let scopes = match request.kind {
             TokenKind::Api => {
                 if request.scopes.is_empty() {
@@ -189,9 +207,10 @@ impl Tokens<'_> {
                 token_hash: token::hash(secret.expose()),
                 prefix: token::display_prefix(secret.expose()),
                 scopes,
-                expires_at: request.expires_at,
+                expires_at,
                 created_by: who.actor(),
-                user_id: None,
+                // Minted from a session, it follows its user's roles.
+                user_id: who.token.user_id.clone(),
             })
             .await?;
         Ok((secret, record))
@@ -253,21 +272,25 @@ impl Tokens<'_> {
         Ok(())
     }
 
-    /// Organization admins manage every token; project admins (by scope
-    /// or by project role) the tokens of their project, and a token
-    /// limited to a project only that project's.
+    /// Organization-wide admins manage every token; project admins (by
+    /// scope or by project role) the tokens of their project that are
+    /// within their own limits: a token limited to a project only that
+    /// project's, one limited to an environment only that environment's.
     fn manages(&self, who: &Principal, token: &TokenRecord) -> bool {
-        if who.has(Permission::OrgAdmin) {
+        if who.token.project_id.is_none()
+            && who.token.environment_id.is_none()
+            && who.has(Permission::OrgAdmin)
+        {
             return true;
         }
         let Some(project) = &token.project_id else {
             return false;
         };
-        who.has_in(project, Permission::ProjectAdmin)
-            && who
-                .token
-                .project_id
-                .as_ref()
-                .is_none_or(|own| own == project)
+        let within_env = who
+            .token
+            .environment_id
+            .as_ref()
+            .is_none_or(|own| token.environment_id.as_ref() == Some(own));
+        within_env && who.has_in(project, Permission::ProjectAdmin)
     }
 }

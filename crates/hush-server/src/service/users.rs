@@ -44,6 +44,59 @@ pub fn project_role_scopes(role: Role) -> Option<Vec<Permission>> {
     }
 }
 
+/// A user's roles in one organization.
+#[derive(Debug)]
+pub struct UserRoles {
+    /// The organization role.
+    pub org: Role,
+    /// Project roles, by project id (they replace the organization role
+    /// there, to grant or to restrict; owners and admins keep theirs).
+    pub projects: Vec<(String, Role)>,
+}
+
+impl UserRoles {
+    /// What a token bound to this user may do: its own scopes, cut to what
+    /// the user's roles allow now, organization-wide and by project.
+    pub fn effective(&self, token: &[Permission]) -> (Vec<Permission>, ProjectScopes) {
+        let cut = |allowed: Vec<Permission>| -> Vec<Permission> {
+            token
+                .iter()
+                .copied()
+                .filter(|p| allowed.contains(p))
+                .collect()
+        };
+        let org = cut(role_scopes(self.org));
+        let projects = if matches!(self.org, Role::Owner | Role::Admin) {
+            Vec::new()
+        } else {
+            self.projects
+                .iter()
+                .filter_map(|(project, role)| {
+                    Some((project.clone(), cut(project_role_scopes(*role)?)))
+                })
+                .collect()
+        };
+        (org, Arc::new(projects))
+    }
+
+    /// Whether the user's roles alone (no token involved) allow `perm` in
+    /// `project`: a project role replaces the organization role there,
+    /// except for organization owners and admins.
+    pub fn allow_in(&self, project: &str, perm: Permission) -> bool {
+        let project_role = self
+            .projects
+            .iter()
+            .find(|(id, _)| id == project)
+            .map(|(_, role)| *role)
+            .filter(|_| !matches!(self.org, Role::Owner | Role::Admin));
+        let allowed = match project_role {
+            Some(role) => project_role_scopes(role).unwrap_or_default(),
+            None => role_scopes(self.org),
+        };
+        allowed.iter().any(|held| perm.granted_by(*held))
+    }
+}
+
 /// A PHC string of a random password: verified against when the email is
 /// unknown, so a login takes as long whether or not the user exists.
 fn decoy_hash(cost: PasswordCost) -> String {
@@ -72,7 +125,7 @@ impl Users<'_> {
         password: SecretString,
         role: &str,
     ) -> Result<(UserRecord, Role), ServiceError> {
-        who.require(Permission::OrgAdmin)?;
+        who.require_org_wide(Permission::OrgAdmin)?;
         let org = self.s.org(who, org).await?;
         let email = email.trim().to_ascii_lowercase();
         if email.len() > 254
@@ -97,6 +150,18 @@ impl Users<'_> {
                 format!("role is owner, admin, member or viewer, not {role:?}"),
             )
         })?;
+        // Only an owner makes owners (a token not bound to a user, such as
+        // the bootstrap token, stands for the organization itself).
+        if role == Role::Owner {
+            if let Some(user) = &who.token.user_id {
+                if self.s.store.role(&org.id, user).await? != Some(Role::Owner) {
+                    return Err(ServiceError::new(
+                        ErrorCode::TokenEscalation,
+                        "only an owner can make another owner",
+                    ));
+                }
+            }
+        }
         let hash = password::hash(&password, self.s.password_cost)
             .map_err(|_| ServiceError::new(ErrorCode::WeakPassword, "cannot hash this password"))?;
         let user = self
@@ -113,7 +178,7 @@ impl Users<'_> {
         who: &Principal,
         org: &str,
     ) -> Result<Vec<Membership>, ServiceError> {
-        who.require(Permission::OrgAdmin)?;
+        who.require_org_wide(Permission::OrgAdmin)?;
         let org = self.s.org(who, org).await?;
         Ok(self.s.store.members(&org.id).await?)
     }
@@ -157,7 +222,10 @@ impl Users<'_> {
             .role(&org.id, &user.id)
             .await?
             .ok_or_else(refused)?;
-        let scopes = role_scopes(role);
+        // A session acts as the user: it may do what the user's roles
+        // allow at each request (see `UserRoles::effective`), so losing a
+        // role takes effect at once, not when the session ends.
+        let scopes = Permission::ALL;
         let secret = token::generate(API_PREFIX);
         let record = self
             .s
@@ -243,26 +311,27 @@ impl Users<'_> {
 }
 
 impl Users<'_> {
-    /// A user's scopes by project, from their project roles (cached
-    /// briefly, like tokens: a change applies within seconds everywhere).
-    pub async fn project_scopes(
+    /// A user's current roles in an organization (`None`: not a member),
+    /// cached briefly like tokens: a change applies within seconds on
+    /// every replica, at once on this one.
+    pub async fn roles(
         &self,
         org_id: &str,
         user_id: &str,
-    ) -> Result<ProjectScopes, ServiceError> {
+    ) -> Result<Option<Arc<UserRoles>>, ServiceError> {
         let key = (org_id.to_owned(), user_id.to_owned());
-        if let Some(hit) = self.s.project_roles.get(&key) {
+        if let Some(hit) = self.s.user_roles.get(&key) {
             return Ok(hit);
         }
-        let roles = self.s.store.project_roles(org_id, user_id).await?;
-        let scopes: Arc<Vec<_>> = Arc::new(
-            roles
-                .into_iter()
-                .filter_map(|(project, role)| Some((project, project_role_scopes(role)?)))
-                .collect(),
-        );
-        self.s.project_roles.insert(key, scopes.clone());
-        Ok(scopes)
+        let roles = match self.s.store.role(org_id, user_id).await? {
+            Some(org) => Some(Arc::new(UserRoles {
+                org,
+                projects: self.s.store.project_roles(org_id, user_id).await?,
+            })),
+            None => None,
+        };
+        self.s.user_roles.insert(key, roles.clone());
+        Ok(roles)
     }
 
     /// The users with a role in a project (needs `project:admin` there).
@@ -273,7 +342,7 @@ impl Users<'_> {
         project: &str,
     ) -> Result<Vec<Membership>, ServiceError> {
         let (_, project) = self.s.project(who, org, project).await?;
-        who.require_in(&project.id, Permission::ProjectAdmin)?;
+        who.require_project_wide(&project.id, Permission::ProjectAdmin)?;
         Ok(self.s.store.project_members(&project.id).await?)
     }
 
@@ -289,7 +358,7 @@ impl Users<'_> {
         role: &str,
     ) -> Result<Membership, ServiceError> {
         let (org, project) = self.s.project(who, org, project).await?;
-        who.require_in(&project.id, Permission::ProjectAdmin)?;
+        who.require_project_wide(&project.id, Permission::ProjectAdmin)?;
         let role = Role::parse(role)
             .filter(|r| project_role_scopes(*r).is_some())
             .ok_or_else(|| {
@@ -315,7 +384,7 @@ impl Users<'_> {
             .store
             .set_project_role(&project.id, user_id, role)
             .await?;
-        self.s.project_roles.clear();
+        self.s.user_roles.clear();
         Ok(Membership { role, ..member })
     }
 
@@ -329,7 +398,7 @@ impl Users<'_> {
         user_id: &str,
     ) -> Result<(), ServiceError> {
         let (_, project) = self.s.project(who, org, project).await?;
-        who.require_in(&project.id, Permission::ProjectAdmin)?;
+        who.require_project_wide(&project.id, Permission::ProjectAdmin)?;
         if !self
             .s
             .store
@@ -341,7 +410,7 @@ impl Users<'_> {
                 what: user_id.to_owned(),
             }));
         }
-        self.s.project_roles.clear();
+        self.s.user_roles.clear();
         Ok(())
     }
 }

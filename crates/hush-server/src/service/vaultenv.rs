@@ -388,7 +388,7 @@ impl VaultEnv<'_> {
         project: &str,
     ) -> Result<Vec<Device>, ServiceError> {
         let (_, project) = self.s.project(who, org, project).await?;
-        who.require_in(&project.id, Permission::ProjectAdmin)?;
+        who.require_project_wide(&project.id, Permission::ProjectAdmin)?;
         self.devices(&project).await
     }
 
@@ -403,7 +403,7 @@ impl VaultEnv<'_> {
         status: DeviceStatus,
     ) -> Result<Device, ServiceError> {
         let (_, project) = self.s.project(who, org, project).await?;
-        who.require_in(&project.id, Permission::ProjectAdmin)?;
+        who.require_project_wide(&project.id, Permission::ProjectAdmin)?;
         self.set_device(&project, device_id, status).await
     }
 }

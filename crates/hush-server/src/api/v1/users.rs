@@ -136,13 +136,14 @@ pub async fn login(
 )]
 pub async fn whoami(State(app): S, AnyPrincipal(who): AnyPrincipal) -> Result<Json<WhoAmI>> {
     let identity = app.services.users().identity(&who).await?;
+    let scopes = who.scopes().iter().map(|s| s.as_str().to_owned()).collect();
     let token = who.token;
     Ok(Json(WhoAmI {
         org: identity.org.slug,
         kind: token.kind.as_str().to_owned(),
         name: token.name,
         prefix: token.prefix,
-        scopes: token.scopes,
+        scopes,
         project: identity.project.map(|p| p.slug),
         environment: identity.environment.map(|e| e.slug),
         user: identity.user.map(|m| User {
