@@ -86,6 +86,16 @@ pub struct ServeArgs {
     )]
     audit_pull_interval: u64,
 
+    /// Let the published vault-env client (`vde init`) create projects
+    /// without a hush token. Off by default: anyone who can reach the
+    /// server could then store data on it. When on, creations are limited
+    /// to a few per hour per IP address and land in the default
+    /// organization under `vaultenv-…` slugs, where a project admin
+    /// approves their devices (`hush devices`). With it off, a script may
+    /// still create one by sending `Authorization: Bearer <admin token>`.
+    #[arg(long, env = "HUSH_VAULTENV_OPEN_REGISTRATION")]
+    vaultenv_open_registration: bool,
+
     /// Log level: error, warn, info, debug or trace.
     #[arg(long, env = "HUSH_LOG", default_value = "info")]
     log: tracing::Level,
@@ -195,6 +205,7 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
         tls,
         audit_pull_interval: (args.audit_pull_interval > 0)
             .then(|| Duration::from_secs(args.audit_pull_interval)),
+        vaultenv_open_registration: args.vaultenv_open_registration,
     };
     // Registered before the server can report that it listens, so a
     // SIGTERM sent right after always means a clean shutdown.

@@ -9,7 +9,7 @@ use hush_core::SecretString;
 use hush_proto::{
     AuditPage, BulkWrite, Child, CopySecrets, CreateNamed, CreateProject, CreateToken,
     CreatedToken, Device, DiffEntry, E2eeMeta, ErrorBody, Login, Project, PutSecret, Revision,
-    Secret, SecretList, Session, Token, Version, WhoAmI, WriteResult,
+    Secret, SecretList, Session, Token, VaultEnvKey, Version, WhoAmI, WriteResult,
 };
 use reqwest::{Method, RequestBuilder, StatusCode, Url};
 use serde::de::DeserializeOwned;
@@ -610,6 +610,21 @@ impl Api {
             None,
         )
         .await
+    }
+
+    /// Replaces a vault-env project's signing key with `auth_key_hash` (64
+    /// hex digits, see [`hush_core::vaultenv::derive_key`]).
+    pub async fn rotate_vaultenv_key(
+        &self,
+        org: &str,
+        project: &str,
+        auth_key_hash: &str,
+    ) -> Result<()> {
+        let body = VaultEnvKey {
+            auth_key_hash: auth_key_hash.to_owned(),
+        };
+        let segments = ["v1", "orgs", org, "projects", project, "vaultenv-key"];
+        self.call_empty(Method::PUT, &segments, Some(&body)).await
     }
 
     /// The organization's tokens the caller manages (every page).

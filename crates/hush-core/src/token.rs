@@ -24,6 +24,13 @@ pub fn generate(prefix: &str) -> SecretString {
     SecretString::new(format!("{prefix}{}", URL_SAFE_NO_PAD.encode(*bytes)))
 }
 
+/// `bytes` random bytes as lowercase hex (vault-env's key format).
+pub fn random_hex(bytes: usize) -> SecretString {
+    let mut buf = zeroize::Zeroizing::new(vec![0u8; bytes]);
+    rand::rngs::OsRng.fill_bytes(&mut buf);
+    SecretString::new(buf.iter().map(|b| format!("{b:02x}")).collect())
+}
+
 /// The stored form of a token: lowercase hex SHA-256.
 pub fn hash(token: &str) -> String {
     sha256(token.as_bytes())

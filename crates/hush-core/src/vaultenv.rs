@@ -11,6 +11,10 @@
 //!   `vault-auth-v1` (request signing) or `vault-encrypt-v1` (blobs).
 //! - Signature header: `X-Vault-Signature: v=<unix ms>,d=<hex>` where the
 //!   digest is `HMAC-SHA256(auth_key, body ‖ decimal ms)`.
+//! - Request-bound signatures (hush's extension, for clients that can):
+//!   `X-Vault-Signature: v=<unix ms>,d=<hex>,s=2` where the digest is
+//!   `HMAC-SHA256(auth_key, METHOD ␠ PATH ⏎ body ‖ decimal ms)`, so a
+//!   captured signature cannot be replayed against another endpoint.
 //! - Device hash: hex `SHA-256(device_secret)`.
 //! - Blob: `base64(iv(12) ‖ tag(16) ‖ ciphertext)` of a JSON object.
 
@@ -35,16 +39,31 @@ pub struct Signature {
     pub timestamp_ms: i64,
     /// The HMAC-SHA256 digest.
     pub digest: [u8; 32],
+    /// Whether the digest covers the method and path too (`s=2`).
+    pub bound: bool,
+}
+
+/// The request a signature is checked against.
+#[derive(Debug, Clone, Copy)]
+pub struct SignedRequest<'a> {
+    /// `POST`.
+    pub method: &'a str,
+    /// The path, without the query, e.g. `/api/v1/secrets/pull`.
+    pub path: &'a str,
+    /// The exact body bytes.
+    pub body: &'a [u8],
 }
 
 impl Signature {
-    /// Parses `v=<ms>,d=<64 hex digits>` (either order, spaces ignored).
+    /// Parses `v=<ms>,d=<64 hex digits>[,s=2]` (any order, spaces
+    /// ignored).
     pub fn parse(header: &str) -> Option<Self> {
-        let (mut ts, mut digest) = (None, None);
+        let (mut ts, mut digest, mut bound) = (None, None, false);
         for part in header.split(',') {
             match part.trim().split_once('=')? {
                 ("v", v) => ts = Some(v.trim()),
                 ("d", d) => digest = Some(decode_hex32(d.trim())?),
+                ("s", "2") => bound = true,
                 _ => return None,
             }
         }
@@ -59,12 +78,18 @@ impl Signature {
             timestamp: timestamp.to_owned(),
             timestamp_ms: timestamp.parse().ok()?,
             digest: digest?,
+            bound,
         })
     }
 
-    /// Whether this signature is `auth_key`'s over `body` (constant time).
-    pub fn verify(&self, auth_key: &[u8; 32], body: &[u8]) -> bool {
-        constant_time_eq(&digest(auth_key, body, &self.timestamp), &self.digest)
+    /// Whether this signature is `auth_key`'s over the request (constant
+    /// time): over its body, or over method, path and body when bound.
+    pub fn verify(&self, auth_key: &[u8; 32], request: SignedRequest<'_>) -> bool {
+        let line = self.bound.then_some(request);
+        constant_time_eq(
+            &digest(auth_key, line, request.body, &self.timestamp),
+            &self.digest,
+        )
     }
 
     /// Whether the timestamp is within [`MAX_SKEW_MS`] of `now_ms`.
@@ -78,8 +103,19 @@ impl Signature {
     }
 }
 
-fn digest(auth_key: &[u8; 32], body: &[u8], timestamp: &str) -> [u8; 32] {
-    let mut message = Vec::with_capacity(body.len() + timestamp.len());
+fn digest(
+    auth_key: &[u8; 32],
+    request_line: Option<SignedRequest<'_>>,
+    body: &[u8],
+    timestamp: &str,
+) -> [u8; 32] {
+    let mut message = Vec::with_capacity(body.len() + timestamp.len() + 64);
+    if let Some(request) = request_line {
+        message.extend_from_slice(request.method.as_bytes());
+        message.push(b' ');
+        message.extend_from_slice(request.path.as_bytes());
+        message.push(b'\n');
+    }
     message.extend_from_slice(body);
     message.extend_from_slice(timestamp.as_bytes());
     hmac_sha256(auth_key, &message)
@@ -105,7 +141,17 @@ pub fn sign(auth_key: &[u8; 32], body: &[u8], timestamp_ms: i64) -> String {
     let timestamp = timestamp_ms.to_string();
     format!(
         "v={timestamp},d={}",
-        hex(&digest(auth_key, body, &timestamp))
+        hex(&digest(auth_key, None, body, &timestamp))
+    )
+}
+
+/// The request-bound `X-Vault-Signature` (`s=2`) for `request` at
+/// `timestamp_ms`.
+pub fn sign_request(auth_key: &[u8; 32], request: SignedRequest<'_>, timestamp_ms: i64) -> String {
+    let timestamp = timestamp_ms.to_string();
+    format!(
+        "v={timestamp},d={},s=2",
+        hex(&digest(auth_key, Some(request), request.body, &timestamp))
     )
 }
 
@@ -172,14 +218,50 @@ mod tests {
             "v=1767225600000,d=24b50821c7fee8fa4c0b830033261d9faabc035c1e11778a55e43ecd0b4110c8"
         );
         let sig = Signature::parse(&header).unwrap();
-        assert!(sig.verify(&auth, BODY.as_bytes()));
-        assert!(!sig.verify(&auth, b"{}"));
+        assert!(sig.verify(&auth, pull(BODY.as_bytes())));
+        assert!(!sig.verify(&auth, pull(b"{}")));
         assert!(sig.is_fresh(1_767_225_600_000 + MAX_SKEW_MS));
         assert!(!sig.is_fresh(1_767_225_600_000 + MAX_SKEW_MS + 1));
         assert_eq!(
             project_of(VAULT_KEY),
             Some("0b5e1c2a-7d3f-4e8a-9c1b-2f6d8e0a4b7c")
         );
+    }
+
+    fn pull(body: &[u8]) -> SignedRequest<'_> {
+        SignedRequest {
+            method: "POST",
+            path: "/api/v1/secrets/pull",
+            body,
+        }
+    }
+
+    // Computed independently with Python's hmac over
+    // b"POST /api/v1/secrets/pull\n" + BODY + b"1767225600000".
+    #[test]
+    fn request_bound_signatures_cover_method_and_path() {
+        let auth = derive_key(VAULT_KEY, SALT_AUTH, None);
+        let header = sign_request(&auth, pull(BODY.as_bytes()), 1_767_225_600_000);
+        assert_eq!(
+            header,
+            "v=1767225600000,d=4510627bb6709503b38ab69f6f9e60f8f78cae837944e32c0702810ff28aa01e,s=2"
+        );
+        let sig = Signature::parse(&header).unwrap();
+        assert!(sig.bound && sig.verify(&auth, pull(BODY.as_bytes())));
+        let elsewhere = SignedRequest {
+            path: "/api/v1/secrets/rollback",
+            ..pull(BODY.as_bytes())
+        };
+        assert!(!sig.verify(&auth, elsewhere), "bound to its path");
+        // The same digest presented as a body-only signature fails too.
+        let unbound = Signature {
+            bound: false,
+            ..sig.clone()
+        };
+        assert!(!unbound.verify(&auth, pull(BODY.as_bytes())));
+        let zeros = "00".repeat(32);
+        assert!(Signature::parse(&format!("v=1,d={zeros},s=2")).is_some());
+        assert!(Signature::parse(&format!("v=1,d={zeros},s=3")).is_none());
     }
 
     #[test]

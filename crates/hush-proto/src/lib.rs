@@ -509,6 +509,17 @@ pub struct Device {
     pub last_seen_at: Option<String>,
 }
 
+/// Body of `PUT /v1/orgs/{org}/projects/{project}/vaultenv-key`: a
+/// vault-env project's new request-signing key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct VaultEnvKey {
+    /// 64 hex digits: `HKDF-SHA256(new VAULT_KEY, salt "vault-auth-v1")`,
+    /// what the vault-env client's `set-key` sends.
+    pub auth_key_hash: String,
+}
+
 /// Body of `POST /v1/login`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

@@ -34,6 +34,9 @@ pub struct ServerConfig {
     /// client per interval, with a count (`None`: every pull its own
     /// entry, the default).
     pub audit_pull_interval: Option<Duration>,
+    /// Let anyone create vault-env projects (`POST /api/v1/project/create`
+    /// without a hush token), rate-limited per IP.
+    pub vaultenv_open_registration: bool,
 }
 
 impl ServerConfig {
@@ -50,6 +53,7 @@ impl ServerConfig {
             password_cost: hush_core::password::PasswordCost::standard(),
             tls: None,
             audit_pull_interval: None,
+            vaultenv_open_registration: false,
         }
     }
 }

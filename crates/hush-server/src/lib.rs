@@ -126,7 +126,13 @@ pub async fn start(config: ServerConfig) -> Result<Running, StartError> {
         .await?,
     );
     store.check_master_key().await?;
-    let services = Services::new(store.clone(), config.password_cost);
+    let services = Services::new(
+        store.clone(),
+        service::Policy {
+            password_cost: config.password_cost,
+            vaultenv_open_registration: config.vaultenv_open_registration,
+        },
+    );
     let bootstrap_token = services.tokens().bootstrap().await?;
     let pull_summaries = config.audit_pull_interval.map(audit::PullSummaries::new);
     let routes = api::surface::RouteTable::new().map_err(StartError::Routes)?;

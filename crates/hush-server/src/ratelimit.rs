@@ -61,28 +61,21 @@ struct Bucket {
     at: Instant,
 }
 
-/// Buckets by key.
-pub struct Limiter {
-    limits: RateLimits,
-    buckets: Mutex<HashMap<String, Bucket>>,
+/// Token buckets by key: the request limiter's, and the services' own
+/// throttles (logins, vault-env registrations).
+#[derive(Default)]
+pub struct Buckets {
+    map: Mutex<HashMap<String, Bucket>>,
 }
 
 /// Buckets kept before idle (full) ones are dropped.
 const MAX_BUCKETS: usize = 100_000;
 
-impl Limiter {
-    /// A limiter enforcing `limits`.
-    pub fn new(limits: RateLimits) -> Self {
-        Self {
-            limits,
-            buckets: Mutex::new(HashMap::new()),
-        }
-    }
-
+impl Buckets {
     /// Takes one unit from `key`'s bucket, or says how many seconds until
     /// one is available.
-    fn take(&self, key: String, rate: Rate, now: Instant) -> Result<(), u64> {
-        let mut buckets = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
+    pub fn take(&self, key: String, rate: Rate, now: Instant) -> Result<(), u64> {
+        let mut buckets = self.map.lock().unwrap_or_else(|p| p.into_inner());
         if buckets.len() >= MAX_BUCKETS {
             buckets.retain(|_, b| {
                 b.units + now.duration_since(b.at).as_secs_f64() * rate.per_second < rate.burst
@@ -101,6 +94,26 @@ impl Limiter {
         } else {
             Err(((1.0 - bucket.units) / rate.per_second).ceil().max(1.0) as u64)
         }
+    }
+}
+
+/// The per-token and per-IP request limits.
+pub struct Limiter {
+    limits: RateLimits,
+    buckets: Buckets,
+}
+
+impl Limiter {
+    /// A limiter enforcing `limits`.
+    pub fn new(limits: RateLimits) -> Self {
+        Self {
+            limits,
+            buckets: Buckets::default(),
+        }
+    }
+
+    fn take(&self, key: String, rate: Rate, now: Instant) -> Result<(), u64> {
+        self.buckets.take(key, rate, now)
     }
 
     /// Checks the request's IP and token.

@@ -85,6 +85,33 @@ impl Store {
     /// `AlreadyExists` if it has one, `NotFound` if it is not a vault-env
     /// project.
     pub async fn set_vaultenv_key(&self, project_id: &str, key: &[u8; 32]) -> Result<()> {
+        self.store_vaultenv_key(
+            project_id,
+            key,
+            "UPDATE vaultenv_keys SET sealed_key = $1 \
+             WHERE project_id = $2 AND sealed_key IS NULL",
+        )
+        .await
+    }
+
+    /// Replaces a vault-env project's signing key (a project admin's
+    /// rotation after a leaked `VAULT_KEY`): requests signed with the old
+    /// key fail from the moment this returns.
+    pub async fn replace_vaultenv_key(&self, project_id: &str, key: &[u8; 32]) -> Result<()> {
+        self.store_vaultenv_key(
+            project_id,
+            key,
+            "UPDATE vaultenv_keys SET sealed_key = $1 WHERE project_id = $2",
+        )
+        .await
+    }
+
+    async fn store_vaultenv_key(
+        &self,
+        project_id: &str,
+        key: &[u8; 32],
+        sql: &'static str,
+    ) -> Result<()> {
         let sealed = self
             .keys
             .master()
@@ -96,14 +123,7 @@ impl Store {
         let values = params![sealed, project_id];
         let done = self
             .db
-            .write(None, move |tx| async move {
-                tx.exec(
-                    "UPDATE vaultenv_keys SET sealed_key = $1 \
-                     WHERE project_id = $2 AND sealed_key IS NULL",
-                    &values,
-                )
-                .await
-            })
+            .write(None, move |tx| async move { tx.exec(sql, &values).await })
             .await?;
         if done == 1 {
             return Ok(());
@@ -207,6 +227,17 @@ impl Store {
                     .await?;
                 if let Some(existing) = existing {
                     return device(&existing);
+                }
+                // The first device is approved: on PostgreSQL another
+                // replica may be registering one at this instant, so the
+                // project's row is locked until commit and the count below
+                // sees theirs. (SQLite has one writer at a time.)
+                if tx.backend() == crate::Backend::Postgres {
+                    tx.row(
+                        "SELECT project_id FROM vaultenv_keys WHERE project_id = $1 FOR UPDATE",
+                        &params![&project_id],
+                    )
+                    .await?;
                 }
                 let count: i64 = tx
                     .row(

@@ -196,8 +196,13 @@ pub struct TestEnv {
 impl TestEnv {
     /// Starts one, or `None` if the backend is not configured.
     pub async fn start(db: Db) -> Option<Self> {
+        Self::start_with(db, |_| {}).await
+    }
+
+    /// Like [`TestEnv::start`], with the configuration adjusted first.
+    pub async fn start_with(db: Db, adjust: impl FnOnce(&mut ServerConfig)) -> Option<Self> {
         let db = TestDatabase::create(db).await?;
-        let server = TestServer::start_on(&db.url, [9u8; 32]).await;
+        let server = TestServer::start_with(&db.url, [9u8; 32], adjust).await;
         Some(Self { server, db })
     }
 

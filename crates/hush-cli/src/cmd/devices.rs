@@ -1,4 +1,5 @@
-//! `hush devices list|approve|revoke`: the devices of a vault-env project.
+//! `hush devices list|approve|revoke|rotate-key`: the devices and signing
+//! key of a vault-env project.
 
 use anyhow::Result;
 use clap::{Args, Subcommand};
@@ -7,15 +8,23 @@ use hush_client::api::DeviceAction;
 use crate::context::Context;
 use crate::output::{self, Table};
 
-/// List, approve or revoke the devices of a vault-env project.
+/// List, approve or revoke the devices of a vault-env project; rotate its
+/// signing key.
 ///
 /// vault-env clients (`vde`, `load_vault()`) register each machine as a
 /// device; the first is approved automatically, later ones wait here until
 /// a project admin approves them. A revoked device can no longer pull or
-/// push. (The published client's own approve/list/revoke commands sign with
-/// a device-bound key the server cannot verify, so they are refused; use
-/// these instead.) The project is the vault-env project's name in hush
+/// push. The published client's own approve-device, list-devices and
+/// revoke-device are refused by hush: they are signed with the VAULT_KEY
+/// every device holds, so they would let a revoked or stolen machine
+/// approve itself. The project is the vault-env project's slug in hush
 /// (`hush projects` lists it).
+///
+/// If a VAULT_KEY leaks, revoke the devices it may have reached and run
+/// `rotate-key`: it makes a new VAULT_KEY, registers its signing key (the
+/// old key stops working at once) and prints the new key once. Put it in
+/// every approved machine's .env, then re-push the secrets from one of
+/// them (`vde push`), since they are encrypted with the old key.
 ///
 /// Examples:
 ///
@@ -24,6 +33,8 @@ use crate::output::{self, Table};
 ///   hush devices approve 5f0c… --project my-app
 ///
 ///   hush devices revoke 5f0c… --project my-app
+///
+///   hush devices rotate-key --project my-app
 #[derive(Debug, Args)]
 #[command(verbatim_doc_comment)]
 pub struct DevicesArgs {
@@ -45,6 +56,8 @@ enum DevicesCommand {
         /// Device id (see `hush devices`).
         id: String,
     },
+    /// Make a new VAULT_KEY and register it; the old one stops working.
+    RotateKey,
 }
 
 pub async fn run(ctx: &Context, args: DevicesArgs) -> Result<()> {
@@ -72,6 +85,7 @@ pub async fn run(ctx: &Context, args: DevicesArgs) -> Result<()> {
         }
         DevicesCommand::Approve { id } => (id, DeviceAction::Approve),
         DevicesCommand::Revoke { id } => (id, DeviceAction::Revoke),
+        DevicesCommand::RotateKey => return rotate_key(ctx, project).await,
     };
     let device = api.device_action(&ctx.org, project, &id, action).await?;
     if ctx.json() {
@@ -80,6 +94,32 @@ pub async fn run(ctx: &Context, args: DevicesArgs) -> Result<()> {
     println!(
         "Device {} ({}) is now {}.",
         device.id, device.name, device.status
+    );
+    Ok(())
+}
+
+/// Generates `vk_<project id>_<64 hex digits>` (the published client's
+/// format), registers the signing key derived from it, prints it once.
+async fn rotate_key(ctx: &Context, project: &str) -> Result<()> {
+    use hush_core::vaultenv::{derive_key, SALT_AUTH};
+    let api = ctx.api()?;
+    let id = api.project(&ctx.org, project).await?.id;
+    let secret = hush_core::token::random_hex(32);
+    let vault_key = hush_core::SecretString::new(format!("vk_{id}_{}", secret.expose()));
+    let auth = derive_key(vault_key.expose(), SALT_AUTH, None);
+    let auth_hex: String = auth.iter().map(|b| format!("{b:02x}")).collect();
+    api.rotate_vaultenv_key(&ctx.org, project, &auth_hex)
+        .await?;
+    if ctx.json() {
+        return output::json(&serde_json::json!({ "vault_key": vault_key.expose() }));
+    }
+    println!(
+        "Rotated the signing key of {project}; requests signed with the old VAULT_KEY are refused.\n\n\
+         New key (shown only this once):\n\n    VAULT_KEY={}\n\n\
+         Next: put it in the .env of each approved machine, then re-push from one of them\n\
+         (`vde push --env <env>` for each environment): the stored secrets are encrypted\n\
+         with the old key.",
+        vault_key.expose()
     );
     Ok(())
 }

@@ -155,7 +155,11 @@ async fn real_client_end_to_end(db: Db) {
     let Some(database) = TestDatabase::create(db).await else {
         return;
     };
-    let server = TestServer::start_on(&database.url, [4u8; 32]).await;
+    // Open registration, so the client's own `init` may create a project.
+    let server = TestServer::start_with(&database.url, [4u8; 32], |c| {
+        c.vaultenv_open_registration = true
+    })
+    .await;
     let (url, admin) = (server.url.clone(), server.admin().to_owned());
 
     // Device A: init writes VAULT_KEY to .env and is the approved owner.
@@ -199,14 +203,14 @@ async fn real_client_end_to_end(db: Db) {
         .as_array()
         .unwrap()
         .iter()
-        .any(|p| p["slug"] == "my-app" && p["encryption_mode"] == "client"));
+        .any(|p| p["slug"] == "vaultenv-my-app" && p["encryption_mode"] == "client"));
     let versions = hush(
         &url,
         &admin,
         &[
             "versions",
             "--project",
-            "my-app",
+            "vaultenv-my-app",
             "--env",
             "production",
             "--output",
@@ -236,7 +240,13 @@ async fn real_client_end_to_end(db: Db) {
     let listed = hush(
         &url,
         &admin,
-        &["devices", "--project", "my-app", "--output", "json"],
+        &[
+            "devices",
+            "--project",
+            "vaultenv-my-app",
+            "--output",
+            "json",
+        ],
     );
     let devices: Value = serde_json::from_slice(&listed.stdout).unwrap();
     let pending = devices
@@ -249,7 +259,7 @@ async fn real_client_end_to_end(db: Db) {
     let approved = hush(
         &url,
         &admin,
-        &["devices", "approve", id, "--project", "my-app"],
+        &["devices", "approve", id, "--project", "vaultenv-my-app"],
     );
     assert!(
         approved.status.success(),
@@ -274,21 +284,74 @@ async fn real_client_end_to_end(db: Db) {
     let revoked = hush(
         &url,
         &admin,
-        &["devices", "revoke", id, "--project", "my-app"],
+        &["devices", "revoke", id, "--project", "vaultenv-my-app"],
     );
     assert!(revoked.status.success());
     let refused = b.vde(&["pull", "--env", "production"]);
     assert!(!refused.status.success());
     assert!(String::from_utf8_lossy(&refused.stderr).contains("Device not registered"));
 
-    // History and rollback: v3 = v1 again, which device A can read.
-    let history = a.vde_ok(&["versions", "--env", "production"]);
-    assert!(
-        history.contains("v1") && history.contains("v2"),
-        "{history}"
+    // The revoked laptop cannot approve itself with the vault key, nor
+    // list or revoke the others: devices are managed in hush.
+    for args in [
+        vec!["approve-device", "--id", id],
+        vec!["list-devices"],
+        vec!["revoke-device", "--id", id],
+    ] {
+        let out = b.vde(&args);
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            !out.status.success() && text.contains("devices_managed_in_hush"),
+            "vde {args:?}: {text}"
+        );
+    }
+    let listed = hush(
+        &url,
+        &admin,
+        &[
+            "devices",
+            "--project",
+            "vaultenv-my-app",
+            "--output",
+            "json",
+        ],
     );
-    let rolled = a.vde_ok(&["rollback", "--version", "1", "--env", "production"]);
-    assert!(rolled.contains("Rolled back production to v3"), "{rolled}");
+    let devices: Value = serde_json::from_slice(&listed.stdout).unwrap();
+    assert!(devices
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|d| d["id"] == id && d["status"] == "revoked"));
+
+    // History and rollback need an approved device, which the published
+    // client does not send with them: refused; hush's own commands do it.
+    // v3 = v1 again, which device A can read.
+    for args in [
+        vec!["versions", "--env", "production"],
+        vec!["rollback", "--version", "1", "--env", "production"],
+    ] {
+        let out = a.vde(&args);
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            !out.status.success() && text.contains("device_forbidden"),
+            "vde {args:?}: {text}"
+        );
+    }
+    let in_production = ["--project", "vaultenv-my-app", "--env", "production"];
+    let history = hush(&url, &admin, &[&["versions"][..], &in_production].concat());
+    let history = String::from_utf8_lossy(&history.stdout).into_owned();
+    assert!(history.contains('1') && history.contains('2'), "{history}");
+    let rolled = hush(
+        &url,
+        &admin,
+        &[&["rollback", "1"][..], &in_production].concat(),
+    );
+    let rolled_text = String::from_utf8_lossy(&rolled.stdout).into_owned();
+    assert!(
+        rolled.status.success() && rolled_text.contains("as version 3"),
+        "{rolled_text}{}",
+        String::from_utf8_lossy(&rolled.stderr)
+    );
     a.vde_ok(&["pull", "--env", "production", "--output", "after.env"]);
     assert_eq!(
         std::fs::read_to_string(a.app().join("after.env")).unwrap(),
@@ -315,6 +378,46 @@ async fn real_client_end_to_end(db: Db) {
     assert_eq!(seen, serde_json::json!({"WATCHED": "yes"}));
     assert!(watcher.wait().unwrap().success());
 
+    // The VAULT_KEY leaked: a project admin rotates it in hush. The old
+    // key is refused at once; device A re-pushes with the new one.
+    let rotated = hush(
+        &url,
+        &admin,
+        &[
+            "devices",
+            "rotate-key",
+            "--project",
+            "vaultenv-my-app",
+            "--output",
+            "json",
+        ],
+    );
+    assert!(
+        rotated.status.success(),
+        "{}",
+        String::from_utf8_lossy(&rotated.stderr)
+    );
+    let new_key: Value = serde_json::from_slice(&rotated.stdout).unwrap();
+    let new_key = new_key["vault_key"].as_str().unwrap().to_owned();
+    assert!(new_key.starts_with(
+        key_line
+            .trim()
+            .get(..46)
+            .unwrap()
+            .trim_start_matches("VAULT_KEY=")
+    ));
+    let refused = a.vde(&["pull", "--env", "production"]);
+    assert!(!refused.status.success(), "the old key no longer signs");
+    let mut fresh = format!("VAULT_KEY={new_key}\n");
+    for (k, v) in SECRETS {
+        fresh.push_str(&format!("{k}={v}\n"));
+    }
+    std::fs::write(a.app().join(".env"), format!("{fresh}WATCHED=yes\n")).unwrap();
+    a.vde_ok(&["push", "--env", "production"]);
+    std::fs::write(a.app().join(".env"), format!("VAULT_KEY={new_key}\n")).unwrap();
+    let env = loaded(&a.python(LOAD));
+    assert_eq!(env["API_KEY"], "s3cr3t # not a comment");
+
     // Everything is in the audit log, with IP and user agent.
     let audit = hush(
         &url,
@@ -332,6 +435,9 @@ async fn real_client_end_to_end(db: Db) {
         "vaultenv.push",
         "vaultenv.pull",
         "vaultenv.rollback",
+        "version.restore",
+        "vaultenv.key.rotate",
+        "vaultenv.device.approve",
         "vaultenv.device.register",
         "device.approve",
         "device.revoke",

@@ -79,8 +79,11 @@ impl Surface {
 /// How a route's caller proves who it is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Auth {
-    /// No credentials (liveness, login, vault-env's `project/create`).
+    /// No credentials (liveness, login).
     None,
+    /// A hush API token, or none where the operator opened the route to
+    /// anyone (vault-env's `project/create`, `--vaultenv-open-registration`).
+    TokenOrOpen,
     /// A hush API or session token (`Authorization: Bearer hush_…`).
     Token,
     /// Any hush token, pull tokens (`hsk_…`) included.
@@ -89,6 +92,9 @@ pub enum Auth {
     PullToken,
     /// vault-env's HMAC signature over body and timestamp.
     Signature,
+    /// Refused whatever is sent, with directions elsewhere (vault-env's
+    /// device management, which hush keeps to its project admins).
+    Refused,
 }
 
 /// One route of a surface.

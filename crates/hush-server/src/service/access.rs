@@ -46,6 +46,21 @@ impl Services {
         Ok(org)
     }
 
+    /// The organization the caller's token belongs to.
+    pub async fn own_org(&self, who: &Principal) -> Result<Organization, ServiceError> {
+        self.store
+            .organizations()
+            .await?
+            .into_iter()
+            .find(|o| o.id == who.token.org_id)
+            .ok_or_else(|| {
+                ServiceError::new(
+                    ErrorCode::InvalidToken,
+                    "the token's organization no longer exists",
+                )
+            })
+    }
+
     /// The caller's view of a project.
     pub async fn project(
         &self,

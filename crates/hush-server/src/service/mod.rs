@@ -28,6 +28,7 @@ use std::sync::Arc;
 
 use hush_store::{Environment, Project, Scope, Store, TokenRecord};
 
+use crate::error::ServiceError;
 use cache::TtlCache;
 
 pub use access::{ScopeAddress, Target};
@@ -104,21 +105,44 @@ pub struct Services {
     /// Merged views by scope key, checked against the lineage versions on
     /// every use (so never stale, on any number of replicas).
     views: views::ViewCache,
+    /// What the operator decided.
+    policy: Policy,
+    /// Throttles of their own (registrations, logins), apart from the
+    /// per-request limits.
+    throttle: crate::ratelimit::Buckets,
+}
+
+/// The operator's choices that services enforce.
+#[derive(Debug, Clone)]
+pub struct Policy {
     /// argon2id cost for new password hashes.
-    password_cost: hush_core::password::PasswordCost,
+    pub password_cost: hush_core::password::PasswordCost,
+    /// Whether anyone may create a vault-env project without a hush token
+    /// (`hush serve --vaultenv-open-registration`): off by default, since
+    /// an open server is a free secret store for the internet.
+    pub vaultenv_open_registration: bool,
 }
 
 impl Services {
     /// Services over `store`.
-    pub fn new(store: Arc<Store>, password_cost: hush_core::password::PasswordCost) -> Self {
+    pub fn new(store: Arc<Store>, policy: Policy) -> Self {
         Self {
             store,
-            password_cost,
+            policy,
+            throttle: crate::ratelimit::Buckets::default(),
             token_records: TtlCache::new(),
             user_roles: TtlCache::new(),
             pull_targets: TtlCache::new(),
             views: views::ViewCache::new(),
         }
+    }
+
+    /// Takes one unit of `key`'s bucket, or refuses with 429 and how long
+    /// to wait.
+    fn throttle(&self, key: String, rate: crate::ratelimit::Rate) -> Result<(), ServiceError> {
+        self.throttle
+            .take(key, rate, std::time::Instant::now())
+            .map_err(|retry_after| ServiceError::RateLimited { retry_after })
     }
 
     /// The token with this hash, from the cache or the store.

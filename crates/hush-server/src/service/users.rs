@@ -162,7 +162,7 @@ impl Users<'_> {
                 }
             }
         }
-        let hash = password::hash(&password, self.s.password_cost)
+        let hash = password::hash(&password, self.s.policy.password_cost)
             .map_err(|_| ServiceError::new(ErrorCode::WeakPassword, "cannot hash this password"))?;
         let user = self
             .s
@@ -205,7 +205,7 @@ impl Users<'_> {
             .user_by_email(&email.trim().to_ascii_lowercase())
             .await?;
         let Some(user) = user else {
-            password::verify(password, &decoy_hash(self.s.password_cost));
+            password::verify(password, &decoy_hash(self.s.policy.password_cost));
             return Err(refused());
         };
         if !password::verify(password, &user.password_hash) {
@@ -264,19 +264,7 @@ pub struct Identity {
 impl Users<'_> {
     /// Resolves the caller's restrictions and user (for `whoami`).
     pub async fn identity(&self, who: &Principal) -> Result<Identity, ServiceError> {
-        let org = self
-            .s
-            .store
-            .organizations()
-            .await?
-            .into_iter()
-            .find(|o| o.id == who.token.org_id)
-            .ok_or_else(|| {
-                ServiceError::new(
-                    ErrorCode::InvalidToken,
-                    "the token's organization no longer exists",
-                )
-            })?;
+        let org = self.s.own_org(who).await?;
         let project = match &who.token.project_id {
             Some(id) => Some(self.s.store.project_by_id(id).await?),
             None => None,

@@ -6,7 +6,7 @@
 //! each (the server cannot decrypt them), versioned like every scope, so
 //! the native API, `hush versions` and the audit log see it too.
 
-use hush_core::vaultenv::Signature;
+use hush_core::vaultenv::{Signature, SignedRequest};
 use hush_core::{SecretString, Slug};
 use hush_store::{
     Author, Blob, ChildKind, Device, DeviceStatus, EncryptionMode, Environment, Project, Scope,
@@ -16,6 +16,7 @@ use hush_store::{
 use super::{Services, DEFAULT_ORG};
 use crate::auth::{Permission, Principal};
 use crate::error::{ErrorCode, ServiceError};
+use crate::ratelimit::Rate;
 
 /// Environments a new vault-env project starts with (the seed's).
 pub const DEFAULT_ENVIRONMENTS: [&str; 3] = ["development", "staging", "production"];
@@ -47,28 +48,57 @@ impl Services {
 }
 
 impl VaultEnv<'_> {
-    /// `POST /project/create`: a client-encrypted project named after
-    /// `name` (a suffix keeps slugs unique) with the default environments.
-    pub async fn create(&self, name: &str) -> Result<(Project, Vec<String>), ServiceError> {
-        let org = self.s.store.organization(DEFAULT_ORG).await?;
-        let base = Some(Slug::suggest(name, 50))
-            .filter(|s| !s.is_empty())
-            .unwrap_or_else(|| "vault-env".to_owned());
-        let display = if name.trim().is_empty() {
-            base.as_str()
-        } else {
-            name.trim()
+    /// `POST /project/create`: a client-encrypted project with the default
+    /// environments. With a hush token (`org:admin`, organization-wide)
+    /// it is created in the token's organization under a slug from
+    /// `name`. Without one, only on a server with open registration, a
+    /// few per hour per client address, in the default organization under
+    /// a `vaultenv-` slug, so an anonymous caller never takes a name a
+    /// native project would want.
+    pub async fn create(
+        &self,
+        who: Option<&Principal>,
+        client_ip: &str,
+        name: &str,
+    ) -> Result<(Project, Vec<String>), ServiceError> {
+        let name = name.trim();
+        check_name(name)?;
+        let (org, base) = match who {
+            Some(who) => {
+                who.require_org_wide(Permission::OrgAdmin)?;
+                let org = self.s.own_org(who).await?;
+                (org, Slug::suggest(name, 50))
+            }
+            None if self.s.policy.vaultenv_open_registration => {
+                self.s
+                    .throttle(format!("vaultenv-create:{client_ip}"), REGISTRATION_RATE)?;
+                let org = self.s.store.organization(DEFAULT_ORG).await?;
+                (
+                    org,
+                    format!("{ANONYMOUS_PREFIX}{}", Slug::suggest(name, 40)),
+                )
+            }
+            None => {
+                return Err(ServiceError::new(
+                    ErrorCode::RegistrationClosed,
+                    "this server does not let anyone create vault-env projects: send \
+                     `Authorization: Bearer <hush admin token>`, or ask the operator to \
+                     start it with --vaultenv-open-registration",
+                ))
+            }
         };
+        let base = Some(base.trim_end_matches('-').to_owned())
+            .filter(|s| !s.is_empty() && s != ANONYMOUS_PREFIX.trim_end_matches('-'))
+            .unwrap_or_else(|| format!("{ANONYMOUS_PREFIX}project"));
+        let display = if name.is_empty() { base.as_str() } else { name };
         let mut attempt = 0;
         let project = loop {
             let candidate = if attempt == 0 {
                 base.clone()
             } else {
-                {
-                    let random = hush_core::token::generate("");
-                    let suffix: String = random.expose().chars().take(6).collect();
-                    format!("{base}-{}", suffix.to_ascii_lowercase())
-                }
+                let random = hush_core::token::generate("");
+                let suffix: String = random.expose().chars().take(6).collect();
+                format!("{base}-{}", suffix.to_ascii_lowercase())
             };
             let slug = Slug::parse("project", &candidate)?;
             match self
@@ -99,17 +129,35 @@ impl VaultEnv<'_> {
         &self,
         project_id: &str,
         key_hex: &str,
-        body: &[u8],
+        request: SignedRequest<'_>,
         signature: Option<&str>,
     ) -> Result<Project, ServiceError> {
         let project = self.project(project_id).await?;
-        let key = hush_core::vaultenv::decode_hex32(key_hex.trim()).ok_or_else(|| {
-            ServiceError::new(ErrorCode::InvalidKey, "auth_key_hash must be 64 hex digits")
-        })?;
-        self.check_signature(&project, &key, body, signature)
+        let key = parse_key(key_hex)?;
+        self.check_signature(&project, &key, request, signature)
             .await?;
         // A second call is refused (409 already_exists): the key is set once.
         self.s.store.set_vaultenv_key(&project.id, &key).await?;
+        Ok(project)
+    }
+
+    /// Replaces a project's signing key (its admins, through hush): after
+    /// a `VAULT_KEY` leaks, requests signed with the old one stop at once.
+    pub async fn rotate_key(
+        &self,
+        who: &Principal,
+        org: &str,
+        project: &str,
+        key_hex: &str,
+    ) -> Result<Project, ServiceError> {
+        let (_, project) = self.s.project(who, org, project).await?;
+        who.require_project_wide(&project.id, Permission::ProjectAdmin)?;
+        let key = parse_key(key_hex)?;
+        match self.s.store.vaultenv_key(&project.id).await? {
+            VaultKey::NotVaultEnv => return Err(unknown_project(&project.slug)),
+            VaultKey::NotSet | VaultKey::Set(_) => {}
+        }
+        self.s.store.replace_vaultenv_key(&project.id, &key).await?;
         Ok(project)
     }
 
@@ -119,11 +167,14 @@ impl VaultEnv<'_> {
     pub async fn verify(
         &self,
         project: &Project,
-        body: &[u8],
+        request: SignedRequest<'_>,
         signature: Option<&str>,
     ) -> Result<(), ServiceError> {
         match self.s.store.vaultenv_key(&project.id).await? {
-            VaultKey::Set(key) => self.check_signature(project, &key, body, signature).await,
+            VaultKey::Set(key) => {
+                self.check_signature(project, &key, request, signature)
+                    .await
+            }
             VaultKey::NotSet => Err(unauthorized(
                 ErrorCode::KeyNotSet,
                 "this project has no signing key yet: call /api/v1/project/set-key first",
@@ -149,7 +200,7 @@ impl VaultEnv<'_> {
         &self,
         project: &Project,
         key: &[u8; 32],
-        body: &[u8],
+        request: SignedRequest<'_>,
         header: Option<&str>,
     ) -> Result<(), ServiceError> {
         let header = header.ok_or_else(|| {
@@ -161,7 +212,7 @@ impl VaultEnv<'_> {
         let signature = Signature::parse(header).ok_or_else(|| {
             unauthorized(
                 ErrorCode::InvalidSignature,
-                "X-Vault-Signature must be v=<unix ms>,d=<64 hex digits>",
+                "X-Vault-Signature must be v=<unix ms>,d=<64 hex digits>[,s=2]",
             )
         })?;
         let now = crate::now_ms();
@@ -171,7 +222,7 @@ impl VaultEnv<'_> {
                 "the signature's timestamp is more than 5 minutes from the server's clock",
             ));
         }
-        if !signature.verify(key, body) {
+        if !signature.verify(key, request) {
             return Err(unauthorized(
                 ErrorCode::BadSignature,
                 "the signature does not match this project's key",
@@ -361,25 +412,6 @@ impl VaultEnv<'_> {
         Ok(self.s.store.restore(&scope, version, author, None).await?)
     }
 
-    /// A verified project's devices (vault-env `devices/list`).
-    pub async fn devices(&self, project: &Project) -> Result<Vec<Device>, ServiceError> {
-        Ok(self.s.store.devices(&project.id).await?)
-    }
-
-    /// Approves or revokes a device of a verified project.
-    pub async fn set_device(
-        &self,
-        project: &Project,
-        device_id: &str,
-        status: DeviceStatus,
-    ) -> Result<Device, ServiceError> {
-        Ok(self
-            .s
-            .store
-            .set_device_status(&project.id, device_id, status)
-            .await?)
-    }
-
     /// A vault-env project's devices, for its admins (native API).
     pub async fn list_devices(
         &self,
@@ -389,11 +421,14 @@ impl VaultEnv<'_> {
     ) -> Result<Vec<Device>, ServiceError> {
         let (_, project) = self.s.project(who, org, project).await?;
         who.require_project_wide(&project.id, Permission::ProjectAdmin)?;
-        self.devices(&project).await
+        Ok(self.s.store.devices(&project.id).await?)
     }
 
-    /// Approves or revokes a device (native API; the published client
-    /// signs these with a key the server cannot check).
+    /// Approves or revokes a device. Only hush-authenticated project
+    /// admins may: the vault-env protocol's own approve/revoke are signed
+    /// with the vault key every device holds, so accepting them would let
+    /// a revoked laptop, or anyone with a leaked `VAULT_KEY`, approve
+    /// itself.
     pub async fn set_device_status(
         &self,
         who: &Principal,
@@ -404,8 +439,47 @@ impl VaultEnv<'_> {
     ) -> Result<Device, ServiceError> {
         let (_, project) = self.s.project(who, org, project).await?;
         who.require_project_wide(&project.id, Permission::ProjectAdmin)?;
-        self.set_device(&project, device_id, status).await
+        Ok(self
+            .s
+            .store
+            .set_device_status(&project.id, device_id, status)
+            .await?)
     }
+}
+
+/// Longest project name `project/create` accepts.
+pub const MAX_PROJECT_NAME: usize = 100;
+
+/// Slug prefix of projects created without a hush token.
+const ANONYMOUS_PREFIX: &str = "vaultenv-";
+
+/// Anonymous creations per client address: a burst of 3, then one every
+/// 10 minutes.
+const REGISTRATION_RATE: Rate = Rate {
+    per_second: 1.0 / 600.0,
+    burst: 3.0,
+};
+
+fn check_name(name: &str) -> Result<(), ServiceError> {
+    if name.chars().count() > MAX_PROJECT_NAME {
+        return Err(ServiceError::new(
+            ErrorCode::InvalidName,
+            format!("project_name is longer than {MAX_PROJECT_NAME} characters"),
+        ));
+    }
+    if name.chars().any(char::is_control) {
+        return Err(ServiceError::new(
+            ErrorCode::InvalidName,
+            "project_name may not contain control characters",
+        ));
+    }
+    Ok(())
+}
+
+fn parse_key(key_hex: &str) -> Result<[u8; 32], ServiceError> {
+    hush_core::vaultenv::decode_hex32(key_hex.trim()).ok_or_else(|| {
+        ServiceError::new(ErrorCode::InvalidKey, "auth_key_hash must be 64 hex digits")
+    })
 }
 
 fn unknown_project(project_id: &str) -> ServiceError {

@@ -1,14 +1,22 @@
 //! Regression tests of the attacks a security review made on hush (the
 //! hardening issue): each test tries the abuse and checks it is refused.
 
-use hush_testkit::{code, on_both_backends, Api, TestEnv};
+use hush_core::vaultenv::{derive_key, sign, sign_request, SignedRequest, SALT_AUTH};
+use hush_testkit::{code, on_both_backends, Api, Db, TestDatabase, TestEnv, TestServer};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
+
+use crate::vaultenv::{hex, now, post, Vde};
 
 on_both_backends!(
     a_project_limited_token_stays_in_its_project,
     an_environment_limited_token_stays_in_its_environment,
     session_tokens_follow_their_user,
+    a_vault_key_alone_cannot_manage_devices,
+    versions_and_rollback_need_an_approved_device,
+    a_project_admin_rotates_the_signing_key,
+    signatures_can_bind_method_and_path,
+    vaultenv_registration_is_closed_by_default,
 );
 
 const TOKENS: &str = "/v1/orgs/default/tokens";
@@ -295,4 +303,429 @@ async fn session_tokens_follow_their_user(env: &TestEnv) {
     api.put(&format!("{web}/members/{mo}"), json!({ "role": "admin" }))
         .await;
     assert_eq!(pull.get("/v1/pull?env=production").await.0, StatusCode::OK);
+}
+
+/// The body naming a device, as the published client sends it.
+fn device_body(vde: &Vde<'_>, id: &str) -> Value {
+    json!({ "project_id": vde.project, "device_id": id })
+}
+
+async fn devices_by_status(api: &Api<'_>, slug: &str) -> Vec<(String, String)> {
+    let (_, devices) = api
+        .get(&format!("/v1/orgs/default/projects/{slug}/devices"))
+        .await;
+    devices
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| {
+            (
+                d["name"].as_str().unwrap().to_owned(),
+                d["status"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+async fn a_vault_key_alone_cannot_manage_devices(env: &TestEnv) {
+    let s = &env.server;
+    let api = Api::admin(env);
+    let vde = Vde::project(s, "app").await;
+    let (_, owner) = vde.register("owner").await;
+    assert_eq!(owner["status"], "approved", "the first device");
+    let (laptop_hash, laptop) = vde.register("laptop").await;
+    assert_eq!(laptop["status"], "pending");
+    let laptop_id = laptop["device_id"].as_str().unwrap();
+    let owner_id = owner["device_id"].as_str().unwrap();
+
+    // Signed with the vault key alone, or bound to a device secret as the
+    // published client signs them: refused, and nothing changes.
+    let vault_key_of_laptop = |body: &str| {
+        // What `vde approve-device` sends from the laptop: its device
+        // secret mixed in (which the server cannot check).
+        let key = derive_key("vk_whatever", SALT_AUTH, Some("laptop"));
+        sign(&key, body.as_bytes(), now())
+    };
+    for (path, id) in [
+        ("/api/v1/devices/approve", laptop_id),
+        ("/api/v1/devices/revoke", owner_id),
+        ("/api/v1/devices/list", ""),
+    ] {
+        let attempt = vde.call(path, device_body(&vde, id)).await;
+        assert_eq!(
+            (attempt.0, attempt.1["code"].as_str()),
+            (StatusCode::FORBIDDEN, Some("devices_managed_in_hush")),
+            "{path}: {}",
+            attempt.1
+        );
+        assert!(attempt.1["error"]
+            .as_str()
+            .unwrap()
+            .contains("hush devices"));
+        let body = device_body(&vde, id).to_string();
+        let sig = vault_key_of_laptop(&body);
+        let attempt = post(s, path, body, Some(sig), None).await;
+        assert_eq!(attempt.0, StatusCode::FORBIDDEN, "{path}");
+    }
+    assert_eq!(
+        devices_by_status(&api, "app").await,
+        [
+            ("owner".to_owned(), "approved".to_owned()),
+            ("laptop".to_owned(), "pending".to_owned())
+        ]
+    );
+    let pull = json!({ "project_id": vde.project, "environment": "production", "device_hash": laptop_hash });
+    assert_eq!(
+        vde.call("/api/v1/secrets/pull", pull.clone()).await.0,
+        StatusCode::FORBIDDEN
+    );
+
+    // A project admin approves in hush; revoked, the laptop cannot
+    // re-approve itself.
+    let devices = "/v1/orgs/default/projects/app/devices";
+    let (status, _) = api
+        .post(&format!("{devices}/{laptop_id}/approve"), json!({}))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _) = api
+        .post(&format!("{devices}/{laptop_id}/revoke"), json!({}))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let attempt = vde
+        .call("/api/v1/devices/approve", device_body(&vde, laptop_id))
+        .await;
+    assert_eq!(attempt.0, StatusCode::FORBIDDEN);
+    assert_eq!(
+        vde.call("/api/v1/secrets/pull", pull).await.0,
+        StatusCode::FORBIDDEN,
+        "still revoked"
+    );
+    // A token limited to one environment manages no devices.
+    let locked = api.with(
+        &api.token(json!({
+            "name": "dev", "scopes": ["project:admin"], "project": "app", "environment": "development",
+        }))
+        .await,
+    );
+    let (status, body) = locked
+        .post(&format!("{devices}/{laptop_id}/approve"), json!({}))
+        .await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::FORBIDDEN, "token_limited")
+    );
+}
+
+async fn versions_and_rollback_need_an_approved_device(env: &TestEnv) {
+    let vde = Vde::project(&env.server, "app").await;
+    let (owner, _) = vde.register("owner").await;
+    let (pending, _) = vde.register("laptop").await;
+    for blob in ["b25l", "dHdv"] {
+        let (status, body) = vde
+            .call(
+                "/api/v1/secrets/push",
+                json!({ "project_id": vde.project, "environment": "production", "secrets": blob, "device_hash": owner }),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+    }
+    let body = |device: Option<&str>, extra: Value| {
+        let mut body = json!({ "project_id": vde.project, "environment": "production" });
+        if let Some(device) = device {
+            body["device_hash"] = json!(device);
+        }
+        if let Value::Object(extra) = extra {
+            body.as_object_mut().unwrap().extend(extra);
+        }
+        body
+    };
+    for (path, extra) in [
+        ("/api/v1/secrets/versions", json!({})),
+        ("/api/v1/secrets/rollback", json!({ "version": 1 })),
+    ] {
+        for device in [None, Some(pending.as_str()), Some("00")] {
+            let (status, err) = vde.call(path, body(device, extra.clone())).await;
+            assert_eq!(
+                (status, err["code"].as_str()),
+                (StatusCode::FORBIDDEN, Some("device_forbidden")),
+                "{path} {device:?}"
+            );
+        }
+    }
+    let (status, current) = vde
+        .call("/api/v1/secrets/current-version", body(None, json!({})))
+        .await;
+    assert_eq!(
+        (status, current["version"].as_i64()),
+        (StatusCode::OK, Some(2))
+    );
+    let (status, _) = vde
+        .call(
+            "/api/v1/secrets/current-version",
+            body(Some(&pending), json!({})),
+        )
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::FORBIDDEN,
+        "a named device must be approved"
+    );
+
+    // With the approved device: listed and rolled back.
+    let (status, versions) = vde
+        .call("/api/v1/secrets/versions", body(Some(&owner), json!({})))
+        .await;
+    assert_eq!(
+        (status, versions["versions"].as_array().map(Vec::len)),
+        (StatusCode::OK, Some(2))
+    );
+    let (status, rolled) = vde
+        .call(
+            "/api/v1/secrets/rollback",
+            body(Some(&owner), json!({ "version": 1 })),
+        )
+        .await;
+    assert_eq!(
+        (status, rolled["version"].as_i64()),
+        (StatusCode::OK, Some(3))
+    );
+}
+
+async fn a_project_admin_rotates_the_signing_key(env: &TestEnv) {
+    let s = &env.server;
+    let api = Api::admin(env);
+    let old = Vde::project(s, "app").await;
+    let (device, _) = old.register("owner").await;
+    let pull =
+        json!({ "project_id": old.project, "environment": "production", "device_hash": device });
+    old.call(
+        "/api/v1/secrets/push",
+        json!({ "project_id": old.project, "environment": "production", "secrets": "b25l", "device_hash": device }),
+    )
+    .await;
+    let new = Vde::of(s, &old.project);
+    let rotate = "/v1/orgs/default/projects/app/vaultenv-key";
+    let body = json!({ "auth_key_hash": hex(&new.auth) });
+
+    // Not with a token limited to an environment, nor with a bad key.
+    let locked = api.with(
+        &api.token(json!({
+            "name": "dev", "scopes": ["project:admin"], "project": "app", "environment": "development",
+        }))
+        .await,
+    );
+    let attempt = locked.put(rotate, body.clone()).await;
+    assert_eq!(refused(&attempt), (StatusCode::FORBIDDEN, "token_limited"));
+    let attempt = api.put(rotate, json!({ "auth_key_hash": "not hex" })).await;
+    assert_eq!(refused(&attempt), (StatusCode::BAD_REQUEST, "invalid_key"));
+    api.project("native", &[]).await;
+    let attempt = api
+        .put(
+            "/v1/orgs/default/projects/native/vaultenv-key",
+            body.clone(),
+        )
+        .await;
+    assert_eq!(attempt.0, StatusCode::NOT_FOUND, "not a vault-env project");
+    assert_eq!(
+        old.call("/api/v1/secrets/pull", pull.clone()).await.0,
+        StatusCode::OK
+    );
+
+    let (status, _) = api.put(rotate, body).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let attempt = old.call("/api/v1/secrets/pull", pull.clone()).await;
+    assert_eq!(
+        (attempt.0, attempt.1["code"].as_str()),
+        (StatusCode::UNAUTHORIZED, Some("bad_signature")),
+        "the old key stops at once"
+    );
+    let (status, pulled) = new.call("/api/v1/secrets/pull", pull).await;
+    assert_eq!(
+        (status, pulled["secrets"].as_str()),
+        (StatusCode::OK, Some("b25l"))
+    );
+    let (_, page) = api
+        .get("/v1/orgs/default/audit?action=vaultenv.key.rotate")
+        .await;
+    let results: Vec<&str> = page["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["result"].as_str().unwrap())
+        .collect();
+    assert_eq!(results, ["ok", "denied", "error", "denied"], "{page}");
+}
+
+async fn signatures_can_bind_method_and_path(env: &TestEnv) {
+    let s = &env.server;
+    let vde = Vde::project(s, "app").await;
+    let (device, _) = vde.register("owner").await;
+    let body =
+        json!({ "project_id": vde.project, "environment": "production", "device_hash": device })
+            .to_string();
+    let bound = |path: &'static str| {
+        sign_request(
+            &vde.auth,
+            SignedRequest {
+                method: "POST",
+                path,
+                body: body.as_bytes(),
+            },
+            now(),
+        )
+    };
+    let (status, current) = post(
+        s,
+        "/api/v1/secrets/current-version",
+        body.clone(),
+        Some(bound("/api/v1/secrets/current-version")),
+        None,
+    )
+    .await;
+    assert_eq!(
+        (status, current["version"].as_i64()),
+        (StatusCode::OK, Some(0))
+    );
+    // Captured on its way to one endpoint, it does not open another.
+    let attempt = post(
+        s,
+        "/api/v1/secrets/pull",
+        body.clone(),
+        Some(bound("/api/v1/secrets/current-version")),
+        None,
+    )
+    .await;
+    assert_eq!(
+        (attempt.0, attempt.1["code"].as_str()),
+        (StatusCode::UNAUTHORIZED, Some("bad_signature"))
+    );
+}
+
+async fn vaultenv_registration_is_closed_by_default(env: &TestEnv) {
+    let s = &env.server;
+    let api = Api::admin(env);
+    let (status, body) = Vde::create(s, "squat", None).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (StatusCode::UNAUTHORIZED, Some("registration_closed"))
+    );
+    assert!(body["error"]
+        .as_str()
+        .unwrap()
+        .contains("--vaultenv-open-registration"));
+    api.project("web", &[]).await;
+    let limited = api
+        .token(json!({ "name": "web", "scopes": ["org:admin"], "project": "web" }))
+        .await;
+    let (status, body) = Vde::create(s, "squat", Some(&limited)).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (StatusCode::FORBIDDEN, Some("token_limited"))
+    );
+    let (status, body) = Vde::create(s, "My App", Some(s.admin())).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (_, projects) = api.get("/v1/orgs/default/projects").await;
+    let slugs: Vec<&str> = projects
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["slug"].as_str().unwrap())
+        .collect();
+    assert!(
+        slugs.contains(&"my-app") && !slugs.contains(&"squat"),
+        "{slugs:?}"
+    );
+}
+
+/// With open registration: anonymous creations are capped per address,
+/// named in their own namespace, and their names are checked.
+async fn open_registration_is_limited(db: Db) {
+    let Some(db) = TestDatabase::create(db).await else {
+        return;
+    };
+    let s =
+        TestServer::start_with(&db.url, [5u8; 32], |c| c.vaultenv_open_registration = true).await;
+    let api = Api::on(&s, s.admin());
+    for bad in ["x".repeat(101), "evil\u{1b}[31m".to_owned()] {
+        let (status, body) = Vde::create(&s, &bad, None).await;
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_name"))
+        );
+    }
+    for _ in 0..3 {
+        let (status, body) = Vde::create(&s, "web", None).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+    }
+    let (status, body) = Vde::create(&s, "web", None).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (StatusCode::TOO_MANY_REQUESTS, Some("rate_limited"))
+    );
+    // None took the name a native project wants.
+    let (_, projects) = api.get("/v1/orgs/default/projects").await;
+    let slugs: Vec<&str> = projects
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["slug"].as_str().unwrap())
+        .collect();
+    assert_eq!(slugs.len(), 3, "{slugs:?}");
+    assert!(
+        slugs.iter().all(|s| s.starts_with("vaultenv-web")),
+        "{slugs:?}"
+    );
+    api.project("web", &[]).await;
+    s.stop().await;
+    db.drop_db().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn open_registration_is_limited_sqlite() {
+    open_registration_is_limited(Db::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn open_registration_is_limited_postgres() {
+    open_registration_is_limited(Db::Postgres).await;
+}
+
+/// Two replicas register devices of one new project at the same time:
+/// exactly one is the auto-approved first device.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn first_device_approval_is_race_free_across_replicas() {
+    let Some(db) = TestDatabase::create(Db::Postgres).await else {
+        return;
+    };
+    let first = TestServer::start_on(&db.url, [6u8; 32]).await;
+    let second = TestServer::start_on(&db.url, [6u8; 32]).await;
+    for round in 0..5 {
+        let one = Vde::project(&first, &format!("race-{round}")).await;
+        let mut registrations = tokio::task::JoinSet::new();
+        for i in 0..12 {
+            let url = [&first.url, &second.url][i % 2].clone();
+            let (project, auth) = (one.project.clone(), one.auth);
+            registrations.spawn(async move {
+                let hash = hush_core::vaultenv::device_hash(&format!("device-{i}"));
+                let body = json!({ "project_id": project, "device_name": i.to_string(), "device_hash": hash })
+                    .to_string();
+                let signature = sign(&auth, body.as_bytes(), now());
+                let response = reqwest::Client::new()
+                    .post(format!("{url}/api/v1/devices/register"))
+                    .header("content-type", "application/json")
+                    .header("x-vault-signature", signature)
+                    .body(body)
+                    .send()
+                    .await
+                    .unwrap();
+                response.json::<Value>().await.unwrap()
+            });
+        }
+        let answers = registrations.join_all().await;
+        let approved = answers.iter().filter(|a| a["status"] == "approved").count();
+        assert_eq!(approved, 1, "round {round}: {answers:?}");
+    }
+    second.stop().await;
+    first.stop().await;
+    db.drop_db().await;
 }

@@ -1,43 +1,130 @@
 //! The vault-env protocol spoken directly, signed as the published client
 //! signs.
 
-use hush_testkit::{on_both_backends, Api, TestEnv};
+use hush_core::vaultenv::{derive_key, device_hash, sign, SALT_AUTH};
+use hush_testkit::{on_both_backends, Api, TestEnv, TestServer};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
 on_both_backends!(vaultenv_protocol_refuses_bad_requests,);
 
+/// Speaks vault-env to a test server the way the published client does.
+pub struct Vde<'a> {
+    /// The server.
+    pub s: &'a TestServer,
+    /// The project id.
+    pub project: String,
+    /// The request-signing key derived from the project's vault key.
+    pub auth: [u8; 32],
+}
+
+/// Unix milliseconds now.
+pub fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64
+}
+
+/// POSTs `body` to `path` with an optional signature and bearer token.
+pub async fn post(
+    s: &TestServer,
+    path: &str,
+    body: String,
+    signature: Option<String>,
+    bearer: Option<&str>,
+) -> (StatusCode, Value) {
+    let mut req = s
+        .anonymous(Method::POST, path)
+        .header("content-type", "application/json")
+        .body(body);
+    if let Some(sig) = signature {
+        req = req.header("x-vault-signature", sig);
+    }
+    if let Some(token) = bearer {
+        req = req.bearer_auth(token);
+    }
+    let resp = req.send().await.unwrap();
+    let status = resp.status();
+    (status, resp.json::<Value>().await.unwrap_or(Value::Null))
+}
+
+impl<'a> Vde<'a> {
+    /// `project/create` (with `bearer` as the hush token, if any).
+    pub async fn create(s: &TestServer, name: &str, bearer: Option<&str>) -> (StatusCode, Value) {
+        let body = json!({ "project_name": name }).to_string();
+        post(s, "/api/v1/project/create", body, None, bearer).await
+    }
+
+    /// A client of project `project` holding a fresh vault key (not yet
+    /// registered with `set-key`).
+    pub fn of(s: &'a TestServer, project: &str) -> Self {
+        let secret = hush_core::token::random_hex(32);
+        let vault_key = format!("vk_{project}_{}", secret.expose());
+        let auth = derive_key(&vault_key, SALT_AUTH, None);
+        Vde {
+            s,
+            project: project.to_owned(),
+            auth: *auth,
+        }
+    }
+
+    /// Creates a project (as the bootstrap admin) and registers the key.
+    pub async fn project(s: &'a TestServer, name: &str) -> Self {
+        let (status, created) = Self::create(s, name, Some(s.admin())).await;
+        assert_eq!(status, StatusCode::OK, "{created}");
+        let vde = Self::of(s, created["project_id"].as_str().unwrap());
+        let (status, body) = vde
+            .call("/api/v1/project/set-key", vde.set_key_body())
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        vde
+    }
+
+    /// The body of `set-key` for this client's key.
+    pub fn set_key_body(&self) -> Value {
+        json!({ "project_id": self.project, "auth_key_hash": hex(&self.auth) })
+    }
+
+    /// A body-only signature of `body`, now.
+    pub fn sign(&self, body: &str) -> String {
+        sign(&self.auth, body.as_bytes(), now())
+    }
+
+    /// POSTs `body`, signed as the published client signs.
+    pub async fn call(&self, path: &str, body: Value) -> (StatusCode, Value) {
+        let body = body.to_string();
+        let sig = self.sign(&body);
+        post(self.s, path, body, Some(sig), None).await
+    }
+
+    /// Registers a device; returns its hash and the answer.
+    pub async fn register(&self, secret: &str) -> (String, Value) {
+        let hash = device_hash(secret);
+        let (status, body) = self
+            .call(
+                "/api/v1/devices/register",
+                json!({ "project_id": self.project, "device_name": secret, "device_hash": hash }),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        (hash, body)
+    }
+}
+
+/// Lowercase hex.
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
 /// The vault-env protocol spoken directly (signed as the published client
 /// signs): each bad request is a clear 4xx and stores nothing.
 async fn vaultenv_protocol_refuses_bad_requests(env: &TestEnv) {
-    use hush_core::vaultenv::{derive_key, device_hash, sign, SALT_AUTH};
     let s = &env.server;
     let post = |path: &'static str, body: String, signature: Option<String>| {
-        let mut req = s
-            .anonymous(Method::POST, path)
-            .header("content-type", "application/json")
-            .body(body);
-        if let Some(sig) = signature {
-            req = req.header("x-vault-signature", sig);
-        }
-        async move {
-            let resp = req.send().await.unwrap();
-            let status = resp.status();
-            (status, resp.json::<Value>().await.unwrap_or(Value::Null))
-        }
+        post(s, path, body, signature, None)
     };
-    let now = || {
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_millis() as i64
-    };
-    let (status, created) = post(
-        "/api/v1/project/create",
-        json!({"project_name": "Proto App"}).to_string(),
-        None,
-    )
-    .await;
+    let (status, created) = Vde::create(s, "Proto App", Some(s.admin())).await;
     assert_eq!(status, StatusCode::OK, "{created}");
     assert_eq!(
         created["environments"],

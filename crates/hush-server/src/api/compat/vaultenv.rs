@@ -2,19 +2,29 @@
 //! `vaultdotenv`: `POST /api/v1/project/*`, `/secrets/*`, `/devices/*`.
 //!
 //! Every call but `project/create` is signed: `X-Vault-Signature` over the
-//! exact body bytes, so handlers read the raw body, check the signature,
-//! and only then parse it. Errors are `{"error":"…","code":"…"}` with the
-//! status the seed implies (403 with "pending" for a pending device).
+//! exact body bytes (or, with `s=2`, over method, path and body), so
+//! handlers read the raw body, check the signature, and only then parse
+//! it. Errors are `{"error":"…","code":"…"}` with the status the seed
+//! implies (403 with "pending" for a pending device).
+//!
+//! Where hush is stricter than the seed's server, because the seed's
+//! threat model says a leaked `VAULT_KEY` alone must not be enough:
+//! `project/create` needs a hush admin token unless the operator opened
+//! registration; `devices/approve|list|revoke` are refused (project admins
+//! manage devices in hush); `versions` and `rollback` need an approved
+//! device.
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 
-use crate::service::model::{Device, DeviceStatus, Project};
-use axum::extract::State;
+use crate::service::model::{Device, Project};
+use axum::extract::{ConnectInfo, FromRequest, OriginalUri, Request, State};
 use axum::http::{HeaderMap, Method};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{post, MethodRouter};
 use axum::{Extension, Json, Router};
 use hush_core::time::to_rfc3339;
+use hush_core::vaultenv::SignedRequest;
 use hush_core::SecretString;
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
@@ -38,40 +48,35 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/api/v1/secrets/versions", post(versions))
         .route("/api/v1/secrets/rollback", post(rollback))
         .route("/api/v1/devices/register", post(register))
-        .route("/api/v1/devices/approve", post(approve))
-        .route("/api/v1/devices/list", post(list_devices))
-        .route("/api/v1/devices/revoke", post(revoke))
+        .route("/api/v1/devices/approve", post(device_admin))
+        .route("/api/v1/devices/list", post(device_admin))
+        .route("/api/v1/devices/revoke", post(device_admin))
 }
 
-macro_rules! signed {
-    ($($path:literal => $action:literal,)*) => {
-        &[
-            Route::new(
-                Method::POST,
-                "/api/v1/project/create",
-                "vaultenv.project.create",
-                Auth::None,
-            ),
-            $(Route::new(Method::POST, $path, $action, Auth::Signature),)*
-        ]
+macro_rules! vaultenv {
+    ($($path:literal => $action:literal, $auth:ident;)*) => {
+        &[$(Route::new(Method::POST, $path, $action, Auth::$auth),)*]
     };
 }
 
-/// vault-env: every route is a signed POST, but `project/create`.
+/// vault-env: every route is a signed POST, but `project/create` (a hush
+/// token, or none where the operator allows it) and device management
+/// (refused whatever is sent).
 pub static DECLARATION: Declaration = Declaration {
     surface: Surface::VaultEnv,
     prefixes: &["/api/v1/project/", "/api/v1/devices/"],
-    routes: signed! {
-        "/api/v1/project/set-key" => "vaultenv.project.set_key",
-        "/api/v1/secrets/push" => "vaultenv.push",
-        "/api/v1/secrets/pull" => "vaultenv.pull",
-        "/api/v1/secrets/current-version" => "vaultenv.current_version",
-        "/api/v1/secrets/versions" => "vaultenv.versions",
-        "/api/v1/secrets/rollback" => "vaultenv.rollback",
-        "/api/v1/devices/register" => "vaultenv.device.register",
-        "/api/v1/devices/approve" => "vaultenv.device.approve",
-        "/api/v1/devices/list" => "vaultenv.device.list",
-        "/api/v1/devices/revoke" => "vaultenv.device.revoke",
+    routes: vaultenv! {
+        "/api/v1/project/create" => "vaultenv.project.create", TokenOrOpen;
+        "/api/v1/project/set-key" => "vaultenv.project.set_key", Signature;
+        "/api/v1/secrets/push" => "vaultenv.push", Signature;
+        "/api/v1/secrets/pull" => "vaultenv.pull", Signature;
+        "/api/v1/secrets/current-version" => "vaultenv.current_version", Signature;
+        "/api/v1/secrets/versions" => "vaultenv.versions", Signature;
+        "/api/v1/secrets/rollback" => "vaultenv.rollback", Signature;
+        "/api/v1/devices/register" => "vaultenv.device.register", Signature;
+        "/api/v1/devices/approve" => "vaultenv.device.approve", Refused;
+        "/api/v1/devices/list" => "vaultenv.device.list", Refused;
+        "/api/v1/devices/revoke" => "vaultenv.device.revoke", Refused;
     },
 };
 
@@ -94,10 +99,56 @@ fn parse<T: DeserializeOwned>(body: &[u8]) -> std::result::Result<T, ServiceErro
     })
 }
 
-fn signature(headers: &HeaderMap) -> Option<&str> {
-    headers
-        .get("x-vault-signature")
-        .and_then(|v| v.to_str().ok())
+/// A signed request as its handler needs it: the exact body bytes, the
+/// `X-Vault-Signature` header, and the method and path a request-bound
+/// signature (`s=2`) covers.
+struct Signed {
+    method: Method,
+    path: String,
+    signature: Option<String>,
+    body: axum::body::Bytes,
+}
+
+impl Signed {
+    fn request(&self) -> SignedRequest<'_> {
+        SignedRequest {
+            method: self.method.as_str(),
+            path: &self.path,
+            body: &self.body,
+        }
+    }
+
+    fn signature(&self) -> Option<&str> {
+        self.signature.as_deref()
+    }
+
+    fn parse<T: DeserializeOwned>(&self) -> Result<T> {
+        parse(&self.body)
+    }
+}
+
+impl FromRequest<Arc<AppState>> for Signed {
+    type Rejection = ServiceError;
+
+    async fn from_request(req: Request, state: &Arc<AppState>) -> Result<Self> {
+        let method = req.method().clone();
+        let path = req
+            .extensions()
+            .get::<OriginalUri>()
+            .map_or_else(|| req.uri().path().to_owned(), |o| o.path().to_owned());
+        let signature = req
+            .headers()
+            .get("x-vault-signature")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let RawBody(body) = RawBody::from_request(req, state).await?;
+        Ok(Signed {
+            method,
+            path,
+            signature,
+            body,
+        })
+    }
 }
 
 /// The request's project, once its signature checks out. The audit entry
@@ -107,8 +158,7 @@ async fn verified(
     app: &AppState,
     slot: &Slot,
     project_id: &str,
-    body: &[u8],
-    headers: &HeaderMap,
+    signed: &Signed,
 ) -> std::result::Result<Project, ServiceError> {
     let project = app.services.vaultenv().project(project_id).await?;
     if let Some(Extension(slot)) = slot {
@@ -117,7 +167,7 @@ async fn verified(
     }
     app.services
         .vaultenv()
-        .verify(&project, body, signature(headers))
+        .verify(&project, signed.request(), signed.signature())
         .await?;
     identify(slot, &project, None);
     Ok(project)
@@ -135,10 +185,32 @@ struct CreateBody {
     project_name: String,
 }
 
-async fn create(State(app): S, slot: Slot, RawBody(body): RawBody) -> Result<Json<Value>> {
+/// Anonymous on a server with open registration; otherwise with a hush
+/// admin token as `Authorization: Bearer`.
+async fn create(
+    State(app): S,
+    slot: Slot,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    RawBody(body): RawBody,
+) -> Result<Json<Value>> {
     let body: CreateBody = parse(&body)?;
-    let (project, environments) = app.services.vaultenv().create(&body.project_name).await?;
-    identify(&slot, &project, None);
+    let who = match crate::auth::bearer(&headers) {
+        Some(token) => Some(
+            crate::auth::authenticate(&app, token)
+                .await?
+                .audited_by(slot.as_deref()),
+        ),
+        None => None,
+    };
+    let (project, environments) = app
+        .services
+        .vaultenv()
+        .create(who.as_ref(), &peer.ip().to_string(), &body.project_name)
+        .await?;
+    if who.is_none() {
+        identify(&slot, &project, None);
+    }
     Ok(Json(
         json!({ "project_id": project.id, "environments": environments }),
     ))
@@ -150,21 +222,16 @@ struct SetKeyBody {
     auth_key_hash: String,
 }
 
-async fn set_key(
-    State(app): S,
-    slot: Slot,
-    headers: HeaderMap,
-    RawBody(raw): RawBody,
-) -> Result<Json<Value>> {
-    let body: SetKeyBody = parse(&raw)?;
+async fn set_key(State(app): S, slot: Slot, signed: Signed) -> Result<Json<Value>> {
+    let body: SetKeyBody = signed.parse()?;
     let project = app
         .services
         .vaultenv()
         .set_key(
             &body.project_id,
             &body.auth_key_hash,
-            &raw,
-            signature(&headers),
+            signed.request(),
+            signed.signature(),
         )
         .await?;
     identify(&slot, &project, None);
@@ -185,15 +252,15 @@ fn development() -> String {
     "development".to_owned()
 }
 
-/// Verifies the request and its device; returns both.
+/// Verifies the request and its device, which must be approved; returns
+/// both.
 async fn with_device(
     app: &AppState,
     slot: &Slot,
     body: &EnvBody,
-    raw: &[u8],
-    headers: &HeaderMap,
+    signed: &Signed,
 ) -> std::result::Result<(Project, Device), ServiceError> {
-    let project = verified(app, slot, &body.project_id, raw, headers).await?;
+    let project = verified(app, slot, &body.project_id, signed).await?;
     let device = app
         .services
         .vaultenv()
@@ -212,14 +279,9 @@ struct PushBody {
     key_names: Vec<String>,
 }
 
-async fn push(
-    State(app): S,
-    slot: Slot,
-    headers: HeaderMap,
-    RawBody(raw): RawBody,
-) -> Result<Json<Value>> {
-    let body: PushBody = parse(&raw)?;
-    let (project, device) = with_device(&app, &slot, &body.env, &raw, &headers).await?;
+async fn push(State(app): S, slot: Slot, signed: Signed) -> Result<Json<Value>> {
+    let body: PushBody = signed.parse()?;
+    let (project, device) = with_device(&app, &slot, &body.env, &signed).await?;
     let blob = SecretString::new(body.secrets);
     let env = &body.env.environment;
     let (app, project, blob) = (&app, &project, &blob);
@@ -238,14 +300,9 @@ pub fn pull_route() -> MethodRouter<Arc<AppState>> {
     post(pull)
 }
 
-async fn pull(
-    State(app): S,
-    slot: Slot,
-    headers: HeaderMap,
-    RawBody(raw): RawBody,
-) -> Result<Json<Value>> {
-    let body: EnvBody = parse(&raw)?;
-    let (project, _) = with_device(&app, &slot, &body, &raw, &headers).await?;
+async fn pull(State(app): S, slot: Slot, signed: Signed) -> Result<Json<Value>> {
+    let body: EnvBody = signed.parse()?;
+    let (project, _) = with_device(&app, &slot, &body, &signed).await?;
     let blob = app
         .services
         .vaultenv()
@@ -256,14 +313,15 @@ async fn pull(
     Ok(Json(json!({ "secrets": text, "version": blob.version })))
 }
 
-async fn current_version(
-    State(app): S,
-    slot: Slot,
-    headers: HeaderMap,
-    RawBody(raw): RawBody,
-) -> Result<Json<Value>> {
-    let body: EnvBody = parse(&raw)?;
-    let project = verified(&app, &slot, &body.project_id, &raw, &headers).await?;
+/// Answered with a valid signature alone (only a version number and a
+/// time: the published client's `watch()` polls it without a device);
+/// a device that is named must be approved.
+async fn current_version(State(app): S, slot: Slot, signed: Signed) -> Result<Json<Value>> {
+    let body: EnvBody = signed.parse()?;
+    let project = match body.device_hash {
+        Some(_) => with_device(&app, &slot, &body, &signed).await?.0,
+        None => verified(&app, &slot, &body.project_id, &signed).await?,
+    };
     let current = app
         .services
         .vaultenv()
@@ -275,14 +333,10 @@ async fn current_version(
     }))
 }
 
-async fn versions(
-    State(app): S,
-    slot: Slot,
-    headers: HeaderMap,
-    RawBody(raw): RawBody,
-) -> Result<Json<Value>> {
-    let body: EnvBody = parse(&raw)?;
-    let project = verified(&app, &slot, &body.project_id, &raw, &headers).await?;
+/// Needs an approved device: the history names every key ever changed.
+async fn versions(State(app): S, slot: Slot, signed: Signed) -> Result<Json<Value>> {
+    let body: EnvBody = signed.parse()?;
+    let (project, _) = with_device(&app, &slot, &body, &signed).await?;
     let versions = app
         .services
         .vaultenv()
@@ -308,32 +362,18 @@ struct RollbackBody {
     version: i64,
 }
 
-async fn rollback(
-    State(app): S,
-    slot: Slot,
-    headers: HeaderMap,
-    RawBody(raw): RawBody,
-) -> Result<Json<Value>> {
-    let body: RollbackBody = parse(&raw)?;
-    let project = verified(&app, &slot, &body.env.project_id, &raw, &headers).await?;
-    // The published client sends no device hash here; when one is sent it
-    // must belong to an approved device.
-    let device = match &body.env.device_hash {
-        Some(hash) => Some(app.services.vaultenv().device(&project, Some(hash)).await?),
-        None => None,
-    };
-    identify(&slot, &project, device.as_ref());
+/// Needs an approved device: with the vault key alone, a leaked key could
+/// put back secrets that were rotated away.
+async fn rollback(State(app): S, slot: Slot, signed: Signed) -> Result<Json<Value>> {
+    let body: RollbackBody = signed.parse()?;
+    let (project, device) = with_device(&app, &slot, &body.env, &signed).await?;
     let (app, project, env) = (&app, &project, &body.env.environment);
-    let version = AuditSlot::commit(
-        slot.as_deref(),
-        actor(device.as_ref()),
-        |author| async move {
-            app.services
-                .vaultenv()
-                .rollback(project, &author, env, body.version)
-                .await
-        },
-    )
+    let version = AuditSlot::commit(slot.as_deref(), actor(Some(&device)), |author| async move {
+        app.services
+            .vaultenv()
+            .rollback(project, &author, env, body.version)
+            .await
+    })
     .await?;
     Ok(Json(json!({ "version": version.version })))
 }
@@ -346,14 +386,9 @@ struct RegisterBody {
     device_hash: String,
 }
 
-async fn register(
-    State(app): S,
-    slot: Slot,
-    headers: HeaderMap,
-    RawBody(raw): RawBody,
-) -> Result<Json<Value>> {
-    let body: RegisterBody = parse(&raw)?;
-    let project = verified(&app, &slot, &body.project_id, &raw, &headers).await?;
+async fn register(State(app): S, slot: Slot, signed: Signed) -> Result<Json<Value>> {
+    let body: RegisterBody = signed.parse()?;
+    let project = verified(&app, &slot, &body.project_id, &signed).await?;
     let device = app
         .services
         .vaultenv()
@@ -368,92 +403,26 @@ async fn register(
 #[derive(Deserialize)]
 struct DeviceBody {
     project_id: String,
-    #[serde(default)]
-    device_id: String,
 }
 
-/// Device management needs a signature the server can check. The published
-/// client signs approve/list/revoke with a key derived from its device
-/// secret, which the server never sees; those requests are refused with
-/// directions to hush's own device commands.
-async fn device_admin(
-    app: &AppState,
-    slot: &Slot,
-    raw: &[u8],
-    headers: &HeaderMap,
-) -> std::result::Result<(Project, DeviceBody), ServiceError> {
-    let body: DeviceBody = parse(raw)?;
-    match verified(app, slot, &body.project_id, raw, headers).await {
-        Ok(project) => Ok((project, body)),
-        Err(ServiceError::Refused {
-            code: ErrorCode::BadSignature,
-            ..
-        }) => Err(ServiceError::new(
-            ErrorCode::UnverifiableSignature,
-            "this request is signed with a device-bound key the server cannot verify; \
-             manage devices with `hush devices list|approve|revoke` (or the native API)",
-        )),
-        Err(err) => Err(err),
-    }
-}
-
-async fn set_status(
-    app: &AppState,
-    slot: &Slot,
-    headers: &HeaderMap,
-    raw: &[u8],
-    status: DeviceStatus,
-) -> Result<Json<Value>> {
-    let (project, body) = device_admin(app, slot, raw, headers).await?;
-    let device = app
-        .services
-        .vaultenv()
-        .set_device(&project, &body.device_id, status)
-        .await?;
-    Ok(Json(
-        json!({ "device_id": device.id, "status": device.status.as_str() }),
+/// `devices/approve`, `devices/list` and `devices/revoke`: always refused.
+/// The published client signs them with the vault key (and the device
+/// secret), which every device holder has, so accepting them would let a
+/// revoked laptop or a leaked `VAULT_KEY` approve itself and revoke the
+/// owner. Devices are managed by hush-authenticated project admins. The
+/// project must exist (404 otherwise), and the refusal is audited in its
+/// organization.
+async fn device_admin(State(app): S, slot: Slot, signed: Signed) -> Result<Json<Value>> {
+    let body: DeviceBody = signed.parse()?;
+    let project = app.services.vaultenv().project(&body.project_id).await?;
+    identify(&slot, &project, None);
+    Err(ServiceError::new(
+        ErrorCode::DevicesManagedInHush,
+        format!(
+            "devices are approved, listed and revoked by the project's admins in hush, \
+             not with the vault key: `hush devices --project {slug}`, \
+             `hush devices approve <id> --project {slug}`",
+            slug = project.slug
+        ),
     ))
-}
-
-async fn approve(
-    State(app): S,
-    slot: Slot,
-    headers: HeaderMap,
-    RawBody(raw): RawBody,
-) -> Result<Json<Value>> {
-    set_status(&app, &slot, &headers, &raw, DeviceStatus::Approved).await
-}
-
-async fn revoke(
-    State(app): S,
-    slot: Slot,
-    headers: HeaderMap,
-    RawBody(raw): RawBody,
-) -> Result<Json<Value>> {
-    set_status(&app, &slot, &headers, &raw, DeviceStatus::Revoked).await
-}
-
-async fn list_devices(
-    State(app): S,
-    slot: Slot,
-    headers: HeaderMap,
-    RawBody(raw): RawBody,
-) -> Result<Json<Value>> {
-    let (project, _) = device_admin(&app, &slot, &raw, &headers).await?;
-    let devices = app.services.vaultenv().devices(&project).await?;
-    Ok(Json(
-        json!({ "devices": devices.iter().map(device_json).collect::<Vec<_>>() }),
-    ))
-}
-
-/// A device as the seed lists it.
-fn device_json(d: &Device) -> Value {
-    json!({
-        "id": d.id,
-        "device_name": d.name,
-        "status": d.status.as_str(),
-        "created_at": to_rfc3339(d.created_at),
-        "approved_at": d.approved_at.map(to_rfc3339),
-        "last_seen_at": d.last_seen_at.map(to_rfc3339),
-    })
 }

@@ -1,16 +1,16 @@
-//! Devices of vault-env projects, for the project's admins: the published
-//! vault-env client signs its own approve/list/revoke calls with a key the
-//! server cannot verify, so owners manage devices here (and with
-//! `hush devices`).
+//! Devices and signing keys of vault-env projects, for the project's
+//! admins only: the vault-env protocol's own approve/list/revoke are
+//! signed with the vault key every device holds, so hush refuses them and
+//! admins manage devices here (and with `hush devices`).
 
 use std::sync::Arc;
 
 use axum::extract::State;
 use axum::Json;
 use hush_core::time::to_rfc3339;
-use hush_proto::Device;
+use hush_proto::{Device, VaultEnvKey};
 
-use crate::api::PathArgs;
+use crate::api::{JsonBody, PathArgs};
 use crate::auth::Principal;
 use crate::error::ServiceError;
 use crate::service::model::DeviceStatus;
@@ -95,4 +95,29 @@ pub async fn revoke(
     PathArgs(path): PathArgs<(String, String, String)>,
 ) -> Result<Json<Device>> {
     set_status(&app, &who, path, DeviceStatus::Revoked).await
+}
+
+#[utoipa::path(
+    put,
+    path = "/orgs/{org}/projects/{project}/vaultenv-key",
+    summary = "Replace a vault-env project's signing key (after a VAULT_KEY leaked)",
+    description = "Requests signed with the old key are refused from now on. Generate a new \
+        VAULT_KEY, send the HKDF auth key derived from it, then re-push the secrets encrypted \
+        with it (`hush devices rotate-key` does the first two steps).",
+    params(("org" = String, Path, description = "Organization slug"), ("project" = String, Path, description = "Project slug")),
+    request_body = VaultEnvKey,
+    responses((status = 204, description = "Rotated"), super::doc::Errors),
+    security(("bearer" = []))
+)]
+pub async fn rotate_key(
+    State(app): S,
+    who: Principal,
+    PathArgs((org, project)): PathArgs<(String, String)>,
+    JsonBody(body): JsonBody<VaultEnvKey>,
+) -> Result<axum::http::StatusCode> {
+    app.services
+        .vaultenv()
+        .rotate_key(&who, &org, &project, &body.auth_key_hash)
+        .await?;
+    Ok(axum::http::StatusCode::NO_CONTENT)
 }

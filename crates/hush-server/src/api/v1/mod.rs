@@ -83,6 +83,7 @@ pub static DECLARATION: Declaration = Declaration {
         GET "/v1/orgs/{org}/projects/{project}/devices" => "device.list", Token;
         POST "/v1/orgs/{org}/projects/{project}/devices/{id}/approve" => "device.approve", Token;
         POST "/v1/orgs/{org}/projects/{project}/devices/{id}/revoke" => "device.revoke", Token;
+        PUT "/v1/orgs/{org}/projects/{project}/vaultenv-key" => "vaultenv.key.rotate", Token;
         GET "/v1/orgs/{org}/audit" => "audit.read", Token;
         GET "/v1/orgs/{org}/audit/verify" => "audit.verify", Token;
     },
@@ -128,6 +129,7 @@ pub fn routes() -> OpenApiRouter<Arc<AppState>> {
         .routes(routes!(devices::list))
         .routes(routes!(devices::approve))
         .routes(routes!(devices::revoke))
+        .routes(routes!(devices::rotate_key))
         .routes(routes!(audit::list))
         .routes(routes!(audit::verify))
 }
