@@ -1,6 +1,8 @@
-//! `hush audit`: the newest audit entries from the server, and
-//! `hush audit verify`: the hash chain checked directly in the database
-//! (works with the server stopped, e.g. during an incident).
+//! `hush audit`: the newest audit entries from the server, and on the
+//! database itself (with the server stopped too, e.g. during an incident):
+//! `verify` (the keyed chain, against operators' checkpoints), `checkpoint`
+//! and `prune`. These need the master key: the chain is keyed with a key
+//! only it unseals.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -9,7 +11,6 @@ use clap::{Args, Subcommand};
 
 use crate::context::Context;
 use crate::output::{self, Table};
-use hush_core::crypto::MasterKey;
 use hush_server::config;
 use hush_store::{Store, StoreOptions};
 
@@ -25,6 +26,8 @@ use hush_store::{Store, StoreOptions};
 ///   hush audit --limit 100 --output json
 ///
 ///   hush audit verify --data-dir /var/lib/hush     # on the server host
+///
+///   hush audit checkpoint >> /mnt/elsewhere/hush-checkpoints
 ///
 ///   hush audit prune --older-than 365              # on the server host
 #[derive(Debug, Args)]
@@ -83,6 +86,10 @@ struct Database {
     /// The server's database, instead of the data directory's.
     #[arg(long, env = "HUSH_DATABASE_URL", hide_env_values = true)]
     database_url: Option<String>,
+    /// The server's master key file (HUSH_MASTER_KEY may hold the key
+    /// itself); default: master.key in the data directory.
+    #[arg(long, env = "HUSH_MASTER_KEY_FILE")]
+    master_key_file: Option<PathBuf>,
 }
 
 impl Database {
@@ -99,11 +106,21 @@ impl Database {
         }
     }
 
-    /// Opens the store. The audit log is not encrypted, so any master key
-    /// serves; nothing here reads a secret.
+    /// Opens the store with the server's master key, which unseals the
+    /// audit chain's key (nothing here reads a secret value).
     async fn open(&self) -> Result<Store, String> {
         let url = self.url()?;
-        Store::open(StoreOptions::new(url, MasterKey::generate()))
+        let value = std::env::var("HUSH_MASTER_KEY").ok();
+        let source = config::KeySource::choose(
+            value.as_deref(),
+            self.master_key_file.as_deref(),
+            &self.data_dir,
+            false,
+        );
+        let (key, _) = config::load_master_key(source).map_err(|err| {
+            format!("{err} (the audit chain is keyed: pass the server's --master-key-file or set HUSH_MASTER_KEY)")
+        })?;
+        Store::open(StoreOptions::new(url, key))
             .await
             .map_err(|err| format!("cannot open the database: {err}"))
     }
@@ -111,19 +128,44 @@ impl Database {
 
 #[derive(Debug, Subcommand)]
 enum AuditCommand {
-    /// Recompute the hash chain and report the first broken entry.
+    /// Recompute the keyed hash chain and report the first broken entry;
+    /// with --checkpoint, also check that the log still holds each
+    /// checkpoint's head (catches the newest entries cut off).
     ///
-    /// After a prune, the chain is checked from the last pruned entry on.
-    /// Exit status 0 when intact, 1 when broken, 2 when the database cannot
-    /// be read.
+    /// After a prune, the chain is checked from the last pruned entry on
+    /// (the prune's anchor is signed, so deleting old entries by hand is
+    /// caught). Exit status 0 when intact, 1 when broken or a checkpoint
+    /// fails, 2 when the database, key or checkpoint file cannot be read.
     ///
     /// Examples:
     ///
     ///   hush audit verify
     ///
-    ///   hush audit verify --database-url postgres://hush@db/hush
+    ///   hush audit verify --checkpoint /mnt/elsewhere/hush-checkpoints
+    ///
+    ///   hush audit verify --database-url postgres://hush@db/hush --master-key-file /run/secrets/hush-key
     #[command(verbatim_doc_comment)]
     Verify {
+        /// A file of checkpoints (`hush audit checkpoint` lines); may be
+        /// given more than once.
+        #[arg(long, value_name = "FILE")]
+        checkpoint: Vec<PathBuf>,
+        #[command(flatten)]
+        database: Database,
+    },
+    /// Print a signed checkpoint of the audit log's head (one line) to keep
+    /// outside the database: `verify --checkpoint` then proves that no entry
+    /// up to it was cut off or rewritten, which a chain alone cannot.
+    ///
+    /// Take one regularly (cron) and append it where the database's
+    /// administrators cannot write. Exit status 0, or 2 when the database
+    /// or key cannot be read.
+    ///
+    /// Examples:
+    ///
+    ///   hush audit checkpoint >> /mnt/elsewhere/hush-checkpoints
+    #[command(verbatim_doc_comment)]
+    Checkpoint {
         #[command(flatten)]
         database: Database,
     },
@@ -175,7 +217,11 @@ pub fn offline(args: AuditArgs) -> ExitCode {
     };
     runtime.block_on(async {
         match command {
-            AuditCommand::Verify { database } => verify(&database).await,
+            AuditCommand::Verify {
+                checkpoint,
+                database,
+            } => verify(&database, &checkpoint).await,
+            AuditCommand::Checkpoint { database } => checkpoint(&database).await,
             AuditCommand::Prune {
                 before,
                 older_than,
@@ -186,42 +232,117 @@ pub fn offline(args: AuditArgs) -> ExitCode {
     })
 }
 
-async fn verify(database: &Database) -> ExitCode {
+async fn verify(database: &Database, checkpoint_files: &[PathBuf]) -> ExitCode {
+    let mut lines = Vec::new();
+    for file in checkpoint_files {
+        match std::fs::read_to_string(file) {
+            Ok(text) => lines.extend(
+                text.lines()
+                    .map(str::trim)
+                    .filter(|l| !l.is_empty() && !l.starts_with('#'))
+                    .map(|l| (file.display().to_string(), l.to_owned())),
+            ),
+            Err(err) => return fail(&format!("cannot read {}: {err}", file.display())),
+        }
+    }
     let store = match database.open().await {
         Ok(store) => store,
         Err(err) => return fail(&err),
     };
-    let result = store.verify_audit().await;
+    let result = verify_on(&store, &lines).await;
     store.close().await;
-    let from = |v: &hush_store::AuditVerification| {
-        v.anchor
-            .as_ref()
-            .map(|a| {
-                format!(
-                    " (from entry {} on; {} older entries pruned)",
-                    a.seq + 1,
-                    a.pruned
-                )
-            })
-            .unwrap_or_default()
-    };
     match result {
-        Ok(v) if v.first_broken.is_none() => {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::from(1),
+        Err(err) => fail(&err),
+    }
+}
+
+/// Prints what verification found; true when all is well.
+async fn verify_on(store: &Store, checkpoints: &[(String, String)]) -> Result<bool, String> {
+    let v = store
+        .verify_audit()
+        .await
+        .map_err(|err| format!("cannot read the audit log: {err}"))?;
+    let from = v
+        .anchor
+        .as_ref()
+        .map(|a| {
+            format!(
+                " (from entry {} on; {} older entries pruned)",
+                a.seq + 1,
+                a.pruned
+            )
+        })
+        .unwrap_or_default();
+    let mut ok = match (v.first_broken, v.problem) {
+        (Some(at), Some(problem)) => {
             println!(
-                "audit log intact: {} entries verified{}",
-                v.entries,
-                from(&v)
+                "audit log BROKEN at entry {at} ({} entries checked{from}): {problem}",
+                v.entries
             );
-            ExitCode::SUCCESS
+            false
         }
-        Ok(v) => {
-            println!(
-                "audit log BROKEN at entry {} ({} entries checked{}): it was altered, removed or cut off there",
-                v.first_broken.unwrap_or_default(),
-                v.entries,
-                from(&v)
-            );
-            ExitCode::from(1)
+        _ => {
+            println!("audit log intact: {} entries verified{from}", v.entries);
+            true
+        }
+    };
+    if let Some(at) = v.unkeyed_broken_at {
+        println!(
+            "note: before the chain was keyed, entry {at} had already been altered; entries up to it prove less"
+        );
+    }
+    for (file, line) in checkpoints {
+        let checked = store
+            .check_audit_checkpoint(line)
+            .await
+            .map_err(|err| format!("cannot read the audit log: {err}"))?;
+        match checked {
+            Ok((cp, hush_store::CheckpointCheck::Holds)) => println!(
+                "checkpoint of {} (entry {}): holds",
+                hush_core::time::to_rfc3339(cp.at),
+                cp.seq
+            ),
+            Ok((cp, hush_store::CheckpointCheck::PrunedPast)) => println!(
+                "checkpoint of {} (entry {}): pruned since, nothing to compare",
+                hush_core::time::to_rfc3339(cp.at),
+                cp.seq
+            ),
+            Ok((cp, hush_store::CheckpointCheck::Missing)) => {
+                ok = false;
+                println!(
+                    "checkpoint of {} FAILS: entry {} with hash {}… is no longer in the log (the head is entry {}): entries were cut off or rewritten",
+                    hush_core::time::to_rfc3339(cp.at),
+                    cp.seq,
+                    cp.hash.get(..12).unwrap_or(&cp.hash),
+                    v.head.0
+                );
+            }
+            Err(hush_core::audit::CheckpointError::BadSignature) => {
+                ok = false;
+                println!(
+                    "checkpoint in {file} FAILS: {}",
+                    hush_core::audit::CheckpointError::BadSignature
+                );
+            }
+            Err(err) => return Err(format!("{file}: {err}")),
+        }
+    }
+    Ok(ok)
+}
+
+async fn checkpoint(database: &Database) -> ExitCode {
+    let store = match database.open().await {
+        Ok(store) => store,
+        Err(err) => return fail(&err),
+    };
+    let line = store.audit_checkpoint().await;
+    store.close().await;
+    match line {
+        Ok(line) => {
+            println!("{line}");
+            ExitCode::SUCCESS
         }
         Err(err) => fail(&format!("cannot read the audit log: {err}")),
     }

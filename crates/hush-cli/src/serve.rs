@@ -168,14 +168,12 @@ pub fn run(args: ServeArgs) -> ExitCode {
 
 async fn serve(args: ServeArgs) -> Result<(), String> {
     let key_value = std::env::var("HUSH_MASTER_KEY").ok();
-    let source = match (&key_value, &args.master_key_file) {
-        (Some(value), _) => KeySource::Value(value),
-        (None, Some(file)) => KeySource::File(file),
-        (None, None) => KeySource::DataDir {
-            dir: &args.data_dir,
-            generate: args.database_url.is_none(),
-        },
-    };
+    let source = KeySource::choose(
+        key_value.as_deref(),
+        args.master_key_file.as_deref(),
+        &args.data_dir,
+        args.database_url.is_none(),
+    );
     let (master_key, generated) = config::load_master_key(source).map_err(|e| e.to_string())?;
     if generated {
         tracing::info!(path = %args.data_dir.join("master.key").display(), "generated a new master key; back it up: without it the secrets cannot be decrypted");

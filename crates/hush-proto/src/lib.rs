@@ -440,13 +440,18 @@ pub struct AuditPage {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AuditVerification {
-    /// True when every entry and link checks out.
+    /// True when every entry and link of the server's chain checks out
+    /// (one chain holds every organization's entries).
     pub ok: bool,
-    /// Entries checked.
+    /// This organization's entries among those checked.
     pub entries: i64,
-    /// The first entry that does not check out.
+    /// The first entry that does not check out, when it is this
+    /// organization's (or the break is the chain's ends).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub first_broken: Option<i64>,
+    /// What is wrong, when something is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub problem: Option<String>,
     /// After a prune: the sequence number of the last removed entry, from
     /// which verification starts.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -134,6 +134,26 @@ pub enum KeySource<'a> {
     },
 }
 
+impl<'a> KeySource<'a> {
+    /// `HUSH_MASTER_KEY`'s value if set, else `--master-key-file`, else the
+    /// data directory's `master.key` (generated only where `generate`).
+    pub fn choose(
+        value: Option<&'a str>,
+        file: Option<&'a Path>,
+        data_dir: &'a Path,
+        generate: bool,
+    ) -> Self {
+        match (value, file) {
+            (Some(value), _) => KeySource::Value(value),
+            (None, Some(file)) => KeySource::File(file),
+            (None, None) => KeySource::DataDir {
+                dir: data_dir,
+                generate,
+            },
+        }
+    }
+}
+
 /// Loads the master key, generating it on the first start. Returns the key
 /// and whether it was just generated.
 pub fn load_master_key(source: KeySource<'_>) -> Result<(MasterKey, bool), ConfigError> {

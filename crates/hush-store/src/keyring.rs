@@ -15,9 +15,9 @@ pub(crate) struct Keyring {
 }
 
 impl Keyring {
-    pub(crate) fn new(master: MasterKey) -> Self {
+    pub(crate) fn from_shared(master: Arc<MasterKey>) -> Self {
         Self {
-            master: RwLock::new(Arc::new(master)),
+            master: RwLock::new(master),
             deks: Mutex::new(HashMap::new()),
         }
     }
@@ -114,32 +114,7 @@ impl Store {
         let given = self.keys.master().id();
         self.db
             .write(None, move |tx| async move {
-                let recorded: Option<String> = match tx
-                    .row(
-                        "SELECT value FROM hush_settings WHERE name = 'master_key_id'",
-                        &[],
-                    )
-                    .await?
-                {
-                    Some(row) => Some(row.get(0)?),
-                    // Databases from before the setting: any project's key.
-                    None => tx
-                        .row(
-                            "SELECT master_key_id FROM projects \
-                             WHERE master_key_id IS NOT NULL LIMIT 1",
-                            &[],
-                        )
-                        .await?
-                        .map(|row| row.get(0))
-                        .transpose()?,
-                };
-                match recorded {
-                    Some(database) if database != given => {
-                        Err(StoreError::MasterKeyMismatch { database, given })
-                    }
-                    Some(_) => Ok(()),
-                    None => record_master_key(&tx, &given).await,
-                }
+                check_master_key_in(&tx, &given).await
             })
             .await
     }
@@ -178,12 +153,45 @@ impl Store {
                     .await?;
                 }
                 crate::vaultenv::reseal_keys(&tx, &old, &new).await?;
+                crate::audit::reseal_key(&tx, &old, &new).await?;
                 record_master_key(&tx, &new_id).await?;
                 Ok(projects.len())
             })
             .await?;
         self.keys.replace_master(new_master);
         Ok(rewrapped)
+    }
+}
+
+/// Refuses a master key whose fingerprint is not the one recorded in the
+/// database; records it in a database made before the check existed.
+pub(crate) async fn check_master_key_in(tx: &crate::db::Tx, given: &str) -> Result<()> {
+    let recorded: Option<String> = match tx
+        .row(
+            "SELECT value FROM hush_settings WHERE name = 'master_key_id'",
+            &[],
+        )
+        .await?
+    {
+        Some(row) => Some(row.get(0)?),
+        // Databases from before the setting: any project's key.
+        None => tx
+            .row(
+                "SELECT master_key_id FROM projects \
+                 WHERE master_key_id IS NOT NULL LIMIT 1",
+                &[],
+            )
+            .await?
+            .map(|row| row.get(0))
+            .transpose()?,
+    };
+    match recorded {
+        Some(database) if database != given => Err(StoreError::MasterKeyMismatch {
+            database,
+            given: given.to_owned(),
+        }),
+        Some(_) => Ok(()),
+        None => record_master_key(tx, given).await,
     }
 }
 

@@ -25,7 +25,10 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use hush_core::crypto::MasterKey;
 
-pub use audit::{audit_now, AuditAnchor, AuditEntry, AuditQuery, AuditRecord, AuditVerification};
+pub use audit::{
+    audit_now, AuditAnchor, AuditEntry, AuditProblem, AuditQuery, AuditRecord, AuditVerification,
+    CheckpointCheck,
+};
 pub use db::WriterStatus;
 pub use error::{DbError, Result, StoreError, Unavailable};
 pub use model::*;
@@ -116,11 +119,18 @@ impl Store {
     /// Connects, applies pending migrations, and returns a ready store.
     pub async fn open(options: StoreOptions) -> Result<Self> {
         let backend = Backend::from_url(&options.database_url)?;
-        let db = db::Db::open(&options.database_url, backend, options.max_connections).await?;
+        let master = std::sync::Arc::new(options.master_key);
+        let db = db::Db::open(
+            &options.database_url,
+            backend,
+            options.max_connections,
+            master.clone(),
+        )
+        .await?;
         Ok(Self {
             backend,
             db,
-            keys: keyring::Keyring::new(options.master_key),
+            keys: keyring::Keyring::from_shared(master),
             limits: options.limits,
         })
     }

@@ -156,6 +156,30 @@ impl Raw {
         }
     }
 
+    /// Every row, as text (cast non-text columns in the SQL).
+    async fn rows(&self, sql: &str) -> Vec<Vec<String>> {
+        match self {
+            Raw::Sqlite(conn) => {
+                let conn = conn.lock().unwrap();
+                let mut stmt = conn.prepare(sql).unwrap();
+                let n = stmt.column_count();
+                let mut rows = stmt.query([]).unwrap();
+                let mut out = Vec::new();
+                while let Some(row) = rows.next().unwrap() {
+                    out.push((0..n).map(|i| row.get::<_, String>(i).unwrap()).collect());
+                }
+                out
+            }
+            Raw::Pg(pool) => sqlx::query(sql)
+                .fetch_all(pool)
+                .await
+                .unwrap()
+                .iter()
+                .map(|r| (0..r.len()).map(|i| r.get::<String, _>(i)).collect())
+                .collect(),
+        }
+    }
+
     /// One integer (a count).
     async fn int(&self, sql: &str) -> i64 {
         match self {
@@ -238,6 +262,9 @@ conformance!(
     deleting_a_project_removes_everything,
     audit_chain_detects_tampering,
     audit_prune_keeps_the_rest_verifiable,
+    audit_chain_resists_a_database_only_attacker,
+    audit_truncation_is_caught_by_a_checkpoint,
+    audit_anchor_cannot_be_forged,
 );
 
 // ---------------------------------------------------------------- helpers
@@ -1170,17 +1197,17 @@ async fn master_key_rotation_rewraps_only_keys(db: &TestDb) {
         kv(&[("B", "bravo", Level::Project)])
     );
 
-    // A server restarted with the old key is told so plainly.
-    let stale = db.reopen(MasterKey::from_bytes(db.key)).await.unwrap();
-    let err = stale.read_level(&f.env_scope(), opts).await.unwrap_err();
-    assert!(matches!(err, StoreError::WrongMasterKey { .. }), "{err:?}");
-    // …and the start-up check refuses it before any request.
-    let err = stale.check_master_key().await.unwrap_err();
+    // A store opened with the old key is refused at once, naming both
+    // fingerprints (it could not even unseal the audit chain's key).
+    let err = db
+        .reopen(MasterKey::from_bytes(db.key))
+        .await
+        .err()
+        .unwrap();
     assert!(
         matches!(err, StoreError::MasterKeyMismatch { .. }),
         "{err:?}"
     );
-    stale.close().await;
     let fresh = db
         .reopen(MasterKey::decode(&new_encoded).unwrap())
         .await
@@ -1196,6 +1223,8 @@ async fn master_key_rotation_rewraps_only_keys(db: &TestDb) {
         kv(&[("A", "alpha", Level::Environment)])
     );
     fresh.check_master_key().await.unwrap();
+    // The audit chain key was resealed: the chain still verifies.
+    assert_eq!(fresh.verify_audit().await.unwrap().first_broken, None);
     // vault-env signing keys were resealed with the rest.
     match fresh.vaultenv_key(&e2e.id).await.unwrap() {
         hush_store::VaultKey::Set(key) => assert_eq!(*key, [9u8; 32]),
@@ -1550,13 +1579,10 @@ async fn audit_chain_detects_tampering(db: &TestDb) {
         t.await.unwrap();
     }
     let s = &db.store;
+    let v = s.verify_audit().await.unwrap();
     assert_eq!(
-        s.verify_audit().await.unwrap(),
-        AuditVerification {
-            entries: 1000,
-            first_broken: None,
-            anchor: None,
-        }
+        (v.entries, v.first_broken, v.problem, v.anchor, v.head.0),
+        (1000, None, None, None, 1000)
     );
     let page = s
         .audit(&AuditQuery {
@@ -1609,13 +1635,10 @@ async fn audit_chain_detects_tampering(db: &TestDb) {
     raw.exec("DELETE FROM audit_log WHERE seq >= 250", vec![])
         .await
         .unwrap();
+    let v = fresh.verify_audit().await.unwrap();
     assert_eq!(
-        fresh.verify_audit().await.unwrap(),
-        AuditVerification {
-            entries: 249,
-            first_broken: Some(250),
-            anchor: None,
-        }
+        (v.entries, v.first_broken, v.problem),
+        (249, Some(250), Some(AuditProblem::Truncated))
     );
     raw.close().await;
     fresh.close().await;
@@ -1900,11 +1923,61 @@ async fn snapshots_migrate_to_changes(url: String, raw: Raw, postgres: bool) {
     for v in 1..keep {
         scopes[1].delete(&raw, v).await;
     }
+    // An audit chain as hush wrote it before keying (unkeyed SHA-256).
+    let mut prev = hush_core::audit::GENESIS.to_owned();
+    for seq in 1..=20i64 {
+        let at = (1_700_000_000_000 + seq).to_string();
+        let fields = [
+            seq.to_string(),
+            at.clone(),
+            "org1".into(),
+            String::new(),
+            "token:t".into(),
+            "secret.read".into(),
+            "acme/web".into(),
+            "ok".into(),
+            "200".into(),
+            "127.0.0.1".into(),
+            "old".into(),
+        ];
+        let refs: Vec<&str> = fields.iter().map(String::as_str).collect();
+        let hash = hush_core::audit::chain_hash(&prev, &refs);
+        raw.exec(
+            "INSERT INTO audit_log (seq, at, org_id, project_id, actor, action, resource, \
+             result, status, ip, user_agent, prev_hash, hash) VALUES \
+             ($1, $2, 'org1', NULL, 'token:t', 'secret.read', 'acme/web', 'ok', 200, \
+             '127.0.0.1', 'old', $3, $4)",
+            vec![
+                P::I(seq),
+                P::I(1_700_000_000_000 + seq),
+                t(prev.clone()),
+                t(hash.clone()),
+            ],
+        )
+        .await
+        .unwrap();
+        prev = hash;
+    }
+    raw.exec(
+        "UPDATE audit_head SET seq = 20, hash = $1 WHERE id = 1",
+        vec![t(prev.clone())],
+    )
+    .await
+    .unwrap();
+    let unkeyed_head = prev;
     raw.close().await;
 
     let store = Store::open(StoreOptions::new(url, MasterKey::from_bytes([7u8; 32])))
         .await
         .unwrap();
+    // Re-chained under the new key: intact, nothing flagged, new hashes.
+    let v = store.verify_audit().await.unwrap();
+    assert_eq!(
+        (v.entries, v.first_broken, v.unkeyed_broken_at),
+        (20, None, None),
+        "{v:?}"
+    );
+    assert_ne!(v.head.1, unkeyed_head);
     let org = store.organization("acme").await.unwrap();
     let project = store.project(&org, "web").await.unwrap();
     for (scope, slug) in scopes.iter().zip(["production", "staging"]) {
@@ -2082,4 +2155,241 @@ async fn audit_prune_keeps_the_rest_verifiable(db: &TestDb) {
     .unwrap();
     assert_eq!(s.verify_audit().await.unwrap().first_broken, Some(200));
     raw.close().await;
+}
+
+/// The columns an attacker would rewrite, per entry, to recompute a chain.
+async fn chain_rows(raw: &Raw) -> Vec<(i64, Vec<String>, String)> {
+    raw.rows(
+        "SELECT CAST(seq AS TEXT), CAST(at AS TEXT), COALESCE(org_id, ''), \
+         COALESCE(project_id, ''), actor, action, resource, result, CAST(status AS TEXT), ip, \
+         user_agent, prev_hash FROM audit_log ORDER BY seq",
+    )
+    .await
+    .into_iter()
+    .map(|r| {
+        let seq: i64 = r[0].parse().unwrap();
+        (seq, r[..11].to_vec(), r[11].clone())
+    })
+    .collect()
+}
+
+/// What someone with write access to the database but not the master key
+/// can do to the audit log, and what catches it.
+async fn audit_chain_resists_a_database_only_attacker(db: &TestDb) {
+    let s = &db.store;
+    let entries: Vec<_> = (0..60).map(|i| audit_entry(i, "org1")).collect();
+    s.append_audit(&entries).await.unwrap();
+    let checkpoint = s.audit_checkpoint().await.unwrap();
+    assert!(
+        checkpoint.starts_with("hush-audit-checkpoint/v1 seq=60 "),
+        "{checkpoint}"
+    );
+    let (_, holds) = s
+        .check_audit_checkpoint(&checkpoint)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(holds, CheckpointCheck::Holds);
+    let raw = db.raw().await;
+
+    // 1. Change entry 30 and recompute every later hash and the head the
+    // way the unkeyed chain was computed: the key is missing, so it fails.
+    raw.exec(
+        "UPDATE audit_log SET actor = 'token:innocent' WHERE seq = 30",
+        vec![],
+    )
+    .await
+    .unwrap();
+    let mut prev = String::new();
+    for (seq, fields, stored_prev) in chain_rows(&raw).await {
+        let prev_hash = if seq == 1 { stored_prev } else { prev.clone() };
+        let refs: Vec<&str> = fields.iter().map(String::as_str).collect();
+        let hash = hush_core::audit::chain_hash(&prev_hash, &refs);
+        raw.exec(
+            "UPDATE audit_log SET prev_hash = $1, hash = $2 WHERE seq = $3",
+            vec![t(prev_hash.clone()), t(hash.clone()), P::I(seq)],
+        )
+        .await
+        .unwrap();
+        prev = hash;
+    }
+    raw.exec(
+        "UPDATE audit_head SET hash = $1 WHERE id = 1",
+        vec![t(prev)],
+    )
+    .await
+    .unwrap();
+    let v = s.verify_audit().await.unwrap();
+    assert_eq!(
+        (v.first_broken, v.problem),
+        (Some(1), Some(AuditProblem::Altered)),
+        "a recomputed chain does not verify: {v:?}"
+    );
+    raw.close().await;
+}
+
+async fn audit_truncation_is_caught_by_a_checkpoint(db: &TestDb) {
+    let s = &db.store;
+    let entries: Vec<_> = (0..40).map(|i| audit_entry(i, "org1")).collect();
+    s.append_audit(&entries).await.unwrap();
+    let checkpoint = s.audit_checkpoint().await.unwrap();
+    s.append_audit(&[audit_entry(40, "org1")]).await.unwrap();
+    let later = s.audit_checkpoint().await.unwrap();
+
+    // Cut the newest 11 entries and move the head back to entry 30: the
+    // chain itself still verifies, but both checkpoints name what is gone.
+    let raw = db.raw().await;
+    raw.exec("DELETE FROM audit_log WHERE seq > 30", vec![])
+        .await
+        .unwrap();
+    let hash = raw
+        .rows("SELECT hash FROM audit_log WHERE seq = 30")
+        .await
+        .remove(0)
+        .remove(0);
+    raw.exec(
+        "UPDATE audit_head SET seq = 30, hash = $1 WHERE id = 1",
+        vec![t(hash)],
+    )
+    .await
+    .unwrap();
+    let v = s.verify_audit().await.unwrap();
+    assert_eq!((v.entries, v.first_broken), (30, None));
+    for line in [&checkpoint, &later] {
+        let (cp, check) = s.check_audit_checkpoint(line).await.unwrap().unwrap();
+        assert_eq!(check, CheckpointCheck::Missing, "{cp:?}");
+    }
+    // A checkpoint edited to match (or signed elsewhere) is refused.
+    let edited = checkpoint.replace("seq=40", "seq=30");
+    assert_eq!(
+        s.check_audit_checkpoint(&edited).await.unwrap(),
+        Err(hush_core::audit::CheckpointError::BadSignature)
+    );
+    raw.close().await;
+}
+
+async fn audit_anchor_cannot_be_forged(db: &TestDb) {
+    let s = &db.store;
+    let entries: Vec<_> = (0..50).map(|i| audit_entry(i, "org1")).collect();
+    s.append_audit(&entries).await.unwrap();
+    let checkpoint = s.audit_checkpoint().await.unwrap();
+    // A real prune anchors with the key's tag; the old checkpoint is now
+    // behind the anchor (pruned past), the log still verifies.
+    let prune = AuditEntry {
+        action: "audit.prune".into(),
+        ..audit_entry(100, "org1")
+    };
+    assert_eq!(
+        s.prune_audit(1_700_000_000_000 + 10, prune).await.unwrap(),
+        10
+    );
+    assert_eq!(s.verify_audit().await.unwrap().first_broken, None);
+    let fresh = s.audit_checkpoint().await.unwrap();
+    assert_eq!(
+        s.check_audit_checkpoint(&fresh).await.unwrap().unwrap().1,
+        CheckpointCheck::Holds
+    );
+    assert_eq!(
+        s.check_audit_checkpoint(&checkpoint)
+            .await
+            .unwrap()
+            .unwrap()
+            .1,
+        CheckpointCheck::Holds,
+        "its head (entry 50) is still there"
+    );
+    // Deleting the next 20 by hand and moving the anchor over them: the
+    // anchor's tag gives it away.
+    let raw = db.raw().await;
+    raw.exec("DELETE FROM audit_log WHERE seq <= 30", vec![])
+        .await
+        .unwrap();
+    let hash = raw
+        .rows("SELECT prev_hash FROM audit_log WHERE seq = 31")
+        .await
+        .remove(0)
+        .remove(0);
+    raw.exec(
+        "UPDATE audit_anchor SET seq = 30, hash = $1, pruned = 30 WHERE id = 1",
+        vec![t(hash)],
+    )
+    .await
+    .unwrap();
+    let v = s.verify_audit().await.unwrap();
+    assert_eq!(
+        (v.first_broken, v.problem),
+        (Some(31), Some(AuditProblem::ForgedAnchor))
+    );
+    raw.close().await;
+}
+
+/// An unkeyed chain that was already altered when hush upgraded: keying
+/// cannot vouch for that part, so every verification says where it was.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_chain_broken_before_keying_stays_flagged() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("old.db");
+    let raw = Raw::Sqlite(std::sync::Mutex::new(
+        rusqlite::Connection::open(&path).unwrap(),
+    ));
+    raw.script(
+        "CREATE TABLE hush_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL, \
+         applied_at BIGINT NOT NULL)",
+    )
+    .await;
+    for (i, script) in old_migrations!("sqlite").iter().enumerate() {
+        raw.script(script).await;
+        raw.exec(
+            "INSERT INTO hush_migrations (version, name, applied_at) VALUES ($1, 'm', 0)",
+            vec![P::I(i as i64 + 1)],
+        )
+        .await
+        .unwrap();
+    }
+    let mut prev = hush_core::audit::GENESIS.to_owned();
+    for seq in 1..=10i64 {
+        let fields = [
+            seq.to_string(),
+            "5".into(),
+            String::new(),
+            String::new(),
+            "a".into(),
+            "x".into(),
+            "r".into(),
+            "ok".into(),
+            "200".into(),
+            String::new(),
+            String::new(),
+        ];
+        let refs: Vec<&str> = fields.iter().map(String::as_str).collect();
+        let hash = hush_core::audit::chain_hash(&prev, &refs);
+        // Entry 7 was edited after it was written.
+        let actor = if seq == 7 { "edited" } else { "a" };
+        raw.exec(
+            "INSERT INTO audit_log (seq, at, org_id, project_id, actor, action, resource, \
+             result, status, ip, user_agent, prev_hash, hash) VALUES \
+             ($1, 5, NULL, NULL, $2, 'x', 'r', 'ok', 200, '', '', $3, $4)",
+            vec![P::I(seq), t(actor), t(prev.clone()), t(hash.clone())],
+        )
+        .await
+        .unwrap();
+        prev = hash;
+    }
+    raw.exec(
+        "UPDATE audit_head SET seq = 10, hash = $1 WHERE id = 1",
+        vec![t(prev)],
+    )
+    .await
+    .unwrap();
+    raw.close().await;
+    let url = format!("sqlite://{}", path.display());
+    let store = Store::open(StoreOptions::new(url, MasterKey::from_bytes([7u8; 32])))
+        .await
+        .unwrap();
+    let v = store.verify_audit().await.unwrap();
+    assert_eq!(
+        (v.entries, v.first_broken, v.unkeyed_broken_at),
+        (10, None, Some(7))
+    );
+    store.close().await;
 }

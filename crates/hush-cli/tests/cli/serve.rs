@@ -211,6 +211,70 @@ fn first_start_bootstraps_once_and_sigterm_stops_cleanly() {
             ),
         "{out}"
     );
+
+    // Checkpoints: signed lines kept elsewhere. Cutting the newest entries
+    // off (and moving the head back, which a chain alone cannot catch) is
+    // caught by the checkpoint that saw them.
+    let checkpoints = dir.path().join("checkpoints");
+    let take = || {
+        let out = hush(&["audit", "checkpoint"]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let line = String::from_utf8(out.stdout).unwrap();
+        assert!(line.starts_with("hush-audit-checkpoint/v1 seq="), "{line}");
+        let mut all = std::fs::read_to_string(&checkpoints).unwrap_or_default();
+        all.push_str(&line);
+        std::fs::write(&checkpoints, all).unwrap();
+    };
+    take();
+    // Another (empty) prune appends its own entry: the head moves on.
+    assert!(hush(&["audit", "prune", "--before", "2001-01-01", "--yes"])
+        .status
+        .success());
+    take();
+    let checked = |args: &[&str]| {
+        let mut all = vec!["audit", "verify", "--checkpoint"];
+        all.push(checkpoints.to_str().unwrap());
+        all.extend_from_slice(args);
+        hush(&all)
+    };
+    let verify = checked(&[]);
+    let out = String::from_utf8_lossy(&verify.stdout);
+    assert!(
+        verify.status.success() && out.matches(": holds").count() == 2,
+        "{out}"
+    );
+    let db = rusqlite::Connection::open(data.join("hush.db")).unwrap();
+    db.execute_batch(
+        "DELETE FROM audit_log WHERE seq = (SELECT MAX(seq) FROM audit_log);
+         UPDATE audit_head SET seq = (SELECT MAX(seq) FROM audit_log),
+             hash = (SELECT hash FROM audit_log ORDER BY seq DESC LIMIT 1) WHERE id = 1;",
+    )
+    .unwrap();
+    drop(db);
+    let verify = checked(&[]);
+    let out = String::from_utf8_lossy(&verify.stdout);
+    assert!(
+        verify.status.code() == Some(1)
+            && out.contains("audit log intact")
+            && out.contains("FAILS: entry 4 with hash"),
+        "{out}"
+    );
+    // Without the master key nothing can be checked, and it says why.
+    let elsewhere = tempfile::tempdir().unwrap();
+    let keyless = Command::new(env!("CARGO_BIN_EXE_hush"))
+        .args(["audit", "verify", "--database-url"])
+        .arg(format!("sqlite://{}", data.join("hush.db").display()))
+        .arg("--data-dir")
+        .arg(elsewhere.path())
+        .env_remove("HUSH_MASTER_KEY")
+        .output()
+        .unwrap();
+    assert_eq!(keyless.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&keyless.stderr).contains("master"));
 }
 
 /// A whole session at trace level: the log must contain none of the

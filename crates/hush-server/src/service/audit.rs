@@ -1,6 +1,6 @@
 //! Reading and verifying the audit log.
 
-use hush_store::{AuditQuery, AuditRecord, AuditVerification};
+use hush_store::{AuditProblem, AuditQuery, AuditRecord};
 
 use super::Services;
 use crate::auth::{Permission, Principal};
@@ -69,14 +69,46 @@ impl Audit<'_> {
             .await?)
     }
 
-    /// Recomputes the whole hash chain (needs `org:admin`).
+    /// Recomputes the whole hash chain (needs `org:admin`, organization
+    /// wide) and reports it as this organization sees it: its own entry
+    /// count, and where the chain breaks only when the broken entry is its
+    /// own or the break is at the chain's ends (other organizations'
+    /// entries are none of its business).
     pub async fn verify(
         &self,
         who: &Principal,
         org: &str,
-    ) -> Result<AuditVerification, ServiceError> {
+    ) -> Result<OrgVerification, ServiceError> {
         who.require_org_wide(Permission::OrgAdmin)?;
-        self.s.org(who, org).await?;
-        Ok(self.s.store.verify_audit().await?)
+        let org = self.s.org(who, org).await?;
+        let v = self.s.store.verify_audit().await?;
+        let (entries, owns) = self.s.store.audit_share(&org.id, v.first_broken).await?;
+        let visible = owns
+            || matches!(
+                v.problem,
+                Some(AuditProblem::Truncated | AuditProblem::ForgedAnchor)
+            );
+        Ok(OrgVerification {
+            ok: v.first_broken.is_none(),
+            entries,
+            first_broken: v.first_broken.filter(|_| visible),
+            problem: v.problem,
+            pruned_through: v.anchor.map(|a| a.seq),
+        })
     }
+}
+
+/// The chain's state as one organization sees it.
+#[derive(Debug)]
+pub struct OrgVerification {
+    /// The whole chain checks out.
+    pub ok: bool,
+    /// The organization's entries.
+    pub entries: i64,
+    /// Where it breaks, if that is the organization's to know.
+    pub first_broken: Option<i64>,
+    /// What is wrong.
+    pub problem: Option<AuditProblem>,
+    /// The last pruned entry.
+    pub pruned_through: Option<i64>,
 }

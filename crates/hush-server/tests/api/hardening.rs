@@ -17,6 +17,7 @@ on_both_backends!(
     a_project_admin_rotates_the_signing_key,
     signatures_can_bind_method_and_path,
     vaultenv_registration_is_closed_by_default,
+    audit_verification_shows_an_organization_its_own_figures,
 );
 
 const TOKENS: &str = "/v1/orgs/default/tokens";
@@ -728,4 +729,52 @@ async fn first_device_approval_is_race_free_across_replicas() {
     second.stop().await;
     first.stop().await;
     db.drop_db().await;
+}
+
+/// A second organization with an all-scopes token, made through the store
+/// (organizations have no API yet).
+async fn second_org(s: &TestServer) -> String {
+    let store = s.store();
+    let org = store
+        .create_organization(&hush_core::Slug::parse("org", "acme").unwrap(), "Acme")
+        .await
+        .unwrap();
+    let secret = hush_core::token::generate(hush_core::token::API_PREFIX);
+    store
+        .create_token(hush_store::NewToken {
+            org_id: org.id,
+            project_id: None,
+            environment_id: None,
+            kind: hush_store::TokenKind::Api,
+            name: "acme-admin".into(),
+            token_hash: hush_core::token::hash(secret.expose()),
+            prefix: hush_core::token::display_prefix(secret.expose()),
+            scopes: vec!["org:admin".into()],
+            expires_at: None,
+            created_by: "test".into(),
+            user_id: None,
+        })
+        .await
+        .unwrap();
+    secret.expose().to_owned()
+}
+
+async fn audit_verification_shows_an_organization_its_own_figures(env: &TestEnv) {
+    let api = Api::admin(env);
+    let acme = api.with(&second_org(&env.server).await);
+    for _ in 0..20 {
+        api.get("/v1/orgs/default").await;
+    }
+    for _ in 0..3 {
+        acme.get("/v1/orgs/acme").await;
+    }
+    let (status, mine) = acme.get("/v1/orgs/acme/audit/verify").await;
+    assert_eq!(status, StatusCode::OK, "{mine}");
+    assert_eq!(mine["ok"], true);
+    // Its three reads (the verify request is recorded after it answers).
+    assert_eq!(mine["entries"], 3, "{mine}");
+    let (_, theirs) = api.get("/v1/orgs/default/audit/verify").await;
+    assert!(theirs["entries"].as_i64().unwrap() >= 20, "{theirs}");
+    let (status, _) = acme.get("/v1/orgs/default/audit/verify").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
 }

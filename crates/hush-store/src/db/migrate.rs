@@ -17,6 +17,8 @@ enum Convert {
     /// Full per-version snapshots (`version_entries`) → changes only
     /// (`version_changes`).
     DeltaVersions,
+    /// The unkeyed audit chain → keyed under a new chain key.
+    KeyAudit,
 }
 
 struct Migration {
@@ -44,6 +46,10 @@ macro_rules! migrations {
             },
             migration!($dir, 9, "settings", "0009_settings.sql"),
             migration!($dir, 10, "audit_growth", "0010_audit_growth.sql"),
+            Migration {
+                convert: Some(Convert::KeyAudit),
+                ..migration!($dir, 11, "keyed_audit", "0011_keyed_audit.sql")
+            },
         ]
     };
 }
@@ -75,8 +81,9 @@ pub(crate) fn known(backend: Backend) -> usize {
     list(backend).len()
 }
 
-/// Applies pending migrations inside the caller's transaction.
-pub(crate) async fn run(tx: &Tx) -> Result<()> {
+/// Applies pending migrations inside the caller's transaction (`master`
+/// seals what a conversion creates).
+pub(crate) async fn run(tx: &Tx, master: &hush_core::crypto::MasterKey) -> Result<()> {
     let backend = tx.backend();
     if backend == Backend::Postgres {
         tx.script("SELECT pg_advisory_xact_lock(84208420)").await?;
@@ -107,6 +114,7 @@ pub(crate) async fn run(tx: &Tx) -> Result<()> {
         if let Some(convert) = migration.convert {
             match convert {
                 Convert::DeltaVersions => delta_versions(tx).await?,
+                Convert::KeyAudit => crate::audit::key_the_chain(tx, master).await?,
             }
         }
         tx.exec(

@@ -165,7 +165,12 @@ pub(crate) struct Db {
 
 impl Db {
     /// Connects, applies pending migrations, and starts the writer.
-    pub(crate) async fn open(url: &str, backend: Backend, max_connections: u32) -> Result<Self> {
+    pub(crate) async fn open(
+        url: &str,
+        backend: Backend,
+        max_connections: u32,
+        master: Arc<hush_core::crypto::MasterKey>,
+    ) -> Result<Self> {
         match backend {
             Backend::Sqlite => {
                 let path = sqlite::path_of(url)?;
@@ -175,7 +180,7 @@ impl Db {
                         cause: format!("cannot create {}: {err}", dir.display()),
                     })?;
                 }
-                let writer = writer::Writer::start_sqlite(path.clone()).await?;
+                let writer = writer::Writer::start_sqlite(path.clone(), master).await?;
                 let checkpointer = Mutex::new(sqlite::Checkpointer::start(path.clone()));
                 Ok(Self {
                     reads: Reads::Sqlite(
@@ -188,7 +193,7 @@ impl Db {
             }
             Backend::Postgres => {
                 let options = postgres::options(url)?;
-                let writer = writer::Writer::start_postgres(options.clone()).await?;
+                let writer = writer::Writer::start_postgres(options.clone(), master).await?;
                 let pool = postgres::pool(options, max_connections).await?;
                 Ok(Self {
                     reads: Reads::Postgres(pool),
@@ -197,6 +202,11 @@ impl Db {
                 })
             }
         }
+    }
+
+    /// The audit chain's key (unsealed by the writer at start).
+    pub(crate) fn audit_key(&self) -> &Arc<hush_core::audit::AuditKey> {
+        self.writer.audit_key()
     }
 
     /// Notes how a read went, logging an outage when it starts and ends.
@@ -298,13 +308,19 @@ impl Db {
 mod tests {
     use super::*;
 
+    fn test_key() -> Arc<hush_core::crypto::MasterKey> {
+        Arc::new(hush_core::crypto::MasterKey::from_bytes([1; 32]))
+    }
+
     /// The writer runs with the durability and integrity settings the store
     /// relies on, and reopening applies no migration twice.
     #[tokio::test]
     async fn sqlite_writer_uses_wal_full_sync_and_foreign_keys() {
         let dir = tempfile::tempdir().unwrap();
         let url = format!("sqlite://{}", dir.path().join("p.db").display());
-        let db = Db::open(&url, Backend::Sqlite, 2).await.unwrap();
+        let db = Db::open(&url, Backend::Sqlite, 2, test_key())
+            .await
+            .unwrap();
         let settings = db
             .write(None, |tx| async move {
                 let mut out = Vec::new();
@@ -325,7 +341,9 @@ mod tests {
             ]
         );
         db.close().await;
-        let again = Db::open(&url, Backend::Sqlite, 1).await.unwrap();
+        let again = Db::open(&url, Backend::Sqlite, 1, test_key())
+            .await
+            .unwrap();
         let applied: i64 = again
             .row("SELECT COUNT(*) FROM hush_migrations", &[])
             .await
@@ -342,7 +360,11 @@ mod tests {
     async fn a_failed_job_does_not_fail_its_batch() {
         let dir = tempfile::tempdir().unwrap();
         let url = format!("sqlite://{}", dir.path().join("p.db").display());
-        let db = Arc::new(Db::open(&url, Backend::Sqlite, 2).await.unwrap());
+        let db = Arc::new(
+            Db::open(&url, Backend::Sqlite, 2, test_key())
+                .await
+                .unwrap(),
+        );
         let mut jobs = Vec::new();
         for i in 0..20i64 {
             let db = db.clone();

@@ -16,6 +16,8 @@ use super::{migrate, postgres, sqlite, Tx, TxConn};
 use crate::audit::{self, AuditEntry};
 use crate::error::{DbError, Result, StoreError};
 use crate::Backend;
+use hush_core::audit::AuditKey;
+use hush_core::crypto::MasterKey;
 
 type Output = Box<dyn Any + Send>;
 type JobFuture = Pin<Box<dyn Future<Output = Result<Output>> + Send>>;
@@ -127,31 +129,36 @@ pub(crate) struct Writer {
     queue: mpsc::Sender<Item>,
     health: Arc<Health>,
     done: tokio::sync::Mutex<Option<oneshot::Receiver<()>>>,
+    /// The audit chain's key, unsealed at start.
+    audit_key: Arc<AuditKey>,
 }
 
 impl Writer {
     /// Starts the SQLite writer, after applying pending migrations.
-    pub(crate) async fn start_sqlite(path: PathBuf) -> Result<Self> {
-        Self::start(Conn::Sqlite {
+    pub(crate) async fn start_sqlite(path: PathBuf, master: Arc<MasterKey>) -> Result<Self> {
+        let conn = Conn::Sqlite {
             path,
             conn: Arc::new(Mutex::new(None)),
-        })
-        .await
+        };
+        Self::start(conn, master).await
     }
 
     /// Starts the PostgreSQL writer, after applying pending migrations.
-    pub(crate) async fn start_postgres(options: PgConnectOptions) -> Result<Self> {
-        Self::start(Conn::Postgres {
+    pub(crate) async fn start_postgres(
+        options: PgConnectOptions,
+        master: Arc<MasterKey>,
+    ) -> Result<Self> {
+        let conn = Conn::Postgres {
             options: Box::new(options),
             conn: Arc::new(tokio::sync::Mutex::new(None)),
-        })
-        .await
+        };
+        Self::start(conn, master).await
     }
 
     /// The writer runs on a thread of its own with a single-threaded
     /// runtime: SQLite's statements block (fsync included), and one thread
     /// doing one batch at a time is the whole design on both backends.
-    async fn start(conn: Conn) -> Result<Self> {
+    async fn start(conn: Conn, master: Arc<MasterKey>) -> Result<Self> {
         let (queue, incoming) = mpsc::channel(64 * 1024);
         let (started, start_result) = oneshot::channel();
         let (done_tx, done) = oneshot::channel();
@@ -174,16 +181,21 @@ impl Writer {
                         return;
                     }
                 };
-                runtime.block_on(serve(conn, incoming, loop_health, started));
+                runtime.block_on(serve(conn, master, incoming, loop_health, started));
                 let _ = done_tx.send(());
             })
             .map_err(|err| StoreError::from(DbError::JobFailed(err.to_string())))?;
-        start_result.await.map_err(|_| DbError::WriterStopped)??;
+        let audit_key = start_result.await.map_err(|_| DbError::WriterStopped)??;
         Ok(Self {
             queue,
             health,
             done: tokio::sync::Mutex::new(Some(done)),
+            audit_key,
         })
+    }
+
+    pub(crate) fn audit_key(&self) -> &Arc<AuditKey> {
+        &self.audit_key
     }
 
     pub(crate) async fn run<T, F, Fut>(&self, audit: Option<AuditEntry>, job: F) -> Result<T>
@@ -243,37 +255,43 @@ impl Writer {
     }
 }
 
-/// Migrates, reports how that went, then writes batches until stopped.
+/// Migrates, unseals the audit key, reports how that went, then writes
+/// batches until stopped.
 async fn serve(
     conn: Conn,
+    master: Arc<MasterKey>,
     mut incoming: mpsc::Receiver<Item>,
     health: Arc<Health>,
-    started: oneshot::Sender<Result<()>>,
+    started: oneshot::Sender<Result<Arc<AuditKey>>>,
 ) {
-    let migrated = migrate_on(conn.clone()).await;
-    let ok = migrated.is_ok();
-    let _ = started.send(migrated);
-    if !ok {
-        return;
-    }
+    let key = match migrate_on(conn.clone(), &master).await {
+        Ok(key) => Arc::new(key),
+        Err(err) => {
+            let _ = started.send(Err(err));
+            return;
+        }
+    };
+    drop(master);
+    let _ = started.send(Ok(key.clone()));
     let mut items = Vec::with_capacity(MAX_BATCH);
     while incoming.recv_many(&mut items, MAX_BATCH).await > 0 {
         let batch = std::mem::take(&mut items);
-        if run_batch(conn.clone(), batch, health.clone()).await {
+        if run_batch(conn.clone(), batch, health.clone(), &key).await {
             break;
         }
     }
     conn.discard().await;
 }
 
-async fn migrate_on(conn: Conn) -> Result<()> {
+async fn migrate_on(conn: Conn, master: &MasterKey) -> Result<AuditKey> {
     conn.ensure_open().await?;
     let tx = conn.tx();
     let result = async {
         tx.script(conn.begin_sql()).await?;
-        migrate::run(&tx).await?;
+        migrate::run(&tx, master).await?;
+        let key = audit::load_key(&tx, master).await?;
         tx.script("COMMIT").await?;
-        Ok(())
+        Ok(key)
     }
     .await;
     if result.is_err() {
@@ -309,7 +327,7 @@ impl Reply {
 }
 
 /// Runs one batch and answers everyone in it. Returns true on `Stop`.
-async fn run_batch(conn: Conn, items: Vec<Item>, health: Arc<Health>) -> bool {
+async fn run_batch(conn: Conn, items: Vec<Item>, health: Arc<Health>, key: &AuditKey) -> bool {
     let stop = items.iter().any(|item| matches!(item, Item::Stop));
     let work: Vec<Item> = items
         .into_iter()
@@ -322,7 +340,7 @@ async fn run_batch(conn: Conn, items: Vec<Item>, health: Arc<Health>) -> bool {
     let tx = conn.tx();
     let started = std::time::Instant::now();
     let size = work.len();
-    let outcome = batch(&conn, &tx, work, &mut replies).await;
+    let outcome = batch(&conn, &tx, work, &mut replies, key).await;
     let took = started.elapsed();
     if took > SLOW_BATCH {
         tracing::info!(
@@ -351,7 +369,13 @@ async fn run_batch(conn: Conn, items: Vec<Item>, health: Arc<Health>) -> bool {
     stop
 }
 
-async fn batch(conn: &Conn, tx: &Tx, work: Vec<Item>, replies: &mut Vec<Reply>) -> Result<i64> {
+async fn batch(
+    conn: &Conn,
+    tx: &Tx,
+    work: Vec<Item>,
+    replies: &mut Vec<Reply>,
+    key: &AuditKey,
+) -> Result<i64> {
     // Callers are answered only through `replies`: register them first so
     // that a failure anywhere below reaches every one of them.
     let mut jobs = Vec::new();
@@ -403,7 +427,7 @@ async fn batch(conn: &Conn, tx: &Tx, work: Vec<Item>, replies: &mut Vec<Reply>) 
             }
         }
     }
-    let seq = audit::append(tx, head, &entries).await?;
+    let seq = audit::append(tx, head, &entries, key).await?;
     tx.script("COMMIT").await?;
     if tx.in_transaction() == Some(true) {
         return Err(DbError::JobFailed("COMMIT left the transaction open".to_owned()).into());

@@ -100,9 +100,10 @@ pub async fn verify(
 ) -> Result<Json<AuditVerification>, ServiceError> {
     let v = app.services.audit().verify(&who, &org).await?;
     Ok(Json(AuditVerification {
-        ok: v.first_broken.is_none(),
+        ok: v.ok,
         entries: v.entries,
         first_broken: v.first_broken,
-        pruned_through: v.anchor.map(|a| a.seq),
+        problem: v.problem.map(|p| p.to_string()),
+        pruned_through: v.pruned_through,
     }))
 }
