@@ -106,7 +106,7 @@ async fn dispatch(ctx: &Context, command: Command) -> anyhow::Result<u8> {
         Command::Copy(args) => history::copy(ctx, args).await?,
         Command::Init(args) => init::run(ctx, args).await?,
         Command::Login(args) => auth::login(ctx, args).await?,
-        Command::Logout(_) => auth::logout(ctx)?,
+        Command::Logout(_) => auth::logout(ctx).await?,
         Command::Whoami(_) => auth::whoami(ctx).await?,
         Command::Projects(args) => resources::projects(ctx, args).await?,
         Command::Envs(args) => resources::children(ctx, ChildKind::Environment, args).await?,

@@ -261,6 +261,11 @@ impl Api {
             .await
     }
 
+    /// `POST /v1/logout`: revokes the presented session.
+    pub async fn logout(&self) -> Result<()> {
+        self.call_empty(Method::POST, &["v1", "logout"], None).await
+    }
+
     /// `GET /v1/whoami`.
     pub async fn whoami(&self) -> Result<WhoAmI> {
         self.call(Method::GET, &["v1", "whoami"], &[], None).await

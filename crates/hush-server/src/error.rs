@@ -96,6 +96,7 @@ error_codes! {
     MethodNotAllowed = "method_not_allowed" => METHOD_NOT_ALLOWED,
     MissingSignature = "missing_signature" => UNAUTHORIZED,
     MissingToken = "missing_token" => UNAUTHORIZED,
+    NotASession = "not_a_session" => UNPROCESSABLE_ENTITY,
     NotFound = "not_found" => NOT_FOUND,
     NotReady = "not_ready" => SERVICE_UNAVAILABLE,
     PullToken = "pull_token" => FORBIDDEN,

@@ -97,6 +97,17 @@ impl Buckets {
     }
 }
 
+impl Buckets {
+    /// Gives back a unit taken from `key` (a login that succeeded should
+    /// not count against its account).
+    pub fn refund(&self, key: &str, rate: Rate) {
+        let mut buckets = self.map.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(bucket) = buckets.get_mut(key) {
+            bucket.units = (bucket.units + 1.0).min(rate.burst);
+        }
+    }
+}
+
 /// The per-token and per-IP request limits.
 pub struct Limiter {
     limits: RateLimits,

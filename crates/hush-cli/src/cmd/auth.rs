@@ -1,9 +1,11 @@
 //! `hush login`, `hush logout`, `hush whoami`.
 
 use std::io::{BufRead, IsTerminal, Write};
+use std::time::Duration;
 
 use anyhow::{Context as _, Result};
 use clap::Args;
+use hush_client::{Api, ClientError};
 use hush_core::SecretString;
 
 use crate::context::{normalize_url, Context, Login, UserConfig};
@@ -124,10 +126,13 @@ fn read_password(from_stdin: bool) -> Result<SecretString> {
     ))
 }
 
-/// Forget the login for a server (the current one by default).
+/// Log out of a server (the current one by default): end the session on
+/// the server and forget it here.
 ///
-/// The session token is removed from your config file. It stays valid on
-/// the server until it expires; revoke it there if it may have leaked.
+/// A session from `hush login --email` is revoked on the server, so a copy
+/// of its token stops working too. An API token saved with `hush login
+/// --token` is only forgotten here; revoke it with `hush tokens revoke` if
+/// it may have leaked.
 ///
 /// Examples:
 ///
@@ -138,18 +143,40 @@ fn read_password(from_stdin: bool) -> Result<SecretString> {
 #[command(verbatim_doc_comment)]
 pub struct LogoutArgs {}
 
-pub fn logout(ctx: &Context) -> Result<()> {
+pub async fn logout(ctx: &Context) -> Result<()> {
     let url = normalize_url(&ctx.url);
     let mut config = UserConfig::load()?;
-    if config.servers.remove(&url).is_none() {
+    let Some(login) = config.servers.remove(&url) else {
         println!("Not logged in to {url}; nothing to do.");
         return Ok(());
-    }
+    };
+    let ended = if login.user.is_some() {
+        let api = Api::new(
+            &url,
+            Some(SecretString::new(login.token.clone())),
+            ctx.ca_cert.as_deref(),
+            Duration::from_secs(30),
+        )?;
+        match api.logout().await {
+            Ok(()) => "the session is revoked on the server".to_owned(),
+            // Already expired or revoked: nothing left to end.
+            Err(ClientError::Api { status: 401, .. }) => "the session had already ended".to_owned(),
+            Err(err) => format!(
+                "could not revoke the session on the server ({err}); it ends by itself at {}",
+                login
+                    .expires_at
+                    .as_deref()
+                    .map_or("its expiry".to_owned(), output::short_time)
+            ),
+        }
+    } else {
+        "the API token is forgotten here but still valid; `hush tokens revoke` ends it".to_owned()
+    };
     if config.current.as_deref() == Some(url.as_str()) {
         config.current = None;
     }
     config.save()?;
-    println!("Logged out of {url}.");
+    println!("Logged out of {url}: {ended}.");
     Ok(())
 }
 

@@ -110,6 +110,10 @@ pub struct Services {
     /// Throttles of their own (registrations, logins), apart from the
     /// per-request limits.
     throttle: crate::ratelimit::Buckets,
+    /// A password hash no account has, computed once at start: a login
+    /// for an unknown email verifies against it, so it costs exactly what
+    /// a wrong password for a known one does.
+    decoy_hash: String,
 }
 
 /// The operator's choices that services enforce.
@@ -128,6 +132,7 @@ impl Services {
     pub fn new(store: Arc<Store>, policy: Policy) -> Self {
         Self {
             store,
+            decoy_hash: users::decoy_hash(policy.password_cost),
             policy,
             throttle: crate::ratelimit::Buckets::default(),
             token_records: TtlCache::new(),
@@ -143,6 +148,11 @@ impl Services {
         self.throttle
             .take(key, rate, std::time::Instant::now())
             .map_err(|retry_after| ServiceError::RateLimited { retry_after })
+    }
+
+    /// Gives back the unit [`Services::throttle`] took from `key`.
+    fn refund(&self, key: &str, rate: crate::ratelimit::Rate) {
+        self.throttle.refund(key, rate);
     }
 
     /// The token with this hash, from the cache or the store.

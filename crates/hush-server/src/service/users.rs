@@ -10,6 +10,7 @@ use hush_store::{Membership, NewToken, Role, TokenKind, TokenRecord, UserRecord}
 use super::{Services, DEFAULT_ORG};
 use crate::auth::{Permission, Principal, ProjectScopes};
 use crate::error::{ErrorCode, ServiceError};
+use crate::ratelimit::Rate;
 
 /// How long a login session lasts.
 pub const SESSION_MS: i64 = 12 * 3600 * 1000;
@@ -97,9 +98,24 @@ impl UserRoles {
     }
 }
 
+/// Login attempts per account (organization and email): 10 at once, then
+/// one a minute; a brute force gets about 1,400 guesses a day, and its
+/// owner still logs in once the attacker pauses.
+pub const LOGIN_PER_ACCOUNT: Rate = Rate {
+    per_second: 1.0 / 60.0,
+    burst: 10.0,
+};
+
+/// Login attempts per client address, across accounts: 30 at once, then
+/// one every 2 seconds.
+pub const LOGIN_PER_IP: Rate = Rate {
+    per_second: 0.5,
+    burst: 30.0,
+};
+
 /// A PHC string of a random password: verified against when the email is
 /// unknown, so a login takes as long whether or not the user exists.
-fn decoy_hash(cost: PasswordCost) -> String {
+pub(super) fn decoy_hash(cost: PasswordCost) -> String {
     password::hash(&token::generate(""), cost).unwrap_or_default()
 }
 
@@ -185,13 +201,17 @@ impl Users<'_> {
 
     /// Checks a password and opens a session: a token acting as the user
     /// with their role's scopes, expiring after [`SESSION_MS`]. Every
-    /// failure is the same 401, so it reveals nothing about which part was
-    /// wrong.
+    /// failure is the same 401, taking the same time (one argon2id
+    /// verification, against a decoy for unknown emails), so it reveals
+    /// nothing about which part was wrong. Attempts are throttled per
+    /// account and per client address ([`LOGIN_PER_ACCOUNT`],
+    /// [`LOGIN_PER_IP`]); a success gives its unit back.
     pub async fn login(
         &self,
         email: &str,
         password: &SecretString,
         org: Option<&str>,
+        client_ip: &str,
     ) -> Result<(SecretString, TokenRecord, UserRecord, Role), ServiceError> {
         let refused = || {
             ServiceError::new(
@@ -199,19 +219,27 @@ impl Users<'_> {
                 "wrong email, password or organization",
             )
         };
-        let user = self
-            .s
-            .store
-            .user_by_email(&email.trim().to_ascii_lowercase())
-            .await?;
-        let Some(user) = user else {
-            password::verify(password, &decoy_hash(self.s.policy.password_cost));
-            return Err(refused());
+        let email = email.trim().to_ascii_lowercase();
+        let org_slug = org.unwrap_or(DEFAULT_ORG);
+        let by_ip = format!("login-ip:{client_ip}");
+        let by_account = format!("login:{org_slug}/{email}");
+        self.s.throttle(by_ip.clone(), LOGIN_PER_IP)?;
+        self.s.throttle(by_account.clone(), LOGIN_PER_ACCOUNT)?;
+        let user = self.s.store.user_by_email(&email).await?;
+        let phc = user
+            .as_ref()
+            .map_or_else(|| self.s.decoy_hash.clone(), |u| u.password_hash.clone());
+        let attempt = SecretString::new(password.expose().to_owned());
+        let matches = tokio::task::spawn_blocking(move || password::verify(&attempt, &phc))
+            .await
+            .unwrap_or(false);
+        let user = match user {
+            Some(user) if matches => user,
+            _ => return Err(refused()),
         };
-        if !password::verify(password, &user.password_hash) {
-            return Err(refused());
-        }
-        let org = match self.s.store.organization(org.unwrap_or(DEFAULT_ORG)).await {
+        self.s.refund(&by_ip, LOGIN_PER_IP);
+        self.s.refund(&by_account, LOGIN_PER_ACCOUNT);
+        let org = match self.s.store.organization(org_slug).await {
             Ok(org) => org,
             Err(hush_store::StoreError::NotFound { .. }) => return Err(refused()),
             Err(err) => return Err(err.into()),
@@ -235,7 +263,7 @@ impl Users<'_> {
                 project_id: None,
                 environment_id: None,
                 kind: TokenKind::Api,
-                name: "session".to_owned(),
+                name: SESSION_NAME.to_owned(),
                 token_hash: token::hash(secret.expose()),
                 prefix: token::display_prefix(secret.expose()),
                 scopes: scopes.iter().map(|s| s.as_str().to_owned()).collect(),
@@ -247,6 +275,30 @@ impl Users<'_> {
         Ok((secret, record, user, role))
     }
 }
+
+impl Users<'_> {
+    /// Ends the caller's own session (a login's token): revoked in the
+    /// store, so it stops here at once and on other replicas within their
+    /// token cache's two seconds. Other tokens are
+    /// revoked by id, by whoever manages them.
+    pub async fn logout(&self, who: &Principal) -> Result<(), ServiceError> {
+        if who.token.user_id.is_none() || who.token.name != SESSION_NAME {
+            return Err(ServiceError::new(
+                ErrorCode::NotASession,
+                "this token is not a login session; revoke it with DELETE /v1/orgs/{org}/tokens/{id} (hush tokens revoke)",
+            ));
+        }
+        self.s
+            .store
+            .set_token_disabled(&who.token.org_id, &who.token.id, true)
+            .await?;
+        self.s.forget_cached();
+        Ok(())
+    }
+}
+
+/// The name of login sessions' tokens.
+const SESSION_NAME: &str = "session";
 
 /// Who a token is, with its restrictions resolved to records.
 #[derive(Debug)]

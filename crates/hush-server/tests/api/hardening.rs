@@ -18,6 +18,8 @@ on_both_backends!(
     signatures_can_bind_method_and_path,
     vaultenv_registration_is_closed_by_default,
     audit_verification_shows_an_organization_its_own_figures,
+    login_guesses_are_throttled_per_account_and_address,
+    logout_revokes_the_session,
 );
 
 const TOKENS: &str = "/v1/orgs/default/tokens";
@@ -777,4 +779,114 @@ async fn audit_verification_shows_an_organization_its_own_figures(env: &TestEnv)
     assert!(theirs["entries"].as_i64().unwrap() >= 20, "{theirs}");
     let (status, _) = acme.get("/v1/orgs/default/audit/verify").await;
     assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+async fn login_attempt(
+    s: &TestServer,
+    email: &str,
+    password: &str,
+) -> (StatusCode, Value, Option<String>) {
+    let resp = s
+        .anonymous(reqwest::Method::POST, "/v1/login")
+        .json(&json!({ "email": email, "password": password }))
+        .send()
+        .await
+        .unwrap();
+    let status = resp.status();
+    let retry = resp
+        .headers()
+        .get("retry-after")
+        .map(|v| v.to_str().unwrap().to_owned());
+    (status, resp.json().await.unwrap_or(Value::Null), retry)
+}
+
+async fn login_guesses_are_throttled_per_account_and_address(env: &TestEnv) {
+    let s = &env.server;
+    let api = Api::admin(env);
+    api.user("ada@example.com", "member").await;
+    api.user("bob@example.com", "member").await;
+
+    // Unknown email and wrong password: the same answer.
+    let unknown = login_attempt(s, "nobody@example.com", "wrong password!!").await;
+    let wrong = login_attempt(s, "ada@example.com", "wrong password!!").await;
+    assert_eq!((unknown.0, &unknown.1), (wrong.0, &wrong.1));
+    assert_eq!(code(&wrong.1), "invalid_credentials");
+
+    // A success gives its unit back; ten failures in all lock the account.
+    for _ in 0..5 {
+        assert_eq!(
+            login_attempt(s, "ada@example.com", hush_testkit::USER_PASSWORD)
+                .await
+                .0,
+            StatusCode::OK
+        );
+    }
+    for _ in 0..9 {
+        login_attempt(s, "ada@example.com", "wrong password!!").await;
+    }
+    let (status, body, retry) = login_attempt(s, "ada@example.com", "wrong password!!").await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::TOO_MANY_REQUESTS, "rate_limited")
+    );
+    let wait: u64 = retry.unwrap().parse().unwrap();
+    assert!((1..=60).contains(&wait), "{wait}");
+    // Even the right password waits now: guessing has no shortcut.
+    assert_eq!(
+        login_attempt(s, "ada@example.com", hush_testkit::USER_PASSWORD)
+            .await
+            .0,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    // Another account from the same address is not locked by Ada's.
+    assert_eq!(
+        login_attempt(s, "bob@example.com", hush_testkit::USER_PASSWORD)
+            .await
+            .0,
+        StatusCode::OK
+    );
+    // Spraying many accounts from one address hits the address's limit.
+    let mut sprayed = 0;
+    loop {
+        let (status, ..) =
+            login_attempt(s, &format!("user{sprayed}@example.com"), "wrong password!!").await;
+        if status == StatusCode::TOO_MANY_REQUESTS {
+            break;
+        }
+        sprayed += 1;
+        assert!(sprayed < 40, "no per-address limit");
+    }
+    // Every refusal is audited.
+    let (_, page) = api
+        .get("/v1/orgs/default/audit?action=auth.login&limit=100")
+        .await;
+    let throttled = page["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["status"] == 429)
+        .count();
+    assert!(throttled >= 2, "{page}");
+}
+
+async fn logout_revokes_the_session(env: &TestEnv) {
+    let api = Api::admin(env);
+    api.user("ada@example.com", "member").await;
+    let session = api.login("ada@example.com").await;
+    let copy = api.with(&session.token);
+    assert_eq!(copy.get("/v1/whoami").await.0, StatusCode::OK);
+    let (status, _) = session.post("/v1/logout", json!({})).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let attempt = copy.get("/v1/whoami").await;
+    assert_eq!(
+        refused(&attempt),
+        (StatusCode::UNAUTHORIZED, "token_disabled")
+    );
+    // An API token is not a session: revoke it by id instead.
+    let attempt = api.post("/v1/logout", json!({})).await;
+    assert_eq!(
+        refused(&attempt),
+        (StatusCode::UNPROCESSABLE_ENTITY, "not_a_session")
+    );
+    assert_eq!(api.get("/v1/whoami").await.0, StatusCode::OK);
 }

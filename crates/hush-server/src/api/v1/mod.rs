@@ -76,6 +76,7 @@ pub static DECLARATION: Declaration = Declaration {
         GET "/v1/orgs/{org}/users" => "user.list", Token;
         POST "/v1/orgs/{org}/users" => "user.create", Token;
         POST "/v1/login" => "auth.login", None;
+        POST "/v1/logout" => "auth.logout", Token;
         GET "/v1/whoami" => "auth.whoami", AnyToken;
         GET "/v1/orgs/{org}/projects/{project}/members" => "project.member.list", Token;
         PUT "/v1/orgs/{org}/projects/{project}/members/{user}" => "project.member.set", Token;
@@ -119,6 +120,7 @@ pub fn routes() -> OpenApiRouter<Arc<AppState>> {
         .routes(routes!(tokens::list, tokens::create))
         .routes(routes!(tokens::revoke))
         .routes(routes!(users::login))
+        .routes(routes!(users::logout))
         .routes(routes!(users::whoami))
         .routes(routes!(users::list, users::create))
         .routes(routes!(users::list_project_members))

@@ -1,8 +1,9 @@
 //! Users and login.
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 
-use axum::extract::State;
+use axum::extract::{ConnectInfo, State};
 use axum::http::StatusCode;
 use axum::{Extension, Json};
 use hush_core::time::to_rfc3339;
@@ -92,6 +93,7 @@ pub async fn list(
 pub async fn login(
     State(app): S,
     slot: Option<Extension<AuditSlot>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     JsonBody(body): JsonBody<Login>,
 ) -> Result<Json<Session>> {
     let password = SecretString::new(body.password);
@@ -99,7 +101,7 @@ pub async fn login(
     let (secret, record, user, role) = match app
         .services
         .users()
-        .login(&body.email, &password, Some(org))
+        .login(&body.email, &password, Some(org), &peer.ip().to_string())
         .await
     {
         Ok(session) => session,
@@ -124,6 +126,18 @@ pub async fn login(
             role: role.as_str().to_owned(),
         },
     }))
+}
+
+#[utoipa::path(
+    post,
+    path = "/logout",
+    summary = "End the presented session: its token stops working now",
+    responses((status = 204, description = "Logged out"), super::doc::Errors),
+    security(("bearer" = []))
+)]
+pub async fn logout(State(app): S, who: Principal) -> Result<StatusCode> {
+    app.services.users().logout(&who).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// `GET /v1/whoami`: any token, pull tokens included.
