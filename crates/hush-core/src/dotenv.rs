@@ -2,16 +2,38 @@
 //!
 //! Reading accepts what people actually have in their files: comments,
 //! `export ` prefixes, single quotes (literal), double quotes (with `\n`,
-//! `\r`, `\t`, `\"`, `\\`, `\$` escapes and real newlines), `KEY=` for the
-//! empty string, inline ` # comments` after unquoted values, CRLF line
-//! endings, a UTF-8 BOM, and repeated keys (the last one wins). No variable
-//! interpolation happens: `$` is always literal.
+//! `\r`, `\t`, `\"`, `\'`, `\\`, `\$`, `` \` `` and `\u{1b}` escapes and
+//! real newlines), `KEY=` for the empty string, inline ` # comments` after
+//! unquoted values, CRLF line endings, a UTF-8 BOM, and repeated keys (the
+//! last one wins). No variable interpolation happens: `$` is always
+//! literal.
 //!
-//! Writing picks the plainest form that reads back to exactly the same
-//! value: bare when the value is simple, single quotes when that is enough
-//! (literal for every dotenv dialect and for shells), double quotes with
-//! escapes otherwise. `parse(&serialize(&map)) == map` for every map whose
-//! keys are valid names (property-tested below).
+//! # Writing: never code, always data
+//!
+//! Every output may be sourced by a shell (`set -a; . ./.env`), printed on
+//! a terminal, or read by another tool, so the rules are:
+//!
+//! - Nothing executes when a `.env` or `shell` output is sourced by bash or
+//!   dash: `$`, backticks and `\` never appear where a shell expands them.
+//! - No control character other than newline and tab is written raw, so
+//!   printing an export cannot drive the terminal (escape sequences).
+//! - `.env` ([`serialize`]) reads back exactly in hush ([`parse`]) always,
+//!   and in python-dotenv too, except for values that need double quotes
+//!   (they hold a `'`, a `\` or a control character) *and* hold a `$`, a
+//!   backtick or a control character other than newline, tab and CR: those
+//!   are escaped (`\$`, `` \` ``, `\u{1b}`), which shells and hush read as
+//!   data but python-dotenv keeps as written. Forms, plainest first: bare;
+//!   single quotes (no `'`, `\` or control character but newline and tab);
+//!   double quotes with escapes.
+//! - `shell` ([`to_shell`]) reads back exactly in bash and dash, except
+//!   control characters other than newline and tab, which POSIX shells
+//!   cannot write without running a command: they appear as `\u{1b}` text.
+//! - `json` and `yaml` read back exactly (PyYAML's `safe_load` included:
+//!   the line separators U+2028/U+2029 are escaped so it does not fold
+//!   them).
+//!
+//! `parse(&serialize(&map)) == map` for every map whose keys are valid
+//! names (property-tested below).
 
 use std::collections::BTreeMap;
 
@@ -181,7 +203,11 @@ fn double_quoted(cur: &mut Cursor<'_>, line: usize, key: &str) -> Result<String,
                 Some('n') => out.push('\n'),
                 Some('r') => out.push('\r'),
                 Some('t') => out.push('\t'),
-                Some(e @ ('"' | '\\' | '$')) => out.push(e),
+                Some(e @ ('"' | '\'' | '\\' | '$' | '`')) => out.push(e),
+                Some('u') if cur.peek() == Some('{') => match code_point(cur) {
+                    Some(c) => out.push(c),
+                    None => out.push_str("\\u"),
+                },
                 Some(other) => {
                     out.push('\\');
                     out.push(other);
@@ -196,6 +222,19 @@ fn double_quoted(cur: &mut Cursor<'_>, line: usize, key: &str) -> Result<String,
             c => out.push(c),
         }
     }
+}
+
+/// After `\u`: `{hex}` as a character, consumed only if well-formed.
+fn code_point(cur: &mut Cursor<'_>) -> Option<char> {
+    let rest = &cur.text[cur.pos..];
+    let close = rest.get(1..)?.find('}')? + 1;
+    let hex = &rest[1..close];
+    if hex.is_empty() || hex.len() > 6 {
+        return None;
+    }
+    let c = char::from_u32(u32::from_str_radix(hex, 16).ok()?)?;
+    cur.pos += close + 1;
+    Some(c)
 }
 
 fn single_quoted(cur: &mut Cursor<'_>, line: usize, key: &str) -> Result<String, DotenvError> {
@@ -250,28 +289,71 @@ fn is_bare_safe(value: &str) -> bool {
         })
 }
 
-/// Writes one `KEY=value` line (without the newline) in the plainest safe form.
+/// A character no output writes raw: every control character but newline
+/// and tab (C0, DEL, C1), which a terminal would act on.
+fn is_unprintable(c: char) -> bool {
+    c.is_control() && c != '\n' && c != '\t'
+}
+
+/// The inert text standing for an unprintable character: `\u{1b}`.
+fn push_code(out: &mut String, c: char) {
+    out.push_str(&format!("\\u{{{:x}}}", c as u32));
+}
+
+/// Safe unquoted in shells, hush and python-dotenv alike, backslashes
+/// included (a shell drops them, but runs nothing).
+fn is_unquoted_safe(value: &str) -> bool {
+    value.contains('\\')
+        && value
+            .split('\\')
+            .all(|part| part.is_empty() || is_bare_safe(part))
+}
+
+/// Follows a double-quoted value ending in a backslash: python-dotenv
+/// takes its closing `\"` for an escaped quote and would read on into the
+/// next lines; this line's quote stops it there (it then drops that one
+/// entry with a warning). hush and shells see a comment.
+const DOTENV_GUARD: &str =
+    "#\" hush: python-dotenv cannot read the value above (it ends in a backslash)";
+
+/// Writes one `KEY=value` line (without the newline) in the plainest safe
+/// form (see the module docs).
 fn write_entry(out: &mut String, key: &str, value: &str) {
     out.push_str(key);
     out.push('=');
     if value.is_empty() || is_bare_safe(value) {
         out.push_str(value);
-    } else if !value.contains(['\'', '\n', '\r']) {
+    } else if !value.contains(['\'', '\\']) && !value.chars().any(is_unprintable) {
+        // Literal for shells, hush and python-dotenv alike.
         out.push('\'');
         out.push_str(value);
         out.push('\'');
+    } else if is_unquoted_safe(value) {
+        out.push_str(value);
+        if value.ends_with('\\') {
+            // Not a line continuation for a shell; a comment for the rest.
+            out.push_str(" #");
+        }
     } else {
         out.push('"');
         for c in value.chars() {
             match c {
                 '\\' => out.push_str("\\\\"),
                 '"' => out.push_str("\\\""),
+                '$' => out.push_str("\\$"),
+                '`' => out.push_str("\\`"),
                 '\n' => out.push_str("\\n"),
                 '\r' => out.push_str("\\r"),
+                '\t' => out.push_str("\\t"),
+                c if is_unprintable(c) => push_code(out, c),
                 c => out.push(c),
             }
         }
         out.push('"');
+        if value.ends_with('\\') {
+            out.push('\n');
+            out.push_str(DOTENV_GUARD);
+        }
     }
 }
 
@@ -297,14 +379,22 @@ pub fn to_json(map: &EnvMap) -> String {
 }
 
 /// `export KEY='value'` lines for `eval` in a POSIX shell. Single quotes
-/// make every byte literal; an embedded `'` becomes `'\''`.
+/// make every byte literal; an embedded `'` becomes `'\''`. Control
+/// characters other than newline and tab become `\u{1b}` text (see the
+/// module docs).
 pub fn to_shell(map: &EnvMap) -> String {
     let mut out = String::new();
     for (key, value) in map {
         out.push_str("export ");
         out.push_str(key);
         out.push_str("='");
-        out.push_str(&value.expose().replace('\'', r"'\''"));
+        for c in value.expose().chars() {
+            match c {
+                '\'' => out.push_str(r"'\''"),
+                c if is_unprintable(c) => push_code(&mut out, c),
+                c => out.push(c),
+            }
+        }
         out.push_str("'\n");
     }
     out
@@ -340,10 +430,14 @@ fn push_yaml_string(out: &mut String, text: &str) {
             '\r' => out.push_str("\\r"),
             '\t' => out.push_str("\\t"),
             // Not printable in YAML: C0 and C1 controls, DEL, BOM, and the
-            // two non-characters at the end of the BMP.
+            // two non-characters at the end of the BMP; and the line and
+            // paragraph separators, which YAML folds like line breaks.
             c if c < ' '
                 || ('\u{7f}'..='\u{9f}').contains(&c)
-                || matches!(c, '\u{feff}' | '\u{fffe}' | '\u{ffff}') =>
+                || matches!(
+                    c,
+                    '\u{feff}' | '\u{fffe}' | '\u{ffff}' | '\u{2028}' | '\u{2029}'
+                ) =>
             {
                 out.push_str(&format!("\\u{:04x}", c as u32));
             }
@@ -387,6 +481,8 @@ mod tests {
         assert_eq!(get(&map, "F"), "a#b");
         assert_eq!(get(&map, "G"), "multi\nline\nvalue");
         assert_eq!(map.len(), 7);
+        let escapes = parse("A=\"\\u{1b}\\`\\'\\u{zz}\\u\"").unwrap();
+        assert_eq!(get(&escapes, "A"), "\u{1b}`'\\u{zz}\\u");
     }
 
     #[test]
@@ -414,10 +510,20 @@ mod tests {
         map.insert("B".into(), "has space".into());
         map.insert("C".into(), "it's\n".into());
         map.insert("D".into(), "".into());
+        map.insert("E".into(), "$(x) `y` ${HOME}".into());
+        map.insert("F".into(), "it's $(x) `y`".into());
+        map.insert("G".into(), "ends with \\".into());
+        map.insert("H".into(), "esc \u{1b}[31m bell \u{7}".into());
+        map.insert("I".into(), "two\nlines".into());
+        map.insert("J".into(), "C:\\dir\\".into());
+        map.insert("K".into(), "a\\\\b".into());
         assert_eq!(
             serialize(&map),
-            "A=simple\nB='has space'\nC=\"it's\\n\"\nD=\n"
+            format!("A=simple\nB='has space'\nC=\"it's\\n\"\nD=\n\
+             E='$(x) `y` ${{HOME}}'\nF=\"it's \\$(x) \\`y\\`\"\nG=\"ends with \\\\\"\n{DOTENV_GUARD}\n\
+             H=\"esc \\u{{1b}}[31m bell \\u{{7}}\"\nI='two\nlines'\nJ=C:\\dir\\ #\nK=a\\\\b\n")
         );
+        assert_eq!(parse(&serialize(&map)).unwrap(), map);
     }
 
     #[test]
@@ -427,6 +533,8 @@ mod tests {
         let json: serde_json::Value = serde_json::from_str(&to_json(&map)).unwrap();
         assert_eq!(json["A"], "it's \"x\"\n");
         assert_eq!(to_shell(&map), "export A='it'\\''s \"x\"\n'\n");
+        map.insert("B".into(), "\u{1b}]0;title\u{7}".into());
+        assert!(to_shell(&map).contains("export B='\\u{1b}]0;title\\u{7}'\n"));
     }
 
     fn key() -> impl Strategy<Value = String> {

@@ -5,5 +5,6 @@
 mod client;
 mod crash;
 mod e2ee;
+mod export;
 mod serve;
 mod vaultenv;
