@@ -1,7 +1,8 @@
 # Shared by the bench scripts (source it): a release `hush serve` on SQLite
 # in a temp directory (or on DATABASE_URL), with project "bench",
 # environment "production" and secrets of 64 bytes. Sets URL, ADMIN, DATA
-# and api(); stops the server and removes DATA on exit. Rate limits are off.
+# and api(); stops the server and removes DATA on exit. Rate limits and the
+# per-address connection cap are off (wrk connects from one address).
 #
 #   start_server PORT [extra serve flags…]
 #   seed_fifty_secrets            # or: seed_secrets N [PREFIX]
@@ -22,7 +23,7 @@ trap cleanup EXIT
 start_server() {
     local port="$1"; shift
     ./target/release/hush serve --listen "127.0.0.1:$port" --data-dir "${SERVER_DIR:-$DATA/server}" --log warn \
-        --rate-limit-token 0 --rate-limit-ip 0 "$@" >> "$DATA/stdout" 2>> "$DATA/stderr" &
+        --rate-limit-token 0 --rate-limit-ip 0 --max-connections-per-ip 100000 "$@" >> "$DATA/stdout" 2>> "$DATA/stderr" &
     PID=$!
     URL="http://127.0.0.1:$port"
     for _ in $(seq 100); do curl -sf "$URL/health" >/dev/null && break; sleep 0.1; done

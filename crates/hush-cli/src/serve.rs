@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use clap::Args;
 use hush_server::config::{self, KeySource, DEFAULT_MAX_BODY_BYTES};
+use hush_server::listener::ConnectionLimits;
 use hush_server::ratelimit::{Rate, RateLimits};
 use hush_server::tls::TlsFiles;
 use hush_server::ServerConfig;
@@ -85,6 +86,45 @@ pub struct ServeArgs {
         value_name = "SECONDS"
     )]
     audit_pull_interval: u64,
+
+    /// Seconds a client may take to send a request's headers, from its
+    /// first byte (slow or half-sent headers are cut off).
+    #[arg(
+        long,
+        env = "HUSH_HEADER_TIMEOUT",
+        default_value_t = 10,
+        value_name = "SECONDS"
+    )]
+    header_timeout: u64,
+
+    /// Seconds a connection may stay open with no request in progress
+    /// (idle keep-alive).
+    #[arg(
+        long,
+        env = "HUSH_IDLE_TIMEOUT",
+        default_value_t = 60,
+        value_name = "SECONDS"
+    )]
+    idle_timeout: u64,
+
+    /// Seconds a TLS handshake may take.
+    #[arg(
+        long,
+        env = "HUSH_TLS_HANDSHAKE_TIMEOUT",
+        default_value_t = 10,
+        value_name = "SECONDS"
+    )]
+    tls_handshake_timeout: u64,
+
+    /// Open connections allowed from one client address; more are closed
+    /// at once. Raise it for many clients behind one NAT or proxy.
+    #[arg(long, env = "HUSH_MAX_CONNECTIONS_PER_IP", default_value_t = 64)]
+    max_connections_per_ip: usize,
+
+    /// Open connections allowed in all (keep it under the process's file
+    /// descriptor limit, `ulimit -n`).
+    #[arg(long, env = "HUSH_MAX_CONNECTIONS", default_value_t = 10_000)]
+    max_connections: usize,
 
     /// Let the published vault-env client (`vde init`) create projects
     /// without a hush token. Off by default: anyone who can reach the
@@ -204,6 +244,13 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
         audit_pull_interval: (args.audit_pull_interval > 0)
             .then(|| Duration::from_secs(args.audit_pull_interval)),
         vaultenv_open_registration: args.vaultenv_open_registration,
+        connections: ConnectionLimits {
+            header_timeout: Duration::from_secs(args.header_timeout.max(1)),
+            idle_timeout: Duration::from_secs(args.idle_timeout.max(1)),
+            tls_handshake_timeout: Duration::from_secs(args.tls_handshake_timeout.max(1)),
+            max_per_ip: args.max_connections_per_ip.max(1),
+            max_total: args.max_connections.max(1),
+        },
     };
     // Registered before the server can report that it listens, so a
     // SIGTERM sent right after always means a clean shutdown.

@@ -34,6 +34,9 @@ pub struct ServerConfig {
     /// client per interval, with a count (`None`: every pull its own
     /// entry, the default).
     pub audit_pull_interval: Option<Duration>,
+    /// Timeouts and caps that keep slow or hostile clients from holding
+    /// connections.
+    pub connections: crate::listener::ConnectionLimits,
     /// Let anyone create vault-env projects (`POST /api/v1/project/create`
     /// without a hush token), rate-limited per IP.
     pub vaultenv_open_registration: bool,
@@ -54,6 +57,7 @@ impl ServerConfig {
             tls: None,
             audit_pull_interval: None,
             vaultenv_open_registration: false,
+            connections: crate::listener::ConnectionLimits::default(),
         }
     }
 }

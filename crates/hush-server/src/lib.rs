@@ -11,6 +11,7 @@ mod audit;
 pub mod auth;
 pub mod config;
 mod error;
+pub mod listener;
 pub mod ratelimit;
 pub mod service;
 pub mod tls;
@@ -155,21 +156,15 @@ pub async fn start(config: ServerConfig) -> Result<Running, StartError> {
         addr: config.listen,
         source,
     })?;
-    let (shutdown, mut signal) = watch::channel(false);
+    let (shutdown, signal) = watch::channel(false);
     let summaries = pull_summaries.map(|s| s.spawn_flusher(store.clone(), shutdown.subscribe()));
-    let task = match acceptor {
-        Some(acceptor) => tokio::spawn(tls::serve(listener, acceptor, app, signal)),
-        None => tokio::spawn(async move {
-            axum::serve(
-                listener,
-                app.into_make_service_with_connect_info::<SocketAddr>(),
-            )
-            .with_graceful_shutdown(async move {
-                let _ = signal.wait_for(|stop| *stop).await;
-            })
-            .await
-        }),
-    };
+    let task = tokio::spawn(listener::serve(
+        listener,
+        acceptor,
+        app,
+        config.connections,
+        signal,
+    ));
     tracing::info!(%addr, backend = ?store.backend(), tls = config.tls.is_some(), "hush is listening");
     Ok(Running {
         addr,

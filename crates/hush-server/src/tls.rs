@@ -1,25 +1,11 @@
-//! HTTPS: rustls (ring provider) in front of the same router.
-//!
-//! axum's `serve` speaks plain TCP only, so with a certificate the server
-//! runs this accept loop instead: TLS handshake per connection, then hyper
-//! (HTTP/1.1 and HTTP/2) with the client address attached for the audit
-//! log. On shutdown it stops accepting and lets open connections finish.
+//! HTTPS: the rustls (ring provider) acceptor built from PEM files; the
+//! accept loop (`listener`) runs the handshake in front of the same router.
 
-use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::Duration;
 
-use axum::extract::ConnectInfo;
-use axum::{Extension, Router};
-use hyper_util::rt::{TokioExecutor, TokioIo};
-use hyper_util::server::conn::auto::Builder;
-use hyper_util::server::graceful::GracefulShutdown;
-use hyper_util::service::TowerToHyperService;
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
-use tokio::net::TcpListener;
-use tokio::sync::watch;
 use tokio_rustls::rustls::{self, ServerConfig};
 use tokio_rustls::TlsAcceptor;
 
@@ -80,54 +66,4 @@ pub fn acceptor(files: &TlsFiles) -> Result<TlsAcceptor, TlsError> {
             .with_single_cert(certs, key)?;
     config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
     Ok(TlsAcceptor::from(Arc::new(config)))
-}
-
-/// Serves `app` over TLS until `stop` turns true, then waits (up to 30 s)
-/// for open connections.
-pub async fn serve(
-    listener: TcpListener,
-    acceptor: TlsAcceptor,
-    app: Router,
-    mut stop: watch::Receiver<bool>,
-) -> std::io::Result<()> {
-    let graceful = GracefulShutdown::new();
-    loop {
-        let (tcp, peer) = tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok(pair) => pair,
-                Err(err) => {
-                    tracing::warn!(error = %err, "accept failed");
-                    continue;
-                }
-            },
-            _ = stop.wait_for(|stop| *stop) => break,
-        };
-        let acceptor = acceptor.clone();
-        let service = TowerToHyperService::new(
-            app.clone()
-                .layer(Extension(ConnectInfo::<SocketAddr>(peer))),
-        );
-        let watcher = graceful.watcher();
-        tokio::spawn(async move {
-            let stream = match acceptor.accept(tcp).await {
-                Ok(stream) => stream,
-                Err(err) => {
-                    tracing::debug!(error = %err, %peer, "TLS handshake failed");
-                    return;
-                }
-            };
-            let builder = Builder::new(TokioExecutor::new());
-            let connection = builder.serve_connection(TokioIo::new(stream), service);
-            if let Err(err) = watcher.watch(connection).await {
-                tracing::debug!(error = %err, %peer, "connection ended with an error");
-            }
-        });
-    }
-    if tokio::time::timeout(Duration::from_secs(30), graceful.shutdown())
-        .await
-        .is_err()
-    {
-        tracing::warn!("connections still open after 30 s; closing them");
-    }
-    Ok(())
 }

@@ -890,3 +890,139 @@ async fn logout_revokes_the_session(env: &TestEnv) {
     );
     assert_eq!(api.get("/v1/whoami").await.0, StatusCode::OK);
 }
+
+/// A server whose connection limits are short enough to watch expire.
+async fn tight_server(db: &TestDatabase, tls: Option<hush_server::tls::TlsFiles>) -> TestServer {
+    TestServer::start_with(&db.url, [4u8; 32], |c| {
+        c.connections = hush_server::listener::ConnectionLimits {
+            header_timeout: std::time::Duration::from_millis(800),
+            idle_timeout: std::time::Duration::from_millis(1500),
+            tls_handshake_timeout: std::time::Duration::from_millis(800),
+            max_per_ip: 5,
+            max_total: 1000,
+        };
+        c.tls = tls;
+    })
+    .await
+}
+
+/// Reads until the server closes the connection (or `within` passes);
+/// returns what arrived, or None if it was still open.
+async fn closed_within(
+    stream: &mut tokio::net::TcpStream,
+    within: std::time::Duration,
+) -> Option<String> {
+    use tokio::io::AsyncReadExt;
+    let mut seen = Vec::new();
+    let deadline = tokio::time::Instant::now() + within;
+    loop {
+        let mut buf = [0u8; 4096];
+        match tokio::time::timeout_at(deadline, stream.read(&mut buf)).await {
+            Ok(Ok(0)) | Ok(Err(_)) => return Some(String::from_utf8_lossy(&seen).into_owned()),
+            Ok(Ok(n)) => seen.extend_from_slice(&buf[..n]),
+            Err(_) => return None,
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slow_and_idle_connections_are_closed() {
+    use std::time::Duration;
+    use tokio::io::AsyncWriteExt;
+    let Some(db) = TestDatabase::create(Db::Sqlite).await else {
+        return;
+    };
+    let server = tight_server(&db, None).await;
+    let addr = server.url.trim_start_matches("http://").to_owned();
+    let connect = || tokio::net::TcpStream::connect(addr.clone());
+
+    // Half-sent headers: cut off after the header timeout, not held.
+    let mut slow = connect().await.unwrap();
+    slow.write_all(b"GET /health HTTP/1.1\r\nHost: x\r\n")
+        .await
+        .unwrap();
+    let started = std::time::Instant::now();
+    assert!(closed_within(&mut slow, Duration::from_secs(5))
+        .await
+        .is_some());
+    assert!(started.elapsed() >= Duration::from_millis(700));
+
+    // Keep-alive: requests with short pauses are served on one connection;
+    // left idle, it is closed.
+    let mut kept = connect().await.unwrap();
+    for _ in 0..3 {
+        kept.write_all(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
+            .await
+            .unwrap();
+        let mut buf = [0u8; 1024];
+        let n = tokio::io::AsyncReadExt::read(&mut kept, &mut buf)
+            .await
+            .unwrap();
+        assert!(buf[..n].starts_with(b"HTTP/1.1 200"));
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    assert!(closed_within(&mut kept, Duration::from_secs(5))
+        .await
+        .is_some());
+
+    // Five connections from one address are the cap: the sixth is closed
+    // at once; when one of the five goes, there is room again.
+    let mut held = Vec::new();
+    for _ in 0..5 {
+        held.push(connect().await.unwrap());
+    }
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let mut sixth = connect().await.unwrap();
+    let _ = sixth
+        .write_all(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await;
+    let answer = closed_within(&mut sixth, Duration::from_millis(500)).await;
+    assert_eq!(answer.as_deref(), Some(""), "refused without an answer");
+    drop(held.pop());
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let mut again = connect().await.unwrap();
+    again
+        .write_all(b"GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .await
+        .unwrap();
+    let answer = closed_within(&mut again, Duration::from_secs(5))
+        .await
+        .unwrap();
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    drop(held);
+    server.stop().await;
+    db.drop_db().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unfinished_tls_handshakes_are_closed() {
+    use std::time::Duration;
+    use tokio::io::AsyncWriteExt;
+    let Some(db) = TestDatabase::create(Db::Sqlite).await else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let cert = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
+    let (cert_path, key_path) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+    std::fs::write(&cert_path, cert.cert.pem()).unwrap();
+    std::fs::write(&key_path, cert.key_pair.serialize_pem()).unwrap();
+    let files = hush_server::tls::TlsFiles {
+        cert: cert_path,
+        key: key_path,
+    };
+    let server = tight_server(&db, Some(files)).await;
+    let addr = server.url.trim_start_matches("http://").to_owned();
+    let mut stalled = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    // The first bytes of a ClientHello, then nothing.
+    stalled
+        .write_all(&[0x16, 0x03, 0x01, 0x02, 0x00])
+        .await
+        .unwrap();
+    let started = std::time::Instant::now();
+    assert!(closed_within(&mut stalled, Duration::from_secs(5))
+        .await
+        .is_some());
+    assert!(started.elapsed() >= Duration::from_millis(700));
+    server.stop().await;
+    db.drop_db().await;
+}
