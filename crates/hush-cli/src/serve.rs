@@ -87,6 +87,11 @@ pub struct ServeArgs {
     )]
     audit_pull_interval: u64,
 
+    /// Most secrets one scope (a project, target or environment level) may
+    /// hold; writes that would add more are refused (422 limit_exceeded).
+    #[arg(long, env = "HUSH_MAX_SECRETS_PER_SCOPE", default_value_t = 10_000)]
+    max_secrets_per_scope: usize,
+
     /// Seconds a client may take to send a request's headers, from its
     /// first byte (slow or half-sent headers are cut off).
     #[arg(
@@ -244,6 +249,10 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
         audit_pull_interval: (args.audit_pull_interval > 0)
             .then(|| Duration::from_secs(args.audit_pull_interval)),
         vaultenv_open_registration: args.vaultenv_open_registration,
+        limits: hush_store::Limits {
+            max_entries_per_scope: args.max_secrets_per_scope.max(1),
+            ..hush_store::Limits::default()
+        },
         connections: ConnectionLimits {
             header_timeout: Duration::from_secs(args.header_timeout.max(1)),
             idle_timeout: Duration::from_secs(args.idle_timeout.max(1)),

@@ -16,5 +16,5 @@ pub mod time;
 pub mod token;
 pub mod vaultenv;
 
-pub use names::{NameError, NameRule, SecretName, Slug, Tag};
+pub use names::{NameError, NameRule, SecretName, Slug, Tag, TextRule};
 pub use secret::{env_refusal, SecretString};

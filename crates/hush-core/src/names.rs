@@ -52,6 +52,62 @@ pub enum NameError {
         /// The refused tag.
         tag: String,
     },
+    /// Free text longer than its field allows.
+    #[error("{what} is {len} characters long; the limit is {max}")]
+    TextTooLong {
+        /// The field ("project name", "note", ...).
+        what: &'static str,
+        /// Its length in characters.
+        len: usize,
+        /// The limit.
+        max: usize,
+    },
+    /// Free text with a character its field has no use for: a control
+    /// character (a NUL, or an escape sequence that would drive a terminal
+    /// when the text is listed), or a line break in a one-line field.
+    #[error("{what} may not contain {kind}")]
+    TextCharacter {
+        /// The field.
+        what: &'static str,
+        /// "control characters" or "line breaks".
+        kind: &'static str,
+    },
+}
+
+/// Longest display name (projects, environments, targets, organizations).
+pub const MAX_DISPLAY_NAME: usize = 200;
+/// Longest token or device name.
+pub const MAX_LABEL: usize = 128;
+
+/// What a free-text field allows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TextRule {
+    /// One line: no control characters at all.
+    Line,
+    /// Several lines: newlines and tabs, no other control characters.
+    Lines,
+}
+
+impl TextRule {
+    /// Checks free text for a field named `what`, at most `max` characters.
+    pub fn check(self, what: &'static str, text: &str, max: usize) -> Result<(), NameError> {
+        let len = text.chars().count();
+        if len > max {
+            return Err(NameError::TextTooLong { what, len, max });
+        }
+        let allowed = |c: char| self == TextRule::Lines && (c == '\n' || c == '\t');
+        match text.chars().find(|&c| c.is_control() && !allowed(c)) {
+            Some('\n' | '\r') => Err(NameError::TextCharacter {
+                what,
+                kind: "line breaks",
+            }),
+            Some(_) => Err(NameError::TextCharacter {
+                what,
+                kind: "control characters",
+            }),
+            None => Ok(()),
+        }
+    }
 }
 
 /// The named rule sets for secret names. The native rule is the permissive
@@ -226,6 +282,44 @@ impl Tag {
     /// The tag as text.
     pub fn as_str(&self) -> &str {
         &self.0
+    }
+}
+
+#[cfg(test)]
+mod text_tests {
+    use super::*;
+
+    #[test]
+    fn free_text_is_capped_and_printable() {
+        assert!(TextRule::Line.check("name", "My App", 10).is_ok());
+        assert_eq!(
+            TextRule::Line.check("name", &"é".repeat(11), 10),
+            Err(NameError::TextTooLong {
+                what: "name",
+                len: 11,
+                max: 10
+            })
+        );
+        for bad in ["a\u{1b}[31m", "a\u{0}", "a\u{85}"] {
+            assert_eq!(
+                TextRule::Lines.check("note", bad, 100),
+                Err(NameError::TextCharacter {
+                    what: "note",
+                    kind: "control characters"
+                }),
+                "{bad:?}"
+            );
+        }
+        assert_eq!(
+            TextRule::Line.check("name", "two\nlines", 100),
+            Err(NameError::TextCharacter {
+                what: "name",
+                kind: "line breaks"
+            })
+        );
+        assert!(TextRule::Lines
+            .check("note", "two\nlines\tand a tab", 100)
+            .is_ok());
     }
 }
 

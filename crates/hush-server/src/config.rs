@@ -34,6 +34,9 @@ pub struct ServerConfig {
     /// client per interval, with a count (`None`: every pull its own
     /// entry, the default).
     pub audit_pull_interval: Option<Duration>,
+    /// Sizes the store refuses to go past (values, notes, tags, secrets per
+    /// scope).
+    pub limits: hush_store::Limits,
     /// Timeouts and caps that keep slow or hostile clients from holding
     /// connections.
     pub connections: crate::listener::ConnectionLimits,
@@ -58,6 +61,7 @@ impl ServerConfig {
             audit_pull_interval: None,
             vaultenv_open_registration: false,
             connections: crate::listener::ConnectionLimits::default(),
+            limits: hush_store::Limits::default(),
         }
     }
 }

@@ -120,10 +120,10 @@ pub async fn start(config: ServerConfig) -> Result<Running, StartError> {
     // TLS files first: a bad certificate must fail before anything is written.
     let acceptor = config.tls.as_ref().map(tls::acceptor).transpose()?;
     let store = Arc::new(
-        Store::open(StoreOptions::new(
-            config.database_url.clone(),
-            config.master_key,
-        ))
+        Store::open(StoreOptions {
+            limits: config.limits,
+            ..StoreOptions::new(config.database_url.clone(), config.master_key)
+        })
         .await?,
     );
     store.check_master_key().await?;

@@ -38,6 +38,26 @@ pub enum StoreError {
         /// The limit.
         max: usize,
     },
+    /// A write that would take something past a limit.
+    #[error("{what}: {count} would exceed the limit of {max}{hint}")]
+    LimitExceeded {
+        /// What is counted, e.g. "secrets in scope web/production".
+        what: String,
+        /// How many there would be.
+        count: usize,
+        /// The limit.
+        max: usize,
+        /// Where the limit is set, if it can be (", see --max-…").
+        hint: &'static str,
+    },
+    /// Free text (a note) the store refuses.
+    #[error("{what}: {reason}")]
+    InvalidText {
+        /// Whose text, e.g. the secret's name.
+        what: String,
+        /// Why.
+        reason: String,
+    },
     /// A value the store refuses (e.g. one no environment variable can hold).
     #[error("value of {name} is refused: {reason}")]
     InvalidValue {

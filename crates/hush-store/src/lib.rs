@@ -70,6 +70,13 @@ pub struct Limits {
     pub max_ciphertext_bytes: usize,
     /// Largest opaque blob (vault-env, DotEnv client-managed).
     pub max_blob_bytes: usize,
+    /// Most secrets one scope (a project, target or environment level)
+    /// may hold: a scope is read whole on every pull.
+    pub max_entries_per_scope: usize,
+    /// Longest note on a secret, in characters.
+    pub max_note_chars: usize,
+    /// Most tags on one secret.
+    pub max_tags: usize,
 }
 
 impl Default for Limits {
@@ -78,6 +85,9 @@ impl Default for Limits {
             max_value_bytes: 64 * 1024,
             max_ciphertext_bytes: 96 * 1024,
             max_blob_bytes: 1024 * 1024,
+            max_entries_per_scope: 10_000,
+            max_note_chars: 4096,
+            max_tags: 32,
         }
     }
 }

@@ -67,6 +67,7 @@ struct WriteJob {
     steps: Vec<Step>,
     actor: String,
     expected: Option<i64>,
+    max_entries: usize,
 }
 
 impl Store {
@@ -102,6 +103,7 @@ impl Store {
             steps,
             actor: author.actor.clone(),
             expected: expected_version,
+            max_entries: self.limits.max_entries_per_scope,
         };
         self.db
             .write(author.audit.clone(), move |tx| job.run(tx))
@@ -130,12 +132,35 @@ impl Store {
         })
     }
 
+    /// The note and tags of an input, within the limits.
+    fn check_meta(&self, input: &SecretInput) -> Result<()> {
+        let name = input.name.as_str();
+        if let Some(note) = &input.note {
+            hush_core::TextRule::Lines
+                .check("its note", note, self.limits.max_note_chars)
+                .map_err(|err| StoreError::InvalidText {
+                    what: name.to_owned(),
+                    reason: err.to_string(),
+                })?;
+        }
+        if input.tags.len() > self.limits.max_tags {
+            return Err(StoreError::LimitExceeded {
+                what: format!("tags on {name}"),
+                count: input.tags.len(),
+                max: self.limits.max_tags,
+                hint: "",
+            });
+        }
+        Ok(())
+    }
+
     fn seal_input(
         &self,
         scope: &Scope,
         dek: Option<&DataKey>,
         input: &SecretInput,
     ) -> Result<NewValue> {
+        self.check_meta(input)?;
         let name = input.name.as_str();
         let too_large = |len: usize, max: usize| StoreError::ValueTooLarge {
             name: name.to_owned(),
@@ -223,6 +248,7 @@ impl WriteJob {
         if changed.is_empty() {
             return Ok(versions::unchanged(current, &self.actor, now));
         }
+        self.check_growth(&tx, &changed).await?;
         let changed_keys = changed.iter().map(|c| c.name.clone()).collect();
         versions::record(
             &tx,
@@ -240,6 +266,43 @@ impl WriteJob {
             &changed,
         )
         .await
+    }
+
+    /// Refuses a write that would take the scope past its size limit (only
+    /// writes that add names are counted: one may always delete or edit).
+    async fn check_growth(&self, tx: &Tx, changed: &[Changed]) -> Result<()> {
+        let added = changed
+            .iter()
+            .filter(|c| c.before.is_none() && c.after.is_some())
+            .count();
+        let removed = changed
+            .iter()
+            .filter(|c| c.before.is_some() && c.after.is_none())
+            .count();
+        if added <= removed {
+            return Ok(());
+        }
+        let held: i64 = tx
+            .row(
+                "SELECT COUNT(*) FROM secrets WHERE scope_id = $1",
+                &params![&self.scope.key],
+            )
+            .await?
+            .map_or(Ok(0), |row| row.get(0))?;
+        let count = usize::try_from(held).unwrap_or(usize::MAX) + added - removed;
+        if count > self.max_entries {
+            return Err(StoreError::LimitExceeded {
+                what: format!(
+                    "secrets in this {} of project {}",
+                    self.scope.level().as_str(),
+                    self.scope.project_slug
+                ),
+                count,
+                max: self.max_entries,
+                hint: " (hush serve --max-secrets-per-scope)",
+            });
+        }
+        Ok(())
     }
 
     /// Applies one step to the in-memory state of the touched names.

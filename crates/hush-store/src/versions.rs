@@ -689,6 +689,28 @@ impl Store {
                 });
             }
         }
+        if changed_keys.len() > self.limits.max_entries_per_scope {
+            return Err(StoreError::LimitExceeded {
+                what: "changed key names reported with the blob".to_owned(),
+                count: changed_keys.len(),
+                max: self.limits.max_entries_per_scope,
+                hint: " (hush serve --max-secrets-per-scope)",
+            });
+        }
+        if let Some(bad) = changed_keys.iter().find(|k| {
+            hush_core::TextRule::Line
+                .check("a key name", k, hush_core::names::MAX_SECRET_NAME_LEN)
+                .is_err()
+        }) {
+            return Err(StoreError::InvalidText {
+                what: "changed key names".to_owned(),
+                reason: format!(
+                    "{:?} is not a key name (at most {} characters, no control characters)",
+                    bad.chars().take(40).collect::<String>(),
+                    hush_core::names::MAX_SECRET_NAME_LEN
+                ),
+            });
+        }
         let scope = scope.clone();
         let actor = author.actor.clone();
         self.db

@@ -1,6 +1,7 @@
 //! Projects, environments and targets.
 
-use hush_core::Slug;
+use hush_core::names::MAX_DISPLAY_NAME;
+use hush_core::{Slug, TextRule};
 use hush_store::{Child, ChildKind, EncryptionMode, Organization, Project};
 
 use super::Services;
@@ -70,6 +71,7 @@ impl Projects<'_> {
         let org = self.s.org(who, org).await?;
         let slug = Slug::parse("project", slug)?;
         let name = name.unwrap_or(slug.as_str());
+        TextRule::Line.check("project name", name, MAX_DISPLAY_NAME)?;
         let e2ee = match e2ee {
             Some(_) if mode != EncryptionMode::Client => {
                 return Err(ServiceError::new(
@@ -151,6 +153,11 @@ impl Projects<'_> {
         who.require_project_wide(&project.id, Permission::ProjectAdmin)?;
         let slug = Slug::parse(kind.noun(), slug)?;
         let name = name.unwrap_or(slug.as_str());
+        let what = match kind {
+            ChildKind::Environment => "environment name",
+            ChildKind::Target => "target name",
+        };
+        TextRule::Line.check(what, name, MAX_DISPLAY_NAME)?;
         Ok(self
             .s
             .store

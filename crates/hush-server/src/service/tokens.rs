@@ -1,8 +1,9 @@
 //! Tokens: creation (shown once), listing, revocation, and the bootstrap
 //! token of a new server.
 
+use hush_core::names::MAX_LABEL;
 use hush_core::token::{self, API_PREFIX, PULL_PREFIX};
-use hush_core::{SecretString, Slug};
+use hush_core::{SecretString, Slug, TextRule};
 use hush_store::{ChildKind, NewToken, TokenKind, TokenRecord};
 
 use super::Services;
@@ -93,6 +94,7 @@ impl Tokens<'_> {
                 "give the token a name",
             ));
         }
+        TextRule::Line.check("token name", &request.name, MAX_LABEL)?;
         let org = self.s.org(who, org).await?;
         let project = match &request.project {
             Some(slug) => Some(self.s.project(who, &org.slug, slug).await?.1),

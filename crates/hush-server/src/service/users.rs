@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use hush_core::password::{self, PasswordCost};
 use hush_core::token::{self, API_PREFIX};
-use hush_core::SecretString;
+use hush_core::{SecretString, TextRule};
 use hush_store::{Membership, NewToken, Role, TokenKind, TokenRecord, UserRecord};
 
 use super::{Services, DEFAULT_ORG};
@@ -98,6 +98,12 @@ impl UserRoles {
     }
 }
 
+/// Longest email address (RFC 5321's path limit).
+const MAX_EMAIL: usize = 254;
+/// Longest password: argon2id would take any, but a megabyte of password
+/// is an attack, not a secret.
+const MAX_PASSWORD: usize = 1024;
+
 /// Login attempts per account (organization and email): 10 at once, then
 /// one a minute; a brute force gets about 1,400 guesses a day, and its
 /// owner still logs in once the attacker pauses.
@@ -144,10 +150,11 @@ impl Users<'_> {
         who.require_org_wide(Permission::OrgAdmin)?;
         let org = self.s.org(who, org).await?;
         let email = email.trim().to_ascii_lowercase();
-        if email.len() > 254
-            || !email.contains('@')
+        TextRule::Line.check("email", &email, MAX_EMAIL)?;
+        if !email.contains('@')
             || email.starts_with('@')
             || email.ends_with('@')
+            || email.chars().any(char::is_whitespace)
         {
             return Err(ServiceError::new(
                 ErrorCode::InvalidEmail,
@@ -160,6 +167,13 @@ impl Users<'_> {
                 "passwords need at least 12 characters",
             ));
         }
+        TextRule::Lines.check("password", password.expose(), MAX_PASSWORD)
+            .map_err(|_| {
+                ServiceError::new(
+                    ErrorCode::WeakPassword,
+                    format!("passwords are at most {MAX_PASSWORD} characters, without control characters"),
+                )
+            })?;
         let role = Role::parse(role).ok_or_else(|| {
             ServiceError::new(
                 ErrorCode::InvalidRole,

@@ -6,8 +6,9 @@
 //! each (the server cannot decrypt them), versioned like every scope, so
 //! the native API, `hush versions` and the audit log see it too.
 
+use hush_core::names::MAX_LABEL;
 use hush_core::vaultenv::{Signature, SignedRequest};
-use hush_core::{SecretString, Slug};
+use hush_core::{SecretString, Slug, TextRule};
 use hush_store::{
     Author, Blob, ChildKind, Device, DeviceStatus, EncryptionMode, Environment, Project, Scope,
     StoreError, VaultKey, VersionInfo,
@@ -293,14 +294,11 @@ impl VaultEnv<'_> {
         } else {
             name.trim()
         };
+        TextRule::Line.check("device_name", name, MAX_LABEL)?;
         Ok(self
             .s
             .store
-            .register_device(
-                &project.id,
-                &name.chars().take(128).collect::<String>(),
-                device_hash,
-            )
+            .register_device(&project.id, name, device_hash)
             .await?)
     }
 
@@ -461,19 +459,7 @@ const REGISTRATION_RATE: Rate = Rate {
 };
 
 fn check_name(name: &str) -> Result<(), ServiceError> {
-    if name.chars().count() > MAX_PROJECT_NAME {
-        return Err(ServiceError::new(
-            ErrorCode::InvalidName,
-            format!("project_name is longer than {MAX_PROJECT_NAME} characters"),
-        ));
-    }
-    if name.chars().any(char::is_control) {
-        return Err(ServiceError::new(
-            ErrorCode::InvalidName,
-            "project_name may not contain control characters",
-        ));
-    }
-    Ok(())
+    Ok(TextRule::Line.check("project_name", name, MAX_PROJECT_NAME)?)
 }
 
 fn parse_key(key_hex: &str) -> Result<[u8; 32], ServiceError> {

@@ -20,6 +20,7 @@ on_both_backends!(
     audit_verification_shows_an_organization_its_own_figures,
     login_guesses_are_throttled_per_account_and_address,
     logout_revokes_the_session,
+    free_text_is_capped_and_printable,
 );
 
 const TOKENS: &str = "/v1/orgs/default/tokens";
@@ -649,11 +650,14 @@ async fn open_registration_is_limited(db: Db) {
     let s =
         TestServer::start_with(&db.url, [5u8; 32], |c| c.vaultenv_open_registration = true).await;
     let api = Api::on(&s, s.admin());
-    for bad in ["x".repeat(101), "evil\u{1b}[31m".to_owned()] {
+    for (bad, code) in [
+        ("x".repeat(101), "too_long"),
+        ("evil\u{1b}[31m".to_owned(), "invalid_text"),
+    ] {
         let (status, body) = Vde::create(&s, &bad, None).await;
         assert_eq!(
             (status, body["code"].as_str()),
-            (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_name"))
+            (StatusCode::UNPROCESSABLE_ENTITY, Some(code))
         );
     }
     for _ in 0..3 {
@@ -1025,4 +1029,167 @@ async fn unfinished_tls_handshakes_are_closed() {
     assert!(started.elapsed() >= Duration::from_millis(700));
     server.stop().await;
     db.drop_db().await;
+}
+
+async fn free_text_is_capped_and_printable(env: &TestEnv) {
+    let api = Api::admin(env);
+    let web = api.project("web", &["production"]).await;
+    let long = "x".repeat(10_000);
+    let cases = [
+        (
+            "/v1/orgs/default/projects",
+            json!({ "slug": "big", "name": long }),
+            "too_long",
+            "200",
+        ),
+        (
+            "/v1/orgs/default/projects",
+            json!({ "slug": "esc", "name": "a\u{1b}]0;x\u{7}" }),
+            "invalid_text",
+            "control",
+        ),
+        (
+            &format!("{web}/environments") as &str,
+            json!({ "slug": "qa", "name": "two\nlines" }),
+            "invalid_text",
+            "line breaks",
+        ),
+        (
+            TOKENS,
+            json!({ "name": long, "scopes": ["secret:read"] }),
+            "too_long",
+            "128",
+        ),
+        (
+            "/v1/orgs/default/users",
+            json!({ "email": "a\u{0}@example.com", "password": "long enough password", "role": "viewer" }),
+            "invalid_text",
+            "control",
+        ),
+        (
+            "/v1/orgs/default/users",
+            json!({ "email": "a b@example.com", "password": "long enough password", "role": "viewer" }),
+            "invalid_email",
+            "email",
+        ),
+        (
+            "/v1/orgs/default/users",
+            json!({ "email": "big@example.com", "password": "p".repeat(5000), "role": "viewer" }),
+            "weak_password",
+            "1024",
+        ),
+    ];
+    for (path, body, code_wanted, names) in cases {
+        let (status, answer) = api.post(path, body).await;
+        assert_eq!(
+            (status, code(&answer)),
+            (StatusCode::UNPROCESSABLE_ENTITY, code_wanted),
+            "{path}: {answer}"
+        );
+        assert!(answer.to_string().contains(names), "{answer}");
+    }
+    // Notes and tags on a secret.
+    let secret = format!("{web}/secrets/KEY?env=production");
+    let (status, answer) = api
+        .put(&secret, json!({ "value": "v", "note": "n".repeat(5000) }))
+        .await;
+    assert_eq!(
+        (status, code(&answer)),
+        (StatusCode::UNPROCESSABLE_ENTITY, "invalid_text")
+    );
+    assert!(answer.to_string().contains("4096"), "{answer}");
+    let (status, answer) = api
+        .put(&secret, json!({ "value": "v", "note": "bell\u{7}" }))
+        .await;
+    assert_eq!(
+        (status, code(&answer)),
+        (StatusCode::UNPROCESSABLE_ENTITY, "invalid_text")
+    );
+    let tags: Vec<String> = (0..33).map(|i| format!("t{i}")).collect();
+    let (status, answer) = api
+        .put(&secret, json!({ "value": "v", "tags": tags }))
+        .await;
+    assert_eq!(
+        (status, code(&answer)),
+        (StatusCode::UNPROCESSABLE_ENTITY, "limit_exceeded")
+    );
+    let (status, _) = api
+        .put(
+            &secret,
+            json!({ "value": "v", "note": "two\nlines\tok", "tags": tags[..32] }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+}
+
+/// A scope holds at most --max-secrets-per-scope secrets; edits and
+/// deletions always work.
+async fn entries_per_scope_are_capped(db: Db) {
+    let Some(db) = TestDatabase::create(db).await else {
+        return;
+    };
+    let s =
+        TestServer::start_with(&db.url, [3u8; 32], |c| c.limits.max_entries_per_scope = 20).await;
+    let api = Api::on(&s, s.admin());
+    let web = api.project("web", &["production"]).await;
+    let bulk = |from: usize, to: usize| {
+        let set: Vec<Value> = (from..to)
+            .map(|i| json!({ "name": format!("K{i:03}"), "value": "v" }))
+            .collect();
+        json!({ "set": set })
+    };
+    let secrets = format!("{web}/secrets?env=production");
+    let (status, answer) = api.post(&secrets, bulk(0, 21)).await;
+    assert_eq!(
+        (status, code(&answer)),
+        (StatusCode::UNPROCESSABLE_ENTITY, "limit_exceeded")
+    );
+    assert!(
+        answer
+            .to_string()
+            .contains("21 would exceed the limit of 20")
+            && answer.to_string().contains("--max-secrets-per-scope"),
+        "{answer}"
+    );
+    let (status, _) = api.post(&secrets, bulk(0, 20)).await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _) = api
+        .put(
+            &format!("{web}/secrets/EXTRA?env=production"),
+            json!({ "value": "v" }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    // Editing, and adding one while deleting one, stay possible.
+    let (status, _) = api
+        .put(
+            &format!("{web}/secrets/K000?env=production"),
+            json!({ "value": "w" }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, body) = api
+        .post(
+            &secrets,
+            json!({ "set": [{ "name": "NEW", "value": "v" }], "delete": ["K001"] }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    // Another level of the project has its own count.
+    let (status, _) = api
+        .put(&format!("{web}/secrets/SHARED"), json!({ "value": "v" }))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    s.stop().await;
+    db.drop_db().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn entries_per_scope_are_capped_sqlite() {
+    entries_per_scope_are_capped(Db::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn entries_per_scope_are_capped_postgres() {
+    entries_per_scope_are_capped(Db::Postgres).await;
 }
