@@ -9,6 +9,11 @@
 //! one byte, fails authentication and is refused. Files are 0600, written
 //! to a temporary name, synced and renamed, so a crash never leaves half a
 //! cache.
+//!
+//! An end-to-end-encrypted project's cache keeps what the server sent: the
+//! clients' ciphertext and the key metadata, never the plaintext. Reading
+//! it back takes the passphrase, exactly as a pull does; the token alone
+//! (which the server also knows how to check) opens nothing.
 
 use std::fs;
 use std::io::Write;
@@ -56,11 +61,25 @@ impl CacheIdentity {
     }
 }
 
+/// What a cache entry holds.
+#[derive(Debug)]
+pub enum CacheContent {
+    /// A server-encrypted project's secrets.
+    Plain(EnvMap),
+    /// An end-to-end-encrypted project's ciphertext, as pulled.
+    E2ee {
+        /// The project's key metadata.
+        meta: hush_proto::E2eeMeta,
+        /// Name → the clients' ciphertext.
+        ciphertexts: std::collections::BTreeMap<String, String>,
+    },
+}
+
 /// A cached environment and when it was pulled.
 #[derive(Debug)]
 pub struct Cached {
-    /// The secrets.
-    pub secrets: EnvMap,
+    /// The secrets, or their ciphertext.
+    pub content: CacheContent,
     /// When they were pulled (RFC 3339).
     pub saved_at: String,
 }
@@ -68,7 +87,10 @@ pub struct Cached {
 #[derive(Serialize, Deserialize)]
 struct Payload {
     saved_at: String,
+    /// Plaintext, or ciphertext when `e2ee_meta` is set.
     secrets: std::collections::BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    e2ee_meta: Option<hush_proto::E2eeMeta>,
 }
 
 /// A cache directory and the key of one entry.
@@ -107,14 +129,22 @@ impl Cache {
         &self.path
     }
 
-    /// Stores `secrets` as the last good state.
-    pub fn save(&self, secrets: &EnvMap) -> Result<()> {
+    /// Stores `content` as the last good state.
+    pub fn save(&self, content: &CacheContent) -> Result<()> {
+        let (secrets, e2ee_meta) = match content {
+            CacheContent::Plain(secrets) => (
+                secrets
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.expose().to_owned()))
+                    .collect(),
+                None,
+            ),
+            CacheContent::E2ee { meta, ciphertexts } => (ciphertexts.clone(), Some(meta.clone())),
+        };
         let payload = Payload {
             saved_at: hush_core::time::to_rfc3339(now_ms()),
-            secrets: secrets
-                .iter()
-                .map(|(k, v)| (k.clone(), v.expose().to_owned()))
-                .collect(),
+            secrets,
+            e2ee_meta,
         };
         let plain = zeroize::Zeroizing::new(
             serde_json::to_vec(&payload).map_err(|err| self.error(err.to_string()))?,
@@ -148,12 +178,21 @@ impl Cache {
         })?;
         let payload: Payload = serde_json::from_slice(&plain)
             .map_err(|_| self.error("is damaged; refusing to use it".into()))?;
+        let content = match payload.e2ee_meta {
+            Some(meta) => CacheContent::E2ee {
+                meta,
+                ciphertexts: payload.secrets,
+            },
+            None => CacheContent::Plain(
+                payload
+                    .secrets
+                    .into_iter()
+                    .map(|(k, v)| (k, SecretString::new(v)))
+                    .collect(),
+            ),
+        };
         Ok(Some(Cached {
-            secrets: payload
-                .secrets
-                .into_iter()
-                .map(|(k, v)| (k, SecretString::new(v)))
-                .collect(),
+            content,
             saved_at: payload.saved_at,
         }))
     }
@@ -266,9 +305,12 @@ mod tests {
         let cache = Cache::new(dir.path(), &identity("prod"), &token);
         assert!(cache.load().unwrap().is_none());
         let secrets = map(&[("API_KEY", "s3cr3t-value"), ("EMPTY", "")]);
-        cache.save(&secrets).unwrap();
+        cache.save(&CacheContent::Plain(secrets)).unwrap();
         let loaded = cache.load().unwrap().unwrap();
-        assert_eq!(loaded.secrets, secrets);
+        let CacheContent::Plain(loaded) = loaded.content else {
+            panic!("plain in, plain out")
+        };
+        assert_eq!(loaded, map(&[("API_KEY", "s3cr3t-value"), ("EMPTY", "")]));
         let raw = fs::read(cache.path()).unwrap();
         assert!(!raw.windows(6).any(|w| w == b"s3cr3t"));
         assert!(!raw.windows(7).any(|w| w == b"API_KEY"));
@@ -292,7 +334,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let token = SecretString::from("hsk_token_one");
         let cache = Cache::new(dir.path(), &identity("prod"), &token);
-        cache.save(&map(&[("A", "1")])).unwrap();
+        cache
+            .save(&CacheContent::Plain(map(&[("A", "1")])))
+            .unwrap();
 
         let other_token = Cache::new(dir.path(), &identity("prod"), &"hsk_two".into());
         fs::copy(cache.path(), other_token.path()).unwrap();

@@ -34,7 +34,7 @@ pub use error::{ClientError, Result};
 pub use options::{CacheMode, Options, DEFAULT_ORG, DEFAULT_URL};
 pub use watch::{Change, Watcher};
 
-use cache::{Cache, CacheIdentity};
+use cache::{Cache, CacheContent, CacheIdentity};
 
 /// Where an environment came from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -153,6 +153,11 @@ impl Client {
     /// An end-to-end-encrypted project is decrypted here, with
     /// [`Options::key`].
     pub async fn fetch(&self) -> Result<EnvMap> {
+        self.decode(self.pull().await?)
+    }
+
+    /// The server's answer, still encrypted for an E2EE project.
+    async fn pull(&self) -> Result<hush_proto::Pull> {
         let from = match &self.options.project {
             Some(project) if !self.options.is_pull_token() => api::PullFrom::Project {
                 org: &self.options.org,
@@ -169,7 +174,11 @@ impl Client {
                 api::PullFrom::OwnProject
             }
         };
-        let pulled = self.api.pull(from, &self.scope()).await?;
+        self.api.pull(from, &self.scope()).await
+    }
+
+    /// Plaintext of a pull (decrypted with the passphrase for E2EE).
+    fn decode(&self, pulled: hush_proto::Pull) -> Result<EnvMap> {
         if !pulled.e2ee {
             return Ok(pulled
                 .secrets
@@ -181,31 +190,65 @@ impl Client {
             .e2ee_meta
             .as_ref()
             .ok_or_else(|| ClientError::E2ee("the server sent no key metadata for it".into()))?;
+        self.decrypt(meta, &pulled.secrets)
+    }
+
+    fn decrypt(
+        &self,
+        meta: &hush_proto::E2eeMeta,
+        ciphertexts: &std::collections::BTreeMap<String, String>,
+    ) -> Result<EnvMap> {
         let dek = e2ee::unlock(meta, self.options.key.as_ref())?;
         e2ee::decrypt_all(
             &dek,
-            pulled.secrets.iter().map(|(k, v)| (k.clone(), v.as_str())),
+            ciphertexts.iter().map(|(k, v)| (k.clone(), v.as_str())),
         )
     }
 
     /// Pulls the environment and refreshes the cache; if the server cannot
-    /// be reached, falls back to the cache (saying so on stderr).
+    /// be reached, falls back to the cache (saying so on stderr). An E2EE
+    /// project's cache keeps the ciphertext (see [`cache`]).
     pub async fn load(&self) -> Result<Environment> {
-        match self.fetch().await {
-            Ok(secrets) => {
-                if let Some(cache) = &self.cache {
-                    if let Err(err) = cache.save(&secrets) {
-                        eprintln!("hush: warning: {err}");
-                    }
-                }
-                Ok(Environment {
-                    secrets,
-                    origin: Origin::Server,
-                })
+        let pulled = match self.pull().await {
+            Ok(pulled) => pulled,
+            Err(err) if err.is_network() => return self.fall_back_to_cache(err),
+            Err(err) => return Err(err),
+        };
+        let content = match pulled.e2ee_meta.filter(|_| pulled.e2ee) {
+            Some(meta) => CacheContent::E2ee {
+                meta,
+                ciphertexts: pulled.secrets,
+            },
+            None if pulled.e2ee => {
+                return Err(ClientError::E2ee(
+                    "the server sent no key metadata for it".into(),
+                ))
             }
-            Err(err) if err.is_network() => self.fall_back_to_cache(err),
-            Err(err) => Err(err),
+            None => CacheContent::Plain(
+                pulled
+                    .secrets
+                    .into_iter()
+                    .map(|(k, v)| (k, SecretString::new(v)))
+                    .collect(),
+            ),
+        };
+        let decrypted = match &content {
+            CacheContent::E2ee { meta, ciphertexts } => Some(self.decrypt(meta, ciphertexts)?),
+            CacheContent::Plain(_) => None,
+        };
+        if let Some(cache) = &self.cache {
+            if let Err(err) = cache.save(&content) {
+                eprintln!("hush: warning: {err}");
+            }
         }
+        let secrets = match (content, decrypted) {
+            (CacheContent::Plain(secrets), _) => secrets,
+            (_, decrypted) => decrypted.unwrap_or_default(),
+        };
+        Ok(Environment {
+            secrets,
+            origin: Origin::Server,
+        })
     }
 
     fn fall_back_to_cache(&self, err: ClientError) -> Result<Environment> {
@@ -214,12 +257,18 @@ impl Client {
         };
         match cache.load()? {
             Some(cached) => {
+                let secrets = match cached.content {
+                    CacheContent::Plain(secrets) => secrets,
+                    CacheContent::E2ee { meta, ciphertexts } => {
+                        self.decrypt(&meta, &ciphertexts)?
+                    }
+                };
                 eprintln!(
                     "hush: warning: {err}; using the cached copy pulled at {}",
                     cached.saved_at
                 );
                 Ok(Environment {
-                    secrets: cached.secrets,
+                    secrets,
                     origin: Origin::Cache {
                         saved_at: cached.saved_at,
                         reason: err.to_string(),

@@ -44,8 +44,8 @@ use crate::SecretString;
 /// Variables by name, in name order.
 pub type EnvMap = BTreeMap<String, SecretString>;
 
-/// A syntax error, with the 1-based line it starts on. Messages never quote
-/// a value, only names.
+/// A syntax error, with the 1-based line it starts on. Messages never
+/// quote the line: at most the name before its `=`.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 #[error("line {line}: {reason}")]
 pub struct DotenvError {
@@ -170,7 +170,9 @@ fn parse_entry(cur: &mut Cursor<'_>) -> Result<(String, SecretString), DotenvErr
     }
     cur.skip_blanks();
     if !cur.eat("=") {
-        return Err(cur.error(line, format!("expected '=' after {key}")));
+        // No `=`: the line may be a pasted value rather than a name, so
+        // the message says where, never what.
+        return Err(cur.error(line, "expected NAME=value (this line has no '=')"));
     }
     cur.skip_blanks();
     let value = match cur.peek() {
@@ -492,7 +494,9 @@ mod tests {
         assert!(err.to_string().contains("TOKEN"));
         assert!(!err.to_string().contains("s3cr3t"));
         assert_eq!(parse("=x").unwrap_err().line, 1);
-        assert_eq!(parse("\n\nNOEQUALS\n").unwrap_err().line, 3);
+        let err = parse("\n\nghp_pastedTokenValue123\n").unwrap_err();
+        assert_eq!(err.line, 3);
+        assert!(!err.to_string().contains("ghp_"), "{err}");
         assert!(parse("A='x' junk").is_err());
     }
 

@@ -191,6 +191,7 @@ impl ServiceError {
                 StoreError::ValueTooLarge { .. } => C::ValueTooLarge,
                 StoreError::InvalidValue { .. } => C::InvalidValue,
                 StoreError::LimitExceeded { .. } => C::LimitExceeded,
+                StoreError::NegativeVersion(_) => C::InvalidBody,
                 StoreError::InvalidText { .. } => C::InvalidText,
                 StoreError::ClientEncrypted { .. } => C::E2eeProject,
                 StoreError::WrongValueKind { .. } => C::WrongValueKind,

@@ -43,6 +43,8 @@ pub struct AppState {
     pub request_timeout: std::time::Duration,
     /// Largest request body.
     pub max_body_bytes: usize,
+    /// Served over TLS (responses then carry HSTS).
+    pub https: bool,
 }
 
 /// A server that is listening.
@@ -144,6 +146,7 @@ pub async fn start(config: ServerConfig) -> Result<Running, StartError> {
         routes,
         request_timeout: config.request_timeout,
         max_body_bytes: config.max_body_bytes,
+        https: acceptor.is_some(),
     });
     let app = api::router(state, config.max_body_bytes);
     let listener = TcpListener::bind(config.listen)

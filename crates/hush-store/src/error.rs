@@ -38,6 +38,10 @@ pub enum StoreError {
         /// The limit.
         max: usize,
     },
+    /// An `expected_version` below 0 (versions count from 1; 0 is a scope
+    /// never written).
+    #[error("expected_version is a version number (0 for a scope never written), not {0}")]
+    NegativeVersion(i64),
     /// A write that would take something past a limit.
     #[error("{what}: {count} would exceed the limit of {max}{hint}")]
     LimitExceeded {

@@ -99,6 +99,9 @@ pub(crate) fn check_head(
     writing: ScopeKind,
     expected: Option<i64>,
 ) -> Result<()> {
+    if let Some(expected) = expected.filter(|e| *e < 0) {
+        return Err(StoreError::NegativeVersion(expected));
+    }
     if let Some(expected) = expected.filter(|e| *e != current) {
         return Err(StoreError::Conflict {
             expected,

@@ -140,24 +140,40 @@ fn selected(secrets: &EnvMap, override_existing: bool) -> Vec<(String, String)> 
     vars
 }
 
-/// Replaces this process with the command; returns only on failure.
-#[cfg(unix)]
-fn exec(command: &[OsString], vars: &[(String, String)]) -> std::io::Error {
-    use std::os::unix::process::CommandExt;
-    let Some((program, rest)) = command.split_first() else {
-        return std::io::Error::new(std::io::ErrorKind::InvalidInput, "no command given");
-    };
-    std::process::Command::new(program)
-        .args(rest)
-        .envs(vars.iter().map(|(k, v)| (k, v)))
-        .exec()
+/// The command with the secrets set and hush's own settings removed: the
+/// child never sees `HUSH_TOKEN`, `HUSH_KEY` or any other `HUSH_…`
+/// variable (unless a secret of that name is injected), so a token that
+/// reads every secret does not leak into the app's environment, crash
+/// reports or child processes.
+fn command(
+    program: &OsString,
+    rest: &[OsString],
+    vars: &[(String, String)],
+) -> std::process::Command {
+    let mut command = std::process::Command::new(program);
+    command.args(rest);
+    for (name, _) in std::env::vars_os() {
+        if name.to_string_lossy().starts_with("HUSH_") {
+            command.env_remove(name);
+        }
+    }
+    command.envs(vars.iter().map(|(k, v)| (k, v)));
+    command
 }
 
-fn spawn(command: &[OsString], vars: &[(String, String)]) -> Result<tokio::process::Child> {
-    let (program, rest) = command.split_first().context("no command given")?;
-    tokio::process::Command::new(program)
-        .args(rest)
-        .envs(vars.iter().map(|(k, v)| (k, v)))
+/// Replaces this process with the command; returns only on failure.
+#[cfg(unix)]
+fn exec(args: &[OsString], vars: &[(String, String)]) -> std::io::Error {
+    use std::os::unix::process::CommandExt;
+    let Some((program, rest)) = args.split_first() else {
+        return std::io::Error::new(std::io::ErrorKind::InvalidInput, "no command given");
+    };
+    command(program, rest, vars).exec()
+}
+
+fn spawn(args: &[OsString], vars: &[(String, String)]) -> Result<tokio::process::Child> {
+    let (program, rest) = args.split_first().context("no command given")?;
+    tokio::process::Command::from(command(program, rest, vars))
         .kill_on_drop(true)
         .spawn()
         .with_context(|| format!("cannot run {}", program.to_string_lossy()))

@@ -303,6 +303,20 @@ async fn tokens_and_errors(env: &TestEnv) {
         .get_output()
         .clone();
     assert_eq!(String::from_utf8(out.stdout).unwrap(), "pulled-by-ci\n");
+    // The app never sees hush's own settings: not the token that reads
+    // every secret, not the E2EE passphrase.
+    let out = ci
+        .hush(&["run", "--", "env"])
+        .env("HUSH_TOKEN", token)
+        .env("HUSH_KEY", "e2ee passphrase")
+        .env("HUSH_ENV", "development")
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    let seen = String::from_utf8(out.stdout).unwrap();
+    assert!(seen.contains("API_KEY=pulled-by-ci"), "{seen}");
+    assert!(!seen.contains("HUSH_"), "{seen}");
     // …which can do nothing else.
     let err = ci
         .hush(&["projects"])

@@ -230,4 +230,31 @@ fn e2ee_session_leaves_no_plaintext_on_the_server() {
         haystacks.iter().any(|(name, _)| name.ends_with("hush.db")),
         "the database was inspected"
     );
+
+    // Server down: the cache stands in, but it holds ciphertext, so the
+    // token alone (which sits next to it on a server) opens nothing; the
+    // passphrase still does.
+    let offline = |key: Option<&str>| {
+        hush.run(
+            &["run", "--", "printenv", "DATABASE_URL"],
+            key,
+            &[("HUSH_TOKEN", pull.trim())],
+        )
+    };
+    let keyless = offline(None);
+    assert!(
+        !keyless.status.success() && keyless.stdout.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&keyless.stderr)
+    );
+    let unlocked = offline(Some(NEW_PASS));
+    assert!(
+        unlocked.status.success(),
+        "{}",
+        String::from_utf8_lossy(&unlocked.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&unlocked.stdout),
+        format!("{}\n", VALUES[1].1)
+    );
 }

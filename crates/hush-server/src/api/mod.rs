@@ -59,9 +59,36 @@ pub fn router(state: Arc<AppState>, max_body_bytes: usize) -> Router {
         )
         .merge(surfaces)
         .fallback(surface::fallback)
+        .layer(middleware::map_response_with_state(
+            state.clone(),
+            security_headers,
+        ))
         .with_state(state)
         .layer(DefaultBodyLimit::max(max_body_bytes))
         .layer(middleware::from_fn(log_request))
+}
+
+/// Headers on every answer: nothing here may be cached (responses carry
+/// values and tokens), sniffed into another content type, or, over HTTPS,
+/// fetched over plain HTTP later.
+async fn security_headers(
+    axum::extract::State(state): axum::extract::State<Arc<AppState>>,
+    mut response: Response,
+) -> Response {
+    use axum::http::{header, HeaderValue};
+    let headers = response.headers_mut();
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    if state.https {
+        headers.insert(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=31536000"),
+        );
+    }
+    response
 }
 
 /// Liveness; `ts` (unix ms) is what vault-env's `GET /health` adds.

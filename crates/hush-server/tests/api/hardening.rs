@@ -21,6 +21,7 @@ on_both_backends!(
     login_guesses_are_throttled_per_account_and_address,
     logout_revokes_the_session,
     free_text_is_capped_and_printable,
+    small_holes_stay_closed,
 );
 
 const TOKENS: &str = "/v1/orgs/default/tokens";
@@ -1192,4 +1193,88 @@ async fn entries_per_scope_are_capped_sqlite() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn entries_per_scope_are_capped_postgres() {
     entries_per_scope_are_capped(Db::Postgres).await;
+}
+
+/// The review's low items: import errors, negative versions, headers.
+async fn small_holes_stay_closed(env: &TestEnv) {
+    let s = &env.server;
+    let api = Api::admin(env);
+    let web = api.project("web", &["production"]).await;
+
+    // An import error says where, never what the line held.
+    let response = s
+        .request(
+            reqwest::Method::POST,
+            &format!("{web}/import?env=production&format=dotenv"),
+            s.admin(),
+        )
+        .body("A=1\nghp_pastedTokenValue123\n")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let text = response.text().await.unwrap();
+    assert!(text.contains("line 2") && !text.contains("ghp_"), "{text}");
+
+    // A negative expected_version is refused, not taken as "no check".
+    let secret = format!("{web}/secrets/A?env=production");
+    api.put(&secret, json!({ "value": "1" })).await;
+    for (path, body) in [
+        (
+            secret.clone(),
+            json!({ "value": "2", "expected_version": -1 }),
+        ),
+        (
+            format!("{web}/secrets?env=production"),
+            json!({ "set": [{ "name": "B", "value": "2" }], "expected_version": -5 }),
+        ),
+    ] {
+        let method = if path.contains("/secrets/A") {
+            "PUT"
+        } else {
+            "POST"
+        };
+        let attempt = api.call(method.parse().unwrap(), &path, Some(body)).await;
+        assert_eq!(
+            refused(&attempt),
+            (StatusCode::UNPROCESSABLE_ENTITY, "invalid_body"),
+            "{path}"
+        );
+    }
+    let attempt = api
+        .post(
+            &format!("{web}/versions/1/restore?env=production&expected_version=-1"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        refused(&attempt),
+        (StatusCode::UNPROCESSABLE_ENTITY, "invalid_body")
+    );
+    let (_, list) = api.get(&format!("{web}/versions?env=production")).await;
+    assert_eq!(list.as_array().unwrap().len(), 1, "nothing written: {list}");
+
+    // Nothing is cached or sniffed: values, errors, the health check.
+    for (path, token) in [
+        (
+            format!("{web}/secrets?env=production&reveal=plain"),
+            s.admin(),
+        ),
+        ("/v1/orgs".to_owned(), "hush_wrong"),
+        ("/health".to_owned(), s.admin()),
+        ("/nowhere".to_owned(), s.admin()),
+    ] {
+        let response = s
+            .request(reqwest::Method::GET, &path, token)
+            .send()
+            .await
+            .unwrap();
+        let headers = response.headers();
+        assert_eq!(headers["cache-control"], "no-store", "{path}");
+        assert_eq!(headers["x-content-type-options"], "nosniff", "{path}");
+        assert!(
+            !headers.contains_key("strict-transport-security"),
+            "plain HTTP: {path}"
+        );
+    }
 }

@@ -1212,6 +1212,12 @@ async fn serves_https_with_a_certificate() {
     tls.read_to_string(&mut response).await.unwrap();
     assert!(response.starts_with("HTTP/1.1 200"), "{response}");
     assert!(response.contains(r#"{"status":"ok","ts":"#), "{response}");
+    assert!(
+        response
+            .to_ascii_lowercase()
+            .contains("strict-transport-security: max-age=31536000"),
+        "HSTS under TLS: {response}"
+    );
     // Plain HTTP to the TLS port gets no HTTP answer.
     let plain = reqwest::get(format!("http://{addr}/health")).await;
     assert!(plain.is_err() || !plain.unwrap().status().is_success());
