@@ -5,12 +5,16 @@ use crate::error::{or_exists, Result, StoreError};
 use crate::model::Role;
 use crate::{new_id, now_ms, Store};
 
-/// A user, with the password hash for verification.
+/// A user, with the password hash for verification. An account belongs to
+/// one organization: the same email in two organizations is two accounts,
+/// so creating one reveals nothing about the other.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UserRecord {
     /// Stable id.
     pub id: String,
-    /// Login name.
+    /// The organization the account belongs to.
+    pub org_id: String,
+    /// Login name, unique within the organization.
     pub email: String,
     /// argon2id PHC string.
     pub password_hash: String,
@@ -41,18 +45,25 @@ impl Store {
     ) -> Result<UserRecord> {
         let user = UserRecord {
             id: new_id(),
+            org_id: org_id.to_owned(),
             email: email.to_owned(),
             password_hash: password_hash.to_owned(),
             created_at: now_ms(),
         };
-        let user_values = params![&user.id, &user.email, &user.password_hash, user.created_at];
+        let user_values = params![
+            &user.id,
+            org_id,
+            &user.email,
+            &user.password_hash,
+            user.created_at
+        ];
         let member_values = params![org_id, &user.id, role.as_str(), user.created_at];
         let email_taken = or_exists("user", email);
         self.db
             .write(None, move |tx| async move {
                 tx.exec(
-                    "INSERT INTO users (id, email, password_hash, created_at) \
-                     VALUES ($1, $2, $3, $4)",
+                    "INSERT INTO users (id, org_id, email, password_hash, created_at) \
+                     VALUES ($1, $2, $3, $4, $5)",
                     &user_values,
                 )
                 .await
@@ -68,21 +79,23 @@ impl Store {
         Ok(user)
     }
 
-    /// The user with this email, if any.
-    pub async fn user_by_email(&self, email: &str) -> Result<Option<UserRecord>> {
+    /// The organization's account with this email, if any.
+    pub async fn user_by_email(&self, org_id: &str, email: &str) -> Result<Option<UserRecord>> {
         let row = self
             .db
             .row(
-                "SELECT id, email, password_hash, created_at FROM users WHERE email = $1",
-                &params![email],
+                "SELECT id, org_id, email, password_hash, created_at FROM users \
+                 WHERE org_id = $1 AND email = $2",
+                &params![org_id, email],
             )
             .await?;
         row.map(|r| -> Result<UserRecord> {
             Ok(UserRecord {
                 id: r.get(0)?,
-                email: r.get(1)?,
-                password_hash: r.get(2)?,
-                created_at: r.get(3)?,
+                org_id: r.get(1)?,
+                email: r.get(2)?,
+                password_hash: r.get(3)?,
+                created_at: r.get(4)?,
             })
         })
         .transpose()

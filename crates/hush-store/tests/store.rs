@@ -1965,6 +1965,23 @@ async fn snapshots_migrate_to_changes(url: String, raw: Raw, postgres: bool) {
     .await
     .unwrap();
     let unkeyed_head = prev;
+    // Accounts as hush kept them before migration 12 (emails unique across
+    // organizations): a member with a project role and a session, and a
+    // user without a membership (who could never log in) with a token.
+    raw.script(
+        "INSERT INTO users (id, email, password_hash, created_at) VALUES \
+         ('u-ada', 'ada@example.com', '$argon2id$ada', 0), \
+         ('u-ghost', 'ghost@example.com', '$argon2id$ghost', 0);
+         INSERT INTO memberships (org_id, user_id, role, created_at) VALUES \
+         ('org1', 'u-ada', 'member', 0);
+         INSERT INTO project_members (project_id, user_id, role, created_at) VALUES \
+         ('proj1', 'u-ada', 'admin', 0);
+         INSERT INTO tokens (id, org_id, kind, name, token_hash, prefix, scopes, created_at, \
+         created_by, user_id) VALUES \
+         ('t-ada', 'org1', 'api', 'session', 'h-ada', 'hush_', '', 0, 'u', 'u-ada'), \
+         ('t-ghost', 'org1', 'api', 'session', 'h-ghost', 'hush_', '', 0, 'u', 'u-ghost');",
+    )
+    .await;
     raw.close().await;
 
     let store = Store::open(StoreOptions::new(url, MasterKey::from_bytes([7u8; 32])))
@@ -1980,6 +1997,7 @@ async fn snapshots_migrate_to_changes(url: String, raw: Raw, postgres: bool) {
     assert_ne!(v.head.1, unkeyed_head);
     let org = store.organization("acme").await.unwrap();
     let project = store.project(&org, "web").await.unwrap();
+    accounts_moved_into_their_organization(&store, &org, &project).await;
     for (scope, slug) in scopes.iter().zip(["production", "staging"]) {
         let env = store
             .child(ChildKind::Environment, &project, slug)
@@ -2062,6 +2080,54 @@ async fn snapshots_migrate_to_changes(url: String, raw: Raw, postgres: bool) {
         .unwrap();
     assert_eq!(next.version, scopes[0].version + 1);
     store.close().await;
+}
+
+/// After migration 12 an account belongs to its organization: the member
+/// keeps their role, project role and session; the user without a
+/// membership is gone with its token; the same email is free elsewhere.
+async fn accounts_moved_into_their_organization(
+    store: &Store,
+    org: &Organization,
+    project: &Project,
+) {
+    let ada = store
+        .user_by_email(&org.id, "ada@example.com")
+        .await
+        .unwrap()
+        .expect("the member's account survives");
+    assert_eq!((ada.id.as_str(), ada.org_id.as_str()), ("u-ada", "org1"));
+    assert_eq!(
+        store.role(&org.id, "u-ada").await.unwrap(),
+        Some(Role::Member)
+    );
+    assert_eq!(
+        store.project_roles(&org.id, "u-ada").await.unwrap(),
+        vec![(project.id.clone(), Role::Admin)]
+    );
+    assert!(store.token(&org.id, "t-ada").await.unwrap().is_some());
+    assert!(store.token(&org.id, "t-ghost").await.unwrap().is_none());
+    assert!(store
+        .user_by_email(&org.id, "ghost@example.com")
+        .await
+        .unwrap()
+        .is_none());
+    let other = store
+        .create_organization(&slug("globex"), "Globex")
+        .await
+        .unwrap();
+    let twin = store
+        .create_user(&other.id, "ada@example.com", "$argon2id$twin", Role::Owner)
+        .await
+        .unwrap();
+    assert_ne!(twin.id, ada.id);
+    let again = store
+        .create_user(&org.id, "ada@example.com", "$argon2id$again", Role::Viewer)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(again, StoreError::AlreadyExists { kind: "user", .. }),
+        "{again:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -239,7 +239,17 @@ impl Users<'_> {
         let by_account = format!("login:{org_slug}/{email}");
         self.s.throttle(by_ip.clone(), LOGIN_PER_IP)?;
         self.s.throttle(by_account.clone(), LOGIN_PER_ACCOUNT)?;
-        let user = self.s.store.user_by_email(&email).await?;
+        // Accounts belong to an organization: an unknown organization is
+        // an unknown account, checked against the decoy like any other.
+        let org = match self.s.store.organization(org_slug).await {
+            Ok(org) => Some(org),
+            Err(hush_store::StoreError::NotFound { .. }) => None,
+            Err(err) => return Err(err.into()),
+        };
+        let user = match &org {
+            Some(org) => self.s.store.user_by_email(&org.id, &email).await?,
+            None => None,
+        };
         let phc = user
             .as_ref()
             .map_or_else(|| self.s.decoy_hash.clone(), |u| u.password_hash.clone());
@@ -247,17 +257,12 @@ impl Users<'_> {
         let matches = tokio::task::spawn_blocking(move || password::verify(&attempt, &phc))
             .await
             .unwrap_or(false);
-        let user = match user {
-            Some(user) if matches => user,
+        let (user, org) = match (user, org) {
+            (Some(user), Some(org)) if matches => (user, org),
             _ => return Err(refused()),
         };
         self.s.refund(&by_ip, LOGIN_PER_IP);
         self.s.refund(&by_account, LOGIN_PER_ACCOUNT);
-        let org = match self.s.store.organization(org_slug).await {
-            Ok(org) => org,
-            Err(hush_store::StoreError::NotFound { .. }) => return Err(refused()),
-            Err(err) => return Err(err.into()),
-        };
         let role = self
             .s
             .store

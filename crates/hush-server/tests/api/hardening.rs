@@ -18,6 +18,7 @@ on_both_backends!(
     signatures_can_bind_method_and_path,
     vaultenv_registration_is_closed_by_default,
     audit_verification_shows_an_organization_its_own_figures,
+    an_email_in_another_organization_is_not_revealed,
     login_guesses_are_throttled_per_account_and_address,
     logout_revokes_the_session,
     free_text_is_capped_and_printable,
@@ -784,6 +785,48 @@ async fn audit_verification_shows_an_organization_its_own_figures(env: &TestEnv)
     assert!(theirs["entries"].as_i64().unwrap() >= 20, "{theirs}");
     let (status, _) = acme.get("/v1/orgs/default/audit/verify").await;
     assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+/// Accounts belong to an organization: creating one never tells whether
+/// the email has an account elsewhere, and each logs in to its own.
+async fn an_email_in_another_organization_is_not_revealed(env: &TestEnv) {
+    let api = Api::admin(env);
+    let acme = api.with(&second_org(&env.server).await);
+    api.user("ada@example.com", "member").await;
+    let body = |password: &str| json!({ "email": "ada@example.com", "password": password, "role": "admin" });
+    let (status, twin) = acme
+        .post("/v1/orgs/acme/users", body("acme's own password"))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{twin}");
+    // The same email twice in one organization is a plain conflict.
+    let again = acme
+        .post("/v1/orgs/acme/users", body("yet another password"))
+        .await;
+    assert_eq!(refused(&again), (StatusCode::CONFLICT, "already_exists"));
+    // Two accounts, two passwords, two organizations.
+    let login = |org: &'static str, password: &'static str| {
+        env.server
+            .anonymous(reqwest::Method::POST, "/v1/login")
+            .json(&json!({ "email": "ada@example.com", "password": password, "org": org }))
+            .send()
+    };
+    let acme_session: Value = login("acme", "acme's own password")
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(acme_session["user"]["id"], twin["id"], "{acme_session}");
+    assert_eq!(acme_session["user"]["role"], "admin", "{acme_session}");
+    let crossed = login("acme", hush_testkit::USER_PASSWORD).await.unwrap();
+    assert_eq!(crossed.status(), StatusCode::UNAUTHORIZED);
+    let crossed = login("default", "acme's own password").await.unwrap();
+    assert_eq!(crossed.status(), StatusCode::UNAUTHORIZED);
+    let home = login("default", hush_testkit::USER_PASSWORD).await.unwrap();
+    assert_eq!(home.status(), StatusCode::OK);
+    // Each organization lists only its own account.
+    let (_, members) = acme.get("/v1/orgs/acme/users").await;
+    assert_eq!(members.as_array().map(Vec::len), Some(1), "{members}");
 }
 
 async fn login_attempt(

@@ -8,7 +8,7 @@
 use std::collections::BTreeMap;
 
 use super::{params, Row, Tx};
-use crate::error::{Result, StoreError};
+use crate::error::{DbError, Result, StoreError};
 use crate::Backend;
 
 /// Data conversions that SQL alone would make unreadable.
@@ -50,6 +50,7 @@ macro_rules! migrations {
                 convert: Some(Convert::KeyAudit),
                 ..migration!($dir, 11, "keyed_audit", "0011_keyed_audit.sql")
             },
+            migration!($dir, 12, "org_accounts", "0012_org_accounts.sql"),
         ]
     };
 }
@@ -129,6 +130,20 @@ pub(crate) async fn run(tx: &Tx, master: &hush_core::crypto::MasterKey) -> Resul
         );
     }
     Ok(())
+}
+
+/// Fails if a migration run with SQLite's foreign keys off left a row
+/// pointing nowhere (so the transaction rolls back instead).
+pub(crate) async fn check_foreign_keys(tx: &Tx) -> Result<()> {
+    let broken = tx.rows("PRAGMA foreign_key_check", &[]).await?;
+    match broken.first() {
+        None => Ok(()),
+        Some(row) => Err(StoreError::Database(DbError::JobFailed(format!(
+            "a migration left {} row(s) with a dangling reference (first in table {})",
+            broken.len(),
+            row.get::<String>(0)?
+        )))),
+    }
 }
 
 /// The columns of a stored secret state after `name`, in the order both

@@ -283,22 +283,39 @@ async fn serve(
     conn.discard().await;
 }
 
+/// Applies pending migrations and unseals the audit chain key. On SQLite
+/// foreign keys are off meanwhile (a table rebuild must not cascade; the
+/// pragma is a no-op inside a transaction) and checked before committing.
 async fn migrate_on(conn: Conn, master: &MasterKey) -> Result<AuditKey> {
     conn.ensure_open().await?;
     let tx = conn.tx();
+    let sqlite = conn.backend() == Backend::Sqlite;
     let result = async {
+        if sqlite {
+            tx.script("PRAGMA foreign_keys = OFF").await?;
+        }
         tx.script(conn.begin_sql()).await?;
         migrate::run(&tx, master).await?;
+        if sqlite {
+            migrate::check_foreign_keys(&tx).await?;
+        }
         let key = audit::load_key(&tx, master).await?;
         tx.script("COMMIT").await?;
-        Ok(key)
+        Ok::<_, StoreError>(key)
     }
     .await;
     if result.is_err() {
         abort(&conn, &tx).await;
     }
+    let restored = if sqlite {
+        tx.script("PRAGMA foreign_keys = ON").await
+    } else {
+        Ok(())
+    };
     tx.close();
-    result
+    let key = result?;
+    restored?;
+    Ok(key)
 }
 
 /// What to tell one caller once the batch's fate is known.
