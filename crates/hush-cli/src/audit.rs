@@ -10,9 +10,9 @@ use std::process::ExitCode;
 use clap::{Args, Subcommand};
 
 use crate::context::Context;
+use crate::offline::{fail, runtime, whoami, Database};
 use crate::output::{self, Table};
-use hush_server::config;
-use hush_store::{Store, StoreOptions};
+use hush_store::Store;
 
 /// Show who did what: the newest audit log entries.
 ///
@@ -74,56 +74,6 @@ pub async fn list(ctx: &Context, args: AuditArgs) -> anyhow::Result<()> {
     }
     table.print("No audit entries.");
     Ok(())
-}
-
-/// Where the server's database is, for the commands that work on it
-/// directly (with or without the server running).
-#[derive(Debug, Args)]
-struct Database {
-    /// Data directory of an embedded (SQLite) server.
-    #[arg(long, env = "HUSH_DATA_DIR", default_value = "./hush-data")]
-    data_dir: PathBuf,
-    /// The server's database, instead of the data directory's.
-    #[arg(long, env = "HUSH_DATABASE_URL", hide_env_values = true)]
-    database_url: Option<String>,
-    /// The server's master key file (HUSH_MASTER_KEY may hold the key
-    /// itself); default: master.key in the data directory.
-    #[arg(long, env = "HUSH_MASTER_KEY_FILE")]
-    master_key_file: Option<PathBuf>,
-}
-
-impl Database {
-    fn url(&self) -> Result<String, String> {
-        match &self.database_url {
-            Some(url) => Ok(url.clone()),
-            None if self.data_dir.join("hush.db").exists() => {
-                config::sqlite_url(&self.data_dir).map_err(|e| e.to_string())
-            }
-            None => Err(format!(
-                "no hush database in {}; pass --data-dir or --database-url",
-                self.data_dir.display()
-            )),
-        }
-    }
-
-    /// Opens the store with the server's master key, which unseals the
-    /// audit chain's key (nothing here reads a secret value).
-    async fn open(&self) -> Result<Store, String> {
-        let url = self.url()?;
-        let value = std::env::var("HUSH_MASTER_KEY").ok();
-        let source = config::KeySource::choose(
-            value.as_deref(),
-            self.master_key_file.as_deref(),
-            &self.data_dir,
-            false,
-        );
-        let (key, _) = config::load_master_key(source).map_err(|err| {
-            format!("{err} (the audit chain is keyed: pass the server's --master-key-file or set HUSH_MASTER_KEY)")
-        })?;
-        Store::open(StoreOptions::new(url, key))
-            .await
-            .map_err(|err| format!("cannot open the database: {err}"))
-    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -208,12 +158,9 @@ pub fn offline(args: AuditArgs) -> ExitCode {
     let Some(command) = args.command else {
         return fail("nothing to do");
     };
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match runtime() {
         Ok(rt) => rt,
-        Err(err) => return fail(&err.to_string()),
+        Err(code) => return code,
     };
     runtime.block_on(async {
         match command {
@@ -417,16 +364,4 @@ async fn prune(
         }
         Err(err) => fail(&format!("cannot prune the audit log: {err}")),
     }
-}
-
-/// The operating-system user running the command, for the log.
-fn whoami() -> String {
-    std::env::var("USER")
-        .or_else(|_| std::env::var("LOGNAME"))
-        .unwrap_or_else(|_| "unknown".to_owned())
-}
-
-fn fail(message: &str) -> ExitCode {
-    eprintln!("error: {message}");
-    ExitCode::from(2)
 }

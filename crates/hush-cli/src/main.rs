@@ -1,9 +1,11 @@
 //! `hush`: one binary that is both the secrets server and its client.
 
+mod admin;
 mod audit;
 mod cmd;
 mod context;
 mod exit;
+mod offline;
 mod output;
 mod serve;
 
@@ -60,6 +62,7 @@ enum Command {
     Tokens(tokens::TokensArgs),
     Devices(devices::DevicesArgs),
     Audit(audit::AuditArgs),
+    Admin(admin::AdminArgs),
     Serve(serve::ServeArgs),
 }
 
@@ -68,6 +71,7 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Serve(args) => serve::run(args),
         Command::Audit(args) if args.is_offline() => audit::offline(args),
+        Command::Admin(args) => admin::run(args),
         command => client(&cli.global, command),
     }
 }
@@ -114,8 +118,8 @@ async fn dispatch(ctx: &Context, command: Command) -> anyhow::Result<u8> {
         Command::Tokens(args) => tokens::run(ctx, args).await?,
         Command::Devices(args) => devices::run(ctx, args).await?,
         Command::Audit(args) => audit::list(ctx, args).await?,
-        // Handled in `main`: it runs its own multi-threaded runtime.
-        Command::Serve(_) => {}
+        // Handled in `main`: they work without a server.
+        Command::Serve(_) | Command::Admin(_) => {}
     }
     Ok(0)
 }

@@ -223,6 +223,11 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
     if generated {
         tracing::info!(path = %args.data_dir.join("master.key").display(), "generated a new master key; back it up: without it the secrets cannot be decrypted");
     }
+    // How an operator gets back in if the one-time token is lost.
+    let way_in = match &args.database_url {
+        Some(_) => "hush admin token --database-url URL --master-key-file FILE".to_owned(),
+        None => format!("hush admin token --data-dir {}", args.data_dir.display()),
+    };
     let database_url = match args.database_url {
         Some(url) => url,
         None => config::sqlite_url(&args.data_dir).map_err(|e| e.to_string())?,
@@ -231,6 +236,7 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
         (Some(cert), Some(key)) => Some(TlsFiles { cert, key }),
         _ => None,
     };
+    let tls_on = tls.is_some();
     if !args.listen.ip().is_loopback() && tls.is_none() {
         tracing::warn!(listen = %args.listen, "listening on a non-loopback address without TLS: tokens and secrets cross the network in clear text; put hush behind a TLS proxy");
     }
@@ -270,10 +276,12 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
     if let Some(token) = &running.bootstrap_token {
         println!(
             "\nhush: first start. Created organization \"default\" and an admin token.\n\
-             It is shown only this once; store it now:\n\n    {}\n\n\
-             Try:  curl -H \"Authorization: Bearer $TOKEN\" http://{}/v1/orgs\n",
-            token.expose(),
-            running.addr
+             It is shown only this once; store it now:\n\n    {token}\n\n\
+             Next:  hush login --url {scheme}://{addr} --token {token}\n\
+             Lost it? On this host: {way_in}\n",
+            token = token.expose(),
+            scheme = if tls_on { "https" } else { "http" },
+            addr = running.addr,
         );
     }
     let stop = running.shutdown_handle();

@@ -174,7 +174,37 @@ impl Client {
                 api::PullFrom::OwnProject
             }
         };
-        self.api.pull(from, &self.scope()).await
+        let own = matches!(from, api::PullFrom::OwnProject);
+        let pulled = self.api.pull(from, &self.scope()).await?;
+        if own {
+            self.check_token_lock(&pulled)?;
+        }
+        Ok(pulled)
+    }
+
+    /// A pull token reads the project (and, when locked, the environment)
+    /// it was made for, whatever the request says. When the settings name
+    /// another, refuse rather than hand the app the wrong environment's
+    /// secrets under the name of the one asked for.
+    fn check_token_lock(&self, pulled: &hush_proto::Pull) -> Result<()> {
+        let mismatch = |what: &str, asked: &str, reads: &str| {
+            ClientError::Config(format!(
+                "this token reads {what} {reads:?}, but {asked:?} was asked for (--{what}, \
+                 HUSH_{upper}, or hush.toml): unset it, or use a token for {asked:?}",
+                upper = what.to_ascii_uppercase()
+            ))
+        };
+        if let Some(asked) = self.options.project.as_deref() {
+            if asked != pulled.project {
+                return Err(mismatch("project", asked, &pulled.project));
+            }
+        }
+        if let (Some(asked), Some(reads)) = (self.options.env.as_deref(), &pulled.environment) {
+            if asked != reads {
+                return Err(mismatch("env", asked, reads));
+            }
+        }
+        Ok(())
     }
 
     /// Plaintext of a pull (decrypted with the passphrase for E2EE).

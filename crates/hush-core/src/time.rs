@@ -126,6 +126,32 @@ fn civil_from_days(z: i64) -> (i64, i64, i64) {
     )
 }
 
+/// A future moment as people write it on a command line, relative to
+/// `now` (unix ms): a duration (`90m`, `12h`, `30d`, `2w`), `tomorrow`
+/// (this time tomorrow), a date (midnight UTC) or an RFC 3339 time. The
+/// caller decides whether a past result is acceptable.
+pub fn parse_when(text: &str, now: i64) -> Option<i64> {
+    let text = text.trim();
+    if text.eq_ignore_ascii_case("tomorrow") {
+        return now.checked_add(86_400_000);
+    }
+    let unit = match text.chars().last()? {
+        'm' => Some(60_000),
+        'h' => Some(3_600_000),
+        'd' => Some(86_400_000),
+        'w' => Some(7 * 86_400_000),
+        _ => None,
+    };
+    if let Some(unit) = unit {
+        let count = &text[..text.len() - 1];
+        if !count.is_empty() && count.bytes().all(|b| b.is_ascii_digit()) {
+            let count: i64 = count.parse().ok()?;
+            return now.checked_add(count.checked_mul(unit)?);
+        }
+    }
+    parse_rfc3339(text)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -166,6 +192,31 @@ mod tests {
         #[test]
         fn round_trip(ms in -62_135_596_800_000i64..253_402_300_799_999) {
             prop_assert_eq!(parse_rfc3339(&to_rfc3339(ms)), Some(ms));
+        }
+    }
+
+    #[test]
+    fn when_reads_durations_tomorrow_and_dates() {
+        let now = 1_700_000_000_000;
+        assert_eq!(parse_when("90m", now), Some(now + 90 * 60_000));
+        assert_eq!(parse_when("12h", now), Some(now + 12 * 3_600_000));
+        assert_eq!(parse_when("30d", now), Some(now + 30 * 86_400_000));
+        assert_eq!(parse_when("2w", now), Some(now + 14 * 86_400_000));
+        assert_eq!(parse_when("Tomorrow", now), Some(now + 86_400_000));
+        assert_eq!(
+            parse_when("2027-01-01", now),
+            parse_rfc3339("2027-01-01T00:00:00Z")
+        );
+        for bad in [
+            "",
+            "d",
+            "-3d",
+            "3x",
+            "soon",
+            "1.5h",
+            "99999999999999999999d",
+        ] {
+            assert_eq!(parse_when(bad, now), None, "{bad:?}");
         }
     }
 }

@@ -136,7 +136,6 @@ pub async fn start(config: ServerConfig) -> Result<Running, StartError> {
             vaultenv_open_registration: config.vaultenv_open_registration,
         },
     );
-    let bootstrap_token = services.tokens().bootstrap().await?;
     let pull_summaries = config.audit_pull_interval.map(audit::PullSummaries::new);
     let routes = api::surface::RouteTable::new().map_err(StartError::Routes)?;
     let state = Arc::new(AppState {
@@ -148,7 +147,7 @@ pub async fn start(config: ServerConfig) -> Result<Running, StartError> {
         max_body_bytes: config.max_body_bytes,
         https: acceptor.is_some(),
     });
-    let app = api::router(state, config.max_body_bytes);
+    let app = api::router(state.clone(), config.max_body_bytes);
     let listener = TcpListener::bind(config.listen)
         .await
         .map_err(|source| StartError::Bind {
@@ -159,6 +158,10 @@ pub async fn start(config: ServerConfig) -> Result<Running, StartError> {
         addr: config.listen,
         source,
     })?;
+    // Only once the port is ours: a start that fails earlier must not
+    // create the one-time token and lose it (`hush admin token` is the
+    // way back in if it is lost anyway).
+    let bootstrap_token = state.services.tokens().bootstrap().await?;
     let (shutdown, signal) = watch::channel(false);
     let summaries = pull_summaries.map(|s| s.spawn_flusher(store.clone(), shutdown.subscribe()));
     let task = tokio::spawn(listener::serve(

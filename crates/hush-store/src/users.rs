@@ -101,6 +101,38 @@ impl Store {
         .transpose()
     }
 
+    /// Gives the organization's account `email` a new password hash and
+    /// disables its login sessions (tokens named `session_name` bound to
+    /// it), in one transaction: a reset shuts out whoever knew the old
+    /// password. `None` if there is no such account.
+    pub async fn reset_password(
+        &self,
+        org_id: &str,
+        email: &str,
+        password_hash: &str,
+        session_name: &str,
+    ) -> Result<Option<UserRecord>> {
+        let Some(mut user) = self.user_by_email(org_id, email).await? else {
+            return Ok(None);
+        };
+        user.password_hash = password_hash.to_owned();
+        let values = params![&user.id, password_hash];
+        let sessions = params![org_id, &user.id, session_name];
+        self.db
+            .write(None, move |tx| async move {
+                tx.exec("UPDATE users SET password_hash = $2 WHERE id = $1", &values)
+                    .await?;
+                tx.exec(
+                    "UPDATE tokens SET disabled = 1 WHERE org_id = $1 AND user_id = $2 \
+                     AND name = $3 AND kind = 'api'",
+                    &sessions,
+                )
+                .await
+            })
+            .await?;
+        Ok(Some(user))
+    }
+
     /// The user's role in `org_id`, if a member.
     pub async fn role(&self, org_id: &str, user_id: &str) -> Result<Option<Role>> {
         let row = self

@@ -20,7 +20,7 @@ use crate::output::{self, Table};
 ///   hush tokens create web-prod --pull --env production
 ///
 ///   hush tokens create deploy-bot --scope secret:read --scope secret:write \
-///     --project web --expires 2027-01-01
+///     --project web --expires 30d
 ///
 ///   hush tokens list
 ///
@@ -52,7 +52,8 @@ enum TokensCommand {
         /// the configured one.
         #[arg(long, requires = "pull")]
         all_envs: bool,
-        /// Expiry: an RFC 3339 time or date (2027-01-01).
+        /// When it stops working: a duration (90m, 12h, 30d, 2w),
+        /// `tomorrow`, a date (2027-01-01) or an RFC 3339 time.
         #[arg(long)]
         expires: Option<String>,
     },
@@ -129,7 +130,7 @@ pub async fn run(ctx: &Context, args: TokensArgs) -> Result<()> {
                 scopes,
                 project,
                 environment: ctx.env.clone().filter(|_| pull && !all_envs),
-                expires_at: expires,
+                expires_at: expires.as_deref().map(expiry).transpose()?,
             };
             let created = api.create_token(&ctx.org, &body).await?;
             if ctx.json() {
@@ -149,4 +150,23 @@ pub async fn run(ctx: &Context, args: TokensArgs) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// `--expires` as the API takes it (RFC 3339); a moment already past is
+/// refused here, before anything is created.
+fn expiry(text: &str) -> anyhow::Result<String> {
+    let now = i64::try_from(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)?
+            .as_millis(),
+    )?;
+    let at = hush_core::time::parse_when(text, now).ok_or_else(|| {
+        anyhow::anyhow!(
+            "--expires {text:?} is not a duration (90m, 12h, 30d, 2w), `tomorrow`, a date (2027-01-01) or an RFC 3339 time"
+        )
+    })?;
+    if at <= now {
+        bail!("--expires {text:?} is in the past");
+    }
+    Ok(hush_core::time::to_rfc3339(at))
 }

@@ -289,9 +289,21 @@ async fn push_pull_run_rollback(env: &TestEnv) {
 async fn tokens_and_errors(env: &TestEnv) {
     let m = logged_in_machine(&env.server).await;
     m.hush(&["set", "API_KEY=pulled-by-ci"]).assert().success();
-    let token = m.stdout(&["tokens", "create", "ci", "--pull"]);
+    let token = m.stdout(&["tokens", "create", "ci", "--pull", "--expires", "30d"]);
     let token = token.trim();
     assert!(token.starts_with("hsk_"), "{token}");
+    let late = m.fails(
+        &[
+            "tokens",
+            "create",
+            "late",
+            "--pull",
+            "--expires",
+            "2001-01-01",
+        ],
+        1,
+    );
+    assert!(late.contains("in the past"), "{late}");
 
     // A server with only the pull token: no login, no hush.toml.
     let ci = Machine::new(&env.server.url);
@@ -317,6 +329,24 @@ async fn tokens_and_errors(env: &TestEnv) {
     let seen = String::from_utf8(out.stdout).unwrap();
     assert!(seen.contains("API_KEY=pulled-by-ci"), "{seen}");
     assert!(!seen.contains("HUSH_"), "{seen}");
+    // An environment or project that disagrees with the token's is
+    // refused, never silently replaced by the token's own.
+    for (var, value, says) in [
+        ("HUSH_ENV", "staging", "reads env \"development\""),
+        ("HUSH_PROJECT", "billing", "reads project \"web\""),
+    ] {
+        let err = ci
+            .hush(&["run", "--", "printenv", "API_KEY"])
+            .env("HUSH_TOKEN", token)
+            .env(var, value)
+            .assert()
+            .code(3)
+            .get_output()
+            .clone();
+        assert!(err.stdout.is_empty(), "the app must not run");
+        let stderr = String::from_utf8(err.stderr).unwrap();
+        assert!(stderr.contains(says) && stderr.contains(value), "{stderr}");
+    }
     // …which can do nothing else.
     let err = ci
         .hush(&["projects"])

@@ -448,3 +448,179 @@ async fn a_wrong_or_missing_master_key_refuses_to_start() {
     assert!(stderr.contains("sealed with master key"), "{stderr}");
     db.drop_db().await;
 }
+
+/// `hush admin …` on a data directory: its output, status and stderr.
+fn admin(data: &std::path::Path, args: &[&str], stdin: &str) -> (bool, String, String) {
+    use std::io::Write;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_hush"))
+        .arg("admin")
+        .args(args)
+        .arg("--data-dir")
+        .arg(data)
+        .env_remove("HUSH_MASTER_KEY")
+        .env_remove("HUSH_DATABASE_URL")
+        .env_remove("HUSH_MASTER_KEY_FILE")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).trim().to_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// The README's own order once lost the one-time token: a first start
+/// whose port is taken must not create it. And an operator with the data
+/// directory always has a way in (`hush admin`), server running or not.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_first_start_keeps_the_token_and_admin_lets_an_operator_in() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().to_string();
+    let out = Command::new(env!("CARGO_BIN_EXE_hush"))
+        .args(["serve", "--listen", &port, "--log", "warn", "--data-dir"])
+        .arg(&data)
+        .env_remove("HUSH_MASTER_KEY")
+        .env_remove("HUSH_DATABASE_URL")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("cannot listen"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    drop(taken);
+    // The next start is still the first: it prints the token.
+    let mut server = start(&data, "info");
+    let first = server.first_token();
+    let api = |token: String, path: &'static str| {
+        let url = format!("http://{}{path}", server.addr);
+        async move {
+            let resp = reqwest::Client::new()
+                .get(url)
+                .bearer_auth(token)
+                .send()
+                .await
+                .unwrap();
+            (
+                resp.status().as_u16(),
+                resp.json::<Value>().await.unwrap_or(Value::Null),
+            )
+        }
+    };
+    assert_eq!(api(first, "/v1/whoami").await.0, 200);
+
+    // Lost anyway: an operator makes another, with the server running.
+    let (ok, token, stderr) = admin(
+        &data,
+        &["token", "--name", "break-glass", "--expires", "1d"],
+        "",
+    );
+    assert!(ok, "{stderr}");
+    assert!(token.starts_with("hush_"), "{token}");
+    let (status, me) = api(token.clone(), "/v1/whoami").await;
+    assert_eq!(status, 200, "{me}");
+    assert_eq!(me["org"], "default");
+    let (ok, _, stderr) = admin(&data, &["token", "--expires", "yesterday"], "");
+    assert!(!ok && stderr.contains("--expires"), "{stderr}");
+
+    // A second organization, with its own token.
+    let (ok, acme, stderr) = admin(&data, &["orgs", "create", "acme", "--name", "Acme"], "");
+    assert!(ok, "{stderr}");
+    let (status, me) = api(acme, "/v1/whoami").await;
+    assert_eq!((status, me["org"].as_str()), (200, Some("acme")), "{me}");
+    let (ok, _, stderr) = admin(&data, &["orgs", "create", "secrets"], "");
+    assert!(!ok && stderr.contains("reserved"), "{stderr}");
+    let (ok, list, _) = admin(&data, &["orgs", "list"], "");
+    assert!(
+        ok && list.contains("acme") && list.contains("default"),
+        "{list}"
+    );
+
+    // An owner who can log in, and a reset that ends their sessions.
+    let (ok, _, stderr) = admin(
+        &data,
+        &[
+            "users",
+            "create",
+            "--email",
+            "ada@example.com",
+            "--role",
+            "owner",
+            "--password-stdin",
+        ],
+        "first password!!\n",
+    );
+    assert!(ok, "{stderr}");
+    let login = |password: &'static str| {
+        let url = format!("http://{}/v1/login", server.addr);
+        async move {
+            let resp = reqwest::Client::new()
+                .post(url)
+                .json(&json!({ "email": "ada@example.com", "password": password }))
+                .send()
+                .await
+                .unwrap();
+            (
+                resp.status().as_u16(),
+                resp.json::<Value>().await.unwrap_or(Value::Null),
+            )
+        }
+    };
+    let (status, session) = login("first password!!").await;
+    assert_eq!(status, 200, "{session}");
+    let session = session["token"].as_str().unwrap().to_owned();
+    let (ok, _, stderr) = admin(
+        &data,
+        &[
+            "users",
+            "reset-password",
+            "--email",
+            "ada@example.com",
+            "--password-stdin",
+        ],
+        "second password!!\n",
+    );
+    assert!(ok, "{stderr}");
+    assert_eq!(login("first password!!").await.0, 401);
+    assert_eq!(login("second password!!").await.0, 200);
+    // The running server drops the cached session within its cache's life.
+    let mut ended = false;
+    for _ in 0..40 {
+        if api(session.clone(), "/v1/whoami").await.0 == 401 {
+            ended = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(ended, "the old session still works after a reset");
+    // All of it is in the audit log, by the operator.
+    let (_, page) = api(token, "/v1/orgs/default/audit?limit=100").await;
+    let actions: Vec<&str> = page["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["actor"].as_str().unwrap_or("").starts_with("operator:"))
+        .filter_map(|e| e["action"].as_str())
+        .collect();
+    for action in ["token.create", "user.create", "user.password.reset"] {
+        assert!(
+            actions.contains(&action),
+            "{action} missing from {actions:?}"
+        );
+    }
+    let (clean, _, _) = server.stop();
+    assert!(clean);
+}

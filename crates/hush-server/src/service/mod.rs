@@ -6,11 +6,13 @@
 //! for a caller: `access`) and hands out one facade per concept:
 //! [`Services::secrets`], [`Services::versions`], [`Services::pulls`],
 //! [`Services::projects`], [`Services::tokens`], [`Services::users`],
-//! [`Services::e2ee`], [`Services::audit`], [`Services::vaultenv`].
+//! [`Services::e2ee`], [`Services::audit`], [`Services::vaultenv`], and
+//! [`Services::admin`] for operators holding the database and its key.
 //! Services take surface-neutral requests and return the records of
 //! [`model`]; no wire format reaches them.
 
 mod access;
+mod admin;
 mod audit;
 mod cache;
 mod e2ee;
@@ -32,6 +34,7 @@ use crate::error::ServiceError;
 use cache::TtlCache;
 
 pub use access::{ScopeAddress, Target};
+pub use admin::Admin;
 pub use audit::AuditFilter;
 pub use e2ee::{proof_hash, validate_meta};
 pub use pull::{PullRequest, Pulled};

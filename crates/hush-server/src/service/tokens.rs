@@ -56,29 +56,51 @@ impl Tokens<'_> {
             Err(hush_store::StoreError::AlreadyExists { .. }) => return Ok(None),
             Err(err) => return Err(err.into()),
         };
+        let (secret, _) = self
+            .s
+            .all_scopes_token(&org, "bootstrap", "system", None)
+            .await?;
+        Ok(Some(secret))
+    }
+}
+
+impl Services {
+    /// An all-scopes API token of an organization, for whoever stands for
+    /// the organization itself: the first start, and operators with the
+    /// database and master key in hand (`hush admin token`).
+    pub(super) async fn all_scopes_token(
+        &self,
+        org: &hush_store::Organization,
+        name: &str,
+        created_by: &str,
+        expires_at: Option<i64>,
+    ) -> Result<(SecretString, TokenRecord), ServiceError> {
+        TextRule::Line.check("token name", name, MAX_LABEL)?;
         let secret = token::generate(API_PREFIX);
-        self.s
+        let record = self
             .store
             .create_token(NewToken {
-                org_id: org.id,
+                org_id: org.id.clone(),
                 project_id: None,
                 environment_id: None,
                 kind: TokenKind::Api,
-                name: "bootstrap".to_owned(),
+                name: name.to_owned(),
                 token_hash: token::hash(secret.expose()),
                 prefix: token::display_prefix(secret.expose()),
                 scopes: Permission::ALL
                     .iter()
                     .map(|s| s.as_str().to_owned())
                     .collect(),
-                expires_at: None,
-                created_by: "system".to_owned(),
+                expires_at,
+                created_by: created_by.to_owned(),
                 user_id: None,
             })
             .await?;
-        Ok(Some(secret))
+        Ok((secret, record))
     }
+}
 
+impl Tokens<'_> {
     /// Creates a token. The caller needs `org:admin`, or `project:admin`
     /// for a token limited to its own project, and can only hand out scopes
     /// and resources it has itself.

@@ -125,6 +125,66 @@ pub(super) fn decoy_hash(cost: PasswordCost) -> String {
     password::hash(&token::generate(""), cost).unwrap_or_default()
 }
 
+/// A new account's email (trimmed, lower-case) and role, once the email,
+/// password and role pass the rules every way of creating one shares.
+pub(super) fn new_account(
+    email: &str,
+    password: &SecretString,
+    role: &str,
+) -> Result<(String, Role), ServiceError> {
+    let email = email.trim().to_ascii_lowercase();
+    TextRule::Line.check("email", &email, MAX_EMAIL)?;
+    if !email.contains('@')
+        || email.starts_with('@')
+        || email.ends_with('@')
+        || email.chars().any(char::is_whitespace)
+    {
+        return Err(ServiceError::new(
+            ErrorCode::InvalidEmail,
+            format!("{email:?} is not an email address"),
+        ));
+    }
+    check_password(password)?;
+    let role = Role::parse(role).ok_or_else(|| {
+        ServiceError::new(
+            ErrorCode::InvalidRole,
+            format!("role is owner, admin, member or viewer, not {role:?}"),
+        )
+    })?;
+    Ok((email, role))
+}
+
+/// The rules of a password: at least 12 characters, at most
+/// [`MAX_PASSWORD`], no control characters.
+pub(super) fn check_password(password: &SecretString) -> Result<(), ServiceError> {
+    if password.expose().chars().count() < 12 {
+        return Err(ServiceError::new(
+            ErrorCode::WeakPassword,
+            "passwords need at least 12 characters",
+        ));
+    }
+    TextRule::Lines
+        .check("password", password.expose(), MAX_PASSWORD)
+        .map_err(|_| {
+            ServiceError::new(
+                ErrorCode::WeakPassword,
+                format!(
+                    "passwords are at most {MAX_PASSWORD} characters, without control characters"
+                ),
+            )
+        })?;
+    Ok(())
+}
+
+impl Services {
+    /// An argon2id hash of a password that passed [`check_password`], at
+    /// the operator's cost.
+    pub(super) fn hash_password(&self, password: &SecretString) -> Result<String, ServiceError> {
+        password::hash(password, self.policy.password_cost)
+            .map_err(|_| ServiceError::new(ErrorCode::WeakPassword, "cannot hash this password"))
+    }
+}
+
 /// People: accounts, logins, organization and project roles. Handed out by [`Services::users`].
 pub struct Users<'a> {
     s: &'a Services,
@@ -149,37 +209,7 @@ impl Users<'_> {
     ) -> Result<(UserRecord, Role), ServiceError> {
         who.require_org_wide(Permission::OrgAdmin)?;
         let org = self.s.org(who, org).await?;
-        let email = email.trim().to_ascii_lowercase();
-        TextRule::Line.check("email", &email, MAX_EMAIL)?;
-        if !email.contains('@')
-            || email.starts_with('@')
-            || email.ends_with('@')
-            || email.chars().any(char::is_whitespace)
-        {
-            return Err(ServiceError::new(
-                ErrorCode::InvalidEmail,
-                format!("{email:?} is not an email address"),
-            ));
-        }
-        if password.expose().chars().count() < 12 {
-            return Err(ServiceError::new(
-                ErrorCode::WeakPassword,
-                "passwords need at least 12 characters",
-            ));
-        }
-        TextRule::Lines.check("password", password.expose(), MAX_PASSWORD)
-            .map_err(|_| {
-                ServiceError::new(
-                    ErrorCode::WeakPassword,
-                    format!("passwords are at most {MAX_PASSWORD} characters, without control characters"),
-                )
-            })?;
-        let role = Role::parse(role).ok_or_else(|| {
-            ServiceError::new(
-                ErrorCode::InvalidRole,
-                format!("role is owner, admin, member or viewer, not {role:?}"),
-            )
-        })?;
+        let (email, role) = new_account(email, &password, role)?;
         // Only an owner makes owners (a token not bound to a user, such as
         // the bootstrap token, stands for the organization itself).
         if role == Role::Owner {
@@ -192,8 +222,7 @@ impl Users<'_> {
                 }
             }
         }
-        let hash = password::hash(&password, self.s.policy.password_cost)
-            .map_err(|_| ServiceError::new(ErrorCode::WeakPassword, "cannot hash this password"))?;
+        let hash = self.s.hash_password(&password)?;
         let user = self
             .s
             .store
@@ -317,7 +346,7 @@ impl Users<'_> {
 }
 
 /// The name of login sessions' tokens.
-const SESSION_NAME: &str = "session";
+pub(super) const SESSION_NAME: &str = "session";
 
 /// Who a token is, with its restrictions resolved to records.
 #[derive(Debug)]

@@ -1,0 +1,306 @@
+//! `hush admin`: the operator's way in, on the server's database directly
+//! with its master key, no token needed: list and create organizations,
+//! make an admin token (the one-time token was lost), create an owner,
+//! reset a password. Every action is in the audit log as
+//! `operator:<os user>`.
+
+use std::io::{BufRead, IsTerminal};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::{Args, Subcommand};
+use hush_core::SecretString;
+use hush_server::service::{Policy, Services, DEFAULT_ORG};
+
+use crate::offline::{fail, runtime, whoami, Database};
+
+/// Operate on the server's database directly: organizations, an admin
+/// token, owners, password resets.
+///
+/// For whoever runs the server: these work on its data directory (or
+/// --database-url) with its master key, with the server running or not,
+/// and need no token. Use them when the one-time admin token was lost,
+/// when nobody can log in any more, or to add an organization. Every
+/// action is recorded in the audit log.
+///
+/// Examples:
+///
+///   hush admin token                                  # a new all-scopes token for "default"
+///
+///   hush admin orgs create acme --name "Acme Inc."    # prints acme's admin token
+///
+///   hush admin users create --email ada@example.com --role owner
+///
+///   hush admin users reset-password --email ada@example.com --org acme
+///
+///   hush admin orgs list --database-url postgres://hush@db/hush --master-key-file /run/secrets/hush-key
+#[derive(Debug, Args)]
+#[command(verbatim_doc_comment)]
+pub struct AdminArgs {
+    #[command(subcommand)]
+    command: AdminCommand,
+}
+
+#[derive(Debug, Subcommand)]
+enum AdminCommand {
+    /// Organizations: list them, or create one.
+    #[command(subcommand)]
+    Orgs(OrgsCommand),
+    /// Create an all-scopes API token of an organization; it is printed
+    /// once, on stdout.
+    ///
+    /// Examples:
+    ///
+    ///   hush admin token
+    ///
+    ///   hush admin token --org acme --name break-glass --expires 1d
+    #[command(verbatim_doc_comment)]
+    Token {
+        /// The organization's slug.
+        #[arg(long, default_value = DEFAULT_ORG)]
+        org: String,
+        /// A name to recognize it by in `hush tokens list`.
+        #[arg(long, default_value = "admin")]
+        name: String,
+        /// When it stops working: a duration (90m, 12h, 30d, 2w),
+        /// `tomorrow`, a date or an RFC 3339 time. Default: never.
+        #[arg(long)]
+        expires: Option<String>,
+        #[command(flatten)]
+        database: Database,
+    },
+    /// People: create an account (owners too), reset a password.
+    #[command(subcommand)]
+    Users(UsersCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum OrgsCommand {
+    /// Every organization on the server.
+    List {
+        #[command(flatten)]
+        database: Database,
+    },
+    /// Create an organization; prints an all-scopes token for it, once.
+    ///
+    /// Examples:
+    ///
+    ///   hush admin orgs create acme --name "Acme Inc."
+    #[command(verbatim_doc_comment)]
+    Create {
+        /// Its slug (lower-case letters, digits, dashes), as in URLs and
+        /// `--org`.
+        slug: String,
+        /// A display name (default: the slug).
+        #[arg(long, default_value = "")]
+        name: String,
+        #[command(flatten)]
+        database: Database,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum UsersCommand {
+    /// Create an account; the password is asked for twice on a terminal
+    /// (or read from stdin with --password-stdin).
+    ///
+    /// Examples:
+    ///
+    ///   hush admin users create --email ada@example.com --role owner
+    ///
+    ///   printf '%s\n' "$PASSWORD" | hush admin users create --email ci@example.com --role member --password-stdin
+    #[command(verbatim_doc_comment)]
+    Create {
+        /// Their email, the login name.
+        #[arg(long)]
+        email: String,
+        /// owner, admin, member or viewer.
+        #[arg(long, default_value = "owner")]
+        role: String,
+        /// The organization's slug.
+        #[arg(long, default_value = DEFAULT_ORG)]
+        org: String,
+        /// Read the password from the first line of stdin.
+        #[arg(long)]
+        password_stdin: bool,
+        #[command(flatten)]
+        database: Database,
+    },
+    /// Set a new password for an account and end its login sessions.
+    ///
+    /// Examples:
+    ///
+    ///   hush admin users reset-password --email ada@example.com
+    #[command(verbatim_doc_comment)]
+    ResetPassword {
+        /// Their email.
+        #[arg(long)]
+        email: String,
+        /// The organization's slug.
+        #[arg(long, default_value = DEFAULT_ORG)]
+        org: String,
+        /// Read the password from the first line of stdin.
+        #[arg(long)]
+        password_stdin: bool,
+        #[command(flatten)]
+        database: Database,
+    },
+}
+
+impl AdminCommand {
+    fn database(&self) -> &Database {
+        match self {
+            AdminCommand::Orgs(OrgsCommand::List { database })
+            | AdminCommand::Orgs(OrgsCommand::Create { database, .. })
+            | AdminCommand::Token { database, .. }
+            | AdminCommand::Users(UsersCommand::Create { database, .. })
+            | AdminCommand::Users(UsersCommand::ResetPassword { database, .. }) => database,
+        }
+    }
+}
+
+/// Runs `hush admin …`. Exit status 0 when done, 2 when refused or the
+/// database cannot be used.
+pub fn run(args: AdminArgs) -> ExitCode {
+    let runtime = match runtime() {
+        Ok(rt) => rt,
+        Err(code) => return code,
+    };
+    runtime.block_on(async {
+        // Passwords first: a prompt must not hold the database open.
+        let password = match &args.command {
+            AdminCommand::Users(
+                UsersCommand::Create { password_stdin, .. }
+                | UsersCommand::ResetPassword { password_stdin, .. },
+            ) => match read_new_password(*password_stdin) {
+                Ok(password) => Some(password),
+                Err(message) => return fail(&message),
+            },
+            _ => None,
+        };
+        let store = match args.command.database().open().await {
+            Ok(store) => Arc::new(store),
+            Err(err) => return fail(&err),
+        };
+        let services = Services::new(
+            store.clone(),
+            Policy {
+                password_cost: hush_core::password::PasswordCost::standard(),
+                vaultenv_open_registration: false,
+            },
+        );
+        let result = act(&services, args.command, password).await;
+        store.close().await;
+        match result {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(message) => fail(&message),
+        }
+    })
+}
+
+async fn act(
+    services: &Services,
+    command: AdminCommand,
+    password: Option<SecretString>,
+) -> Result<(), String> {
+    let operator = whoami();
+    let admin = services.admin(&operator);
+    let password = password.ok_or("no password was read");
+    match command {
+        AdminCommand::Orgs(OrgsCommand::List { .. }) => {
+            let orgs = admin.organizations().await.map_err(|e| e.to_string())?;
+            println!("{:<24} {:<32} CREATED", "SLUG", "NAME");
+            for org in orgs {
+                println!(
+                    "{:<24} {:<32} {}",
+                    org.slug,
+                    org.name,
+                    hush_core::time::to_rfc3339(org.created_at)
+                );
+            }
+        }
+        AdminCommand::Orgs(OrgsCommand::Create { slug, name, .. }) => {
+            let (org, token) = admin
+                .create_organization(&slug, &name)
+                .await
+                .map_err(|e| e.to_string())?;
+            println!("{}", token.expose());
+            eprintln!(
+                "Created organization \"{}\" and its admin token (above). It is shown only this once: store it now.",
+                org.slug
+            );
+        }
+        AdminCommand::Token {
+            org, name, expires, ..
+        } => {
+            let expires_at = expires
+                .map(|text| {
+                    hush_core::time::parse_when(&text, hush_store::audit_now()).ok_or_else(|| {
+                        format!(
+                            "--expires {text:?} is not a duration (90m, 12h, 30d, 2w), `tomorrow`, a date or an RFC 3339 time"
+                        )
+                    })
+                })
+                .transpose()?;
+            let (token, record) = admin
+                .create_token(&org, &name, expires_at)
+                .await
+                .map_err(|e| e.to_string())?;
+            println!("{}", token.expose());
+            eprintln!(
+                "Created an all-scopes token \"{}\" of organization \"{org}\" (id {}). It is shown only this once: store it now.",
+                record.name, record.id
+            );
+        }
+        AdminCommand::Users(UsersCommand::Create {
+            email, role, org, ..
+        }) => {
+            let (user, role) = admin
+                .create_user(&org, &email, &password?, &role)
+                .await
+                .map_err(|e| e.to_string())?;
+            eprintln!(
+                "Created {} ({}) in organization \"{org}\"; they log in with `hush login --email {} --org {org}`.",
+                user.email,
+                role.as_str(),
+                user.email
+            );
+        }
+        AdminCommand::Users(UsersCommand::ResetPassword { email, org, .. }) => {
+            let user = admin
+                .reset_password(&org, &email, &password?)
+                .await
+                .map_err(|e| e.to_string())?;
+            eprintln!(
+                "New password set for {} in organization \"{org}\"; their sessions were ended.",
+                user.email
+            );
+        }
+    }
+    Ok(())
+}
+
+/// A new password: from stdin's first line, or asked twice on a terminal.
+fn read_new_password(from_stdin: bool) -> Result<SecretString, String> {
+    if from_stdin {
+        let mut line = String::new();
+        std::io::stdin()
+            .lock()
+            .read_line(&mut line)
+            .map_err(|e| format!("cannot read the password from stdin: {e}"))?;
+        return Ok(SecretString::new(
+            line.trim_end_matches(['\n', '\r']).to_owned(),
+        ));
+    }
+    if !std::io::stdin().is_terminal() {
+        return Err("no terminal to ask for the password on: pass --password-stdin".to_owned());
+    }
+    let ask = |prompt: &str| {
+        rpassword::prompt_password(prompt).map_err(|e| format!("cannot read the password: {e}"))
+    };
+    let first = ask("New password: ")?;
+    if ask("Repeat it: ")? != first {
+        return Err("the two passwords differ; nothing was changed".to_owned());
+    }
+    Ok(SecretString::new(first))
+}

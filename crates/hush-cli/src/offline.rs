@@ -1,0 +1,82 @@
+//! What the commands that work on a server's database directly share
+//! (`hush audit verify|checkpoint|prune`, `hush admin`): finding the
+//! database and its master key, a runtime, and how they fail. They run with
+//! the server up or down, on its host, for whoever holds the key.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Args;
+use hush_server::config;
+use hush_store::{Store, StoreOptions};
+
+/// Where the server's database is, for the commands that work on it
+/// directly (with or without the server running).
+#[derive(Debug, Args)]
+pub struct Database {
+    /// Data directory of an embedded (SQLite) server.
+    #[arg(long, env = "HUSH_DATA_DIR", default_value = "./hush-data")]
+    data_dir: PathBuf,
+    /// The server's database, instead of the data directory's.
+    #[arg(long, env = "HUSH_DATABASE_URL", hide_env_values = true)]
+    database_url: Option<String>,
+    /// The server's master key file (HUSH_MASTER_KEY may hold the key
+    /// itself); default: master.key in the data directory.
+    #[arg(long, env = "HUSH_MASTER_KEY_FILE")]
+    master_key_file: Option<PathBuf>,
+}
+
+impl Database {
+    fn url(&self) -> Result<String, String> {
+        match &self.database_url {
+            Some(url) => Ok(url.clone()),
+            None if self.data_dir.join("hush.db").exists() => {
+                config::sqlite_url(&self.data_dir).map_err(|e| e.to_string())
+            }
+            None => Err(format!(
+                "no hush database in {}; pass --data-dir or --database-url",
+                self.data_dir.display()
+            )),
+        }
+    }
+
+    /// Opens the store with the server's master key (it unseals the audit
+    /// chain's key; without it the database is only ciphertext).
+    pub async fn open(&self) -> Result<Store, String> {
+        let url = self.url()?;
+        let value = std::env::var("HUSH_MASTER_KEY").ok();
+        let source = config::KeySource::choose(
+            value.as_deref(),
+            self.master_key_file.as_deref(),
+            &self.data_dir,
+            false,
+        );
+        let (key, _) = config::load_master_key(source).map_err(|err| {
+            format!("{err} (pass the server's --master-key-file or set HUSH_MASTER_KEY)")
+        })?;
+        Store::open(StoreOptions::new(url, key))
+            .await
+            .map_err(|err| format!("cannot open the database: {err}"))
+    }
+}
+
+/// A small runtime for one offline command.
+pub fn runtime() -> Result<tokio::runtime::Runtime, ExitCode> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|err| fail(&err.to_string()))
+}
+
+/// The operating-system user running the command, for the audit log.
+pub fn whoami() -> String {
+    std::env::var("USER")
+        .or_else(|_| std::env::var("LOGNAME"))
+        .unwrap_or_else(|_| "unknown".to_owned())
+}
+
+/// Prints the error; offline commands exit 2 when they cannot do their job.
+pub fn fail(message: &str) -> ExitCode {
+    eprintln!("error: {message}");
+    ExitCode::from(2)
+}
