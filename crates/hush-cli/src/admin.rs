@@ -295,12 +295,10 @@ fn read_new_password(from_stdin: bool) -> Result<SecretString, String> {
     if !std::io::stdin().is_terminal() {
         return Err("no terminal to ask for the password on: pass --password-stdin".to_owned());
     }
-    let ask = |prompt: &str| {
-        rpassword::prompt_password(prompt).map_err(|e| format!("cannot read the password: {e}"))
-    };
+    let ask = |prompt: &str| crate::prompt::hidden(prompt).map_err(|e| format!("{e:#}"));
     let first = ask("New password: ")?;
-    if ask("Repeat it: ")? != first {
+    if ask("Repeat it: ")?.expose() != first.expose() {
         return Err("the two passwords differ; nothing was changed".to_owned());
     }
-    Ok(SecretString::new(first))
+    Ok(first)
 }

@@ -312,7 +312,8 @@ impl Context {
         options.target = self.target.clone();
         options.override_existing = override_existing;
         options.ca_cert = self.ca_cert.clone();
-        options.key = non_empty_var("HUSH_KEY").map(SecretString::new);
+        options.key = crate::cmd::e2ee::given_key()?;
+        options.key_prompt = Some(crate::cmd::e2ee::ask_on_terminal);
         if non_empty_var("HUSH_CACHE_DIR").as_deref() == Some("off") {
             options.cache = CacheMode::Off;
         }

@@ -7,6 +7,7 @@ mod context;
 mod exit;
 mod offline;
 mod output;
+mod prompt;
 mod serve;
 
 use std::process::ExitCode;

@@ -31,7 +31,7 @@ use hush_core::SecretString;
 
 pub use api::{Api, ScopeSel};
 pub use error::{ClientError, Result};
-pub use options::{CacheMode, Options, DEFAULT_ORG, DEFAULT_URL};
+pub use options::{CacheMode, KeyPrompt, Options, DEFAULT_ORG, DEFAULT_URL};
 pub use watch::{Change, Watcher};
 
 use cache::{Cache, CacheContent, CacheIdentity};
@@ -79,6 +79,8 @@ pub struct Client {
     api: Api,
     options: Options,
     cache: Option<Cache>,
+    /// The passphrase [`Options::key_prompt`] gave (asked once).
+    asked_key: std::sync::OnceLock<Option<SecretString>>,
 }
 
 impl Client {
@@ -111,6 +113,7 @@ impl Client {
             api,
             options,
             cache,
+            asked_key: std::sync::OnceLock::new(),
         })
     }
 
@@ -149,11 +152,13 @@ impl Client {
         }
     }
 
-    /// Pulls the merged environment from the server (no cache involved).
-    /// An end-to-end-encrypted project is decrypted here, with
-    /// [`Options::key`].
+    /// Pulls the merged environment from the server, never from the
+    /// cache, and refreshes the cache with it (so a watcher's restarts keep
+    /// the last-good copy current). An end-to-end-encrypted project is
+    /// decrypted here, with [`Options::key`].
     pub async fn fetch(&self) -> Result<EnvMap> {
-        self.decode(self.pull().await?)
+        let pulled = self.pull().await?;
+        self.keep(pulled)
     }
 
     /// The server's answer, still encrypted for an E2EE project.
@@ -207,28 +212,20 @@ impl Client {
         Ok(())
     }
 
-    /// Plaintext of a pull (decrypted with the passphrase for E2EE).
-    fn decode(&self, pulled: hush_proto::Pull) -> Result<EnvMap> {
-        if !pulled.e2ee {
-            return Ok(pulled
-                .secrets
-                .into_iter()
-                .map(|(k, v)| (k, SecretString::new(v)))
-                .collect());
-        }
-        let meta = pulled
-            .e2ee_meta
-            .as_ref()
-            .ok_or_else(|| ClientError::E2ee("the server sent no key metadata for it".into()))?;
-        self.decrypt(meta, &pulled.secrets)
-    }
-
     fn decrypt(
         &self,
         meta: &hush_proto::E2eeMeta,
         ciphertexts: &std::collections::BTreeMap<String, String>,
     ) -> Result<EnvMap> {
-        let dek = e2ee::unlock(meta, self.options.key.as_ref())?;
+        let key = match (&self.options.key, self.options.key_prompt) {
+            (Some(key), _) => Some(key),
+            (None, Some(ask)) => self
+                .asked_key
+                .get_or_init(|| ask(self.options.project.as_deref().unwrap_or("this project")))
+                .as_ref(),
+            (None, None) => None,
+        };
+        let dek = e2ee::unlock(meta, key)?;
         e2ee::decrypt_all(
             &dek,
             ciphertexts.iter().map(|(k, v)| (k.clone(), v.as_str())),
@@ -244,6 +241,14 @@ impl Client {
             Err(err) if err.is_network() => return self.fall_back_to_cache(err),
             Err(err) => return Err(err),
         };
+        Ok(Environment {
+            secrets: self.keep(pulled)?,
+            origin: Origin::Server,
+        })
+    }
+
+    /// Saves a pull as the last-good copy and returns its plaintext.
+    fn keep(&self, pulled: hush_proto::Pull) -> Result<EnvMap> {
         let content = match pulled.e2ee_meta.filter(|_| pulled.e2ee) {
             Some(meta) => CacheContent::E2ee {
                 meta,
@@ -271,13 +276,9 @@ impl Client {
                 eprintln!("hush: warning: {err}");
             }
         }
-        let secrets = match (content, decrypted) {
+        Ok(match (content, decrypted) {
             (CacheContent::Plain(secrets), _) => secrets,
             (_, decrypted) => decrypted.unwrap_or_default(),
-        };
-        Ok(Environment {
-            secrets,
-            origin: Origin::Server,
         })
     }
 
@@ -305,9 +306,14 @@ impl Client {
                     },
                 })
             }
-            None => Err(ClientError::Network {
-                url: self.api.base_url().trim_end_matches('/').to_owned(),
-                reason: format!("{err}; and there is no cached copy to fall back on"),
+            // A server that answered with an error was reached: say what
+            // it said, never "cannot reach".
+            None => Err(match err {
+                ClientError::Network { url, reason } => ClientError::Network {
+                    url,
+                    reason: format!("{reason}; and there is no cached copy to fall back on"),
+                },
+                answered => answered,
             }),
         }
     }

@@ -27,6 +27,10 @@ pub enum CacheMode {
     Off,
 }
 
+/// Asks the user for an E2EE project's passphrase; `None` when they
+/// cannot or will not give one.
+pub type KeyPrompt = fn(project: &str) -> Option<SecretString>;
+
 /// What to pull, from where, with which token.
 #[derive(Debug)]
 pub struct Options {
@@ -44,6 +48,10 @@ pub struct Options {
     pub target: Option<String>,
     /// Passphrase or recovery key of an end-to-end-encrypted project.
     pub key: Option<SecretString>,
+    /// Asks for the passphrase when a pull turns out to be end-to-end
+    /// encrypted and [`Options::key`] is unset (a terminal prompt in the
+    /// CLI); called at most once per client, with the project's slug.
+    pub key_prompt: Option<KeyPrompt>,
     /// Replace variables the process environment already has.
     pub override_existing: bool,
     /// The last-good cache.
@@ -65,6 +73,7 @@ impl Options {
             env: None,
             target: None,
             key: None,
+            key_prompt: None,
             override_existing: false,
             cache: CacheMode::Default,
             ca_cert: None,

@@ -121,9 +121,7 @@ fn read_password(from_stdin: bool) -> Result<SecretString> {
         )
         .into());
     }
-    Ok(SecretString::new(
-        rpassword::prompt_password("Password: ").context("cannot read the password")?,
-    ))
+    crate::prompt::hidden("Password: ")
 }
 
 /// Log out of a server (the current one by default): end the session on

@@ -23,19 +23,48 @@ pub struct Unlocked {
 
 /// `HUSH_KEY`, or asked on the terminal.
 pub fn passphrase(prompt: &str) -> Result<SecretString> {
-    if let Some(key) = std::env::var("HUSH_KEY").ok().filter(|k| !k.is_empty()) {
-        return Ok(SecretString::new(key));
+    if let Some(key) = given_key()? {
+        return Ok(key);
     }
     if !std::io::stdin().is_terminal() {
         return Err(NotConfigured(
-            "this project is end-to-end encrypted: set HUSH_KEY to its passphrase or recovery key"
+            "this project is end-to-end encrypted: set HUSH_KEY to its passphrase or recovery key, or HUSH_KEY_FILE to a file holding it"
                 .into(),
         )
         .into());
     }
-    Ok(SecretString::new(
-        rpassword::prompt_password(prompt).context("cannot read the passphrase")?,
-    ))
+    crate::prompt::hidden(prompt)
+}
+
+/// The passphrase of `project`, asked on the terminal when there is one
+/// (`hush run` and `hush pull` call it only once a pull turns out to be
+/// end-to-end encrypted and no key was given).
+pub fn ask_on_terminal(project: &str) -> Option<SecretString> {
+    if !std::io::stdin().is_terminal() {
+        return None;
+    }
+    crate::prompt::hidden(&format!("Passphrase or recovery key for {project}: ")).ok()
+}
+
+/// The passphrase given without a prompt, for scripts: `HUSH_KEY`, or the
+/// first line of the file `HUSH_KEY_FILE` names (keeps it out of the
+/// environment and the shell history).
+pub fn given_key() -> Result<Option<SecretString>> {
+    if let Some(key) = std::env::var("HUSH_KEY").ok().filter(|k| !k.is_empty()) {
+        return Ok(Some(SecretString::new(key)));
+    }
+    let Some(path) = std::env::var_os("HUSH_KEY_FILE").filter(|p| !p.is_empty()) else {
+        return Ok(None);
+    };
+    let text = zeroize::Zeroizing::new(
+        std::fs::read_to_string(&path)
+            .with_context(|| format!("cannot read HUSH_KEY_FILE {}", path.to_string_lossy()))?,
+    );
+    let key = text.lines().next().unwrap_or("").trim_end_matches('\r');
+    if key.is_empty() {
+        bail!("HUSH_KEY_FILE {} is empty", path.to_string_lossy());
+    }
+    Ok(Some(SecretString::new(key.to_owned())))
 }
 
 /// A new passphrase: `env_var`, or asked twice on the terminal.
@@ -49,13 +78,12 @@ pub fn new_passphrase(env_var: &str) -> Result<SecretString> {
         ))
         .into());
     }
-    let first =
-        rpassword::prompt_password("New passphrase: ").context("cannot read the passphrase")?;
-    let second = rpassword::prompt_password("Repeat it: ").context("cannot read the passphrase")?;
-    if first != second {
+    let first = crate::prompt::hidden("New passphrase: ")?;
+    let second = crate::prompt::hidden("Repeat it: ")?;
+    if first.expose() != second.expose() {
         bail!("the passphrases differ; nothing was changed");
     }
-    check_strength(SecretString::new(first))
+    check_strength(first)
 }
 
 fn check_strength(pass: SecretString) -> Result<SecretString> {

@@ -469,6 +469,51 @@ async fn offline_fallback_uses_the_encrypted_cache() {
     std::fs::remove_file(&files[0]).unwrap();
     let err = m.fails(&["run", "--", "true"], 6);
     assert!(err.contains("no cached copy"), "{err}");
+    assert_eq!(err.matches("cannot reach").count(), 1, "{err}");
+
+    // A server that answers with an error was reached: it says what the
+    // server said, never "cannot reach" (and not exit 6).
+    let failing = failing_server();
+    let out = m
+        .hush(&["run", "--", "true"])
+        .env("HUSH_URL", &failing)
+        .env("HUSH_TOKEN", "hush_not_checked_by_the_failing_server")
+        .assert()
+        .code(1)
+        .get_output()
+        .clone();
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        err.contains("database_unavailable") && !err.contains("cannot reach"),
+        "{err}"
+    );
+}
+
+/// A server that answers every request with a 503 in hush's error shape.
+fn failing_server() -> String {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { break };
+            let mut seen = Vec::new();
+            let mut buf = [0u8; 1024];
+            while !seen.windows(4).any(|w| w == b"\r\n\r\n") {
+                match stream.read(&mut buf) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => seen.extend_from_slice(&buf[..n]),
+                }
+            }
+            let body = r#"{"error":{"code":"database_unavailable","message":"the database cannot be reached"}}"#;
+            let _ = write!(
+                stream,
+                "HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    url
 }
 
 /// `hush run` without --watch execs: a signal to hush's pid reaches the
@@ -534,6 +579,15 @@ async fn run_passes_signals_and_watch_restarts_on_change() {
     std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
     assert!(stderr.contains("secrets changed (FLAG)"), "{stderr}");
     server.stop().await;
+    // The restart refreshed the last-good copy: an outage now serves the
+    // new value, not the one from before the change.
+    let out = m
+        .hush(&["run", "--", "printenv", "FLAG"])
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    assert_eq!(String::from_utf8(out.stdout).unwrap(), "two\n");
 }
 
 fn kill(pid: u32, signal: &str) {

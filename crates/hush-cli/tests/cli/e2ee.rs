@@ -193,6 +193,59 @@ fn e2ee_session_leaves_no_plaintext_on_the_server() {
         String::from_utf8_lossy(&ci.stdout),
         format!("{}\n", VALUES[1].1)
     );
+    // Scripts may keep the passphrase in a file instead of the environment.
+    let key_file = home.join("passphrase");
+    std::fs::write(&key_file, format!("{NEW_PASS}\n")).unwrap();
+    let from_file = hush.run(
+        &["run", "--", "printenv", "DATABASE_URL"],
+        None,
+        &[
+            ("HUSH_TOKEN", pull.trim()),
+            ("HUSH_KEY_FILE", key_file.to_str().unwrap()),
+        ],
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&from_file.stdout),
+        format!("{}\n", VALUES[1].1),
+        "{}",
+        String::from_utf8_lossy(&from_file.stderr)
+    );
+    // A person at a terminal is asked for it (not shown as typed), and the
+    // app gets neither it nor the token.
+    let url = format!("http://{}", server.addr);
+    let (home_s, cache) = (
+        home.to_str().unwrap().to_owned(),
+        home.join("cache").to_str().unwrap().to_owned(),
+    );
+    if let Some(seen) = super::terminal::on_terminal(
+        "Passphrase or recovery key",
+        &format!("{NEW_PASS}\\r"),
+        &[
+            "run",
+            "--",
+            "sh",
+            "-c",
+            "echo \"db=$DATABASE_URL\"; env | grep -c '^HUSH_' || true",
+        ],
+        &[
+            ("HUSH_URL", &url),
+            ("HUSH_TOKEN", pull.trim()),
+            ("HOME", &home_s),
+            ("HUSH_CACHE_DIR", &cache),
+        ],
+    ) {
+        let shown = seen["shown"].as_str().unwrap();
+        assert_eq!(seen["code"], 0, "{seen}");
+        assert!(shown.contains(&format!("db={}", VALUES[1].1)), "{seen}");
+        assert!(
+            shown.trim_end().ends_with('0'),
+            "no HUSH_ variable reaches the app: {seen}"
+        );
+        assert!(
+            !shown.contains(NEW_PASS),
+            "the passphrase was echoed: {seen}"
+        );
+    }
 
     // Nothing secret on the server's disk or in its log (nor in the cache).
     let (stopped, _, log) = server.stop();

@@ -7,4 +7,5 @@ mod crash;
 mod e2ee;
 mod export;
 mod serve;
+mod terminal;
 mod vaultenv;
