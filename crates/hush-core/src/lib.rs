@@ -12,6 +12,7 @@ pub mod e2ee;
 pub mod names;
 pub mod password;
 pub mod secret;
+pub mod suggest;
 pub mod time;
 pub mod token;
 pub mod vaultenv;

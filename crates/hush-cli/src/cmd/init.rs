@@ -13,8 +13,10 @@ use crate::output;
 
 /// Link this directory to a project and environment (hush.toml).
 ///
-/// Creates the project and the environment on the server if they do not
-/// exist yet, then writes hush.toml here. hush.toml holds no secret (only
+/// Uses the project and environment on the server, creating those that do
+/// not exist yet once you confirm (or with --create, for scripts; a near
+/// miss of an existing name is pointed out first), then writes hush.toml
+/// here. hush.toml holds no secret (only
 /// names and the server URL): commit it so the whole team pulls from the
 /// same place. Later commands in this directory and below use it.
 ///
@@ -24,6 +26,8 @@ use crate::output;
 /// Examples:
 ///
 ///   hush init --project web --env development
+///
+///   hush init --project web --env development --create    # in a script
 ///
 ///   hush init --project web --env production --target api
 #[derive(Debug, Args)]
@@ -36,6 +40,10 @@ pub struct InitArgs {
     /// Replace an existing hush.toml in this directory.
     #[arg(long)]
     force: bool,
+    /// Create the project, environment or target without asking when it
+    /// does not exist (without a terminal hush cannot ask, and refuses).
+    #[arg(long)]
+    create: bool,
 }
 
 pub async fn run(ctx: &Context, args: InitArgs) -> Result<()> {
@@ -65,6 +73,11 @@ pub async fn run(ctx: &Context, args: InitArgs) -> Result<()> {
     match api.project(&ctx.org, &project).await {
         Ok(_) => {}
         Err(hush_client::ClientError::NotFound { .. }) => {
+            let existing: Vec<String> = match api.projects(&ctx.org).await {
+                Ok(projects) => projects.into_iter().map(|p| p.slug).collect(),
+                Err(_) => Vec::new(),
+            };
+            may_create("project", &project, &existing, args.create)?;
             let (body, recovery) = if args.e2ee {
                 let (body, recovery) = super::e2ee::new_project(&project, None)?;
                 (body, Some(recovery))
@@ -92,7 +105,13 @@ pub async fn run(ctx: &Context, args: InitArgs) -> Result<()> {
     ] {
         let Some(slug) = slug else { continue };
         let existing = api.children(&ctx.org, &project, kind).await?;
+        let what = match kind {
+            ChildKind::Environment => "environment",
+            ChildKind::Target => "target",
+        };
         if !existing.iter().any(|c| c.slug == *slug) {
+            let names: Vec<String> = existing.into_iter().map(|c| c.slug).collect();
+            may_create(what, slug, &names, args.create)?;
             api.create_child(
                 &ctx.org,
                 &project,
@@ -103,10 +122,6 @@ pub async fn run(ctx: &Context, args: InitArgs) -> Result<()> {
                 },
             )
             .await?;
-            let what = match kind {
-                ChildKind::Environment => "environment",
-                ChildKind::Target => "target",
-            };
             created.push(format!("{what} {slug}"));
         }
     }
@@ -148,4 +163,26 @@ fn ask(what: &str, default: &str, flag: &str) -> Result<String> {
     std::io::stdin().read_line(&mut line)?;
     let answer = line.trim();
     Ok(if answer.is_empty() { default } else { answer }.to_owned())
+}
+
+/// Whether `slug` may be created: with --create, or once the user says
+/// yes on a terminal. A near miss of an existing name is named either way,
+/// so a typo does not become a junk project.
+fn may_create(what: &str, slug: &str, existing: &[String], create: bool) -> Result<()> {
+    if create {
+        return Ok(());
+    }
+    let hint = hush_core::suggest::closest(slug, existing.iter().map(String::as_str))
+        .map(|near| format!(" (did you mean {near:?}?)"))
+        .unwrap_or_default();
+    if !std::io::stdin().is_terminal() {
+        return Err(NotConfigured(format!(
+            "{what} {slug:?} does not exist{hint}; pass --create to create it"
+        ))
+        .into());
+    }
+    output::confirm(
+        &format!("The {what} {slug:?} does not exist{hint}. Create it?"),
+        "--create",
+    )
 }

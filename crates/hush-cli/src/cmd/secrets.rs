@@ -157,9 +157,16 @@ pub async fn get(ctx: &Context, args: GetArgs) -> Result<()> {
         (true, None) => Reveal::Plain,
         (true, Some(_)) => Reveal::Ciphertext,
     };
-    let mut secret = api
+    let mut secret = match api
         .secret(&ctx.org, ctx.project()?, &ctx.scope()?, &args.name, reveal)
-        .await?;
+        .await
+    {
+        Ok(secret) => secret,
+        Err(err @ hush_client::ClientError::NotFound { .. }) => {
+            return Err(near_miss(ctx, &api, &args.name, err).await)
+        }
+        Err(err) => return Err(err.into()),
+    };
     if let Some(value) = secret.value.take() {
         secret.value = Some(super::e2ee::open(unlocked.as_ref(), value)?);
     }
@@ -179,6 +186,34 @@ pub async fn get(ctx: &Context, args: GetArgs) -> Result<()> {
         println!("(pass --plain to print the value)");
     }
     Ok(())
+}
+
+/// A secret that is not there, with the closest name that is, when one
+/// is close enough to be the typo.
+async fn near_miss(
+    ctx: &Context,
+    api: &hush_client::Api,
+    name: &str,
+    err: hush_client::ClientError,
+) -> anyhow::Error {
+    let read = Read {
+        reveal: Reveal::Metadata,
+        exact: false,
+        include_inactive: true,
+    };
+    let listed = match (ctx.project(), ctx.scope()) {
+        (Ok(project), Ok(scope)) => api.secrets(&ctx.org, project, &scope, read).await.ok(),
+        _ => None,
+    };
+    let near = listed.and_then(|list| {
+        hush_core::suggest::closest(name, list.secrets.iter().map(|s| s.name.as_str()))
+            .map(str::to_owned)
+    });
+    match near {
+        Some(near) => anyhow::Error::new(err)
+            .context(format!("no secret {name:?} here; did you mean {near:?}?")),
+        None => err.into(),
+    }
 }
 
 /// Delete secrets from the environment (one new version; `hush rollback`

@@ -109,9 +109,16 @@ async fn logged_in_machine(server: &TestServer) -> Machine {
         let mode = std::fs::metadata(&config).unwrap().permissions().mode();
         assert_eq!(mode & 0o777, 0o600, "the login file is private");
     }
-    m.hush(&["init", "--project", "web", "--env", "development"])
-        .assert()
-        .success();
+    m.hush(&[
+        "init",
+        "--project",
+        "web",
+        "--env",
+        "development",
+        "--create",
+    ])
+    .assert()
+    .success();
     let toml = std::fs::read_to_string(m.work.join("hush.toml")).unwrap();
     assert!(
         toml.contains("project = \"web\"") && !toml.contains("hush_"),
@@ -329,6 +336,54 @@ async fn tokens_and_errors(env: &TestEnv) {
     let seen = String::from_utf8(out.stdout).unwrap();
     assert!(seen.contains("API_KEY=pulled-by-ci"), "{seen}");
     assert!(!seen.contains("HUSH_"), "{seen}");
+    // Writes that change nothing make no version: the same value again, a
+    // copy repeated.
+    let count = |m: &Machine| m.json(&["versions", "--all"]).as_array().unwrap().len();
+    let before = count(&m);
+    m.hush(&["set", "API_KEY=pulled-by-ci"]).assert().success();
+    assert_eq!(count(&m), before, "setting the same value made a version");
+    m.hush(&["envs", "create", "qa"]).assert().success();
+    m.hush(&["copy", "--from", "development", "--to", "qa"])
+        .assert()
+        .success();
+    m.hush(&["copy", "--from", "development", "--to", "qa"])
+        .assert()
+        .success();
+    let qa = m.json(&["versions", "--all", "--env", "qa"]);
+    assert_eq!(
+        qa.as_array().unwrap().len(),
+        1,
+        "a repeated copy made a version: {qa}"
+    );
+    // A typo in a secret's name is a not-found that names the near miss.
+    let typo = m.fails(&["get", "API_KY", "--plain"], 5);
+    assert!(typo.contains("did you mean \"API_KEY\""), "{typo}");
+    // …and in a subcommand, clap's own suggestion.
+    let typo = m.fails(&["pul"], 2);
+    assert!(typo.contains("pull"), "{typo}");
+    // A typo in `hush init` creates nothing and names the near miss.
+    let typo = m.fails(
+        &[
+            "init",
+            "--project",
+            "wbe",
+            "--env",
+            "development",
+            "--force",
+        ],
+        3,
+    );
+    assert!(
+        typo.contains("did you mean \"web\"") && typo.contains("--create"),
+        "{typo}"
+    );
+    let typo = m.fails(
+        &["init", "--project", "web", "--env", "developmnt", "--force"],
+        3,
+    );
+    assert!(typo.contains("did you mean \"development\""), "{typo}");
+    let projects = m.json(&["projects"]);
+    assert_eq!(projects.as_array().map(Vec::len), Some(1), "{projects}");
     // An environment or project that disagrees with the token's is
     // refused, never silently replaced by the token's own.
     for (var, value, says) in [

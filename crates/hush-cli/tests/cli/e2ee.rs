@@ -98,6 +98,7 @@ fn e2ee_session_leaves_no_plaintext_on_the_server() {
             "--env",
             "production",
             "--e2ee",
+            "--create",
         ],
         Some(PASS),
     );
