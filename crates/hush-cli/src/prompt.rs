@@ -31,10 +31,12 @@ pub fn hidden(prompt: &str) -> Result<SecretString> {
         .write(true)
         .open("/dev/tty")
         .context("no terminal to ask on")?;
-    write!(tty, "{prompt}")?;
-    tty.flush()?;
+    // Raw first, then the prompt: keys typed as soon as it shows are read
+    // the raw way (and not flushed away by the switch).
     let typed = {
         let _restore = Raw::enter(&tty)?;
+        write!(tty, "{prompt}")?;
+        tty.flush()?;
         read_keys(&mut tty)
     };
     writeln!(tty)?;

@@ -6,6 +6,7 @@ mod client;
 mod crash;
 mod e2ee;
 mod export;
+mod readme;
 mod serve;
 mod terminal;
 mod vaultenv;
