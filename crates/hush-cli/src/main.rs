@@ -15,7 +15,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use hush_client::api::ChildKind;
 
-use cmd::{auth, devices, history, init, resources, run, secrets, sync, tokens};
+use cmd::{auth, devices, history, init, people, resources, run, secrets, sync, tokens};
 use context::{Context, GlobalArgs};
 
 /// hush — a self-hosted secrets manager.
@@ -61,6 +61,9 @@ enum Command {
     Envs(resources::ChildrenArgs),
     Targets(resources::ChildrenArgs),
     Tokens(tokens::TokensArgs),
+    Users(people::UsersArgs),
+    Members(people::MembersArgs),
+    Orgs(people::OrgsArgs),
     Devices(devices::DevicesArgs),
     Audit(audit::AuditArgs),
     Admin(admin::AdminArgs),
@@ -117,6 +120,9 @@ async fn dispatch(ctx: &Context, command: Command) -> anyhow::Result<u8> {
         Command::Envs(args) => resources::children(ctx, ChildKind::Environment, args).await?,
         Command::Targets(args) => resources::children(ctx, ChildKind::Target, args).await?,
         Command::Tokens(args) => tokens::run(ctx, args).await?,
+        Command::Users(args) => people::users(ctx, args).await?,
+        Command::Members(args) => people::members(ctx, args).await?,
+        Command::Orgs(args) => people::orgs(ctx, args).await?,
         Command::Devices(args) => devices::run(ctx, args).await?,
         Command::Audit(args) => audit::list(ctx, args).await?,
         // Handled in `main`: they work without a server.

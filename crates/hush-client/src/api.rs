@@ -7,9 +7,10 @@ use std::time::Duration;
 
 use hush_core::SecretString;
 use hush_proto::{
-    AuditPage, BulkWrite, Child, CopySecrets, CreateNamed, CreateProject, CreateToken,
-    CreatedToken, Device, DiffEntry, E2eeMeta, ErrorBody, Login, Project, PutSecret, Revision,
-    Secret, SecretList, Session, Token, VaultEnvKey, Version, WhoAmI, WriteResult,
+    AuditPage, BulkWrite, ChangePassword, Child, CopySecrets, CreateNamed, CreateProject,
+    CreateToken, CreateUser, CreatedToken, Device, DiffEntry, E2eeMeta, ErrorBody, Login,
+    OrgPolicy, Organization, Project, ProjectRole, PutSecret, Revision, Secret, SecretList,
+    Session, SetPassword, Token, User, VaultEnvKey, Version, WhoAmI, WriteResult,
 };
 use reqwest::{Method, RequestBuilder, StatusCode, Url};
 use serde::de::DeserializeOwned;
@@ -666,6 +667,71 @@ impl Api {
     pub async fn revoke_token(&self, org: &str, id: &str) -> Result<()> {
         self.call_empty(Method::DELETE, &["v1", "orgs", org, "tokens", id], None)
             .await
+    }
+
+    /// The organization's members.
+    pub async fn users(&self, org: &str) -> Result<Vec<User>> {
+        self.call(Method::GET, &["v1", "orgs", org, "users"], &[], None)
+            .await
+    }
+
+    /// Creates a user with a role in the organization.
+    pub async fn create_user(&self, org: &str, body: &CreateUser) -> Result<User> {
+        self.call(Method::POST, &["v1", "orgs", org, "users"], &[], Some(body))
+            .await
+    }
+
+    /// Removes a user (by id or email).
+    pub async fn remove_user(&self, org: &str, user: &str) -> Result<()> {
+        self.call_empty(Method::DELETE, &["v1", "orgs", org, "users", user], None)
+            .await
+    }
+
+    /// Sets a user's password (by id or email); their sessions end.
+    pub async fn set_user_password(&self, org: &str, user: &str, body: &SetPassword) -> Result<()> {
+        let segments = ["v1", "orgs", org, "users", user, "password"];
+        self.call_empty(Method::PUT, &segments, Some(body)).await
+    }
+
+    /// Changes the session's own password; every session of the user ends.
+    pub async fn change_password(&self, body: &ChangePassword) -> Result<()> {
+        self.call_empty(Method::PUT, &["v1", "password"], Some(body))
+            .await
+    }
+
+    /// Sets the organization's policies.
+    pub async fn set_org_policy(&self, org: &str, body: &OrgPolicy) -> Result<Organization> {
+        self.call(Method::PATCH, &["v1", "orgs", org], &[], Some(body))
+            .await
+    }
+
+    /// The organizations the token sees.
+    pub async fn organizations(&self) -> Result<Vec<Organization>> {
+        self.call(Method::GET, &["v1", "orgs"], &[], None).await
+    }
+
+    /// The users with a role in a project.
+    pub async fn project_members(&self, org: &str, project: &str) -> Result<Vec<User>> {
+        let segments = ["v1", "orgs", org, "projects", project, "members"];
+        self.call(Method::GET, &segments, &[], None).await
+    }
+
+    /// Gives a user (by id or email) a role in a project.
+    pub async fn set_project_member(
+        &self,
+        org: &str,
+        project: &str,
+        user: &str,
+        body: &ProjectRole,
+    ) -> Result<User> {
+        let segments = ["v1", "orgs", org, "projects", project, "members", user];
+        self.call(Method::PUT, &segments, &[], Some(body)).await
+    }
+
+    /// Takes a user's project role away.
+    pub async fn remove_project_member(&self, org: &str, project: &str, user: &str) -> Result<()> {
+        let segments = ["v1", "orgs", org, "projects", project, "members", user];
+        self.call_empty(Method::DELETE, &segments, None).await
     }
 
     /// The newest audit entries, optionally of one project.

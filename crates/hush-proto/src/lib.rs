@@ -37,6 +37,49 @@ pub struct Organization {
     pub name: String,
     /// Creation time.
     pub created_at: String,
+    /// Whether viewers may decrypt (run the app with the secrets), not
+    /// only see names and metadata. Off unless the organization says so.
+    #[serde(default)]
+    pub viewers_decrypt: bool,
+}
+
+/// Body of `PATCH /v1/orgs/{org}`: the organization's policies.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct OrgPolicy {
+    /// Let viewers decrypt.
+    pub viewers_decrypt: bool,
+}
+
+/// Body of `PUT /v1/orgs/{org}/users/{user}/password`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct SetPassword {
+    /// The new password (at least 12 characters).
+    pub password: String,
+}
+
+/// Body of `PUT /v1/password`: a user changes their own password.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct ChangePassword {
+    /// The password now.
+    pub current_password: String,
+    /// The new one (at least 12 characters).
+    pub new_password: String,
+}
+
+/// A user's role in one project (what `whoami` lists).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ProjectRoleOf {
+    /// Project slug.
+    pub project: String,
+    /// `admin`, `member` or `viewer`.
+    pub role: String,
 }
 
 /// A project.
@@ -574,6 +617,10 @@ pub struct WhoAmI {
     /// The user a session acts as.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user: Option<User>,
+    /// The user's project roles (they replace the organization role in
+    /// those projects).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub project_roles: Vec<ProjectRoleOf>,
     /// Expiry.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expires_at: Option<String>,

@@ -94,6 +94,7 @@ error_codes! {
     LimitExceeded = "limit_exceeded" => UNPROCESSABLE_ENTITY,
     KeyProofMismatch = "key_proof_mismatch" => UNPROCESSABLE_ENTITY,
     KeyProofRequired = "key_proof_required" => UNPROCESSABLE_ENTITY,
+    LastOwner = "last_owner" => CONFLICT,
     MasterKeyMismatch = "master_key_mismatch" => INTERNAL_SERVER_ERROR,
     MethodNotAllowed = "method_not_allowed" => METHOD_NOT_ALLOWED,
     MissingSignature = "missing_signature" => UNAUTHORIZED,
@@ -120,6 +121,7 @@ error_codes! {
     ValueTooLarge = "value_too_large" => UNPROCESSABLE_ENTITY,
     VersionConflict = "version_conflict" => CONFLICT,
     WeakPassword = "weak_password" => UNPROCESSABLE_ENTITY,
+    WrongPassword = "wrong_password" => FORBIDDEN,
     WrongValueKind = "wrong_value_kind" => UNPROCESSABLE_ENTITY,
 }
 

@@ -42,6 +42,9 @@ pub struct Organization {
     pub name: String,
     /// Creation time (unix ms).
     pub created_at: i64,
+    /// Whether viewers may decrypt (run the app with the secrets), not only
+    /// see names and metadata: the organization's choice, off by default.
+    pub viewers_decrypt: bool,
 }
 
 /// One application's secrets.

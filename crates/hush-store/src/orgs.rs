@@ -17,6 +17,7 @@ impl Store {
             slug: slug.as_str().to_owned(),
             name: name.to_owned(),
             created_at: now_ms(),
+            viewers_decrypt: false,
         };
         let values = params![&org.id, &org.slug, &org.name, org.created_at];
         self.db
@@ -35,16 +36,42 @@ impl Store {
 
     /// Looks an organization up by slug.
     pub async fn organization(&self, slug: &str) -> Result<Organization> {
+        self.organization_where("slug", slug).await
+    }
+
+    /// Looks an organization up by id.
+    pub async fn organization_by_id(&self, id: &str) -> Result<Organization> {
+        self.organization_where("id", id).await
+    }
+
+    /// The organization whose `column` (`slug` or `id`, both unique) is
+    /// `value`.
+    async fn organization_where(&self, column: &'static str, value: &str) -> Result<Organization> {
         let sql = format!(
-            "SELECT {} FROM organizations WHERE slug = $1",
+            "SELECT {} FROM organizations WHERE {column} = $1",
             rows::ORG_COLUMNS
         );
         let row = self
             .db
-            .row(&sql, &params![slug])
+            .row(&sql, &params![value])
             .await?
-            .ok_or_else(|| not_found("organization", slug))?;
+            .ok_or_else(|| not_found("organization", value))?;
         rows::org(&row)
+    }
+
+    /// Sets whether the organization's viewers may decrypt.
+    pub async fn set_viewers_decrypt(&self, org_id: &str, allowed: bool) -> Result<()> {
+        let values = params![org_id, i64::from(allowed)];
+        self.db
+            .write(None, move |tx| async move {
+                tx.exec(
+                    "UPDATE organizations SET viewers_decrypt = $2 WHERE id = $1",
+                    &values,
+                )
+                .await
+            })
+            .await?;
+        Ok(())
     }
 
     /// All organizations, by slug.

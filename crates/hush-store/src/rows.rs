@@ -5,7 +5,7 @@ use crate::db::Row;
 use crate::error::{Result, StoreError};
 use crate::model::*;
 
-pub(crate) const ORG_COLUMNS: &str = "id, slug, name, created_at";
+pub(crate) const ORG_COLUMNS: &str = "id, slug, name, created_at, viewers_decrypt";
 
 pub(crate) fn org(row: &Row) -> Result<Organization> {
     Ok(Organization {
@@ -13,6 +13,7 @@ pub(crate) fn org(row: &Row) -> Result<Organization> {
         slug: row.get(1)?,
         name: row.get(2)?,
         created_at: row.get(3)?,
+        viewers_decrypt: row.get::<i64>(4)? != 0,
     })
 }
 

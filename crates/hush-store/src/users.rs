@@ -133,6 +133,21 @@ impl Store {
         Ok(Some(user))
     }
 
+    /// Deletes the organization's account `user_id` with everything bound
+    /// to it (membership, project roles, its sessions and the tokens it
+    /// minted); false if there was none.
+    pub async fn delete_user(&self, org_id: &str, user_id: &str) -> Result<bool> {
+        let values = params![org_id, user_id];
+        let done = self
+            .db
+            .write(None, move |tx| async move {
+                tx.exec("DELETE FROM users WHERE org_id = $1 AND id = $2", &values)
+                    .await
+            })
+            .await?;
+        Ok(done > 0)
+    }
+
     /// The user's role in `org_id`, if a member.
     pub async fn role(&self, org_id: &str, user_id: &str) -> Result<Option<Role>> {
         let row = self

@@ -370,10 +370,16 @@ impl<'a> Api<'a> {
     /// Logs in a user [`Api::user`] created; returns a client with the
     /// session token.
     pub async fn login(&self, email: &str) -> Api<'a> {
+        self.login_with(email, USER_PASSWORD).await
+    }
+
+    /// Logs a user in with `password`; returns a client with the session
+    /// token.
+    pub async fn login_with(&self, email: &str, password: &str) -> Api<'a> {
         let resp = self
             .s
             .anonymous(Method::POST, "/v1/login")
-            .json(&serde_json::json!({ "email": email, "password": USER_PASSWORD }))
+            .json(&serde_json::json!({ "email": email, "password": password }))
             .send()
             .await
             .expect("login sent");

@@ -61,29 +61,12 @@ pub async fn login(ctx: &Context, args: LoginArgs) -> Result<()> {
                 None => prompt("Email: ")?,
             };
             let password = read_password(args.password_stdin)?;
-            let session = ctx
-                .anonymous_api()?
-                .login(&hush_proto::Login {
-                    email: email.clone(),
-                    password: password.expose().to_owned(),
-                    org: Some(ctx.org.clone()),
-                })
-                .await?;
-            let login = Login {
-                token: session.token,
-                org: ctx.org.clone(),
-                user: Some(session.user.email),
-                expires_at: Some(session.expires_at),
-            };
-            (login, email)
+            (session(ctx, &email, &password).await?, email)
         }
     };
-    let mut config = UserConfig::load()?;
     let expires = login.expires_at.clone();
     let org = login.org.clone();
-    config.servers.insert(url.clone(), login);
-    config.current = Some(url.clone());
-    let path = config.save()?;
+    let path = remember(&url, login)?;
     if ctx.json() {
         return output::json(&serde_json::json!({
             "url": url, "org": org, "as": who, "expires_at": expires,
@@ -95,6 +78,33 @@ pub async fn login(ctx: &Context, args: LoginArgs) -> Result<()> {
     }
     println!("Saved in {}.", path.display());
     Ok(())
+}
+
+/// Opens a login session with a password.
+pub(crate) async fn session(ctx: &Context, email: &str, password: &SecretString) -> Result<Login> {
+    let session = ctx
+        .anonymous_api()?
+        .login(&hush_proto::Login {
+            email: email.to_owned(),
+            password: password.expose().to_owned(),
+            org: Some(ctx.org.clone()),
+        })
+        .await?;
+    Ok(Login {
+        token: session.token,
+        org: ctx.org.clone(),
+        user: Some(session.user.email),
+        expires_at: Some(session.expires_at),
+    })
+}
+
+/// Stores a login for `url` and makes it the current server; returns the
+/// config file's path.
+pub(crate) fn remember(url: &str, login: Login) -> Result<std::path::PathBuf> {
+    let mut config = UserConfig::load()?;
+    config.servers.insert(url.to_owned(), login);
+    config.current = Some(url.to_owned());
+    config.save()
 }
 
 fn prompt(question: &str) -> Result<String> {
@@ -207,6 +217,9 @@ pub async fn whoami(ctx: &Context) -> Result<()> {
     }
     if let Some(env) = &who.environment {
         println!("limited to environment: {env}");
+    }
+    for role in &who.project_roles {
+        println!("in project {}: {}", role.project, role.role);
     }
     if !who.scopes.is_empty() {
         println!("scopes: {}", who.scopes.join(", "));

@@ -476,7 +476,88 @@ async fn tokens_and_errors(env: &TestEnv) {
     m.fails(&["list"], 3);
 }
 
-on_both_backends!(push_pull_run_rollback, tokens_and_errors);
+/// The newcomer's day: an admin sets up a project from the bootstrap
+/// token, adds a teammate as a project viewer, and the teammate, on their
+/// own machine, runs the app once the organization lets viewers decrypt.
+/// Only the CLI.
+async fn a_team_onboards_from_the_cli(env: &TestEnv) {
+    let admin = Machine::new(&env.server.url);
+    admin
+        .hush(&["login", "--token", env.server.admin()])
+        .assert()
+        .success();
+    admin
+        .hush(&[
+            "init",
+            "--project",
+            "web",
+            "--env",
+            "production",
+            "--create",
+        ])
+        .assert()
+        .success();
+    std::fs::write(admin.work.join(".env"), "API_KEY=for-the-app\n").unwrap();
+    admin.hush(&["push", "--yes"]).assert().success();
+    admin
+        .hush(&["users", "create", "grace@example.com", "--password-stdin"])
+        .write_stdin("graces own password\n")
+        .assert()
+        .success();
+    admin
+        .hush(&["members", "set", "grace@example.com", "viewer"])
+        .assert()
+        .success();
+    let members = admin.stdout(&["members"]);
+    assert!(
+        members.contains("grace@example.com") && members.contains("viewer"),
+        "{members}"
+    );
+
+    let grace = Machine::new(&env.server.url);
+    grace
+        .hush(&["login", "--email", "grace@example.com", "--password-stdin"])
+        .write_stdin("graces own password\n")
+        .assert()
+        .success();
+    // The project and environment exist: nothing to create, nothing asked.
+    grace
+        .hush(&["init", "--project", "web", "--env", "production"])
+        .assert()
+        .success();
+    let me = grace.stdout(&["whoami"]);
+    assert!(me.contains("in project web: viewer"), "{me}");
+    let refused = grace.fails(&["run", "--", "printenv", "API_KEY"], 4);
+    assert!(refused.contains("secret:decrypt"), "{refused}");
+    admin
+        .hush(&["orgs", "policy", "--viewers-decrypt", "on"])
+        .assert()
+        .success();
+    let out = grace.stdout(&["run", "--", "printenv", "API_KEY"]);
+    assert_eq!(out, "for-the-app\n");
+    grace.fails(&["set", "API_KEY=changed"], 4);
+    // Grace changes her password and stays logged in; the admin's list
+    // shows the team.
+    grace
+        .hush(&["users", "passwd", "--password-stdin"])
+        .write_stdin("graces own password\ngraces newer password\n")
+        .assert()
+        .success();
+    assert!(grace.stdout(&["whoami"]).contains("grace@example.com"));
+    let users = admin.json(&["users"]);
+    assert_eq!(users.as_array().map(Vec::len), Some(1), "{users}");
+    admin
+        .hush(&["users", "remove", "grace@example.com", "--yes"])
+        .assert()
+        .success();
+    grace.fails(&["whoami"], 4);
+}
+
+on_both_backends!(
+    push_pull_run_rollback,
+    tokens_and_errors,
+    a_team_onboards_from_the_cli
+);
 
 /// Pull once, stop the server: `hush run` works from the encrypted cache
 /// and says so; a tampered cache is refused.

@@ -9,7 +9,7 @@ use hush_core::names::MAX_DISPLAY_NAME;
 use hush_core::{SecretString, Slug, TextRule};
 use hush_store::{AuditEntry, Organization, Role, TokenRecord, UserRecord};
 
-use super::users::{check_password, new_account, SESSION_NAME};
+use super::users::new_account;
 use super::Services;
 use crate::error::{ErrorCode, ServiceError};
 
@@ -115,13 +115,11 @@ impl Admin<'_> {
         password: &SecretString,
     ) -> Result<UserRecord, ServiceError> {
         let org = self.s.store.organization(org).await?;
-        check_password(password)?;
-        let hash = self.s.hash_password(password)?;
         let email = email.trim().to_ascii_lowercase();
         let user = self
             .s
             .store
-            .reset_password(&org.id, &email, &hash, SESSION_NAME)
+            .user_by_email(&org.id, &email)
             .await?
             .ok_or_else(|| {
                 ServiceError::new(
@@ -129,7 +127,10 @@ impl Admin<'_> {
                     format!("no account {email:?} in organization {:?}", org.slug),
                 )
             })?;
-        self.s.forget_cached();
+        self.s
+            .users()
+            .replace_password(&org.id, &email, password)
+            .await?;
         self.record(&org, "user.password.reset", &format!("user:{}", user.id))
             .await?;
         Ok(user)

@@ -15,8 +15,10 @@ use crate::ratelimit::Rate;
 /// How long a login session lasts.
 pub const SESSION_MS: i64 = 12 * 3600 * 1000;
 
-/// Roles and what they may do in their organization.
-pub fn role_scopes(role: Role) -> Vec<Permission> {
+/// Roles and what they may do in their organization. Viewers see names
+/// and metadata; they decrypt (run the app with the secrets) only where
+/// the organization allows it (`viewers_decrypt`), and never write.
+pub fn role_scopes(role: Role, viewers_decrypt: bool) -> Vec<Permission> {
     match role {
         Role::Owner | Role::Admin => Permission::ALL.to_vec(),
         Role::Member => vec![
@@ -24,13 +26,14 @@ pub fn role_scopes(role: Role) -> Vec<Permission> {
             Permission::SecretDecrypt,
             Permission::SecretWrite,
         ],
+        Role::Viewer if viewers_decrypt => vec![Permission::SecretRead, Permission::SecretDecrypt],
         Role::Viewer => vec![Permission::SecretRead],
     }
 }
 
 /// Project roles and what they may do in their project (a project has no
 /// owner).
-pub fn project_role_scopes(role: Role) -> Option<Vec<Permission>> {
+pub fn project_role_scopes(role: Role, viewers_decrypt: bool) -> Option<Vec<Permission>> {
     match role {
         Role::Owner => None,
         Role::Admin => Some(vec![
@@ -41,7 +44,7 @@ pub fn project_role_scopes(role: Role) -> Option<Vec<Permission>> {
             Permission::KeyRetrieve,
             Permission::ProjectAdmin,
         ]),
-        Role::Member | Role::Viewer => Some(role_scopes(role)),
+        Role::Member | Role::Viewer => Some(role_scopes(role, viewers_decrypt)),
     }
 }
 
@@ -53,6 +56,8 @@ pub struct UserRoles {
     /// Project roles, by project id (they replace the organization role
     /// there, to grant or to restrict; owners and admins keep theirs).
     pub projects: Vec<(String, Role)>,
+    /// The organization lets viewers decrypt.
+    pub viewers_decrypt: bool,
 }
 
 impl UserRoles {
@@ -66,14 +71,17 @@ impl UserRoles {
                 .filter(|p| allowed.contains(p))
                 .collect()
         };
-        let org = cut(role_scopes(self.org));
+        let org = cut(role_scopes(self.org, self.viewers_decrypt));
         let projects = if matches!(self.org, Role::Owner | Role::Admin) {
             Vec::new()
         } else {
             self.projects
                 .iter()
                 .filter_map(|(project, role)| {
-                    Some((project.clone(), cut(project_role_scopes(*role)?)))
+                    Some((
+                        project.clone(),
+                        cut(project_role_scopes(*role, self.viewers_decrypt)?),
+                    ))
                 })
                 .collect()
         };
@@ -91,8 +99,8 @@ impl UserRoles {
             .map(|(_, role)| *role)
             .filter(|_| !matches!(self.org, Role::Owner | Role::Admin));
         let allowed = match project_role {
-            Some(role) => project_role_scopes(role).unwrap_or_default(),
-            None => role_scopes(self.org),
+            Some(role) => project_role_scopes(role, self.viewers_decrypt).unwrap_or_default(),
+            None => role_scopes(self.org, self.viewers_decrypt),
         };
         allowed.iter().any(|held| perm.granted_by(*held))
     }
@@ -210,18 +218,8 @@ impl Users<'_> {
         who.require_org_wide(Permission::OrgAdmin)?;
         let org = self.s.org(who, org).await?;
         let (email, role) = new_account(email, &password, role)?;
-        // Only an owner makes owners (a token not bound to a user, such as
-        // the bootstrap token, stands for the organization itself).
-        if role == Role::Owner {
-            if let Some(user) = &who.token.user_id {
-                if self.s.store.role(&org.id, user).await? != Some(Role::Owner) {
-                    return Err(ServiceError::new(
-                        ErrorCode::TokenEscalation,
-                        "only an owner can make another owner",
-                    ));
-                }
-            }
-        }
+        self.owners_only(who, &org.id, role, "make another owner")
+            .await?;
         let hash = self.s.hash_password(&password)?;
         let user = self
             .s
@@ -359,6 +357,8 @@ pub struct Identity {
     pub environment: Option<hush_store::Environment>,
     /// The user a session acts as, with their role.
     pub user: Option<Membership>,
+    /// That user's project roles, by project slug.
+    pub project_roles: Vec<(String, Role)>,
 }
 
 impl Users<'_> {
@@ -389,11 +389,24 @@ impl Users<'_> {
                 .find(|m| m.user_id == *id),
             None => None,
         };
+        let project_roles = match &user {
+            Some(member) => {
+                let roles = self.s.store.project_roles(&org.id, &member.user_id).await?;
+                let mut named = Vec::with_capacity(roles.len());
+                for (project_id, role) in roles {
+                    named.push((self.s.store.project_by_id(&project_id).await?.slug, role));
+                }
+                named.sort_by(|a, b| a.0.cmp(&b.0));
+                named
+            }
+            None => Vec::new(),
+        };
         Ok(Identity {
             org,
             project,
             environment,
             user,
+            project_roles,
         })
     }
 }
@@ -415,6 +428,12 @@ impl Users<'_> {
             Some(org) => Some(Arc::new(UserRoles {
                 org,
                 projects: self.s.store.project_roles(org_id, user_id).await?,
+                viewers_decrypt: self
+                    .s
+                    .store
+                    .organization_by_id(org_id)
+                    .await?
+                    .viewers_decrypt,
             })),
             None => None,
         };
@@ -448,29 +467,17 @@ impl Users<'_> {
         let (org, project) = self.s.project(who, org, project).await?;
         who.require_project_wide(&project.id, Permission::ProjectAdmin)?;
         let role = Role::parse(role)
-            .filter(|r| project_role_scopes(*r).is_some())
+            .filter(|r| project_role_scopes(*r, false).is_some())
             .ok_or_else(|| {
                 ServiceError::new(
                     ErrorCode::InvalidRole,
                     format!("a project role is admin, member or viewer, not {role:?}"),
                 )
             })?;
-        let member = self
-            .s
-            .store
-            .members(&org.id)
-            .await?
-            .into_iter()
-            .find(|m| m.user_id == user_id)
-            .ok_or_else(|| {
-                ServiceError::Store(hush_store::StoreError::NotFound {
-                    kind: "member of this organization",
-                    what: user_id.to_owned(),
-                })
-            })?;
+        let member = self.member(&org.id, user_id).await?;
         self.s
             .store
-            .set_project_role(&project.id, user_id, role)
+            .set_project_role(&project.id, &member.user_id, role)
             .await?;
         self.s.user_roles.clear();
         Ok(Membership { role, ..member })
@@ -485,12 +492,13 @@ impl Users<'_> {
         project: &str,
         user_id: &str,
     ) -> Result<(), ServiceError> {
-        let (_, project) = self.s.project(who, org, project).await?;
+        let (org, project) = self.s.project(who, org, project).await?;
         who.require_project_wide(&project.id, Permission::ProjectAdmin)?;
+        let member = self.member(&org.id, user_id).await?;
         if !self
             .s
             .store
-            .remove_project_role(&project.id, user_id)
+            .remove_project_role(&project.id, &member.user_id)
             .await?
         {
             return Err(ServiceError::Store(hush_store::StoreError::NotFound {
@@ -500,5 +508,189 @@ impl Users<'_> {
         }
         self.s.user_roles.clear();
         Ok(())
+    }
+}
+
+impl Users<'_> {
+    /// Only an owner acts on owners (a token not bound to a user, such as
+    /// the bootstrap token, stands for the organization itself).
+    async fn owners_only(
+        &self,
+        who: &Principal,
+        org_id: &str,
+        role: Role,
+        action: &str,
+    ) -> Result<(), ServiceError> {
+        if role != Role::Owner {
+            return Ok(());
+        }
+        if let Some(user) = &who.token.user_id {
+            if self.s.store.role(org_id, user).await? != Some(Role::Owner) {
+                return Err(ServiceError::new(
+                    ErrorCode::TokenEscalation,
+                    format!("only an owner can {action}"),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// The organization's member named by id or email.
+    async fn member(&self, org_id: &str, user: &str) -> Result<Membership, ServiceError> {
+        let email = user.trim().to_ascii_lowercase();
+        self.s
+            .store
+            .members(org_id)
+            .await?
+            .into_iter()
+            .find(|m| m.user_id == user || m.email == email)
+            .ok_or_else(|| {
+                ServiceError::Store(hush_store::StoreError::NotFound {
+                    kind: "member of this organization",
+                    what: user.to_owned(),
+                })
+            })
+    }
+
+    /// Removes a user (by id or email) from the organization: the account,
+    /// its project roles, its sessions and the tokens it minted. Needs
+    /// `org:admin` organization-wide; an owner goes only by an owner's
+    /// hand, and never the last one.
+    pub async fn remove(
+        &self,
+        who: &Principal,
+        org: &str,
+        user: &str,
+    ) -> Result<Membership, ServiceError> {
+        who.require_org_wide(Permission::OrgAdmin)?;
+        let org = self.s.org(who, org).await?;
+        let member = self.member(&org.id, user).await?;
+        self.owners_only(who, &org.id, member.role, "remove an owner")
+            .await?;
+        if member.role == Role::Owner {
+            let owners = self
+                .s
+                .store
+                .members(&org.id)
+                .await?
+                .iter()
+                .filter(|m| m.role == Role::Owner)
+                .count();
+            if owners <= 1 {
+                return Err(ServiceError::new(
+                    ErrorCode::LastOwner,
+                    "this is the organization's last owner: make another owner first",
+                ));
+            }
+        }
+        self.s.store.delete_user(&org.id, &member.user_id).await?;
+        self.s.forget_cached();
+        self.s.user_roles.clear();
+        Ok(member)
+    }
+
+    /// Sets another user's password (by id or email) and ends their
+    /// sessions. Needs `org:admin` organization-wide; an owner's only by
+    /// an owner.
+    pub async fn set_password(
+        &self,
+        who: &Principal,
+        org: &str,
+        user: &str,
+        password: &SecretString,
+    ) -> Result<Membership, ServiceError> {
+        who.require_org_wide(Permission::OrgAdmin)?;
+        let org = self.s.org(who, org).await?;
+        let member = self.member(&org.id, user).await?;
+        self.owners_only(who, &org.id, member.role, "set an owner's password")
+            .await?;
+        self.replace_password(&org.id, &member.email, password)
+            .await?;
+        Ok(member)
+    }
+
+    /// Changes the caller's own password, given the current one (a login
+    /// session only). Every session of the account ends, this one too:
+    /// whoever knew the old password is out. Wrong guesses count against
+    /// the account's login throttle.
+    pub async fn change_own_password(
+        &self,
+        who: &Principal,
+        current: &SecretString,
+        new: &SecretString,
+    ) -> Result<(), ServiceError> {
+        let Some(user_id) = who
+            .token
+            .user_id
+            .as_deref()
+            .filter(|_| who.token.name == SESSION_NAME)
+        else {
+            return Err(ServiceError::new(
+                ErrorCode::NotASession,
+                "only a login session changes its user's password (hush login --email …)",
+            ));
+        };
+        let org = self.s.own_org(who).await?;
+        let member = self.member(&org.id, user_id).await?;
+        let account = format!("login:{}/{}", org.slug, member.email);
+        self.s.throttle(account.clone(), LOGIN_PER_ACCOUNT)?;
+        let user = self
+            .s
+            .store
+            .user_by_email(&org.id, &member.email)
+            .await?
+            .ok_or_else(|| {
+                ServiceError::new(ErrorCode::NotFound, "this account no longer exists")
+            })?;
+        let attempt = SecretString::new(current.expose().to_owned());
+        let phc = user.password_hash.clone();
+        let matches = tokio::task::spawn_blocking(move || password::verify(&attempt, &phc))
+            .await
+            .unwrap_or(false);
+        if !matches {
+            return Err(ServiceError::new(
+                ErrorCode::WrongPassword,
+                "the current password is not right; nothing was changed",
+            ));
+        }
+        self.s.refund(&account, LOGIN_PER_ACCOUNT);
+        self.replace_password(&org.id, &member.email, new).await
+    }
+
+    /// Stores a new password (if it passes the rules) and ends the
+    /// account's sessions, here at once and on other replicas within their
+    /// token cache's life.
+    pub(super) async fn replace_password(
+        &self,
+        org_id: &str,
+        email: &str,
+        password: &SecretString,
+    ) -> Result<(), ServiceError> {
+        check_password(password)?;
+        let hash = self.s.hash_password(password)?;
+        self.s
+            .store
+            .reset_password(org_id, email, &hash, SESSION_NAME)
+            .await?;
+        self.s.forget_cached();
+        Ok(())
+    }
+
+    /// Lets the organization's viewers decrypt (run the app with the
+    /// secrets) or not. Needs `org:admin` organization-wide.
+    pub async fn set_viewers_decrypt(
+        &self,
+        who: &Principal,
+        org: &str,
+        allowed: bool,
+    ) -> Result<hush_store::Organization, ServiceError> {
+        who.require_org_wide(Permission::OrgAdmin)?;
+        let org = self.s.org(who, org).await?;
+        self.s.store.set_viewers_decrypt(&org.id, allowed).await?;
+        self.s.user_roles.clear();
+        Ok(hush_store::Organization {
+            viewers_decrypt: allowed,
+            ..org
+        })
     }
 }

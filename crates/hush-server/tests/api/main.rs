@@ -9,4 +9,5 @@ mod hepgg;
 mod native;
 mod reliability;
 mod surfaces;
+mod team;
 mod vaultenv;

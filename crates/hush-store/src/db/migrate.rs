@@ -51,6 +51,7 @@ macro_rules! migrations {
                 ..migration!($dir, 11, "keyed_audit", "0011_keyed_audit.sql")
             },
             migration!($dir, 12, "org_accounts", "0012_org_accounts.sql"),
+            migration!($dir, 13, "viewer_policy", "0013_viewer_policy.sql"),
         ]
     };
 }

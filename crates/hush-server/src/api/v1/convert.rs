@@ -18,6 +18,7 @@ pub fn org(o: Organization) -> hush_proto::Organization {
         slug: o.slug,
         name: o.name,
         created_at: to_rfc3339(o.created_at),
+        viewers_decrypt: o.viewers_decrypt,
     }
 }
 

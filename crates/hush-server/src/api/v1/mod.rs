@@ -40,6 +40,7 @@ pub static DECLARATION: Declaration = Declaration {
     routes: native! {
         GET "/v1/orgs" => "org.list", Token;
         GET "/v1/orgs/{org}" => "org.read", Token;
+        PATCH "/v1/orgs/{org}" => "org.policy", Token;
         GET "/v1/orgs/{org}/projects" => "project.list", Token;
         POST "/v1/orgs/{org}/projects" => "project.create", Token;
         GET "/v1/orgs/{org}/projects/{project}" => "project.read", Token;
@@ -75,6 +76,9 @@ pub static DECLARATION: Declaration = Declaration {
         DELETE "/v1/orgs/{org}/tokens/{id}" => "token.revoke", Token;
         GET "/v1/orgs/{org}/users" => "user.list", Token;
         POST "/v1/orgs/{org}/users" => "user.create", Token;
+        DELETE "/v1/orgs/{org}/users/{user}" => "user.remove", Token;
+        PUT "/v1/orgs/{org}/users/{user}/password" => "user.password.reset", Token;
+        PUT "/v1/password" => "user.password.change", Token;
         POST "/v1/login" => "auth.login", None;
         POST "/v1/logout" => "auth.logout", Token;
         GET "/v1/whoami" => "auth.whoami", AnyToken;
@@ -95,7 +99,7 @@ pub static DECLARATION: Declaration = Declaration {
 pub fn routes() -> OpenApiRouter<Arc<AppState>> {
     OpenApiRouter::new()
         .routes(routes!(projects::list_orgs))
-        .routes(routes!(projects::get_org))
+        .routes(routes!(projects::get_org, projects::set_org_policy))
         .routes(routes!(projects::list, projects::create))
         .routes(routes!(projects::get, projects::remove))
         .routes(routes!(projects::get_e2ee, projects::put_e2ee))
@@ -123,6 +127,9 @@ pub fn routes() -> OpenApiRouter<Arc<AppState>> {
         .routes(routes!(users::logout))
         .routes(routes!(users::whoami))
         .routes(routes!(users::list, users::create))
+        .routes(routes!(users::remove))
+        .routes(routes!(users::set_password))
+        .routes(routes!(users::change_password))
         .routes(routes!(users::list_project_members))
         .routes(routes!(
             users::set_project_member,

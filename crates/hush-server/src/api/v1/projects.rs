@@ -50,6 +50,29 @@ pub async fn get_org(
 }
 
 #[utoipa::path(
+    patch,
+    path = "/orgs/{org}",
+    summary = "Set the organization's policies (may viewers decrypt?)",
+    params(("org" = String, Path, description = "Organization slug")),
+    request_body = hush_proto::OrgPolicy,
+    responses((status = 200, body = Organization), super::doc::Errors),
+    security(("bearer" = []))
+)]
+pub async fn set_org_policy(
+    State(app): S,
+    who: Principal,
+    PathArgs(org): PathArgs<String>,
+    JsonBody(body): JsonBody<hush_proto::OrgPolicy>,
+) -> Result<Json<hush_proto::Organization>> {
+    let org = app
+        .services
+        .users()
+        .set_viewers_decrypt(&who, &org, body.viewers_decrypt)
+        .await?;
+    Ok(Json(convert::org(org)))
+}
+
+#[utoipa::path(
     get,
     path = "/orgs/{org}/projects",
     summary = "Projects the token may see, a page at a time by slug",

@@ -8,7 +8,10 @@ use axum::http::StatusCode;
 use axum::{Extension, Json};
 use hush_core::time::to_rfc3339;
 use hush_core::SecretString;
-use hush_proto::{CreateUser, Login, ProjectRole, Session, User, WhoAmI};
+use hush_proto::{
+    ChangePassword, CreateUser, Login, ProjectRole, ProjectRoleOf, Session, SetPassword, User,
+    WhoAmI,
+};
 
 use crate::api::{JsonBody, PathArgs};
 use crate::audit::AuditSlot;
@@ -129,6 +132,68 @@ pub async fn login(
 }
 
 #[utoipa::path(
+    delete,
+    path = "/orgs/{org}/users/{user}",
+    summary = "Remove a user: account, project roles, sessions and the tokens they minted",
+    params(("org" = String, Path, description = "Organization slug"), ("user" = String, Path, description = "User id or email")),
+    responses((status = 204, description = "Removed"), super::doc::Errors),
+    security(("bearer" = []))
+)]
+pub async fn remove(
+    State(app): S,
+    who: Principal,
+    PathArgs((org, user)): PathArgs<(String, String)>,
+) -> Result<StatusCode> {
+    app.services.users().remove(&who, &org, &user).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[utoipa::path(
+    put,
+    path = "/orgs/{org}/users/{user}/password",
+    summary = "Set a user's password (their sessions end)",
+    params(("org" = String, Path, description = "Organization slug"), ("user" = String, Path, description = "User id or email")),
+    request_body = SetPassword,
+    responses((status = 204, description = "Set"), super::doc::Errors),
+    security(("bearer" = []))
+)]
+pub async fn set_password(
+    State(app): S,
+    who: Principal,
+    PathArgs((org, user)): PathArgs<(String, String)>,
+    JsonBody(body): JsonBody<SetPassword>,
+) -> Result<StatusCode> {
+    let password = SecretString::new(body.password);
+    app.services
+        .users()
+        .set_password(&who, &org, &user, &password)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[utoipa::path(
+    put,
+    path = "/password",
+    summary = "Change your own password (a login session; every session ends)",
+    request_body = ChangePassword,
+    responses((status = 204, description = "Changed"), super::doc::Errors),
+    security(("bearer" = []))
+)]
+pub async fn change_password(
+    State(app): S,
+    who: Principal,
+    JsonBody(body): JsonBody<ChangePassword>,
+) -> Result<StatusCode> {
+    let current = SecretString::new(body.current_password);
+    let new = SecretString::new(body.new_password);
+    app.services
+        .users()
+        .change_own_password(&who, &current, &new)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[utoipa::path(
     post,
     path = "/logout",
     summary = "End the presented session: its token stops working now",
@@ -165,6 +230,14 @@ pub async fn whoami(State(app): S, AnyPrincipal(who): AnyPrincipal) -> Result<Js
             email: m.email,
             role: m.role.as_str().to_owned(),
         }),
+        project_roles: identity
+            .project_roles
+            .into_iter()
+            .map(|(project, role)| ProjectRoleOf {
+                project,
+                role: role.as_str().to_owned(),
+            })
+            .collect(),
         expires_at: token.expires_at.map(to_rfc3339),
     }))
 }
@@ -202,7 +275,7 @@ pub async fn list_project_members(
     put,
     path = "/orgs/{org}/projects/{project}/members/{user}",
     summary = "Give a member of the organization a role in the project",
-    params(("org" = String, Path, description = "Organization slug"), ("project" = String, Path, description = "Project slug"), ("user" = String, Path, description = "User id")),
+    params(("org" = String, Path, description = "Organization slug"), ("project" = String, Path, description = "Project slug"), ("user" = String, Path, description = "User id or email")),
     request_body = ProjectRole,
     responses((status = 200, body = User), super::doc::Errors),
     security(("bearer" = []))
@@ -225,7 +298,7 @@ pub async fn set_project_member(
     delete,
     path = "/orgs/{org}/projects/{project}/members/{user}",
     summary = "Take a user's project role away (their organization role applies again)",
-    params(("org" = String, Path, description = "Organization slug"), ("project" = String, Path, description = "Project slug"), ("user" = String, Path, description = "User id")),
+    params(("org" = String, Path, description = "Organization slug"), ("project" = String, Path, description = "Project slug"), ("user" = String, Path, description = "User id or email")),
     responses((status = 204, description = "Removed"), super::doc::Errors),
     security(("bearer" = []))
 )]

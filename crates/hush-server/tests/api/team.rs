@@ -1,0 +1,224 @@
+//! A team, not one admin: removing people, setting and changing
+//! passwords, and the organization's viewer policy, with the abuse tried.
+
+use hush_testkit::{code, on_both_backends, Api, TestEnv};
+use reqwest::{Method, StatusCode};
+use serde_json::json;
+
+on_both_backends!(
+    people_are_removed_but_never_the_last_owner,
+    passwords_are_set_and_changed_and_sessions_end,
+    viewers_decrypt_only_where_the_organization_allows,
+    project_roles_take_an_email,
+);
+
+const USERS: &str = "/v1/orgs/default/users";
+
+async fn people_are_removed_but_never_the_last_owner(env: &TestEnv) {
+    let api = Api::admin(env);
+    let owner = api.user("olga@example.com", "owner").await;
+    api.user("adam@example.com", "admin").await;
+    api.user("mia@example.com", "member").await;
+    let mia = api.login("mia@example.com").await;
+    let adam = api.login("adam@example.com").await;
+    // A member removes nobody; an admin removes no owner.
+    let (status, body) = mia.delete(&format!("{USERS}/adam@example.com")).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    let (status, body) = adam.delete(&format!("{USERS}/{owner}")).await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::FORBIDDEN, "token_escalation")
+    );
+    // The last owner stays.
+    let (status, body) = api.delete(&format!("{USERS}/olga@example.com")).await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::CONFLICT, "last_owner"),
+        "{body}"
+    );
+    // An admin removes a member: their session stops at once.
+    let (status, body) = adam.delete(&format!("{USERS}/MIA@example.com")).await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+    assert_eq!(mia.get("/v1/whoami").await.0, StatusCode::UNAUTHORIZED);
+    let (_, list) = api.get(USERS).await;
+    assert!(!list.to_string().contains("mia@"), "{list}");
+    let (status, _) = api.delete(&format!("{USERS}/mia@example.com")).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+async fn passwords_are_set_and_changed_and_sessions_end(env: &TestEnv) {
+    let api = Api::admin(env);
+    api.user("mia@example.com", "member").await;
+    let login = |password: &'static str| {
+        env.server
+            .anonymous(Method::POST, "/v1/login")
+            .json(&json!({ "email": "mia@example.com", "password": password }))
+            .send()
+    };
+    let first = api.login("mia@example.com").await;
+    // An admin sets it: the old session ends, the new password works.
+    let (status, body) = api
+        .put(
+            &format!("{USERS}/mia@example.com/password"),
+            json!({ "password": "set by the admin!!" }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+    assert_eq!(first.get("/v1/whoami").await.0, StatusCode::UNAUTHORIZED);
+    let session: serde_json::Value = login("set by the admin!!")
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let mia = api.with(session["token"].as_str().unwrap());
+    // Changing one's own needs the current password, and only a session.
+    let (status, body) = mia
+        .put(
+            "/v1/password",
+            json!({ "current_password": "not the password", "new_password": "mine alone now!!" }),
+        )
+        .await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::FORBIDDEN, "wrong_password")
+    );
+    let (status, body) = api
+        .put(
+            "/v1/password",
+            json!({ "current_password": "x", "new_password": "mine alone now!!" }),
+        )
+        .await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::UNPROCESSABLE_ENTITY, "not_a_session")
+    );
+    let (status, body) = mia
+        .put(
+            "/v1/password",
+            json!({ "current_password": "set by the admin!!", "new_password": "short" }),
+        )
+        .await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::UNPROCESSABLE_ENTITY, "weak_password")
+    );
+    let (status, body) = mia
+        .put(
+            "/v1/password",
+            json!({ "current_password": "set by the admin!!", "new_password": "mine alone now!!" }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+    assert_eq!(mia.get("/v1/whoami").await.0, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        login("set by the admin!!").await.unwrap().status(),
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        login("mine alone now!!").await.unwrap().status(),
+        StatusCode::OK
+    );
+    // Wrong current passwords are throttled like logins.
+    let mia = api.login_with("mia@example.com", "mine alone now!!").await;
+    let mut throttled = false;
+    for _ in 0..12 {
+        let (status, _) = mia
+            .put(
+                "/v1/password",
+                json!({ "current_password": "guess guess guess", "new_password": "whatever it is!!" }),
+            )
+            .await;
+        if status == StatusCode::TOO_MANY_REQUESTS {
+            throttled = true;
+            break;
+        }
+    }
+    assert!(throttled, "guessing the current password is not throttled");
+}
+
+async fn viewers_decrypt_only_where_the_organization_allows(env: &TestEnv) {
+    let api = Api::admin(env);
+    let base = api.project("web", &["production"]).await;
+    let (status, _) = api
+        .put(
+            &format!("{base}/secrets/API_KEY?env=production"),
+            json!({ "value": "for the app" }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    api.user("vic@example.com", "viewer").await;
+    let vic = api.login("vic@example.com").await;
+    let pull = format!("{base}/pull?env=production");
+    assert_eq!(vic.get(&pull).await.0, StatusCode::FORBIDDEN);
+    // A member cannot change the policy.
+    api.user("mia@example.com", "member").await;
+    let mia = api.login("mia@example.com").await;
+    let (status, _) = mia
+        .call(
+            Method::PATCH,
+            "/v1/orgs/default",
+            Some(json!({ "viewers_decrypt": true })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, org) = api
+        .call(
+            Method::PATCH,
+            "/v1/orgs/default",
+            Some(json!({ "viewers_decrypt": true })),
+        )
+        .await;
+    assert_eq!(
+        (status, &org["viewers_decrypt"]),
+        (StatusCode::OK, &json!(true)),
+        "{org}"
+    );
+    let (status, body) = vic.get(&pull).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["secrets"]["API_KEY"], "for the app");
+    // …and still writes nothing.
+    let (status, _) = vic
+        .put(
+            &format!("{base}/secrets/API_KEY?env=production"),
+            json!({ "value": "x" }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    // Off again: at once.
+    api.call(
+        Method::PATCH,
+        "/v1/orgs/default",
+        Some(json!({ "viewers_decrypt": false })),
+    )
+    .await;
+    assert_eq!(vic.get(&pull).await.0, StatusCode::FORBIDDEN);
+}
+
+async fn project_roles_take_an_email(env: &TestEnv) {
+    let api = Api::admin(env);
+    let base = api.project("web", &["production"]).await;
+    api.user("mia@example.com", "member").await;
+    let (status, member) = api
+        .put(
+            &format!("{base}/members/mia@example.com"),
+            json!({ "role": "viewer" }),
+        )
+        .await;
+    assert_eq!(
+        (status, &member["role"]),
+        (StatusCode::OK, &json!("viewer")),
+        "{member}"
+    );
+    let mia = api.login("mia@example.com").await;
+    let (_, me) = mia.get("/v1/whoami").await;
+    assert_eq!(
+        me["project_roles"],
+        json!([{ "project": "web", "role": "viewer" }]),
+        "{me}"
+    );
+    let (status, _) = api.delete(&format!("{base}/members/mia@example.com")).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (_, me) = mia.get("/v1/whoami").await;
+    assert!(me.get("project_roles").is_none(), "{me}");
+}
