@@ -19,8 +19,10 @@ use crate::exit::NotConfigured;
 /// The name of the per-directory settings file.
 pub const PROJECT_FILE: &str = "hush.toml";
 
-/// Options every client command takes.
+/// Options every client command takes (shown in a section of their own;
+/// hidden from `hush serve` and `hush admin`, which work without them).
 #[derive(Debug, Args)]
+#[command(next_help_heading = "Global options")]
 pub struct GlobalArgs {
     /// hush server URL [default: from hush.toml or your login, else
     /// http://127.0.0.1:8420].

@@ -13,6 +13,7 @@ mod serve;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+
 use hush_client::api::ChildKind;
 
 use cmd::{auth, devices, history, init, people, resources, run, secrets, sync, tokens};
@@ -70,8 +71,35 @@ enum Command {
     Serve(serve::ServeArgs),
 }
 
+/// The command line, with the client's global options hidden from the
+/// commands that work on the server side (`serve`, and `admin`, which
+/// keeps `--org`): each gets a hidden copy of its own, which clap then
+/// does not replace with the global one.
+fn command() -> clap::Command {
+    let cmd = <Cli as clap::CommandFactory>::command();
+    let globals: Vec<clap::Arg> = cmd
+        .get_arguments()
+        .filter(|a| a.is_global_set())
+        .cloned()
+        .collect();
+    [("serve", &[][..]), ("admin", &["org"][..])]
+        .into_iter()
+        .fold(cmd, |cmd, (sub, keep)| {
+            cmd.mut_subcommand(sub, |c| {
+                globals
+                    .iter()
+                    .filter(|a| !keep.contains(&a.get_id().as_str()))
+                    .fold(c, |c, a| c.arg(a.clone().global(false).hide(true)))
+            })
+        })
+}
+
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let matches = command().get_matches();
+    let cli = match <Cli as clap::FromArgMatches>::from_arg_matches(&matches) {
+        Ok(cli) => cli,
+        Err(err) => err.exit(),
+    };
     match cli.command {
         Command::Serve(args) => serve::run(args),
         Command::Audit(args) if args.is_offline() => audit::offline(args),

@@ -397,6 +397,9 @@ pub struct Token {
     pub disabled: bool,
     /// Creation time.
     pub created_at: String,
+    /// Last use (to the minute), if ever used.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_used_at: Option<String>,
 }
 
 /// Body of `POST /v1/orgs/{org}/tokens`.

@@ -32,7 +32,7 @@ pub use audit::{
 pub use db::WriterStatus;
 pub use error::{DbError, Result, StoreError, Unavailable};
 pub use model::*;
-pub use tokens::{NewToken, TokenKind, TokenRecord};
+pub use tokens::{NewToken, TokenKind, TokenRecord, TOUCH_EVERY_MS};
 pub use users::{Membership, UserRecord};
 pub use vaultenv::{Device, VaultKey};
 

@@ -80,10 +80,12 @@ pub struct TokenRecord {
     pub created_by: String,
     /// The user a session token belongs to.
     pub user_id: Option<String>,
+    /// When it was last used (recorded at most once a minute).
+    pub last_used_at: Option<i64>,
 }
 
 const TOKEN_COLUMNS: &str = "id, org_id, project_id, environment_id, kind, name, prefix, \
-     scopes, expires_at, disabled, created_at, created_by, user_id";
+     scopes, expires_at, disabled, created_at, created_by, user_id, last_used_at";
 
 fn token(row: &Row) -> Result<TokenRecord> {
     let scopes: String = row.get(7)?;
@@ -110,8 +112,12 @@ fn token(row: &Row) -> Result<TokenRecord> {
         created_at: row.get(10)?,
         created_by: row.get(11)?,
         user_id: row.get(12)?,
+        last_used_at: row.get(13)?,
     })
 }
+
+/// How often a token's use is recorded at most.
+pub const TOUCH_EVERY_MS: i64 = 60_000;
 
 impl Store {
     /// Records a new token.
@@ -130,6 +136,7 @@ impl Store {
             created_at: now_ms(),
             created_by: new.created_by,
             user_id: new.user_id,
+            last_used_at: None,
         };
         let values = params![
             &record.id,
@@ -195,6 +202,24 @@ impl Store {
         let sql = format!("SELECT {TOKEN_COLUMNS} FROM tokens WHERE org_id = $1 AND id = $2");
         let row = self.db.row(&sql, &params![org_id, id]).await?;
         row.as_ref().map(token).transpose()
+    }
+
+    /// Records that a token was used at `at`, unless a use within the
+    /// last minute is already recorded (so a busy token costs one write a
+    /// minute, not one per request).
+    pub async fn touch_token(&self, id: &str, at: i64) -> Result<()> {
+        let values = params![id, at, at - TOUCH_EVERY_MS];
+        self.db
+            .write(None, move |tx| async move {
+                tx.exec(
+                    "UPDATE tokens SET last_used_at = $2 WHERE id = $1 \
+                     AND (last_used_at IS NULL OR last_used_at < $3)",
+                    &values,
+                )
+                .await
+            })
+            .await?;
+        Ok(())
     }
 
     /// Disables (revokes) or re-enables a token of an organization.

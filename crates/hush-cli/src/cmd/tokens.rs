@@ -57,10 +57,12 @@ enum TokensCommand {
         #[arg(long)]
         expires: Option<String>,
     },
-    /// Revoke a token by id (see `hush tokens list`).
+    /// Revoke a token by id, or by name when one active token has it.
     Revoke {
-        /// Token id.
-        id: String,
+        /// Token id or name (see `hush tokens list`). Not called `token`:
+        /// that is the global --token's id, and clap would merge them.
+        #[arg(value_name = "ID_OR_NAME")]
+        which: String,
     },
 }
 
@@ -80,6 +82,7 @@ pub async fn run(ctx: &Context, args: TokensArgs) -> Result<()> {
                 "LIMITED TO",
                 "SCOPES",
                 "STATE",
+                "LAST USED",
             ]);
             for t in tokens {
                 let limit = match (&t.project, &t.environment) {
@@ -102,6 +105,9 @@ pub async fn run(ctx: &Context, args: TokensArgs) -> Result<()> {
                     limit,
                     t.scopes.join(","),
                     state,
+                    t.last_used_at
+                        .as_deref()
+                        .map_or("never".to_owned(), output::short_time),
                 ]);
             }
             table.print("No tokens.");
@@ -142,10 +148,11 @@ pub async fn run(ctx: &Context, args: TokensArgs) -> Result<()> {
                 created.info.kind, created.info.name, created.info.id
             );
         }
-        TokensCommand::Revoke { id } => {
+        TokensCommand::Revoke { which } => {
+            let (id, name) = resolve(&api.tokens(&ctx.org).await?, &which)?;
             api.revoke_token(&ctx.org, &id).await?;
             if !ctx.json() {
-                println!("Revoked token {id}.");
+                println!("Revoked token \"{name}\" ({id}).");
             }
         }
     }
@@ -169,4 +176,41 @@ fn expiry(text: &str) -> anyhow::Result<String> {
         bail!("--expires {text:?} is in the past");
     }
     Ok(hush_core::time::to_rfc3339(at))
+}
+
+/// A token named by id, or by name when exactly one active token has it:
+/// its id and name.
+fn resolve(tokens: &[hush_proto::Token], wanted: &str) -> anyhow::Result<(String, String)> {
+    if let Some(t) = tokens.iter().find(|t| t.id == wanted) {
+        return Ok((t.id.clone(), t.name.clone()));
+    }
+    let named: Vec<&hush_proto::Token> = tokens
+        .iter()
+        .filter(|t| t.name == wanted && !t.disabled)
+        .collect();
+    match named.as_slice() {
+        [one] => Ok((one.id.clone(), one.name.clone())),
+        [] => {
+            let names = tokens
+                .iter()
+                .filter(|t| !t.disabled)
+                .map(|t| t.name.as_str());
+            let hint = hush_core::suggest::closest(wanted, names)
+                .map(|near| format!(" (did you mean {near:?}?)"))
+                .unwrap_or_default();
+            Err(hush_client::ClientError::NotFound {
+                code: "not_found".to_owned(),
+                message: format!("no active token has the id or name {wanted:?}{hint}"),
+            }
+            .into())
+        }
+        many => bail!(
+            "{} active tokens are named {wanted:?}: revoke one by id ({})",
+            many.len(),
+            many.iter()
+                .map(|t| t.id.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    }
 }

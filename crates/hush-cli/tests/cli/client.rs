@@ -414,17 +414,29 @@ async fn tokens_and_errors(env: &TestEnv) {
         .unwrap()
         .contains("pull_token"));
 
-    let tokens = m.json(&["tokens"]);
-    let id = tokens
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|t| t["name"] == "ci")
-        .unwrap()["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    m.hush(&["tokens", "revoke", &id]).assert().success();
+    // The list says when each token was last used (the ci token just was).
+    let mut used = Value::Null;
+    for _ in 0..50 {
+        let tokens = m.json(&["tokens"]);
+        used = tokens
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["name"] == "ci")
+            .unwrap()["last_used_at"]
+            .clone();
+        if used.is_string() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert!(used.is_string(), "last use not recorded: {used}");
+    assert!(m.stdout(&["tokens"]).contains("LAST USED"));
+    // Revoked by name, when one active token has it.
+    let revoked = m.stdout(&["tokens", "revoke", "ci"]);
+    assert!(revoked.contains("Revoked token \"ci\""), "{revoked}");
+    let missing = m.fails(&["tokens", "revoke", "sesion"], 5);
+    assert!(missing.contains("did you mean"), "{missing}");
     let err = ci
         .hush(&["run", "--", "true"])
         .env("HUSH_TOKEN", token)

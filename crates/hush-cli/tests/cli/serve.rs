@@ -624,3 +624,35 @@ async fn a_failed_first_start_keeps_the_token_and_admin_lets_an_operator_in() {
     let (clean, _, _) = server.stop();
     assert!(clean);
 }
+
+/// `hush serve --help` shows the server's flags only; client commands show
+/// the global options in a section of their own.
+#[test]
+fn help_keeps_server_and_client_flags_apart() {
+    let help = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_hush"))
+            .args(args)
+            .env_remove("HUSH_CA_CERT")
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{args:?}");
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let serve = help(&["serve", "--help"]);
+    assert!(serve.contains("--data-dir") && serve.contains("--max-connections"));
+    for client_flag in ["--token", "--project", "--env ", "--output"] {
+        assert!(
+            !serve.contains(client_flag),
+            "serve --help shows {client_flag}"
+        );
+    }
+    let list = help(&["list", "--help"]);
+    let (own, global) = list
+        .split_once("Global options:")
+        .expect("a section of their own");
+    assert!(
+        global.contains("--token") && !own.contains("--token"),
+        "{list}"
+    );
+    assert!(help(&["admin", "token", "--help"]).contains("--org"));
+}

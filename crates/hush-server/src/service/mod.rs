@@ -169,8 +169,28 @@ impl Services {
         let token = self.store.token_by_hash(hash).await?;
         if let Some(token) = &token {
             self.token_records.insert(hash.to_owned(), token.clone());
+            self.note_use(token);
         }
         Ok(token)
+    }
+
+    /// Records a token's use in the background when the stored one is
+    /// more than a minute old (seen on every cache refill, so at most once
+    /// a minute per token and replica). A failure costs only the figure.
+    fn note_use(&self, token: &TokenRecord) {
+        let now = crate::now_ms();
+        if token
+            .last_used_at
+            .is_some_and(|at| now - at < hush_store::TOUCH_EVERY_MS)
+        {
+            return;
+        }
+        let (store, id) = (self.store.clone(), token.id.clone());
+        tokio::spawn(async move {
+            if let Err(err) = store.touch_token(&id, now).await {
+                tracing::debug!(%err, "could not record a token's use");
+            }
+        });
     }
 
     /// Drops cached resolutions after a local change to tokens, projects

@@ -124,6 +124,7 @@ pub fn token(
         expires_at: t.expires_at.map(to_rfc3339),
         disabled: t.disabled,
         created_at: to_rfc3339(t.created_at),
+        last_used_at: t.last_used_at.map(to_rfc3339),
     }
 }
 
