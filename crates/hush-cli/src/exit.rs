@@ -57,6 +57,9 @@ pub fn code(err: &anyhow::Error) -> u8 {
 fn hint(err: &anyhow::Error) -> Option<&'static str> {
     let client = err.chain().find_map(|c| c.downcast_ref::<ClientError>())?;
     match client {
+        ClientError::Auth { status: 401, .. } if token_from_env() => Some(
+            "the token in HUSH_TOKEN was refused: it wins over your login, so unset it (or set a valid one)",
+        ),
         ClientError::Auth { status: 401, .. } => {
             Some("log in again with `hush login`, or pass a valid --token")
         }
@@ -71,11 +74,58 @@ fn hint(err: &anyhow::Error) -> Option<&'static str> {
     }
 }
 
-/// Prints the error (with its causes and a hint) and picks the status.
-pub fn report(err: &anyhow::Error) -> ExitCode {
-    eprintln!("hush: error: {err:#}");
-    if let Some(hint) = hint(err) {
-        eprintln!("hush: hint: {hint}");
+/// Whether the token came from the environment (a stale `HUSH_TOKEN` in a
+/// shell is the usual reason a login "stops working").
+fn token_from_env() -> bool {
+    std::env::var_os("HUSH_TOKEN").is_some_and(|v| !v.is_empty())
+}
+
+/// A stable name for the kind of failure, for `-o json`: the server's
+/// code when it answered with one.
+fn kind(err: &anyhow::Error, status: u8) -> String {
+    if let Some(code) = err
+        .chain()
+        .find_map(|c| c.downcast_ref::<ClientError>())
+        .and_then(ClientError::code)
+    {
+        return code.to_owned();
     }
-    ExitCode::from(code(err))
+    match status {
+        3 => "not_configured",
+        4 => "unauthorized",
+        5 => "not_found",
+        6 => "network",
+        7 => "conflict",
+        8 => "cancelled",
+        _ => "error",
+    }
+    .to_owned()
+}
+
+/// Prints the error (with its causes and a hint) and picks the status.
+/// A cancellation is said plainly, not as an error. With `json`, one
+/// object on stderr instead: `{"error":{"code","message","exit","hint"}}`.
+pub fn report(err: &anyhow::Error, json: bool) -> ExitCode {
+    let status = code(err);
+    let hint = hint(err);
+    if json {
+        let body = serde_json::json!({ "error": {
+            "code": kind(err, status),
+            "message": format!("{err:#}"),
+            "exit": status,
+            "hint": hint,
+        }});
+        eprintln!("{body}");
+        return ExitCode::from(status);
+    }
+    let color = crate::output::Paint::stderr();
+    if status == 8 {
+        eprintln!("hush: {err:#}");
+    } else {
+        eprintln!("hush: {}: {err:#}", color.red("error"));
+    }
+    if let Some(hint) = hint {
+        eprintln!("hush: {}: {hint}", color.dim("hint"));
+    }
+    ExitCode::from(status)
 }

@@ -69,6 +69,7 @@ enum Command {
     Audit(audit::AuditArgs),
     Admin(admin::AdminArgs),
     Serve(serve::ServeArgs),
+    Completions(CompletionsArgs),
 }
 
 /// The command line, with the client's global options hidden from the
@@ -94,6 +95,34 @@ fn command() -> clap::Command {
         })
 }
 
+/// Print shell completions for hush (bash, zsh or fish).
+///
+/// Examples:
+///
+///   hush completions bash > ~/.local/share/bash-completion/completions/hush
+///
+///   hush completions zsh > "${fpath[1]}/_hush"
+///
+///   hush completions fish > ~/.config/fish/completions/hush.fish
+#[derive(Debug, clap::Args)]
+#[command(verbatim_doc_comment)]
+struct CompletionsArgs {
+    /// The shell.
+    shell: clap_complete::Shell,
+}
+
+fn completions(args: &CompletionsArgs) -> ExitCode {
+    // Into memory first: the generator panics on a write error (a closed
+    // pipe), and a completions script is small.
+    let mut script = Vec::new();
+    clap_complete::generate(args.shell, &mut command(), "hush", &mut script);
+    match std::io::Write::write_all(&mut std::io::stdout(), &script) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) if err.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+        Err(err) => exit::report(&anyhow::Error::new(err), false),
+    }
+}
+
 fn main() -> ExitCode {
     let matches = command().get_matches();
     let cli = match <Cli as clap::FromArgMatches>::from_arg_matches(&matches) {
@@ -104,6 +133,7 @@ fn main() -> ExitCode {
         Command::Serve(args) => serve::run(args),
         Command::Audit(args) if args.is_offline() => audit::offline(args),
         Command::Admin(args) => admin::run(args),
+        Command::Completions(args) => completions(&args),
         command => client(&cli.global, command),
     }
 }
@@ -115,7 +145,7 @@ fn client(global: &GlobalArgs, command: Command) -> ExitCode {
         .build()
     {
         Ok(runtime) => runtime,
-        Err(err) => return exit::report(&anyhow::Error::new(err)),
+        Err(err) => return exit::report(&anyhow::Error::new(err), false),
     };
     let result = runtime.block_on(async {
         let ctx = Context::resolve(global)?;
@@ -123,7 +153,7 @@ fn client(global: &GlobalArgs, command: Command) -> ExitCode {
     });
     match result {
         Ok(code) => ExitCode::from(code),
-        Err(err) => exit::report(&err),
+        Err(err) => exit::report(&err, global.output == context::OutputFormat::Json),
     }
 }
 
@@ -154,7 +184,7 @@ async fn dispatch(ctx: &Context, command: Command) -> anyhow::Result<u8> {
         Command::Devices(args) => devices::run(ctx, args).await?,
         Command::Audit(args) => audit::list(ctx, args).await?,
         // Handled in `main`: they work without a server.
-        Command::Serve(_) | Command::Admin(_) => {}
+        Command::Serve(_) | Command::Admin(_) | Command::Completions(_) => {}
     }
     Ok(0)
 }

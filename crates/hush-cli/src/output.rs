@@ -98,3 +98,47 @@ pub fn short_time(rfc3339: &str) -> String {
         None => rfc3339.to_owned(),
     }
 }
+
+/// Colour for one stream: on a terminal, unless `NO_COLOR` is set (see
+/// no-color.org); plain text in pipes and files.
+#[derive(Debug, Clone, Copy)]
+pub struct Paint(bool);
+
+impl Paint {
+    /// For stderr.
+    pub fn stderr() -> Self {
+        Self::when(std::io::stderr().is_terminal())
+    }
+
+    fn when(terminal: bool) -> Self {
+        Self(terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()))
+    }
+
+    fn wrap(self, code: &str, text: &str) -> String {
+        if self.0 {
+            format!("\x1b[{code}m{text}\x1b[0m")
+        } else {
+            text.to_owned()
+        }
+    }
+
+    /// Errors and deletions.
+    pub fn red(self, text: &str) -> String {
+        self.wrap("31", text)
+    }
+
+    /// Additions.
+    pub fn green(self, text: &str) -> String {
+        self.wrap("32", text)
+    }
+
+    /// Changes.
+    pub fn yellow(self, text: &str) -> String {
+        self.wrap("33", text)
+    }
+
+    /// Hints and secondary text.
+    pub fn dim(self, text: &str) -> String {
+        self.wrap("2", text)
+    }
+}

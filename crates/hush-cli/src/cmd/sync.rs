@@ -146,15 +146,16 @@ fn plan(local: &EnvMap, remote: &EnvMap, prune: bool) -> Plan {
 }
 
 fn print_plan(plan: &Plan, prune: bool, remote_count: usize) {
+    let paint = output::Paint::stderr();
     let mut out = std::io::stderr().lock();
     for name in &plan.added {
-        let _ = writeln!(out, "  + {name}");
+        let _ = writeln!(out, "  {}", paint.green(&format!("+ {name}")));
     }
     for name in &plan.changed {
-        let _ = writeln!(out, "  ~ {name}");
+        let _ = writeln!(out, "  {}", paint.yellow(&format!("~ {name}")));
     }
     for name in &plan.deleted {
-        let _ = writeln!(out, "  - {name}");
+        let _ = writeln!(out, "  {}", paint.red(&format!("- {name}")));
     }
     let _ = writeln!(
         out,

@@ -461,7 +461,7 @@ async fn tokens_and_errors(env: &TestEnv) {
         .clone();
     assert!(String::from_utf8(err.stderr)
         .unwrap()
-        .contains("hush login"));
+        .contains("HUSH_TOKEN was refused"));
     let lonely = Machine::new(&env.server.url);
     let err = lonely
         .hush(&["list"])
@@ -570,6 +570,82 @@ on_both_backends!(
     tokens_and_errors,
     a_team_onboards_from_the_cli
 );
+
+/// Each exit status of the README's table, from a case that earns it; and
+/// with `-o json`, the failure as one JSON object on stderr.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_exit_code_means_what_the_readme_says() {
+    let db = TestDatabase::create(Db::Sqlite).await.unwrap();
+    let server = TestServer::start_on(&db.url, [7u8; 32]).await;
+    let m = logged_in_machine(&server).await;
+    m.hush(&["set", "API_KEY=x"]).assert().success();
+    let unlinked = Machine::new(&server.url);
+    unlinked
+        .hush(&["login", "--token", server.admin()])
+        .assert()
+        .success();
+    std::fs::write(m.work.join("more.env"), "NEW_ONE=1\n").unwrap();
+    type Case<'a> = (i32, Vec<&'a str>, Option<(&'a str, &'a str)>, &'a str);
+    let cases: Vec<Case> = vec![
+        (0, vec!["whoami"], None, ""),
+        (
+            1,
+            vec!["tokens", "create", "x", "--pull", "--expires", "2001-01-01"],
+            None,
+            "in the past",
+        ),
+        (2, vec!["pul"], None, "pull"),
+        (
+            4,
+            vec!["whoami"],
+            Some(("HUSH_TOKEN", "hush_stale")),
+            "HUSH_TOKEN",
+        ),
+        (5, vec!["get", "NOPE"], None, "not_found"),
+        (
+            6,
+            vec!["list", "--url", "http://127.0.0.1:9", "--token", "hush_x"],
+            None,
+            "cannot reach",
+        ),
+        (
+            7,
+            vec!["envs", "create", "development"],
+            None,
+            "already_exists",
+        ),
+        (8, vec!["push", "more.env"], None, "--yes"),
+    ];
+    for (code, args, env, says) in cases {
+        let mut cmd = m.hush(&args);
+        if let Some((k, v)) = env {
+            cmd.env(k, v);
+        }
+        let out = cmd.assert().code(code).get_output().clone();
+        let stderr = String::from_utf8(out.stderr).unwrap();
+        assert!(stderr.contains(says), "exit {code} for {args:?}: {stderr}");
+        if code == 8 {
+            assert!(
+                !stderr.contains("error"),
+                "a refusal to ask is not an error: {stderr}"
+            );
+        }
+    }
+    // 3: no project here.
+    let err = unlinked.fails(&["list"], 3);
+    assert!(err.contains("hush init"), "{err}");
+    // -o json: one object on stderr, with the code and the exit status.
+    let out = m
+        .hush(&["get", "NOPE", "-o", "json"])
+        .assert()
+        .code(5)
+        .get_output()
+        .clone();
+    let body: Value = serde_json::from_slice(&out.stderr).unwrap();
+    assert_eq!(body["error"]["code"], "not_found", "{body}");
+    assert_eq!(body["error"]["exit"], 5, "{body}");
+    assert!(out.stdout.is_empty());
+}
 
 /// Pull once, stop the server: `hush run` works from the encrypted cache
 /// and says so; a tampered cache is refused.

@@ -656,3 +656,28 @@ fn help_keeps_server_and_client_flags_apart() {
     );
     assert!(help(&["admin", "token", "--help"]).contains("--org"));
 }
+
+/// `hush completions SHELL` prints a script the shell accepts.
+#[test]
+fn completions_are_valid_scripts() {
+    let script = |shell: &str| {
+        let out = Command::new(env!("CARGO_BIN_EXE_hush"))
+            .args(["completions", shell])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{shell}");
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let bash = script("bash");
+    assert!(bash.contains("_hush()") && bash.contains("serve"), "bash");
+    let file = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(file.path(), &bash).unwrap();
+    let checked = Command::new("bash")
+        .arg("-n")
+        .arg(file.path())
+        .status()
+        .unwrap();
+    assert!(checked.success(), "bash -n rejects the completions");
+    assert!(script("zsh").starts_with("#compdef hush"));
+    assert!(script("fish").contains("complete -c hush"));
+}
