@@ -17,13 +17,20 @@ use hush_store::Store;
 /// Show who did what: the newest audit log entries.
 ///
 /// Every read, decrypt, write, login and token use is in the log (never a
-/// value). With a project configured, only its entries are shown.
+/// value). With a project configured, only its entries are shown. Actors
+/// are shown as people know them (a user's email, a token's name).
+/// Filters combine; --before pages back (the sequence number the previous
+/// page said).
 ///
 /// Examples:
 ///
 ///   hush audit
 ///
-///   hush audit --limit 100 --output json
+///   hush audit --actor grace@example.com --since 7d
+///
+///   hush audit --action secret.decrypt --since 2026-11-01 --until 2026-11-15
+///
+///   hush audit --limit 100 --before 5120 --output json
 ///
 ///   hush audit verify --data-dir /var/lib/hush     # on the server host
 ///
@@ -35,9 +42,24 @@ use hush_store::Store;
 pub struct AuditArgs {
     #[command(subcommand)]
     command: Option<AuditCommand>,
-    /// How many entries.
+    /// How many entries (at most 1000).
     #[arg(long, default_value_t = 20)]
     limit: u32,
+    /// Only this actor: a user's email, or `token:<id>` / `user:<id>`.
+    #[arg(long)]
+    actor: Option<String>,
+    /// Only this action (e.g. secret.decrypt, token.create, auth.login).
+    #[arg(long)]
+    action: Option<String>,
+    /// Only entries since: a date, an RFC 3339 time, or an age (7d, 12h).
+    #[arg(long)]
+    since: Option<String>,
+    /// Only entries before this time (same forms as --since).
+    #[arg(long)]
+    until: Option<String>,
+    /// Only entries older than this sequence number (the next page).
+    #[arg(long)]
+    before: Option<i64>,
 }
 
 impl AuditArgs {
@@ -50,10 +72,24 @@ impl AuditArgs {
 
 /// Lists the newest entries through the API.
 pub async fn list(ctx: &Context, args: AuditArgs) -> anyhow::Result<()> {
-    let page = ctx
-        .api()?
-        .audit(&ctx.org, ctx.project.as_deref(), args.limit)
-        .await?;
+    let filter = hush_client::api::AuditFilter {
+        project: ctx.project.clone(),
+        actor: args.actor,
+        action: args.action,
+        since: args
+            .since
+            .as_deref()
+            .map(|t| past("--since", t))
+            .transpose()?,
+        until: args
+            .until
+            .as_deref()
+            .map(|t| past("--until", t))
+            .transpose()?,
+        before: args.before,
+        limit: args.limit,
+    };
+    let page = ctx.api()?.audit(&ctx.org, &filter).await?;
     if ctx.json() {
         return output::json(&page);
     }
@@ -61,7 +97,7 @@ pub async fn list(ctx: &Context, args: AuditArgs) -> anyhow::Result<()> {
     for e in page.entries {
         table.row(vec![
             output::short_time(&e.at),
-            e.actor,
+            e.actor_name.unwrap_or(e.actor),
             if e.count > 1 {
                 format!("{} ×{}", e.action, e.count)
             } else {
@@ -73,7 +109,26 @@ pub async fn list(ctx: &Context, args: AuditArgs) -> anyhow::Result<()> {
         ]);
     }
     table.print("No audit entries.");
+    if let Some(next) = page.next_before {
+        eprintln!("(more: --before {next})");
+    }
     Ok(())
+}
+
+/// A moment in the past as the API takes it: a date, an RFC 3339 time, or
+/// an age back from now (`7d`, `12h`, `90m`).
+fn past(flag: &str, text: &str) -> anyhow::Result<String> {
+    let now = hush_store::audit_now();
+    let at = match hush_core::time::parse_rfc3339(text) {
+        Some(at) => at,
+        None => match hush_core::time::parse_when(text, 0) {
+            Some(age) => now - age,
+            None => anyhow::bail!(
+                "{flag} {text:?} is not a date (2026-11-01), an RFC 3339 time or an age (7d, 12h)"
+            ),
+        },
+    };
+    Ok(hush_core::time::to_rfc3339(at))
 }
 
 #[derive(Debug, Subcommand)]

@@ -734,12 +734,18 @@ impl Api {
         self.call_empty(Method::DELETE, &segments, None).await
     }
 
-    /// The newest audit entries, optionally of one project.
-    pub async fn audit(&self, org: &str, project: Option<&str>, limit: u32) -> Result<AuditPage> {
-        let mut query = vec![("limit", limit.to_string())];
-        if let Some(project) = project {
-            query.push(("project", project.to_owned()));
-        }
+    /// The newest audit entries that pass the filter.
+    pub async fn audit(&self, org: &str, filter: &AuditFilter) -> Result<AuditPage> {
+        let mut query = vec![("limit", filter.limit.to_string())];
+        let optional = [
+            ("project", filter.project.clone()),
+            ("actor", filter.actor.clone()),
+            ("action", filter.action.clone()),
+            ("since", filter.since.clone()),
+            ("until", filter.until.clone()),
+            ("before", filter.before.map(|b| b.to_string())),
+        ];
+        query.extend(optional.into_iter().filter_map(|(k, v)| Some((k, v?))));
         self.call(Method::GET, &["v1", "orgs", org, "audit"], &query, None)
             .await
     }
@@ -802,6 +808,25 @@ pub struct Read {
     pub exact: bool,
     /// Include inactive and expired secrets.
     pub include_inactive: bool,
+}
+
+/// Which audit entries to list (`GET …/audit`).
+#[derive(Debug, Clone, Default)]
+pub struct AuditFilter {
+    /// One project's (slug).
+    pub project: Option<String>,
+    /// One actor's: an email, `token:<id>` or `user:<id>`.
+    pub actor: Option<String>,
+    /// One action's.
+    pub action: Option<String>,
+    /// Since (RFC 3339).
+    pub since: Option<String>,
+    /// Until (RFC 3339).
+    pub until: Option<String>,
+    /// Older than this sequence number.
+    pub before: Option<i64>,
+    /// How many.
+    pub limit: u32,
 }
 
 /// Serializes a request body without making every method generic over it.

@@ -348,8 +348,11 @@ pub struct Version {
     pub restored_from: Option<i64>,
     /// Time.
     pub created_at: String,
-    /// Author.
+    /// Author (`token:<id>`, `user:<id>`, `device:<id>`).
     pub created_by: String,
+    /// The author as people know them (a token's name, a user's email).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created_by_name: Option<String>,
 }
 
 /// What `POST …/versions/purge` removed.
@@ -447,6 +450,9 @@ pub struct AuditEntry {
     pub at: String,
     /// `token:<id>`, `user:<id>` or `anonymous`.
     pub actor: String,
+    /// The actor as people know them (a token's name, a user's email).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub actor_name: Option<String>,
     /// What, e.g. `secret.decrypt`.
     pub action: String,
     /// Path (and scope) acted on.

@@ -67,7 +67,7 @@ pub async fn versions(ctx: &Context, args: VersionsArgs) -> Result<()> {
         table.row(vec![
             v.version.to_string(),
             output::short_time(&v.created_at),
-            v.created_by,
+            v.created_by_name.unwrap_or(v.created_by),
             action,
             v.changed_keys.join(", "),
         ]);

@@ -548,6 +548,32 @@ async fn a_team_onboards_from_the_cli(env: &TestEnv) {
     let out = grace.stdout(&["run", "--", "printenv", "API_KEY"]);
     assert_eq!(out, "for-the-app\n");
     grace.fails(&["set", "API_KEY=changed"], 4);
+    // History and audit name people, and the audit filters by them.
+    let versions = admin.stdout(&["versions"]);
+    assert!(versions.contains("token \"bootstrap\""), "{versions}");
+    let graces = admin.json(&["audit", "--actor", "grace@example.com", "--since", "1h"]);
+    let entries = graces["entries"].as_array().unwrap();
+    assert!(!entries.is_empty(), "{graces}");
+    assert!(
+        entries
+            .iter()
+            .all(|e| e["actor_name"] == "grace@example.com"),
+        "{graces}"
+    );
+    let refused = admin.json(&[
+        "audit",
+        "--actor",
+        "grace@example.com",
+        "--action",
+        "secret.write",
+    ]);
+    let refused = refused["entries"].as_array().unwrap();
+    assert!(
+        !refused.is_empty() && refused.iter().all(|e| e["status"] == 403),
+        "{refused:?}"
+    );
+    let table = admin.stdout(&["audit", "--limit", "3"]);
+    assert!(!table.contains("token:"), "{table}");
     // Grace changes her password and stays logged in; the admin's list
     // shows the team.
     grace

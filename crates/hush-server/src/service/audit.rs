@@ -53,13 +53,28 @@ impl Audit<'_> {
             (None, Some(own)) => Some(own.clone()),
             (None, None) => None,
         };
+        // People filter by email; the log records user ids.
+        let actor = match filter.actor {
+            Some(email) if email.contains('@') => {
+                let email = email.trim().to_ascii_lowercase();
+                let member = self
+                    .s
+                    .store
+                    .members(&org.id)
+                    .await?
+                    .into_iter()
+                    .find(|m| m.email == email);
+                Some(member.map_or(format!("user:{email}"), |m| format!("user:{}", m.user_id)))
+            }
+            other => other,
+        };
         Ok(self
             .s
             .store
             .audit(&AuditQuery {
                 org_id: Some(org.id),
                 project_id,
-                actor: filter.actor,
+                actor,
                 action: filter.action,
                 since: filter.since,
                 until: filter.until,

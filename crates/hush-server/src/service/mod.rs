@@ -174,6 +174,47 @@ impl Services {
         Ok(token)
     }
 
+    /// People-readable names of actors as lists show them: `token:<id>`
+    /// becomes `token "<name>"`, `user:<id>` the user's email, in the
+    /// caller's organization. Deleted or unknown ones get no name.
+    pub async fn actor_names(
+        &self,
+        who: &crate::auth::Principal,
+        actors: &[String],
+    ) -> Result<std::collections::HashMap<String, String>, ServiceError> {
+        let org_id = &who.token.org_id;
+        let mut names = std::collections::HashMap::new();
+        let mut members: Option<Vec<hush_store::Membership>> = None;
+        for actor in actors {
+            let actor = actor.as_str();
+            if names.contains_key(actor) {
+                continue;
+            }
+            let name = match actor.split_once(':') {
+                Some(("token", id)) => self
+                    .store
+                    .token(org_id, id)
+                    .await?
+                    .map(|t| format!("token \"{}\"", t.name)),
+                Some(("user", id)) => {
+                    if members.is_none() {
+                        members = Some(self.store.members(org_id).await?);
+                    }
+                    members
+                        .iter()
+                        .flatten()
+                        .find(|m| m.user_id == id)
+                        .map(|m| m.email.clone())
+                }
+                _ => None,
+            };
+            if let Some(name) = name {
+                names.insert(actor.to_owned(), name);
+            }
+        }
+        Ok(names)
+    }
+
     /// Records a token's use in the background when the stored one is
     /// more than a minute old (seen on every cache refill, so at most once
     /// a minute per token and replica). A failure costs only the figure.

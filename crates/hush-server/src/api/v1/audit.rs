@@ -61,6 +61,16 @@ pub async fn list(
         limit: Some(limit),
     };
     let records = app.services.audit().log(&who, &org, filter).await?;
+    let names = app
+        .services
+        .actor_names(
+            &who,
+            &records
+                .iter()
+                .map(|r| r.entry.actor.clone())
+                .collect::<Vec<_>>(),
+        )
+        .await?;
     let next_before = (records.len() as i64 == limit)
         .then(|| records.last().map(|r| r.seq))
         .flatten();
@@ -70,6 +80,7 @@ pub async fn list(
             .map(|r| hush_proto::AuditEntry {
                 seq: r.seq,
                 at: to_rfc3339(r.entry.at),
+                actor_name: names.get(&r.entry.actor).cloned(),
                 actor: r.entry.actor,
                 action: r.entry.action,
                 resource: r.entry.resource,

@@ -93,6 +93,7 @@ pub fn version(v: VersionInfo) -> hush_proto::Version {
         restored_from: v.restored_from,
         created_at: to_rfc3339(v.created_at),
         created_by: v.created_by,
+        created_by_name: None,
     }
 }
 

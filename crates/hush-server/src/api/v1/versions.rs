@@ -100,8 +100,28 @@ pub async fn list(
         .versions()
         .list(&who, &org, &project, &scope(q.env, q.target), page)
         .await?;
+    let names = app
+        .services
+        .actor_names(
+            &who,
+            &versions
+                .iter()
+                .map(|v| v.created_by.clone())
+                .collect::<Vec<_>>(),
+        )
+        .await?;
+    let versions = versions
+        .into_iter()
+        .map(|v| {
+            let name = names.get(&v.created_by).cloned();
+            hush_proto::Version {
+                created_by_name: name,
+                ..convert::version(v)
+            }
+        })
+        .collect();
     Ok(Paged::new(
-        versions.into_iter().map(convert::version).collect(),
+        versions,
         page.limit,
         &uri,
         "before",
