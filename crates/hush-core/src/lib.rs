@@ -11,6 +11,7 @@ pub mod dotenv;
 pub mod e2ee;
 pub mod names;
 pub mod password;
+pub mod reader;
 pub mod secret;
 pub mod suggest;
 pub mod time;

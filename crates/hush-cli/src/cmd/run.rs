@@ -37,6 +37,8 @@ use crate::context::Context;
 ///
 ///   hush run --watch -- python app.py      # restart when secrets change
 ///
+///   hush run --command 'bin/migrate && bin/server'   # a shell line (sh -c)
+///
 ///   HUSH_TOKEN=hsk_… HUSH_ENV=production hush run -- ./app   # on a server
 #[derive(Debug, Args)]
 #[command(verbatim_doc_comment)]
@@ -50,14 +52,33 @@ pub struct RunArgs {
     /// Let hush's values replace variables already set in the environment.
     #[arg(long = "override")]
     override_existing: bool,
+    /// A shell command line to run with `sh -c` (for `&&`, pipes,
+    /// redirections), instead of COMMAND.
+    #[arg(
+        long = "command",
+        short = 'c',
+        value_name = "LINE",
+        conflicts_with = "command"
+    )]
+    line: Option<String>,
     /// The command and its arguments (after `--`).
     #[arg(
-        required = true,
+        required_unless_present = "line",
         trailing_var_arg = true,
         allow_hyphen_values = true,
         value_name = "COMMAND"
     )]
     command: Vec<OsString>,
+}
+
+impl RunArgs {
+    /// What to run: COMMAND as given, or `sh -c LINE`.
+    fn argv(&self) -> Vec<OsString> {
+        match &self.line {
+            Some(line) => vec!["sh".into(), "-c".into(), line.into()],
+            None => self.command.clone(),
+        }
+    }
 }
 
 pub async fn run(ctx: &Context, args: RunArgs) -> Result<u8> {
@@ -73,10 +94,12 @@ pub async fn run(ctx: &Context, args: RunArgs) -> Result<u8> {
     if args.watch {
         supervise(&client, environment.secrets, &vars, &args).await
     } else {
-        let err = exec(&args.command, &vars);
+        let argv = args.argv();
+        let err = exec(&argv, &vars);
         eprintln!(
             "hush: error: cannot run {}: {err}",
-            args.command[0].to_string_lossy()
+            argv.first()
+                .map_or_else(String::new, |a| a.to_string_lossy().into_owned())
         );
         // The shell's statuses for "not found" and "not executable".
         Ok(if err.kind() == std::io::ErrorKind::NotFound {
@@ -191,7 +214,8 @@ async fn supervise(
     let mut watcher = client
         .watcher(Duration::from_secs(args.interval.max(1)))
         .starting_from(secrets);
-    let mut child = spawn(&args.command, vars)?;
+    let argv = args.argv();
+    let mut child = spawn(&argv, vars)?;
     let mut term = signal(SignalKind::terminate())?;
     let mut hup = signal(SignalKind::hangup())?;
     let mut usr1 = signal(SignalKind::user_defined1())?;
@@ -205,7 +229,7 @@ async fn supervise(
                 let change = change?;
                 eprintln!("hush: secrets changed ({}); restarting the command", change.changed.join(", "));
                 stop(&mut child).await;
-                child = spawn(&args.command, &selected(&change.secrets, args.override_existing))?;
+                child = spawn(&argv, &selected(&change.secrets, args.override_existing))?;
             }
             _ = term.recv() => forward(&child, nix::sys::signal::Signal::SIGTERM),
             _ = hup.recv() => forward(&child, nix::sys::signal::Signal::SIGHUP),

@@ -1,6 +1,6 @@
 //! `hush set`, `hush get`, `hush delete`, `hush list`.
 
-use std::io::Read as _;
+use std::io::{IsTerminal, Read as _};
 use std::path::PathBuf;
 
 use anyhow::{bail, Context as _, Result};
@@ -15,13 +15,15 @@ use crate::output::{self, Table, MASK};
 ///
 /// Values can come from the command line (KEY=VALUE), from stdin (one
 /// trailing newline is dropped, so `echo value | hush set KEY --stdin`
-/// stores "value"), or verbatim from a file (certificates, keys).
-/// Command-line values end up in your shell history; prefer --stdin for
-/// real secrets.
+/// stores "value"), verbatim from a file (certificates, keys), or, for a
+/// bare KEY on a terminal, from a hidden prompt. Command-line values end up
+/// in your shell history; prefer the prompt or --stdin for real secrets.
 ///
 /// Examples:
 ///
 ///   hush set LOG_LEVEL=debug FEATURE_X=on
+///
+///   hush set STRIPE_KEY                  # asks for the value, not echoed
 ///
 ///   pbpaste | hush set STRIPE_KEY --stdin
 ///
@@ -29,7 +31,8 @@ use crate::output::{self, Table, MASK};
 #[derive(Debug, Args)]
 #[command(verbatim_doc_comment)]
 pub struct SetArgs {
-    /// KEY=VALUE pairs, or one KEY with --stdin / --from-file.
+    /// KEY=VALUE pairs, or one KEY (asked for on a terminal, or with
+    /// --stdin / --from-file).
     #[arg(required = true, value_name = "KEY=VALUE")]
     pairs: Vec<String>,
     /// Read the value of the one KEY from stdin.
@@ -109,6 +112,15 @@ fn entries(args: &SetArgs) -> Result<Vec<BulkEntry>> {
             value,
         }]);
     }
+    if let [name] = args.pairs.as_slice() {
+        if !name.contains('=') && std::io::stdin().is_terminal() {
+            let value = crate::prompt::hidden(&format!("Value of {name} (not shown): "))?;
+            return Ok(vec![BulkEntry {
+                name: name.clone(),
+                value: value.expose().to_owned(),
+            }]);
+        }
+    }
     args.pairs
         .iter()
         .map(|pair| match pair.split_once('=') {
@@ -117,7 +129,7 @@ fn entries(args: &SetArgs) -> Result<Vec<BulkEntry>> {
                 value: value.to_owned(),
             }),
             _ => bail!(
-                "{pair:?} is not KEY=VALUE; to read a value from stdin or a file use --stdin or --from-file"
+                "{pair:?} is not KEY=VALUE; for a value kept out of the command line, run `hush set KEY` on a terminal, or use --stdin or --from-file"
             ),
         })
         .collect()

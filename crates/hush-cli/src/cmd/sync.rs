@@ -31,6 +31,8 @@ use crate::output;
 ///   hush push .env.production --env production --yes
 ///
 ///   hush push --prune              # also delete names not in the file
+///
+///   hush push secrets.yaml         # or .json: read by the extension
 #[derive(Debug, Args)]
 #[command(verbatim_doc_comment)]
 pub struct PushArgs {
@@ -43,6 +45,40 @@ pub struct PushArgs {
     /// Also delete secrets of the environment that the file does not have.
     #[arg(long)]
     prune: bool,
+    /// The file's format [default: by its extension: .json, .yaml/.yml,
+    /// else dotenv].
+    #[arg(long, value_enum)]
+    format: Option<FileFormat>,
+}
+
+/// What `hush push` reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum FileFormat {
+    /// KEY=value lines (.env).
+    Dotenv,
+    /// One object of "KEY": "value".
+    Json,
+    /// A flat mapping of KEY: value.
+    Yaml,
+}
+
+/// The variables of a file, read in its format (given, or by extension).
+fn read_file(path: &std::path::Path, text: &str, format: Option<FileFormat>) -> Result<EnvMap> {
+    let by_extension = match path.extension().and_then(|e| e.to_str()) {
+        Some("json") => FileFormat::Json,
+        Some("yaml" | "yml") => FileFormat::Yaml,
+        _ => FileFormat::Dotenv,
+    };
+    let shown = path.display();
+    match format.unwrap_or(by_extension) {
+        FileFormat::Dotenv => {
+            dotenv::parse(text).with_context(|| format!("{shown} is not a valid .env file"))
+        }
+        FileFormat::Json => hush_core::reader::parse_json(text)
+            .with_context(|| format!("{shown} is not a JSON object of NAME: value")),
+        FileFormat::Yaml => hush_core::reader::parse_yaml(text)
+            .with_context(|| format!("{shown} is not a flat YAML mapping of NAME: value")),
+    }
 }
 
 /// What a push would do, by name.
@@ -57,8 +93,7 @@ struct Plan {
 pub async fn push(ctx: &Context, args: PushArgs) -> Result<()> {
     let text = std::fs::read_to_string(&args.file)
         .with_context(|| format!("cannot read {}", args.file.display()))?;
-    let local = dotenv::parse(&text)
-        .with_context(|| format!("{} is not a valid .env file", args.file.display()))?;
+    let local = read_file(&args.file, &text, args.format)?;
     let api = ctx.api()?;
     let project = ctx.project()?;
     let scope = ctx.scope()?;

@@ -597,6 +597,73 @@ on_both_backends!(
     a_team_onboards_from_the_cli
 );
 
+/// Other ways in: YAML and JSON files, a hidden prompt for one value, and
+/// a shell line for `hush run`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn yaml_json_prompts_and_command_lines() {
+    let db = TestDatabase::create(Db::Sqlite).await.unwrap();
+    let server = TestServer::start_on(&db.url, [7u8; 32]).await;
+    let m = logged_in_machine(&server).await;
+    std::fs::write(
+        m.work.join("secrets.yaml"),
+        "# from another tool\nDATABASE_URL: postgres://db/app\nCERT: |\n  line one\n  line two\n",
+    )
+    .unwrap();
+    m.hush(&["push", "secrets.yaml", "--yes"])
+        .assert()
+        .success();
+    std::fs::write(m.work.join("more.json"), r#"{"PORT": 8080, "DEBUG": "on"}"#).unwrap();
+    m.hush(&["push", "more.json", "--yes"]).assert().success();
+    let pulled = m.json(&["pull", "--format", "json"]);
+    assert_eq!(pulled["CERT"], "line one\nline two\n", "{pulled}");
+    assert_eq!(pulled["PORT"], "8080", "{pulled}");
+    std::fs::write(m.work.join("bad.yaml"), "A:\n  nested: 1\n").unwrap();
+    let err = m.fails(&["push", "bad.yaml", "--yes"], 1);
+    assert!(
+        err.contains("line 2") && !err.contains("nested: 1"),
+        "{err}"
+    );
+
+    let out = m
+        .hush(&["run", "--command", "echo \"$PORT\" && echo \"$DEBUG\""])
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    assert_eq!(String::from_utf8(out.stdout).unwrap(), "8080\non\n");
+
+    let home = m.home.path();
+    let config = home.join("config");
+    let cache = home.join("cache");
+    if let Some(seen) = super::terminal::on_terminal(
+        "Value of STRIPE_KEY",
+        "sk_live_typed_not_shown\\r",
+        &[
+            "set",
+            "STRIPE_KEY",
+            "--project",
+            "web",
+            "--env",
+            "development",
+        ],
+        &[
+            ("HUSH_URL", &server.url),
+            ("HUSH_CONFIG_DIR", config.to_str().unwrap()),
+            ("HUSH_CACHE_DIR", cache.to_str().unwrap()),
+        ],
+    ) {
+        assert_eq!(seen["code"], 0, "{seen}");
+        assert!(
+            !seen["shown"].as_str().unwrap().contains("sk_live_typed"),
+            "{seen}"
+        );
+        assert_eq!(
+            m.stdout(&["get", "STRIPE_KEY", "--plain"]),
+            "sk_live_typed_not_shown\n"
+        );
+    }
+}
+
 /// Each exit status of the README's table, from a case that earns it; and
 /// with `-o json`, the failure as one JSON object on stderr.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -8,7 +8,6 @@ use axum::http::header::CONTENT_TYPE;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use hush_core::dotenv::{self, EnvMap};
-use hush_core::SecretString;
 use hush_proto::{CopySecrets, ScopeRef, WriteResult};
 use serde::Deserialize;
 
@@ -78,7 +77,7 @@ pub struct FileQuery {
     env: Option<String>,
     /// Target slug.
     target: Option<String>,
-    /// `dotenv` (default), `json` or `shell` (export only).
+    /// `dotenv` (default), `json`, `yaml`, or `shell` (export only).
     format: Option<String>,
     /// Write only if the scope is still at this version (409 otherwise).
     expected_version: Option<i64>,
@@ -88,6 +87,7 @@ enum Format {
     Dotenv,
     Json,
     Shell,
+    Yaml,
 }
 
 fn format(text: Option<&str>) -> Result<Format> {
@@ -95,9 +95,10 @@ fn format(text: Option<&str>) -> Result<Format> {
         None | Some("dotenv") | Some("env") => Ok(Format::Dotenv),
         Some("json") => Ok(Format::Json),
         Some("shell") => Ok(Format::Shell),
+        Some("yaml") => Ok(Format::Yaml),
         Some(other) => Err(ServiceError::new(
             ErrorCode::InvalidQuery,
-            format!("format is dotenv, json or shell, not {other:?}"),
+            format!("format is dotenv, json, shell or yaml, not {other:?}"),
         )),
     }
 }
@@ -144,6 +145,7 @@ pub async fn export(
         Format::Dotenv => (dotenv::serialize(&map), "text/plain; charset=utf-8"),
         Format::Json => (dotenv::to_json(&map), "application/json"),
         Format::Shell => (dotenv::to_shell(&map), "text/x-shellscript; charset=utf-8"),
+        Format::Yaml => (dotenv::to_yaml(&map), "application/yaml; charset=utf-8"),
     };
     Ok(([(CONTENT_TYPE, content_type)], body).into_response())
 }
@@ -175,23 +177,22 @@ pub async fn import(
                 format!("not a valid .env file: {err}"),
             )
         })?,
-        Format::Json => {
-            let object: std::collections::BTreeMap<String, String> = serde_json::from_str(text)
-                .map_err(|_| {
-                    ServiceError::new(
-                        ErrorCode::InvalidFile,
-                        "a JSON import is an object of string values",
-                    )
-                })?;
-            object
-                .into_iter()
-                .map(|(k, v)| (k, SecretString::new(v)))
-                .collect()
-        }
+        Format::Json => hush_core::reader::parse_json(text).map_err(|err| {
+            ServiceError::new(
+                ErrorCode::InvalidFile,
+                format!("a JSON import is one object of NAME: value ({err})"),
+            )
+        })?,
+        Format::Yaml => hush_core::reader::parse_yaml(text).map_err(|err| {
+            ServiceError::new(
+                ErrorCode::InvalidFile,
+                format!("a YAML import is a flat mapping of NAME: value ({err})"),
+            )
+        })?,
         Format::Shell => {
             return Err(ServiceError::new(
                 ErrorCode::InvalidQuery,
-                "import takes dotenv or json",
+                "import takes dotenv, json or yaml",
             ))
         }
     };
