@@ -44,7 +44,13 @@ pub struct AdminArgs {
 #[derive(Debug, Subcommand)]
 enum AdminCommand {
     /// Organizations: list them, or create one.
-    #[command(subcommand)]
+    ///
+    /// Examples:
+    ///
+    ///   hush admin orgs list
+    ///
+    ///   hush admin orgs create acme --name "Acme Inc."
+    #[command(subcommand, verbatim_doc_comment)]
     Orgs(OrgsCommand),
     /// Create an all-scopes API token of an organization; it is printed
     /// once, on stdout.
@@ -70,13 +76,24 @@ enum AdminCommand {
         database: Database,
     },
     /// People: create an account (owners too), reset a password.
-    #[command(subcommand)]
+    ///
+    /// Examples:
+    ///
+    ///   hush admin users create --email ada@example.com --role owner
+    ///
+    ///   hush admin users reset-password --email ada@example.com --org acme
+    #[command(subcommand, verbatim_doc_comment)]
     Users(UsersCommand),
 }
 
 #[derive(Debug, Subcommand)]
 enum OrgsCommand {
     /// Every organization on the server.
+    ///
+    /// Examples:
+    ///
+    ///   hush admin orgs list --data-dir /var/lib/hush
+    #[command(verbatim_doc_comment)]
     List {
         #[command(flatten)]
         database: Database,

@@ -59,7 +59,35 @@ enum Command {
     Logout(auth::LogoutArgs),
     Whoami(auth::WhoamiArgs),
     Projects(resources::ProjectsArgs),
+    /// A project's environments: list, create, delete.
+    ///
+    /// An environment (development, staging, production, preview-42, …)
+    /// holds the secrets of one deployment; it inherits what the project
+    /// (and, with --target, the target) level sets, and overrides it.
+    ///
+    /// Examples:
+    ///
+    ///   hush envs
+    ///
+    ///   hush envs create staging
+    ///
+    ///   hush envs delete preview-42 --yes
+    #[command(verbatim_doc_comment)]
     Envs(resources::ChildrenArgs),
+    /// A project's targets: list, create, delete.
+    ///
+    /// A target is one deployable part of a project (api, worker, web):
+    /// its secrets sit between the project level and the environment, so
+    /// `--target api --env production` merges project, api and production.
+    ///
+    /// Examples:
+    ///
+    ///   hush targets
+    ///
+    ///   hush targets create api
+    ///
+    ///   hush set QUEUE_URL=redis://q --target worker --env production
+    #[command(verbatim_doc_comment)]
     Targets(resources::ChildrenArgs),
     Tokens(tokens::TokensArgs),
     Users(people::UsersArgs),
@@ -187,4 +215,31 @@ async fn dispatch(ctx: &Context, command: Command) -> anyhow::Result<u8> {
         Command::Serve(_) | Command::Admin(_) | Command::Completions(_) => {}
     }
     Ok(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every command and subcommand teaches by example.
+    #[test]
+    fn every_command_has_examples() {
+        fn walk(cmd: &mut clap::Command, path: &str, missing: &mut Vec<String>) {
+            for sub in cmd.get_subcommands_mut() {
+                if sub.get_name() == "help" {
+                    continue;
+                }
+                let path = format!("{path} {}", sub.get_name());
+                if !sub.render_long_help().to_string().contains("Examples:") {
+                    missing.push(path.clone());
+                }
+                walk(sub, &path, missing);
+            }
+        }
+        let mut cmd = command();
+        cmd.build();
+        let mut missing = Vec::new();
+        walk(&mut cmd, "hush", &mut missing);
+        assert!(missing.is_empty(), "no examples in --help of: {missing:?}");
+    }
 }

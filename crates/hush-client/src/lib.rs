@@ -256,7 +256,7 @@ impl Client {
             },
             None if pulled.e2ee => {
                 return Err(ClientError::E2ee(
-                    "the server sent no key metadata for it".into(),
+                    "it has no E2EE key metadata: it holds opaque blobs its own client manages (a vault-env project: `vde pull`)".into(),
                 ))
             }
             None => CacheContent::Plain(

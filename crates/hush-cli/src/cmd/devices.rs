@@ -45,18 +45,38 @@ pub struct DevicesArgs {
 #[derive(Debug, Subcommand)]
 enum DevicesCommand {
     /// List devices (the default).
+    ///
+    /// Examples:
+    ///
+    ///   hush devices --project vaultenv-my-app
+    #[command(verbatim_doc_comment)]
     List,
     /// Approve a pending device.
+    ///
+    /// Examples:
+    ///
+    ///   hush devices approve 5c2e1c07-… --project vaultenv-my-app
+    #[command(verbatim_doc_comment)]
     Approve {
         /// Device id (see `hush devices`).
         id: String,
     },
     /// Revoke a device.
+    ///
+    /// Examples:
+    ///
+    ///   hush devices revoke 5c2e1c07-… --project vaultenv-my-app
+    #[command(verbatim_doc_comment)]
     Revoke {
         /// Device id (see `hush devices`).
         id: String,
     },
     /// Make a new VAULT_KEY and register it; the old one stops working.
+    ///
+    /// Examples:
+    ///
+    ///   hush devices rotate-key --project vaultenv-my-app
+    #[command(verbatim_doc_comment)]
     RotateKey,
 }
 

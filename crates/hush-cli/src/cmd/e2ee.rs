@@ -117,18 +117,45 @@ pub fn show_recovery_key(project: &str, key: &SecretString) {
     );
 }
 
-/// The project's key if it is end-to-end encrypted (`None` otherwise).
-pub async fn unlock(api: &Api, org: &str, project: &str) -> Result<Option<Unlocked>> {
+/// Why hush's own commands do not read or write a project of blobs.
+pub fn managed_by_its_client(project: &str) -> anyhow::Error {
+    anyhow::anyhow!(
+        "{project} is managed by its own client (a vault-env project: `vde push`, `vde pull`): \
+         the server holds only an encrypted blob per environment; `hush list` and `hush versions` \
+         show what it knows"
+    )
+}
+
+/// What a project's values are to hush: server-encrypted (`None`), or
+/// client-encrypted with E2EE key metadata, or opaque blobs (`Err` of
+/// `NotFound` from the metadata: a vault-env project).
+async fn client_meta(
+    api: &Api,
+    org: &str,
+    project: &str,
+) -> Result<Option<std::result::Result<hush_proto::E2eeMeta, ClientError>>> {
     let info = api.project(org, project).await?;
     if info.encryption_mode != "client" {
         return Ok(None);
     }
-    let meta = match api.e2ee_meta(org, project).await {
-        Ok(meta) => meta,
-        Err(ClientError::NotFound { .. }) => bail!(
-            "{project} holds opaque client-encrypted blobs (e.g. a vault-env project); use its own client"
-        ),
-        Err(err) => return Err(err.into()),
+    Ok(Some(api.e2ee_meta(org, project).await))
+}
+
+/// Whether the project holds opaque blobs its own client manages.
+pub async fn is_blob_project(api: &Api, org: &str, project: &str) -> Result<bool> {
+    Ok(matches!(
+        client_meta(api, org, project).await?,
+        Some(Err(ClientError::NotFound { .. }))
+    ))
+}
+
+/// The project's key if it is end-to-end encrypted (`None` otherwise).
+pub async fn unlock(api: &Api, org: &str, project: &str) -> Result<Option<Unlocked>> {
+    let meta = match client_meta(api, org, project).await? {
+        None => return Ok(None),
+        Some(Ok(meta)) => meta,
+        Some(Err(ClientError::NotFound { .. })) => return Err(managed_by_its_client(project)),
+        Some(Err(err)) => return Err(err.into()),
     };
     let key = passphrase(&format!("Passphrase or recovery key for {project}: "))?;
     let dek = e2ee::unlock(&meta_from_wire(&meta), &key)

@@ -40,6 +40,13 @@ pub struct UsersArgs {
 #[derive(Debug, Subcommand)]
 enum UsersCommand {
     /// List the organization's members (the default).
+    ///
+    /// Examples:
+    ///
+    ///   hush users
+    ///
+    ///   hush users list -o json
+    #[command(verbatim_doc_comment)]
     List,
     /// Create a user; they log in with `hush login --email EMAIL`.
     ///
@@ -125,8 +132,18 @@ pub struct MembersArgs {
 #[derive(Debug, Subcommand)]
 enum MembersCommand {
     /// Users with a role in the project (the default).
+    ///
+    /// Examples:
+    ///
+    ///   hush members --project web
+    #[command(verbatim_doc_comment)]
     List,
     /// Give a member of the organization a role in the project.
+    ///
+    /// Examples:
+    ///
+    ///   hush members set grace@example.com viewer
+    #[command(verbatim_doc_comment)]
     Set {
         /// Their email (or id).
         user: String,
@@ -134,6 +151,11 @@ enum MembersCommand {
         role: String,
     },
     /// Take the project role away (their organization role applies again).
+    ///
+    /// Examples:
+    ///
+    ///   hush members remove grace@example.com
+    #[command(verbatim_doc_comment)]
     Remove {
         /// Their email (or id).
         user: String,
@@ -163,8 +185,20 @@ pub struct OrgsArgs {
 #[derive(Debug, Subcommand)]
 enum OrgsCommand {
     /// The organizations your token sees (the default).
+    ///
+    /// Examples:
+    ///
+    ///   hush orgs
+    #[command(verbatim_doc_comment)]
     List,
     /// Set the organization's policies (--org, or your login's).
+    ///
+    /// Examples:
+    ///
+    ///   hush orgs policy --viewers-decrypt on
+    ///
+    ///   hush orgs policy --viewers-decrypt off --org acme
+    #[command(verbatim_doc_comment)]
     Policy {
         /// May viewers decrypt: on or off.
         #[arg(long, value_parser = ["on", "off"])]

@@ -31,6 +31,13 @@ pub struct ProjectsArgs {
 #[derive(Debug, Subcommand)]
 enum ProjectsCommand {
     /// List projects (the default).
+    ///
+    /// Examples:
+    ///
+    ///   hush projects
+    ///
+    ///   hush projects list -o json
+    #[command(verbatim_doc_comment)]
     List,
     /// Create a project.
     ///
@@ -38,6 +45,13 @@ enum ProjectsCommand {
     /// encrypted here with a key the server never sees, protected by a
     /// passphrase (HUSH_KEY, or asked twice) and a recovery key shown once.
     /// The mode cannot be changed later.
+    ///
+    /// Examples:
+    ///
+    ///   hush projects create billing
+    ///
+    ///   HUSH_KEY='a long passphrase' hush projects create payments --e2ee
+    #[command(verbatim_doc_comment)]
     Create {
         /// Slug: 1-64 of a-z 0-9 - _.
         slug: String,
@@ -51,17 +65,32 @@ enum ProjectsCommand {
     /// Change an end-to-end-encrypted project's passphrase (current one
     /// from HUSH_KEY or asked; new one from HUSH_NEW_KEY or asked twice).
     /// Values are not re-encrypted.
+    ///
+    /// Examples:
+    ///
+    ///   HUSH_KEY='old passphrase' HUSH_NEW_KEY='a new long passphrase' hush projects passphrase payments
+    #[command(verbatim_doc_comment)]
     Passphrase {
         /// Slug.
         slug: String,
     },
     /// Replace an end-to-end-encrypted project's recovery key (the new one
     /// is shown once; the old one stops working).
+    ///
+    /// Examples:
+    ///
+    ///   HUSH_KEY='the passphrase' hush projects recovery-key payments
+    #[command(verbatim_doc_comment)]
     RecoveryKey {
         /// Slug.
         slug: String,
     },
     /// Delete a project with all its environments, secrets and history.
+    ///
+    /// Examples:
+    ///
+    ///   hush projects delete old-prototype --yes
+    #[command(verbatim_doc_comment)]
     Delete {
         /// Slug.
         slug: String,
@@ -142,19 +171,9 @@ pub async fn projects(ctx: &Context, args: ProjectsArgs) -> Result<()> {
     Ok(())
 }
 
-/// List, create or delete a project's environments or targets.
-///
-/// Examples:
-///
-///   hush envs
-///
-///   hush envs create staging
-///
-///   hush targets create api --project web
-///
-///   hush envs delete preview-42 --yes
+/// `hush envs` and `hush targets` (each command has its own help, on its
+/// variant in `main.rs`).
 #[derive(Debug, Args)]
-#[command(verbatim_doc_comment)]
 pub struct ChildrenArgs {
     #[command(subcommand)]
     command: Option<ChildrenCommand>,
@@ -163,8 +182,22 @@ pub struct ChildrenArgs {
 #[derive(Debug, Subcommand)]
 enum ChildrenCommand {
     /// List them (the default).
+    ///
+    /// Examples:
+    ///
+    ///   hush envs list
+    ///
+    ///   hush targets list --project web -o json
+    #[command(verbatim_doc_comment)]
     List,
     /// Create one.
+    ///
+    /// Examples:
+    ///
+    ///   hush envs create staging
+    ///
+    ///   hush targets create worker --project web
+    #[command(verbatim_doc_comment)]
     Create {
         /// Slug: 1-64 of a-z 0-9 - _.
         slug: String,
@@ -173,6 +206,11 @@ enum ChildrenCommand {
         name: Option<String>,
     },
     /// Delete one with its secrets and history.
+    ///
+    /// Examples:
+    ///
+    ///   hush envs delete preview-42 --yes
+    #[command(verbatim_doc_comment)]
     Delete {
         /// Slug.
         slug: String,

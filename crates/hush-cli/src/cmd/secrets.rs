@@ -175,7 +175,11 @@ pub async fn get(ctx: &Context, args: GetArgs) -> Result<()> {
     {
         Ok(secret) => secret,
         Err(err @ hush_client::ClientError::NotFound { .. }) => {
-            return Err(near_miss(ctx, &api, &args.name, err).await)
+            let project = ctx.project()?;
+            if super::e2ee::is_blob_project(&api, &ctx.org, project).await? {
+                return Err(super::e2ee::managed_by_its_client(project));
+            }
+            return Err(near_miss(ctx, &api, &args.name, err).await);
         }
         Err(err) => return Err(err.into()),
     };
@@ -196,6 +200,43 @@ pub async fn get(ctx: &Context, args: GetArgs) -> Result<()> {
             secret.updated_by
         );
         println!("(pass --plain to print the value)");
+    }
+    Ok(())
+}
+
+/// What the server knows of an environment a vault-env client manages:
+/// its version, the key names of the newest push, and who pushed it.
+async fn describe_blob(ctx: &Context, api: &hush_client::Api, version: i64) -> Result<()> {
+    let newest = api
+        .versions(&ctx.org, ctx.project()?, &ctx.scope()?, None, 1)
+        .await?
+        .into_iter()
+        .next();
+    if ctx.json() {
+        return output::json(&serde_json::json!({
+            "managed_by": "vault-env",
+            "version": version,
+            "keys": newest.as_ref().map(|v| v.changed_keys.clone()).unwrap_or_default(),
+            "pushed_by": newest.as_ref().map(|v| v.created_by_name.clone().unwrap_or_else(|| v.created_by.clone())),
+            "pushed_at": newest.as_ref().map(|v| v.created_at.clone()),
+        }));
+    }
+    println!(
+        "{} is managed by its own client (vault-env): the server holds an encrypted blob.",
+        ctx.where_()
+    );
+    match newest {
+        Some(v) => println!(
+            "Version {version}, pushed {} by {}, with keys: {}",
+            output::short_time(&v.created_at),
+            v.created_by_name.unwrap_or(v.created_by),
+            if v.changed_keys.is_empty() {
+                "(none named)".to_owned()
+            } else {
+                v.changed_keys.join(", ")
+            }
+        ),
+        None => println!("Nothing pushed yet: `vde push --env …` from a device."),
     }
     Ok(())
 }
@@ -303,10 +344,12 @@ pub async fn list(ctx: &Context, args: ListArgs) -> Result<()> {
         exact: false,
         include_inactive: args.all,
     };
-    let list = ctx
-        .api()?
-        .secrets(&ctx.org, ctx.project()?, &ctx.scope()?, read)
-        .await?;
+    let api = ctx.api()?;
+    let project = ctx.project()?;
+    let list = api.secrets(&ctx.org, project, &ctx.scope()?, read).await?;
+    if list.secrets.is_empty() && super::e2ee::is_blob_project(&api, &ctx.org, project).await? {
+        return describe_blob(ctx, &api, list.version).await;
+    }
     if ctx.json() {
         return output::json(&list);
     }

@@ -35,8 +35,22 @@ pub struct TokensArgs {
 #[derive(Debug, Subcommand)]
 enum TokensCommand {
     /// List tokens (the default).
+    ///
+    /// Examples:
+    ///
+    ///   hush tokens
+    ///
+    ///   hush tokens list -o json
+    #[command(verbatim_doc_comment)]
     List,
     /// Create a token (printed once).
+    ///
+    /// Examples:
+    ///
+    ///   hush tokens create web-prod --pull --env production --expires 90d
+    ///
+    ///   hush tokens create deploy --scope secret:read --scope secret:write --project web
+    #[command(verbatim_doc_comment)]
     Create {
         /// A name saying who or what uses it.
         name: String,
@@ -58,6 +72,13 @@ enum TokensCommand {
         expires: Option<String>,
     },
     /// Revoke a token by id, or by name when one active token has it.
+    ///
+    /// Examples:
+    ///
+    ///   hush tokens revoke web-prod
+    ///
+    ///   hush tokens revoke 0b5e2f…
+    #[command(verbatim_doc_comment)]
     Revoke {
         /// Token id or name (see `hush tokens list`). Not called `token`:
         /// that is the global --token's id, and clap would merge them.

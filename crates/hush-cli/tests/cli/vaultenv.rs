@@ -338,6 +338,25 @@ async fn real_client_end_to_end(db: Db) {
         );
     }
     let in_production = ["--project", "vaultenv-my-app", "--env", "production"];
+    // hush's own commands say what they know and who manages the values.
+    let listed = hush(&url, &admin, &[&["list"][..], &in_production].concat());
+    let listed = String::from_utf8_lossy(&listed.stdout).into_owned();
+    assert!(
+        listed.contains("managed by its own client") && listed.contains("FROM_B"),
+        "{listed}"
+    );
+    for (args, says) in [
+        (vec!["set", "X=1"], "managed by its own client"),
+        (vec!["get", "API_KEY"], "managed by its own client"),
+        (vec!["pull"], "vde pull"),
+    ] {
+        let out = hush(&url, &admin, &[&args[..], &in_production].concat());
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert!(
+            !out.status.success() && stderr.contains(says),
+            "{args:?}: {stderr}"
+        );
+    }
     let history = hush(&url, &admin, &[&["versions"][..], &in_production].concat());
     let history = String::from_utf8_lossy(&history.stdout).into_owned();
     assert!(history.contains('1') && history.contains('2'), "{history}");
