@@ -114,6 +114,22 @@ enum OrgsCommand {
         #[command(flatten)]
         database: Database,
     },
+    /// Delete an organization with its projects, secrets, history, users
+    /// and tokens (the audit log keeps its entries). Cannot be undone.
+    ///
+    /// Examples:
+    ///
+    ///   hush admin orgs delete acme --yes
+    #[command(verbatim_doc_comment)]
+    Delete {
+        /// Its slug.
+        slug: String,
+        /// Do not ask for confirmation.
+        #[arg(long, short = 'y')]
+        yes: bool,
+        #[command(flatten)]
+        database: Database,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -169,6 +185,7 @@ impl AdminCommand {
         match self {
             AdminCommand::Orgs(OrgsCommand::List { database })
             | AdminCommand::Orgs(OrgsCommand::Create { database, .. })
+            | AdminCommand::Orgs(OrgsCommand::Delete { database, .. })
             | AdminCommand::Token { database, .. }
             | AdminCommand::Users(UsersCommand::Create { database, .. })
             | AdminCommand::Users(UsersCommand::ResetPassword { database, .. }) => database,
@@ -184,7 +201,21 @@ pub fn run(args: AdminArgs) -> ExitCode {
         Err(code) => return code,
     };
     runtime.block_on(async {
-        // Passwords first: a prompt must not hold the database open.
+        // Prompts first: they must not hold the database open.
+        if let AdminCommand::Orgs(OrgsCommand::Delete {
+            slug, yes: false, ..
+        }) = &args.command
+        {
+            if let Err(err) = crate::output::confirm(
+                &format!(
+                    "Delete organization {slug} with all its projects, secrets, users and tokens?"
+                ),
+                "--yes",
+            ) {
+                eprintln!("hush: {err:#}");
+                return ExitCode::from(8);
+            }
+        }
         let password = match &args.command {
             AdminCommand::Users(
                 UsersCommand::Create { password_stdin, .. }
@@ -244,6 +275,16 @@ async fn act(
             println!("{}", token.expose());
             eprintln!(
                 "Created organization \"{}\" and its admin token (above). It is shown only this once: store it now.",
+                org.slug
+            );
+        }
+        AdminCommand::Orgs(OrgsCommand::Delete { slug, .. }) => {
+            let org = admin
+                .delete_organization(&slug)
+                .await
+                .map_err(|e| e.to_string())?;
+            eprintln!(
+                "Deleted organization \"{}\" and everything in it.",
                 org.slug
             );
         }

@@ -59,6 +59,21 @@ impl Store {
         rows::org(&row)
     }
 
+    /// Deletes an organization with everything in it (projects, their
+    /// secrets and history, users, tokens); its audit entries stay, the
+    /// chain intact. False if there was none.
+    pub async fn delete_organization(&self, org_id: &str) -> Result<bool> {
+        let values = params![org_id];
+        let done = self
+            .db
+            .write(None, move |tx| async move {
+                tx.exec("DELETE FROM organizations WHERE id = $1", &values)
+                    .await
+            })
+            .await?;
+        Ok(done > 0)
+    }
+
     /// Sets whether the organization's viewers may decrypt.
     pub async fn set_viewers_decrypt(&self, org_id: &str, allowed: bool) -> Result<()> {
         let values = params![org_id, i64::from(allowed)];

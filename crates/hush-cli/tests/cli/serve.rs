@@ -548,6 +548,27 @@ async fn a_failed_first_start_keeps_the_token_and_admin_lets_an_operator_in() {
         ok && list.contains("acme") && list.contains("default"),
         "{list}"
     );
+    let (ok, _, stderr) = admin(&data, &["orgs", "create", "doomed"], "");
+    assert!(ok, "{stderr}");
+    let (ok, _, stderr) = admin(&data, &["orgs", "delete", "doomed"], "");
+    assert!(!ok && stderr.contains("--yes"), "{stderr}");
+    let (ok, _, stderr) = admin(&data, &["orgs", "delete", "doomed", "--yes"], "");
+    assert!(ok, "{stderr}");
+    let (_, list, _) = admin(&data, &["orgs", "list"], "");
+    assert!(!list.contains("doomed"), "{list}");
+    let verified = Command::new(env!("CARGO_BIN_EXE_hush"))
+        .args(["audit", "verify", "--data-dir"])
+        .arg(&data)
+        .env_remove("HUSH_MASTER_KEY")
+        .env_remove("HUSH_DATABASE_URL")
+        .env_remove("HUSH_MASTER_KEY_FILE")
+        .output()
+        .unwrap();
+    assert!(
+        verified.status.success(),
+        "the chain survives an organization's deletion: {}",
+        String::from_utf8_lossy(&verified.stdout)
+    );
 
     // An owner who can log in, and a reset that ends their sessions.
     let (ok, _, stderr) = admin(

@@ -63,6 +63,16 @@ impl Admin<'_> {
         Ok((org, secret))
     }
 
+    /// Deletes an organization and everything in it; its audit entries
+    /// stay (this deletion among them).
+    pub async fn delete_organization(&self, slug: &str) -> Result<Organization, ServiceError> {
+        let org = self.s.store.organization(slug).await?;
+        self.record(&org, "org.delete", &org.slug).await?;
+        self.s.store.delete_organization(&org.id).await?;
+        self.s.forget_cached();
+        Ok(org)
+    }
+
     /// An all-scopes token of the organization, shown once.
     pub async fn create_token(
         &self,
