@@ -117,6 +117,16 @@ pub fn show_recovery_key(project: &str, key: &SecretString) {
     );
 }
 
+/// Whether the server refused plaintext because the project is end-to-end
+/// encrypted (then unlock and ask for ciphertext). A plaintext read that
+/// succeeds proves the project is server-encrypted, so commands read
+/// optimistically and look the project up only when refused: one audit
+/// entry for what they did, not an extra lookup. Writes never guess: a
+/// value is sent in plaintext only once the mode is known.
+pub fn needs_key(err: &ClientError) -> bool {
+    err.code() == Some("e2ee_project")
+}
+
 /// Why hush's own commands do not read or write a project of blobs.
 pub fn managed_by_its_client(project: &str) -> anyhow::Error {
     anyhow::anyhow!(

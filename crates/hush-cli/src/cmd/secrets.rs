@@ -159,20 +159,25 @@ pub struct GetArgs {
 
 pub async fn get(ctx: &Context, args: GetArgs) -> Result<()> {
     let api = ctx.api()?;
-    let unlocked = if args.plain {
-        super::e2ee::unlock(&api, &ctx.org, ctx.project()?).await?
+    let (project, scope) = (ctx.project()?, ctx.scope()?);
+    let reveal = if args.plain {
+        Reveal::Plain
     } else {
-        None
+        Reveal::Metadata
     };
-    let reveal = match (args.plain, &unlocked) {
-        (false, _) => Reveal::Metadata,
-        (true, None) => Reveal::Plain,
-        (true, Some(_)) => Reveal::Ciphertext,
-    };
-    let mut secret = match api
-        .secret(&ctx.org, ctx.project()?, &ctx.scope()?, &args.name, reveal)
-        .await
-    {
+    // Plaintext first: refused only on an end-to-end-encrypted project,
+    // which is then unlocked (see `e2ee::needs_key`).
+    let mut unlocked = None;
+    let mut found = api
+        .secret(&ctx.org, project, &scope, &args.name, reveal)
+        .await;
+    if matches!(&found, Err(err) if super::e2ee::needs_key(err)) {
+        unlocked = super::e2ee::unlock(&api, &ctx.org, project).await?;
+        found = api
+            .secret(&ctx.org, project, &scope, &args.name, Reveal::Ciphertext)
+            .await;
+    }
+    let mut secret = match found {
         Ok(secret) => secret,
         Err(err @ hush_client::ClientError::NotFound { .. }) => {
             let project = ctx.project()?;

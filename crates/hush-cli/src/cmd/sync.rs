@@ -97,17 +97,26 @@ pub async fn push(ctx: &Context, args: PushArgs) -> Result<()> {
     let api = ctx.api()?;
     let project = ctx.project()?;
     let scope = ctx.scope()?;
-    let unlocked = super::e2ee::unlock(&api, &ctx.org, project).await?;
-    let read = Read {
-        reveal: if unlocked.is_some() {
-            Reveal::Ciphertext
-        } else {
-            Reveal::Plain
-        },
+    let read = |reveal| Read {
+        reveal,
         exact: true,
         include_inactive: true,
     };
-    let remote = api.secrets(&ctx.org, project, &scope, read).await?;
+    // Plaintext first: it succeeds only on a server-encrypted project.
+    let (remote, unlocked) = match api
+        .secrets(&ctx.org, project, &scope, read(Reveal::Plain))
+        .await
+    {
+        Ok(remote) => (remote, None),
+        Err(err) if super::e2ee::needs_key(&err) => {
+            let unlocked = super::e2ee::unlock(&api, &ctx.org, project).await?;
+            let remote = api
+                .secrets(&ctx.org, project, &scope, read(Reveal::Ciphertext))
+                .await?;
+            (remote, unlocked)
+        }
+        Err(err) => return Err(err.into()),
+    };
     let remote_values: EnvMap = remote
         .secrets
         .iter()

@@ -616,6 +616,16 @@ async fn yaml_json_prompts_and_command_lines() {
     m.hush(&["push", "more.json", "--yes"]).assert().success();
     let pulled = m.json(&["pull", "--format", "json"]);
     assert_eq!(pulled["CERT"], "line one\nline two\n", "{pulled}");
+    // Reading a value or pushing an unchanged file costs no extra lookup
+    // in the audit log: the entry is what the command did.
+    let lookups = |m: &Machine| {
+        let page = m.json(&["audit", "--action", "project.read", "--limit", "1000"]);
+        page["entries"].as_array().unwrap().len()
+    };
+    let before = lookups(&m);
+    assert_eq!(m.stdout(&["get", "PORT", "--plain"]), "8080\n");
+    m.hush(&["push", "more.json", "--yes"]).assert().success();
+    assert_eq!(lookups(&m), before);
     assert_eq!(pulled["PORT"], "8080", "{pulled}");
     std::fs::write(m.work.join("bad.yaml"), "A:\n  nested: 1\n").unwrap();
     let err = m.fails(&["push", "bad.yaml", "--yes"], 1);

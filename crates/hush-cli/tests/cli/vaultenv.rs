@@ -338,7 +338,11 @@ async fn real_client_end_to_end(db: Db) {
         );
     }
     let in_production = ["--project", "vaultenv-my-app", "--env", "production"];
-    // hush's own commands say what they know and who manages the values.
+    // hush's own commands say what they know and who manages the values
+    // (and never send a plaintext value to a project of blobs).
+    let plain_env = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(plain_env.path(), "NEVER_SENT=plaintext\n").unwrap();
+    let plain_file = plain_env.path().to_str().unwrap();
     let listed = hush(&url, &admin, &[&["list"][..], &in_production].concat());
     let listed = String::from_utf8_lossy(&listed.stdout).into_owned();
     assert!(
@@ -348,6 +352,14 @@ async fn real_client_end_to_end(db: Db) {
     for (args, says) in [
         (vec!["set", "X=1"], "managed by its own client"),
         (vec!["get", "API_KEY"], "managed by its own client"),
+        (
+            vec!["get", "API_KEY", "--plain"],
+            "managed by its own client",
+        ),
+        (
+            vec!["push", plain_file, "--yes"],
+            "managed by its own client",
+        ),
         (vec!["pull"], "vde pull"),
     ] {
         let out = hush(&url, &admin, &[&args[..], &in_production].concat());
