@@ -72,6 +72,10 @@ enum AdminCommand {
         /// `tomorrow`, a date or an RFC 3339 time. Default: never.
         #[arg(long)]
         expires: Option<String>,
+        /// Also let it run the server's organizations (create, list all,
+        /// delete: `hush orgs create …`), as the first start's token can.
+        #[arg(long)]
+        server_admin: bool,
         #[command(flatten)]
         database: Database,
     },
@@ -289,7 +293,11 @@ async fn act(
             );
         }
         AdminCommand::Token {
-            org, name, expires, ..
+            org,
+            name,
+            expires,
+            server_admin,
+            ..
         } => {
             let expires_at = expires
                 .map(|text| {
@@ -301,7 +309,7 @@ async fn act(
                 })
                 .transpose()?;
             let (token, record) = admin
-                .create_token(&org, &name, expires_at)
+                .create_token(&org, &name, expires_at, server_admin)
                 .await
                 .map_err(|e| e.to_string())?;
             println!("{}", token.expose());

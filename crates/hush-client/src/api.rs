@@ -7,10 +7,10 @@ use std::time::Duration;
 
 use hush_core::SecretString;
 use hush_proto::{
-    AuditPage, BulkWrite, ChangePassword, Child, CopySecrets, CreateNamed, CreateProject,
-    CreateToken, CreateUser, CreatedToken, Device, DiffEntry, E2eeMeta, ErrorBody, Login,
-    OrgPolicy, Organization, Project, ProjectRole, PutSecret, Revision, Secret, SecretList,
-    Session, SetPassword, Token, User, VaultEnvKey, Version, WhoAmI, WriteResult,
+    AuditPage, BulkWrite, ChangePassword, Child, CopySecrets, CreateNamed, CreateOrg,
+    CreateProject, CreateToken, CreateUser, CreatedOrg, CreatedToken, Device, DiffEntry, E2eeMeta,
+    ErrorBody, Login, OrgPolicy, Organization, Project, ProjectRole, PutSecret, Revision, Secret,
+    SecretList, Session, SetPassword, Token, User, VaultEnvKey, Version, WhoAmI, WriteResult,
 };
 use reqwest::{Method, RequestBuilder, StatusCode, Url};
 use serde::de::DeserializeOwned;
@@ -702,6 +702,20 @@ impl Api {
     /// Sets the organization's policies.
     pub async fn set_org_policy(&self, org: &str, body: &OrgPolicy) -> Result<Organization> {
         self.call(Method::PATCH, &["v1", "orgs", org], &[], Some(body))
+            .await
+    }
+
+    /// Creates an organization (a server admin's token); the answer holds
+    /// its first admin token, once.
+    pub async fn create_org(&self, body: &CreateOrg) -> Result<CreatedOrg> {
+        self.call(Method::POST, &["v1", "orgs"], &[], Some(body))
+            .await
+    }
+
+    /// Deletes an organization with everything in it (a server admin's
+    /// token, of another organization).
+    pub async fn delete_org(&self, org: &str) -> Result<()> {
+        self.call_empty(Method::DELETE, &["v1", "orgs", org], None)
             .await
     }
 

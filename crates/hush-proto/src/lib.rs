@@ -43,6 +43,28 @@ pub struct Organization {
     pub viewers_decrypt: bool,
 }
 
+/// Body of `POST /v1/orgs` (a server admin's).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct CreateOrg {
+    /// Slug (lower-case letters, digits, dashes).
+    pub slug: String,
+    /// Display name (default: the slug).
+    #[serde(default)]
+    pub name: Option<String>,
+}
+
+/// Answer to `POST /v1/orgs`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct CreatedOrg {
+    /// The new organization.
+    pub organization: Organization,
+    /// Its first admin token (all scopes within it), shown only now.
+    pub token: String,
+}
+
 /// Body of `PATCH /v1/orgs/{org}`: the organization's policies.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

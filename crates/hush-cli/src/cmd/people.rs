@@ -162,19 +162,25 @@ enum MembersCommand {
     },
 }
 
-/// Organizations: the ones your token sees, and their policies.
+/// Organizations: the ones your token sees, their policies, and (for the
+/// server's admin) creating and deleting them.
 ///
 /// Whether viewers may decrypt is the organization's choice. By default a
 /// viewer sees names and metadata only; with `--viewers-decrypt on` viewers
 /// also get values (`hush run`, `hush pull`, `hush get --plain`) but still
-/// cannot change anything. Needs org:admin. Creating organizations is for
-/// whoever runs the server: `hush admin orgs create`.
+/// cannot change anything. Needs org:admin. Creating, listing all and
+/// deleting organizations needs server:admin, which the first start's
+/// token has (and `hush admin token --server-admin` makes).
 ///
 /// Examples:
 ///
 ///   hush orgs
 ///
 ///   hush orgs policy --viewers-decrypt on
+///
+///   hush orgs create acme --name "Acme Inc."      # prints acme's admin token once
+///
+///   hush orgs delete acme --yes
 #[derive(Debug, Args)]
 #[command(verbatim_doc_comment)]
 pub struct OrgsArgs {
@@ -191,6 +197,34 @@ enum OrgsCommand {
     ///   hush orgs
     #[command(verbatim_doc_comment)]
     List,
+    /// Create an organization (server:admin); prints its first admin
+    /// token, once.
+    ///
+    /// Examples:
+    ///
+    ///   hush orgs create acme --name "Acme Inc."
+    #[command(verbatim_doc_comment)]
+    Create {
+        /// Its slug (lower-case letters, digits, dashes).
+        slug: String,
+        /// A display name (default: the slug).
+        #[arg(long)]
+        name: Option<String>,
+    },
+    /// Delete another organization with its projects, secrets, users and
+    /// tokens (server:admin). Cannot be undone.
+    ///
+    /// Examples:
+    ///
+    ///   hush orgs delete acme --yes
+    #[command(verbatim_doc_comment)]
+    Delete {
+        /// Its slug.
+        slug: String,
+        /// Do not ask for confirmation.
+        #[arg(long, short = 'y')]
+        yes: bool,
+    },
     /// Set the organization's policies (--org, or your login's).
     ///
     /// Examples:
@@ -361,6 +395,29 @@ pub async fn orgs(ctx: &Context, args: OrgsArgs) -> Result<()> {
                 table.row(vec![o.slug, o.name, decrypt.to_owned()]);
             }
             table.print("No organization visible to this token.");
+        }
+        OrgsCommand::Create { slug, name } => {
+            let created = api
+                .create_org(&hush_proto::CreateOrg { slug, name })
+                .await?;
+            if ctx.json() {
+                return output::json(&created);
+            }
+            println!("{}", created.token);
+            eprintln!(
+                "Created organization \"{}\"; its admin token (above) is shown only this once: store it now.",
+                created.organization.slug
+            );
+        }
+        OrgsCommand::Delete { slug, yes } => {
+            if !yes {
+                output::confirm(
+                    &format!("Delete organization {slug} with all its projects, secrets, users and tokens?"),
+                    "--yes",
+                )?;
+            }
+            api.delete_org(&slug).await?;
+            println!("Deleted organization {slug}.");
         }
         OrgsCommand::Policy { viewers_decrypt } => {
             let body = OrgPolicy {

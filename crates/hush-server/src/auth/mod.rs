@@ -39,10 +39,14 @@ pub enum Permission {
     OrgAdmin,
     /// Read the audit log.
     AuditRead,
+    /// Run the server's organizations: create, list all, delete. Held by
+    /// the first start's token (and `hush admin token --server-admin`);
+    /// no role grants it and `org:admin` does not include it.
+    ServerAdmin,
 }
 
 impl Permission {
-    /// Every scope, for the bootstrap token and for messages.
+    /// Every scope within an organization (what its owners hold).
     pub const ALL: [Permission; 8] = [
         Permission::SecretRead,
         Permission::SecretDecrypt,
@@ -65,14 +69,29 @@ impl Permission {
             Permission::ProjectAdmin => "project:admin",
             Permission::OrgAdmin => "org:admin",
             Permission::AuditRead => "audit:read",
+            Permission::ServerAdmin => "server:admin",
         }
     }
+
+    /// Every scope a token can carry: [`Permission::ALL`] and
+    /// `server:admin`.
+    pub const KNOWN: [Permission; 9] = [
+        Permission::SecretRead,
+        Permission::SecretDecrypt,
+        Permission::SecretWrite,
+        Permission::SecretPurge,
+        Permission::KeyRetrieve,
+        Permission::ProjectAdmin,
+        Permission::OrgAdmin,
+        Permission::AuditRead,
+        Permission::ServerAdmin,
+    ];
 
     /// Scopes that include this one: `org:admin` includes everything,
     /// `project:admin` everything about secrets and keys.
     pub fn granted_by(self, held: Permission) -> bool {
         held == self
-            || held == Permission::OrgAdmin
+            || (held == Permission::OrgAdmin && self != Permission::ServerAdmin)
             || (held == Permission::ProjectAdmin && self < Permission::ProjectAdmin)
     }
 }
@@ -87,11 +106,11 @@ impl FromStr for Permission {
     type Err = ServiceError;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Permission::ALL
+        Permission::KNOWN
             .into_iter()
             .find(|scope| scope.as_str() == s)
             .ok_or_else(|| {
-                let known: Vec<_> = Permission::ALL.iter().map(|s| s.as_str()).collect();
+                let known: Vec<_> = Permission::KNOWN.iter().map(|s| s.as_str()).collect();
                 ServiceError::new(
                     ErrorCode::InvalidScope,
                     format!("unknown scope {s:?}; known scopes: {}", known.join(", ")),
@@ -398,9 +417,13 @@ mod tests {
         assert!(!Permission::AuditRead.granted_by(Permission::ProjectAdmin));
         assert!(!Permission::OrgAdmin.granted_by(Permission::ProjectAdmin));
         assert!(!Permission::SecretDecrypt.granted_by(Permission::SecretRead));
-        for scope in Permission::ALL {
+        for scope in Permission::KNOWN {
             assert_eq!(scope.as_str().parse::<Permission>().unwrap(), scope);
         }
         assert!("secret:everything".parse::<Permission>().is_err());
+        // Running the server is not part of running an organization.
+        assert!(!Permission::ServerAdmin.granted_by(Permission::OrgAdmin));
+        assert!(Permission::ServerAdmin.granted_by(Permission::ServerAdmin));
+        assert!(!Permission::ALL.contains(&Permission::ServerAdmin));
     }
 }

@@ -5,8 +5,7 @@
 //! holding everything, so nothing here asks for more; every action is
 //! recorded in the audit log as `operator:<name>`.
 
-use hush_core::names::MAX_DISPLAY_NAME;
-use hush_core::{SecretString, Slug, TextRule};
+use hush_core::SecretString;
 use hush_store::{AuditEntry, Organization, Role, TokenRecord, UserRecord};
 
 use super::users::new_account;
@@ -37,28 +36,13 @@ impl Admin<'_> {
         Ok(self.s.store.organizations().await?)
     }
 
-    /// Creates an organization (its slug may not be a fixed segment of
-    /// hush's routes) and an all-scopes token for it, shown once.
+    /// Creates an organization and an all-scopes token for it, shown once.
     pub async fn create_organization(
         &self,
         slug: &str,
         name: &str,
     ) -> Result<(Organization, SecretString), ServiceError> {
-        let slug = Slug::parse("organization", slug)?;
-        crate::api::surface::RouteTable::new()
-            .map_err(|err| ServiceError::new(ErrorCode::Internal, err))?
-            .check_org_slug(slug.as_str())?;
-        let name = if name.trim().is_empty() {
-            slug.as_str()
-        } else {
-            name.trim()
-        };
-        TextRule::Line.check("organization name", name, MAX_DISPLAY_NAME)?;
-        let org = self.s.store.create_organization(&slug, name).await?;
-        let (secret, _) = self
-            .s
-            .all_scopes_token(&org, "admin", &self.operator, None)
-            .await?;
+        let (org, secret) = self.s.new_organization(slug, name, &self.operator).await?;
         self.record(&org, "org.create", &org.slug).await?;
         Ok((org, secret))
     }
@@ -68,17 +52,18 @@ impl Admin<'_> {
     pub async fn delete_organization(&self, slug: &str) -> Result<Organization, ServiceError> {
         let org = self.s.store.organization(slug).await?;
         self.record(&org, "org.delete", &org.slug).await?;
-        self.s.store.delete_organization(&org.id).await?;
-        self.s.forget_cached();
+        self.s.drop_organization(&org).await?;
         Ok(org)
     }
 
-    /// An all-scopes token of the organization, shown once.
+    /// An all-scopes token of the organization, shown once; with
+    /// `server_admin`, it also runs the server's organizations.
     pub async fn create_token(
         &self,
         org: &str,
         name: &str,
         expires_at: Option<i64>,
+        server_admin: bool,
     ) -> Result<(SecretString, TokenRecord), ServiceError> {
         let org = self.s.store.organization(org).await?;
         if expires_at.is_some_and(|at| at <= crate::now_ms()) {
@@ -89,7 +74,7 @@ impl Admin<'_> {
         }
         let (secret, record) = self
             .s
-            .all_scopes_token(&org, name, &self.operator, expires_at)
+            .all_scopes_token(&org, name, &self.operator, expires_at, server_admin)
             .await?;
         self.record(&org, "token.create", &format!("token:{}", record.id))
             .await?;

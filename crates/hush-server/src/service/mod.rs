@@ -17,6 +17,7 @@ mod audit;
 mod cache;
 mod e2ee;
 pub mod model;
+mod orgs;
 mod projects;
 mod pull;
 mod secrets;
@@ -37,6 +38,7 @@ pub use access::{ScopeAddress, Target};
 pub use admin::Admin;
 pub use audit::AuditFilter;
 pub use e2ee::{proof_hash, validate_meta};
+pub use orgs::Orgs;
 pub use pull::{PullRequest, Pulled};
 pub use secrets::{
     CopyRequest, ReadRequest, SecretChange, SecretFilter, SecretValue, SecretsRead, WriteGuard,

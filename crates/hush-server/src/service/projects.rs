@@ -2,7 +2,7 @@
 
 use hush_core::names::MAX_DISPLAY_NAME;
 use hush_core::{Slug, TextRule};
-use hush_store::{Child, ChildKind, EncryptionMode, Organization, Project};
+use hush_store::{Child, ChildKind, EncryptionMode, Project};
 
 use super::Services;
 use crate::auth::{Permission, Principal};
@@ -21,15 +21,6 @@ impl Services {
 }
 
 impl Projects<'_> {
-    /// Organizations the caller can see (its own).
-    pub async fn organizations(&self, who: &Principal) -> Result<Vec<Organization>, ServiceError> {
-        let all = self.s.store.organizations().await?;
-        Ok(all
-            .into_iter()
-            .filter(|o| o.id == who.token.org_id)
-            .collect())
-    }
-
     /// The id of the organization with this slug, if there is one; for
     /// attributing refused requests in the audit log.
     pub async fn org_id(&self, slug: &str) -> Option<String> {

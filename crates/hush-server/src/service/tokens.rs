@@ -58,7 +58,7 @@ impl Tokens<'_> {
         };
         let (secret, _) = self
             .s
-            .all_scopes_token(&org, "bootstrap", "system", None)
+            .all_scopes_token(&org, "bootstrap", "system", None, true)
             .await?;
         Ok(Some(secret))
     }
@@ -67,13 +67,15 @@ impl Tokens<'_> {
 impl Services {
     /// An all-scopes API token of an organization, for whoever stands for
     /// the organization itself: the first start, and operators with the
-    /// database and master key in hand (`hush admin token`).
+    /// database and master key in hand (`hush admin token`). With
+    /// `server_admin` it also runs the server's organizations.
     pub(super) async fn all_scopes_token(
         &self,
         org: &hush_store::Organization,
         name: &str,
         created_by: &str,
         expires_at: Option<i64>,
+        server_admin: bool,
     ) -> Result<(SecretString, TokenRecord), ServiceError> {
         TextRule::Line.check("token name", name, MAX_LABEL)?;
         let secret = token::generate(API_PREFIX);
@@ -89,6 +91,7 @@ impl Services {
                 prefix: token::display_prefix(secret.expose()),
                 scopes: Permission::ALL
                     .iter()
+                    .chain(server_admin.then_some(&Permission::ServerAdmin))
                     .map(|s| s.as_str().to_owned())
                     .collect(),
                 expires_at,

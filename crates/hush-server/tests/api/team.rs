@@ -10,6 +10,7 @@ on_both_backends!(
     passwords_are_set_and_changed_and_sessions_end,
     viewers_decrypt_only_where_the_organization_allows,
     project_roles_take_an_email,
+    the_server_admin_runs_organizations,
 );
 
 const USERS: &str = "/v1/orgs/default/users";
@@ -221,4 +222,60 @@ async fn project_roles_take_an_email(env: &TestEnv) {
     assert_eq!(status, StatusCode::NO_CONTENT);
     let (_, me) = mia.get("/v1/whoami").await;
     assert!(me.get("project_roles").is_none(), "{me}");
+}
+
+async fn the_server_admin_runs_organizations(env: &TestEnv) {
+    let api = Api::admin(env);
+    let (status, created) = api
+        .post("/v1/orgs", json!({ "slug": "acme", "name": "Acme Inc." }))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    assert_eq!(created["organization"]["slug"], "acme");
+    let acme = api.with(created["token"].as_str().unwrap());
+    let (_, me) = acme.get("/v1/whoami").await;
+    assert_eq!(me["org"], "acme", "{me}");
+    // Running an organization is not running the server.
+    let (status, body) = acme.post("/v1/orgs", json!({ "slug": "evil" })).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    let (status, body) = acme
+        .post(
+            "/v1/orgs/acme/tokens",
+            json!({ "name": "up", "kind": "api", "scopes": ["server:admin"] }),
+        )
+        .await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::FORBIDDEN, "token_escalation"),
+        "{body}"
+    );
+    api.user("olga@example.com", "owner").await;
+    let owner = api.login("olga@example.com").await;
+    assert_eq!(
+        owner.post("/v1/orgs", json!({ "slug": "mine" })).await.0,
+        StatusCode::FORBIDDEN
+    );
+    // Each sees its own; the server admin sees all.
+    let (_, theirs) = acme.get("/v1/orgs").await;
+    assert_eq!(theirs.as_array().map(Vec::len), Some(1), "{theirs}");
+    let (_, all) = api.get("/v1/orgs").await;
+    assert_eq!(all.as_array().map(Vec::len), Some(2), "{all}");
+    // Reserved slugs and the admin's own organization are refused.
+    let (status, body) = api.post("/v1/orgs", json!({ "slug": "secrets" })).await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::UNPROCESSABLE_ENTITY, "invalid_slug"),
+        "{body}"
+    );
+    let (status, _) = api.delete("/v1/orgs/default").await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        acme.delete("/v1/orgs/default").await.0,
+        StatusCode::FORBIDDEN
+    );
+    // Deleting takes everything in it, its tokens too.
+    let (status, body) = api.delete("/v1/orgs/acme").await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+    assert_eq!(acme.get("/v1/whoami").await.0, StatusCode::UNAUTHORIZED);
+    let (_, verified) = api.get("/v1/orgs/default/audit/verify").await;
+    assert_eq!(verified["ok"], true, "{verified}");
 }

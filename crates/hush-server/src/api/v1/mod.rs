@@ -39,6 +39,8 @@ pub static DECLARATION: Declaration = Declaration {
     prefixes: &["/v1/"],
     routes: native! {
         GET "/v1/orgs" => "org.list", Token;
+        POST "/v1/orgs" => "org.create", Token;
+        DELETE "/v1/orgs/{org}" => "org.delete", Token;
         GET "/v1/orgs/{org}" => "org.read", Token;
         PATCH "/v1/orgs/{org}" => "org.policy", Token;
         GET "/v1/orgs/{org}/projects" => "project.list", Token;
@@ -98,8 +100,12 @@ pub static DECLARATION: Declaration = Declaration {
 /// `/v1`). Handlers listed in one `routes!` share a path.
 pub fn routes() -> OpenApiRouter<Arc<AppState>> {
     OpenApiRouter::new()
-        .routes(routes!(projects::list_orgs))
-        .routes(routes!(projects::get_org, projects::set_org_policy))
+        .routes(routes!(projects::list_orgs, projects::create_org))
+        .routes(routes!(
+            projects::get_org,
+            projects::set_org_policy,
+            projects::delete_org
+        ))
         .routes(routes!(projects::list, projects::create))
         .routes(routes!(projects::get, projects::remove))
         .routes(routes!(projects::get_e2ee, projects::put_e2ee))

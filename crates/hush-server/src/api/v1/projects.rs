@@ -21,7 +21,7 @@ type S = State<Arc<AppState>>;
 #[utoipa::path(
     get,
     path = "/orgs",
-    summary = "Organizations the token belongs to",
+    summary = "Organizations the token sees: its own, or all for server:admin",
     responses((status = 200, body = Vec<Organization>), super::doc::Errors),
     security(("bearer" = []))
 )]
@@ -29,8 +29,52 @@ pub async fn list_orgs(
     State(app): S,
     who: Principal,
 ) -> Result<Json<Vec<hush_proto::Organization>>> {
-    let orgs = app.services.projects().organizations(&who).await?;
+    let orgs = app.services.orgs().list(&who).await?;
     Ok(Json(orgs.into_iter().map(convert::org).collect()))
+}
+
+#[utoipa::path(
+    post,
+    path = "/orgs",
+    summary = "Create an organization (server:admin); its admin token is in the answer, once",
+    request_body = hush_proto::CreateOrg,
+    responses((status = 201, body = hush_proto::CreatedOrg), super::doc::Errors),
+    security(("bearer" = []))
+)]
+pub async fn create_org(
+    State(app): S,
+    who: Principal,
+    JsonBody(body): JsonBody<hush_proto::CreateOrg>,
+) -> Result<(StatusCode, Json<hush_proto::CreatedOrg>)> {
+    let (org, token) = app
+        .services
+        .orgs()
+        .create(&who, &body.slug, body.name.as_deref().unwrap_or(""))
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(hush_proto::CreatedOrg {
+            organization: convert::org(org),
+            token: token.expose().to_owned(),
+        }),
+    ))
+}
+
+#[utoipa::path(
+    delete,
+    path = "/orgs/{org}",
+    summary = "Delete another organization with everything in it (server:admin)",
+    params(("org" = String, Path, description = "Organization slug")),
+    responses((status = 204, description = "Deleted"), super::doc::Errors),
+    security(("bearer" = []))
+)]
+pub async fn delete_org(
+    State(app): S,
+    who: Principal,
+    PathArgs(org): PathArgs<String>,
+) -> Result<StatusCode> {
+    app.services.orgs().delete(&who, &org).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 #[utoipa::path(
