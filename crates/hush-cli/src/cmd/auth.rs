@@ -222,7 +222,12 @@ pub async fn whoami(ctx: &Context) -> Result<()> {
         println!("in project {}: {}", role.project, role.role);
     }
     if !who.scopes.is_empty() {
-        println!("scopes: {}", who.scopes.join(", "));
+        let note = if who.project_roles.is_empty() {
+            ""
+        } else {
+            " (elsewhere; the project roles above replace them in their projects)"
+        };
+        println!("scopes: {}{note}", who.scopes.join(", "));
     }
     if let Some(expires) = &who.expires_at {
         println!("expires: {}", output::short_time(expires));
