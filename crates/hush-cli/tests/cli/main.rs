@@ -3,6 +3,7 @@
 //! published vault-env Python client against hush in vaultenv.rs.
 
 mod client;
+mod clients;
 mod crash;
 mod e2ee;
 mod export;
