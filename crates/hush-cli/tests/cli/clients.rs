@@ -70,3 +70,30 @@ fn node_client_suite() {
         .current_dir(repo().join("clients/node"));
     suite(cmd, "Node");
 }
+
+/// The client packages carry the server's version.
+#[test]
+fn client_versions_follow_the_server() {
+    let server = env!("CARGO_PKG_VERSION");
+    let read = |path: &str| std::fs::read_to_string(repo().join(path)).unwrap();
+    for (file, needle) in [
+        (
+            "clients/node/package.json",
+            format!("\"version\": \"{server}\""),
+        ),
+        (
+            "clients/node/index.cjs",
+            format!("const VERSION = '{server}';"),
+        ),
+        (
+            "clients/python/pyproject.toml",
+            format!("version = \"{server}\""),
+        ),
+        (
+            "clients/python/hush_secrets/__init__.py",
+            format!("__version__ = \"{server}\""),
+        ),
+    ] {
+        assert!(read(file).contains(&needle), "{file} does not say {needle}");
+    }
+}
