@@ -299,6 +299,26 @@ impl Store {
         row.as_ref().map(device).transpose()
     }
 
+    /// A device by id, if it belongs to a project of `org_id`.
+    pub async fn device_in_org(&self, org_id: &str, id: &str) -> Result<Option<Device>> {
+        let columns = DEVICE_COLUMNS
+            .split(", ")
+            .map(|c| format!("d.{c}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let row = self
+            .db
+            .row(
+                &format!(
+                    "SELECT {columns} FROM vaultenv_devices d \
+                     JOIN projects p ON p.id = d.project_id WHERE p.org_id = $1 AND d.id = $2"
+                ),
+                &params![org_id, id],
+            )
+            .await?;
+        row.as_ref().map(device).transpose()
+    }
+
     /// The project's devices, oldest first.
     pub async fn devices(&self, project_id: &str) -> Result<Vec<Device>> {
         let rows = self

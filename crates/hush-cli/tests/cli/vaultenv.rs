@@ -346,7 +346,9 @@ async fn real_client_end_to_end(db: Db) {
     let listed = hush(&url, &admin, &[&["list"][..], &in_production].concat());
     let listed = String::from_utf8_lossy(&listed.stdout).into_owned();
     assert!(
-        listed.contains("managed by its own client") && listed.contains("FROM_B"),
+        listed.contains("managed by its own client")
+            && listed.contains("FROM_B")
+            && listed.contains("device \"laptop-b\""),
         "{listed}"
     );
     for (args, says) in [

@@ -177,8 +177,8 @@ impl Services {
     }
 
     /// People-readable names of actors as lists show them: `token:<id>`
-    /// becomes `token "<name>"`, `user:<id>` the user's email, in the
-    /// caller's organization. Deleted or unknown ones get no name.
+    /// becomes `token "<name>"`, `user:<id>` the user's email,
+    /// `device:<id>` `device "<name>"`, in the caller's organization. Deleted or unknown ones get no name.
     pub async fn actor_names(
         &self,
         who: &crate::auth::Principal,
@@ -208,6 +208,11 @@ impl Services {
                         .find(|m| m.user_id == id)
                         .map(|m| m.email.clone())
                 }
+                Some(("device", id)) => self
+                    .store
+                    .device_in_org(org_id, id)
+                    .await?
+                    .map(|d| format!("device \"{}\"", d.name)),
                 _ => None,
             };
             if let Some(name) = name {
