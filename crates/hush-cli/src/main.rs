@@ -3,6 +3,7 @@
 mod admin;
 mod audit;
 mod cmd;
+mod config_file;
 mod context;
 mod exit;
 mod offline;
@@ -151,14 +152,53 @@ fn completions(args: &CompletionsArgs) -> ExitCode {
     }
 }
 
+/// Every `HUSH_*` variable a flag of any command reads.
+fn flag_variables(cmd: &clap::Command) -> Vec<String> {
+    let mut names: Vec<String> = cmd
+        .get_arguments()
+        .filter_map(|a| a.get_env())
+        .map(|v| v.to_string_lossy().into_owned())
+        .collect();
+    for sub in cmd.get_subcommands() {
+        names.extend(flag_variables(sub));
+    }
+    names
+}
+
+/// The command line, with `hush serve --config FILE`'s settings added
+/// where neither a flag nor its variable gave one.
+fn parse() -> Result<(clap::ArgMatches, Vec<String>), String> {
+    let cmd = command();
+    let known = flag_variables(&cmd);
+    let matches = cmd.clone().get_matches();
+    let Some(("serve", serve)) = matches.subcommand() else {
+        return Ok((matches, known));
+    };
+    let Some(file) = serve.get_one::<std::path::PathBuf>("config") else {
+        return Ok((matches, known));
+    };
+    let serve_cmd = cmd
+        .find_subcommand("serve")
+        .ok_or("the serve command is missing")?;
+    let extra = config_file::arguments(file, serve_cmd, serve)?;
+    let argv: Vec<std::ffi::OsString> = std::env::args_os().chain(extra).collect();
+    Ok((cmd.get_matches_from(argv), known))
+}
+
 fn main() -> ExitCode {
-    let matches = command().get_matches();
+    let (matches, known_vars) = match parse() {
+        Ok(parsed) => parsed,
+        Err(message) => {
+            eprintln!("error: {message}");
+            return ExitCode::from(2);
+        }
+    };
     let cli = match <Cli as clap::FromArgMatches>::from_arg_matches(&matches) {
         Ok(cli) => cli,
         Err(err) => err.exit(),
     };
     match cli.command {
-        Command::Serve(args) => serve::run(args),
+        Command::Serve(args) => serve::run(args, &known_vars),
         Command::Audit(args) if args.is_offline() => audit::offline(args),
         Command::Admin(args) => admin::run(args),
         Command::Completions(args) => completions(&args),

@@ -144,51 +144,61 @@ pub struct ServeArgs {
     /// Log level: error, warn, info, debug or trace.
     #[arg(long, env = "HUSH_LOG", default_value = "info")]
     log: tracing::Level,
+
+    /// Log lines as `text` for people or `json` for log pipelines (one
+    /// object per line; never a value or a token).
+    #[arg(long, env = "HUSH_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
+
+    /// Read settings from this TOML file: every flag above as a key
+    /// (`listen = "0.0.0.0:8420"`); flags and HUSH_* variables win over it.
+    #[arg(long, env = "HUSH_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
 }
 
-/// Environment variables `hush serve` understands; others starting with
-/// HUSH_ earn a warning (a typo should not silently change nothing).
+/// How `hush serve` writes its log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// Environment variables hush understands that no flag names (every
+/// flag's variable is known from the command line's definition); others
+/// starting with HUSH_ earn a warning (a typo should not silently change
+/// nothing).
 const KNOWN_VARS: &[&str] = &[
-    "HUSH_LISTEN",
-    "HUSH_DATA_DIR",
-    "HUSH_DATABASE_URL",
     "HUSH_MASTER_KEY",
-    "HUSH_MASTER_KEY_FILE",
-    "HUSH_MAX_BODY_BYTES",
-    "HUSH_REQUEST_TIMEOUT",
-    "HUSH_LOG",
-    "HUSH_TLS_CERT",
-    "HUSH_TLS_KEY",
-    "HUSH_RATE_LIMIT_TOKEN",
-    "HUSH_RATE_LIMIT_IP",
-    "HUSH_AUDIT_PULL_INTERVAL",
-    // The client's (hush run, hush_client::config()).
-    "HUSH_URL",
-    "HUSH_TOKEN",
     "HUSH_TOKEN_FILE",
-    "HUSH_ORG",
-    "HUSH_PROJECT",
-    "HUSH_ENV",
-    "HUSH_TARGET",
     "HUSH_KEY",
     "HUSH_KEY_FILE",
     "HUSH_NEW_KEY",
     "HUSH_OVERRIDE",
     "HUSH_CACHE_DIR",
-    "HUSH_CA_CERT",
     "HUSH_CONFIG_DIR",
+    "HUSH_SECRETS_CACHE_DIR",
     "HUSH_TEST_DATABASE_URL",
+    "HUSH_BIN",
 ];
 
-pub fn run(args: ServeArgs) -> ExitCode {
-    tracing_subscriber::fmt()
+pub fn run(args: ServeArgs, known_vars: &[String]) -> ExitCode {
+    let log = tracing_subscriber::fmt()
         .with_max_level(args.log)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .init();
+        .with_writer(std::io::stderr);
+    match args.log_format {
+        LogFormat::Text => log
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+            .init(),
+        LogFormat::Json => log.json().flatten_event(true).init(),
+    }
     for (name, _) in std::env::vars_os() {
         let name = name.to_string_lossy();
-        if name.starts_with("HUSH_") && !KNOWN_VARS.contains(&name.as_ref()) {
+        if name.starts_with("HUSH_")
+            && !KNOWN_VARS.contains(&name.as_ref())
+            && !known_vars.iter().any(|k| *k == name)
+        {
             tracing::warn!(variable = %name, "unknown HUSH_* environment variable ignored");
         }
     }

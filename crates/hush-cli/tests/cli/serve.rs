@@ -702,3 +702,89 @@ fn completions_are_valid_scripts() {
     assert!(script("zsh").starts_with("#compdef hush"));
     assert!(script("fish").contains("complete -c hush"));
 }
+
+/// `hush serve --config FILE`: every flag as a key, flags and variables
+/// win over it, unknown keys and inline secrets are refused; `--log-format
+/// json` writes one JSON object per line.
+#[test]
+fn a_configuration_file_and_json_logs() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("hush-server.toml");
+    let data = dir.path().join("data");
+    std::fs::write(
+        &file,
+        format!(
+            "listen = \"127.0.0.1:0\"\ndata_dir = {:?}\nlog-format = \"json\"\nmax_connections_per_ip = 7\nvaultenv_open_registration = true\n",
+            data.display().to_string()
+        ),
+    )
+    .unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_hush"))
+        .args(["serve", "--config"])
+        .arg(&file)
+        .env_remove("HUSH_MASTER_KEY")
+        .env_remove("HUSH_DATABASE_URL")
+        .env_remove("HUSH_DATA_DIR")
+        .env_remove("HUSH_LISTEN")
+        .env("HUSH_LOG", "info")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let mut lines = BufReader::new(stderr).lines();
+    let listening: Value = loop {
+        let line = lines.next().expect("a log line").unwrap();
+        let parsed: Value =
+            serde_json::from_str(&line).unwrap_or_else(|_| panic!("not a JSON log line: {line}"));
+        if parsed["message"] == "hush is listening" {
+            break parsed;
+        }
+    };
+    assert!(listening["addr"]
+        .as_str()
+        .unwrap()
+        .starts_with("127.0.0.1:"));
+    assert!(data.join("hush.db").exists(), "data_dir came from the file");
+    Command::new("kill")
+        .arg(child.id().to_string())
+        .status()
+        .unwrap();
+    child.wait().unwrap();
+
+    // Mistakes are caught before anything starts.
+    let refused = |toml: &str| {
+        std::fs::write(&file, toml).unwrap();
+        let out = Command::new(env!("CARGO_BIN_EXE_hush"))
+            .args(["serve", "--config"])
+            .arg(&file)
+            .output()
+            .unwrap();
+        assert!(!out.status.success(), "{toml}");
+        String::from_utf8(out.stderr).unwrap()
+    };
+    let err = refused("max_conections = 5\n");
+    assert!(err.contains("did you mean \"max_connections\""), "{err}");
+    let err = refused("master_key = \"abc\"\n");
+    assert!(err.contains("master_key_file"), "{err}");
+    let err = refused("database_url = \"postgres://hush:pw@db/hush\"\n");
+    assert!(err.contains("HUSH_DATABASE_URL"), "{err}");
+    // A flag wins over the file: the file's bad value is never used.
+    std::fs::write(&file, "listen = \"not an address\"\n").unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_hush"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(dir.path().join("other"))
+        .arg("--config")
+        .arg(&file)
+        .arg("--master-key-file")
+        .arg(dir.path().join("missing.key"))
+        .env_remove("HUSH_MASTER_KEY")
+        .env_remove("HUSH_DATABASE_URL")
+        .output()
+        .unwrap();
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        !err.contains("not an address") && err.contains("missing.key"),
+        "{err}"
+    );
+}
