@@ -120,7 +120,7 @@ pub enum StartError {
 /// the background.
 pub async fn start(config: ServerConfig) -> Result<Running, StartError> {
     // TLS files first: a bad certificate must fail before anything is written.
-    let acceptor = config.tls.as_ref().map(tls::acceptor).transpose()?;
+    let acceptor = config.tls.as_ref().map(tls::Reloading::new).transpose()?;
     let store = Arc::new(
         Store::open(StoreOptions {
             limits: config.limits,
@@ -163,6 +163,9 @@ pub async fn start(config: ServerConfig) -> Result<Running, StartError> {
     // way back in if it is lost anyway).
     let bootstrap_token = state.services.tokens().bootstrap().await?;
     let (shutdown, signal) = watch::channel(false);
+    if let (Some(acceptor), Some(files)) = (&acceptor, &config.tls) {
+        acceptor.spawn_watcher(files.clone(), shutdown.subscribe());
+    }
     let summaries = pull_summaries.map(|s| s.spawn_flusher(store.clone(), shutdown.subscribe()));
     let task = tokio::spawn(listener::serve(
         listener,

@@ -29,7 +29,6 @@ use hyper_util::service::TowerToHyperService;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
-use tokio_rustls::TlsAcceptor;
 
 /// Connection limits (`hush serve --header-timeout …`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -288,7 +287,7 @@ impl Drop for Done {
 /// Serves `app` until `stop` turns true.
 pub async fn serve(
     listener: TcpListener,
-    tls: Option<TlsAcceptor>,
+    tls: Option<crate::tls::Reloading>,
     app: Router,
     limits: ConnectionLimits,
     mut stop: watch::Receiver<bool>,
@@ -316,7 +315,7 @@ pub async fn serve(
         };
         let _ = tcp.set_nodelay(true);
         let app = app.clone();
-        let tls = tls.clone();
+        let tls = tls.as_ref().map(crate::tls::Reloading::current);
         let watcher = graceful.watcher();
         tokio::spawn(async move {
             let _admission = admission;

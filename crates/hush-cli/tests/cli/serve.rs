@@ -788,3 +788,55 @@ fn a_configuration_file_and_json_logs() {
         "{err}"
     );
 }
+
+/// SIGHUP reloads the TLS certificate (and does not stop the server).
+#[test]
+fn sighup_reloads_the_certificate() {
+    let dir = tempfile::tempdir().unwrap();
+    let cert = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
+    let (cert_path, key_path) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+    std::fs::write(&cert_path, cert.cert.pem()).unwrap();
+    std::fs::write(&key_path, cert.key_pair.serialize_pem()).unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_hush"))
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--log",
+            "info",
+            "--data-dir",
+        ])
+        .arg(dir.path().join("data"))
+        .arg("--tls-cert")
+        .arg(&cert_path)
+        .arg("--tls-key")
+        .arg(&key_path)
+        .env_remove("HUSH_MASTER_KEY")
+        .env_remove("HUSH_DATABASE_URL")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let mut wait_for = |needle: &str| loop {
+        let line = lines.next().expect("the server logs").unwrap();
+        if line.contains(needle) {
+            break;
+        }
+    };
+    wait_for("hush is listening");
+    Command::new("kill")
+        .args(["-HUP", &child.id().to_string()])
+        .status()
+        .unwrap();
+    wait_for("reloaded the TLS certificate");
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "SIGHUP stopped the server"
+    );
+    Command::new("kill")
+        .arg(child.id().to_string())
+        .status()
+        .unwrap();
+    assert!(child.wait().unwrap().success());
+}

@@ -1649,3 +1649,70 @@ fn triples(items: &[(&str, &str, &str)]) -> Vec<(String, String, String)> {
         .map(|(a, b, c)| (a.to_string(), b.to_string(), c.to_string()))
         .collect()
 }
+
+/// A renewed certificate is served without a restart: new connections get
+/// it once the files change; a broken file keeps the old one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_renewed_certificate_is_served_without_a_restart() {
+    use std::sync::Arc;
+    use tokio_rustls::rustls;
+
+    let dir = tempfile::tempdir().unwrap();
+    let first = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
+    let second = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
+    let (cert_path, key_path) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+    std::fs::write(&cert_path, first.cert.pem()).unwrap();
+    std::fs::write(&key_path, first.key_pair.serialize_pem()).unwrap();
+    let files = hush_server::tls::TlsFiles {
+        cert: cert_path.clone(),
+        key: key_path.clone(),
+    };
+    let db = TestDatabase::create(hush_testkit::Db::Sqlite)
+        .await
+        .unwrap();
+    let server =
+        TestServer::start_with(&db.url, [5u8; 32], |config| config.tls = Some(files)).await;
+    let addr = server.url.trim_start_matches("http://").to_owned();
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(first.cert.der().clone()).unwrap();
+    roots.add(second.cert.der().clone()).unwrap();
+    let client = Arc::new(
+        rustls::ClientConfig::builder_with_provider(Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth(),
+    );
+    let served = || {
+        let (client, addr) = (client.clone(), addr.clone());
+        async move {
+            let tcp = tokio::net::TcpStream::connect(&addr).await.unwrap();
+            let name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
+            let tls = tokio_rustls::TlsConnector::from(client)
+                .connect(name, tcp)
+                .await
+                .unwrap();
+            tls.get_ref().1.peer_certificates().unwrap()[0].to_vec()
+        }
+    };
+    assert_eq!(served().await, first.cert.der().to_vec());
+    // A half-written renewal (garbage) keeps the old certificate.
+    std::fs::write(&cert_path, "not a certificate").unwrap();
+    tokio::time::sleep(hush_server::tls::RELOAD_CHECK * 2).await;
+    assert_eq!(served().await, first.cert.der().to_vec());
+    // The real renewal is picked up.
+    std::fs::write(&key_path, second.key_pair.serialize_pem()).unwrap();
+    std::fs::write(&cert_path, second.cert.pem()).unwrap();
+    let mut renewed = false;
+    for _ in 0..50 {
+        if served().await == second.cert.der().to_vec() {
+            renewed = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    assert!(renewed, "the renewed certificate was not served");
+    server.stop().await;
+}
