@@ -79,6 +79,30 @@ enum AdminCommand {
         #[command(flatten)]
         database: Database,
     },
+    /// Re-seal every project data key, vault-env signing key and the audit
+    /// chain's key under a new master key, in one transaction; values are
+    /// not touched.
+    ///
+    /// Run it with the current key (as `hush serve` finds it). Servers
+    /// sharing the database keep serving if they were started with the new
+    /// key accepted (`hush serve --accept-master-key-file NEW`); restart
+    /// them afterwards with the new key only. With the data directory's own
+    /// master.key, the file is replaced by the new key and the old one kept
+    /// as master.key.retired (destroy it once no backup needs it).
+    ///
+    /// Examples:
+    ///
+    ///   head -c 32 /dev/urandom | base64 > new.key && chmod 600 new.key
+    ///
+    ///   hush admin rotate-master-key --new-key-file new.key --data-dir /var/lib/hush
+    #[command(verbatim_doc_comment)]
+    RotateMasterKey {
+        /// The new master key (32 bytes, base64 or hex).
+        #[arg(long, value_name = "FILE")]
+        new_key_file: std::path::PathBuf,
+        #[command(flatten)]
+        database: Database,
+    },
     /// People: create an account (owners too), reset a password.
     ///
     /// Examples:
@@ -191,6 +215,7 @@ impl AdminCommand {
             | AdminCommand::Orgs(OrgsCommand::Create { database, .. })
             | AdminCommand::Orgs(OrgsCommand::Delete { database, .. })
             | AdminCommand::Token { database, .. }
+            | AdminCommand::RotateMasterKey { database, .. }
             | AdminCommand::Users(UsersCommand::Create { database, .. })
             | AdminCommand::Users(UsersCommand::ResetPassword { database, .. }) => database,
         }
@@ -230,6 +255,16 @@ pub fn run(args: AdminArgs) -> ExitCode {
             },
             _ => None,
         };
+        if let AdminCommand::RotateMasterKey {
+            new_key_file,
+            database,
+        } = &args.command
+        {
+            return match rotate(database, new_key_file).await {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(message) => fail(&message),
+            };
+        }
         let store = match args.command.database().open().await {
             Ok(store) => Arc::new(store),
             Err(err) => return fail(&err),
@@ -282,6 +317,7 @@ async fn act(
                 org.slug
             );
         }
+        AdminCommand::RotateMasterKey { .. } => {}
         AdminCommand::Orgs(OrgsCommand::Delete { slug, .. }) => {
             let org = admin
                 .delete_organization(&slug)
@@ -367,4 +403,41 @@ fn read_new_password(from_stdin: bool) -> Result<SecretString, String> {
         return Err("the two passwords differ; nothing was changed".to_owned());
     }
     Ok(first)
+}
+
+/// `hush admin rotate-master-key`: re-seals everything under the new key;
+/// with the data directory's own key file, swaps the files.
+async fn rotate(database: &Database, new_key_file: &std::path::Path) -> Result<(), String> {
+    let new_key =
+        hush_server::config::load_master_key(hush_server::config::KeySource::File(new_key_file))
+            .map_err(|e| e.to_string())?
+            .0;
+    let new_id = new_key.id();
+    let store = database.open().await?;
+    let result = store.rotate_master_key(new_key).await;
+    store.close().await;
+    let rewrapped = result.map_err(|e| format!("nothing was changed: {e}"))?;
+    eprintln!("Re-sealed {rewrapped} project data keys, the vault-env signing keys and the audit chain's key under the new master key ({new_id}).");
+    match database.own_key_file() {
+        Some(own) => {
+            let retired = own.with_file_name("master.key.retired");
+            std::fs::rename(&own, &retired)
+                .and_then(|()| std::fs::copy(new_key_file, &own).map(drop))
+                .and_then(|()| {
+                    use std::os::unix::fs::PermissionsExt;
+                    std::fs::set_permissions(&own, std::fs::Permissions::from_mode(0o600))
+                })
+                .map_err(|e| format!("the database now needs the new key, but replacing {} failed: {e}; put the new key there yourself", own.display()))?;
+            eprintln!(
+                "{} now holds the new key; the old one is {} (destroy it once no backup needs it). Restart the server.",
+                own.display(),
+                retired.display()
+            );
+        }
+        None => eprintln!(
+            "Start every server with the new key now (--master-key-file {}), and destroy the old key once no backup needs it.",
+            new_key_file.display()
+        ),
+    }
+    Ok(())
 }

@@ -40,6 +40,17 @@ impl Database {
         }
     }
 
+    /// The data directory's own `master.key`, when that is the key in use
+    /// (no --master-key-file, no HUSH_MASTER_KEY, no database URL).
+    pub fn own_key_file(&self) -> Option<PathBuf> {
+        let own = self.data_dir.join("master.key");
+        (self.database_url.is_none()
+            && self.master_key_file.is_none()
+            && std::env::var_os("HUSH_MASTER_KEY").is_none()
+            && own.exists())
+        .then_some(own)
+    }
+
     /// Opens the store with the server's master key (it unseals the audit
     /// chain's key; without it the database is only ciphertext).
     pub async fn open(&self) -> Result<Store, String> {

@@ -49,6 +49,13 @@ pub struct ServeArgs {
     #[arg(long, env = "HUSH_MASTER_KEY_FILE")]
     master_key_file: Option<PathBuf>,
 
+    /// During a master-key rotation, a second master key (file) accepted
+    /// for reading, so this server keeps serving while the database moves
+    /// from one key to the other (see "Rotating the master key" in the
+    /// README).
+    #[arg(long, env = "HUSH_ACCEPT_MASTER_KEY_FILE", value_name = "FILE")]
+    accept_master_key_file: Option<PathBuf>,
+
     /// Largest request body accepted, in bytes.
     #[arg(long, env = "HUSH_MAX_BODY_BYTES", default_value_t = DEFAULT_MAX_BODY_BYTES)]
     max_body_bytes: usize,
@@ -254,6 +261,15 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
         listen: args.listen,
         database_url,
         master_key,
+        accepted_master_key: args
+            .accept_master_key_file
+            .as_deref()
+            .map(|file| {
+                config::load_master_key(KeySource::File(file))
+                    .map(|(key, _)| key)
+                    .map_err(|e| e.to_string())
+            })
+            .transpose()?,
         max_body_bytes: args.max_body_bytes,
         request_timeout: Duration::from_secs(args.request_timeout.max(1)),
         rate_limits: RateLimits {

@@ -20,6 +20,10 @@ pub struct ServerConfig {
     pub database_url: String,
     /// The master key.
     pub master_key: MasterKey,
+    /// During a master-key rotation, a second key accepted for reading
+    /// (`--accept-master-key-file`), so this replica keeps serving while
+    /// the database moves from one key to the other.
+    pub accepted_master_key: Option<MasterKey>,
     /// Largest request body.
     pub max_body_bytes: usize,
     /// Longest a request may take.
@@ -53,6 +57,7 @@ impl ServerConfig {
             listen,
             database_url: database_url.into(),
             master_key,
+            accepted_master_key: None,
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             request_timeout: Duration::from_secs(30),
             rate_limits: crate::ratelimit::RateLimits::defaults(),

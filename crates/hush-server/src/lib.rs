@@ -124,6 +124,7 @@ pub async fn start(config: ServerConfig) -> Result<Running, StartError> {
     let store = Arc::new(
         Store::open(StoreOptions {
             limits: config.limits,
+            accepted_master_key: config.accepted_master_key,
             ..StoreOptions::new(config.database_url.clone(), config.master_key)
         })
         .await?,

@@ -225,13 +225,13 @@ async fn sealed_key(tx: &Tx) -> Result<Option<Vec<u8>>> {
 
 /// Unseals the chain key (at start, after the migrations made sure there
 /// is one). A master key that cannot open it is not this database's.
-pub(crate) async fn load_key(tx: &Tx, master: &MasterKey) -> Result<AuditKey> {
-    crate::keyring::check_master_key_in(tx, &master.id()).await?;
+pub(crate) async fn load_key(tx: &Tx, keys: &crate::keyring::MasterKeys) -> Result<AuditKey> {
+    crate::keyring::check_master_key_in(tx, &keys.ids()).await?;
     let sealed = sealed_key(tx)
         .await?
         .ok_or_else(|| not_found("setting", "audit_key"))?;
-    let opened = master
-        .open_secret(KEY_PURPOSE, KEY_OWNER, &sealed)
+    let opened = keys
+        .open(|master| master.open_secret(KEY_PURPOSE, KEY_OWNER, &sealed))
         .map_err(|source| crate::StoreError::Decrypt {
             what: "the audit chain key (is this the database's master key?)".to_owned(),
             source,
@@ -247,8 +247,16 @@ pub(crate) async fn load_key(tx: &Tx, master: &MasterKey) -> Result<AuditKey> {
 }
 
 /// Re-seals the chain key under a new master key (master-key rotation).
-pub(crate) async fn reseal_key(tx: &Tx, old: &MasterKey, new: &MasterKey) -> Result<()> {
-    let key = load_key(tx, old).await?;
+pub(crate) async fn reseal_key(
+    tx: &Tx,
+    old: &std::sync::Arc<MasterKey>,
+    new: &MasterKey,
+) -> Result<()> {
+    let keys = crate::keyring::MasterKeys {
+        current: old.clone(),
+        accepted: None,
+    };
+    let key = load_key(tx, &keys).await?;
     tx.exec(
         "UPDATE hush_settings SET value = $1 WHERE name = 'audit_key'",
         &params![seal_key(new, &key)?],
@@ -262,7 +270,7 @@ pub(crate) async fn reseal_key(tx: &Tx, old: &MasterKey, new: &MasterKey) -> Res
 /// already broken, where is recorded (`audit_unkeyed_broken_at`) and shown
 /// by every later verification, since keying cannot vouch for it.
 pub(crate) async fn key_the_chain(tx: &Tx, master: &MasterKey) -> Result<()> {
-    crate::keyring::check_master_key_in(tx, &master.id()).await?;
+    crate::keyring::check_master_key_in(tx, &[master.id()]).await?;
     let key = AuditKey::generate();
     tx.exec(
         "INSERT INTO hush_settings (name, value) VALUES ('audit_key', $1)",

@@ -9,16 +9,76 @@ use std::sync::{Arc, Mutex, RwLock};
 
 use hush_core::crypto::{DataKey, MasterKey};
 
+/// The master key, and during a rotation a second one accepted for
+/// reading: what was sealed under either opens, what is sealed now uses
+/// the current one. Replicas started with both keep serving while
+/// `rotate_master_key` moves every sealed key from one to the other.
+#[derive(Clone)]
+pub(crate) struct MasterKeys {
+    pub(crate) current: Arc<MasterKey>,
+    pub(crate) accepted: Option<Arc<MasterKey>>,
+}
+
+impl MasterKeys {
+    /// The fingerprints the database may have recorded.
+    pub(crate) fn ids(&self) -> Vec<String> {
+        std::iter::once(self.current.id())
+            .chain(self.accepted.iter().map(|k| k.id()))
+            .collect()
+    }
+
+    /// The key for something sealed under `id` (the current one when
+    /// neither matches, so the error names it).
+    pub(crate) fn for_id(&self, id: &str) -> Arc<MasterKey> {
+        match &self.accepted {
+            Some(accepted) if accepted.id() == id => accepted.clone(),
+            _ => self.current.clone(),
+        }
+    }
+
+    /// `seal` under each key, for a write that picks the one the database
+    /// records once inside its transaction ([`pick_sealed`]): a replica
+    /// started for a rotation seals under the new key as soon as the
+    /// rotation has committed, never under a key the database left.
+    pub(crate) fn seal_each<T, E>(
+        &self,
+        seal: impl Fn(&MasterKey) -> Result<T, E>,
+    ) -> Result<Vec<(String, T)>, E> {
+        std::iter::once(&self.current)
+            .chain(self.accepted.iter())
+            .map(|key| Ok((key.id(), seal(key)?)))
+            .collect()
+    }
+
+    /// `open` with the current key, else the accepted one.
+    pub(crate) fn open<T, E>(&self, open: impl Fn(&MasterKey) -> Result<T, E>) -> Result<T, E> {
+        match (open(&self.current), &self.accepted) {
+            (Err(_), Some(accepted)) => open(accepted),
+            (result, _) => result,
+        }
+    }
+}
+
 pub(crate) struct Keyring {
     master: RwLock<Arc<MasterKey>>,
+    accepted: Option<Arc<MasterKey>>,
     deks: Mutex<HashMap<String, Arc<DataKey>>>,
 }
 
 impl Keyring {
-    pub(crate) fn from_shared(master: Arc<MasterKey>) -> Self {
+    pub(crate) fn new(keys: MasterKeys) -> Self {
         Self {
-            master: RwLock::new(master),
+            master: RwLock::new(keys.current),
+            accepted: keys.accepted,
             deks: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The current key and the accepted one.
+    pub(crate) fn keys(&self) -> MasterKeys {
+        MasterKeys {
+            current: self.master(),
+            accepted: self.accepted.clone(),
         }
     }
 
@@ -94,7 +154,10 @@ impl Store {
             .ok_or_else(|| not_found("project", &scope.project_slug))?;
         let wrapped: Option<Vec<u8>> = row.get(0)?;
         let stored_id: Option<String> = row.get(1)?;
-        let master = self.keys.master();
+        let master = match &stored_id {
+            Some(id) => self.keys.keys().for_id(id),
+            None => self.keys.master(),
+        };
         let dek = unwrap_dek(
             &master,
             &scope.project_id,
@@ -111,7 +174,7 @@ impl Store {
     /// refuses to start instead of answering every request with an error
     /// (or creating projects the other replicas cannot read).
     pub async fn check_master_key(&self) -> Result<()> {
-        let given = self.keys.master().id();
+        let given = self.keys.keys().ids();
         self.db
             .write(None, move |tx| async move {
                 check_master_key_in(&tx, &given).await
@@ -141,7 +204,11 @@ impl Store {
                 for row in &projects {
                     let id: String = row.get(0)?;
                     let slug: String = row.get(1)?;
-                    let dek = unwrap_dek(&old, &id, &slug, row.get(2)?, row.get(3)?)?;
+                    let stored: Option<String> = row.get(3)?;
+                    if stored.as_deref() == Some(new_id.as_str()) {
+                        continue; // already under the new key
+                    }
+                    let dek = unwrap_dek(&old, &id, &slug, row.get(2)?, stored)?;
                     let rewrapped = new.wrap(&dek, &id).map_err(|source| StoreError::Encrypt {
                         what: format!("the data key of project {slug}"),
                         source,
@@ -165,7 +232,7 @@ impl Store {
 
 /// Refuses a master key whose fingerprint is not the one recorded in the
 /// database; records it in a database made before the check existed.
-pub(crate) async fn check_master_key_in(tx: &crate::db::Tx, given: &str) -> Result<()> {
+pub(crate) async fn check_master_key_in(tx: &crate::db::Tx, given: &[String]) -> Result<()> {
     let recorded: Option<String> = match tx
         .row(
             "SELECT value FROM hush_settings WHERE name = 'master_key_id'",
@@ -185,13 +252,17 @@ pub(crate) async fn check_master_key_in(tx: &crate::db::Tx, given: &str) -> Resu
             .map(|row| row.get(0))
             .transpose()?,
     };
-    match recorded {
-        Some(database) if database != given => Err(StoreError::MasterKeyMismatch {
+    match (recorded, given.first()) {
+        (Some(database), _) if given.contains(&database) => Ok(()),
+        (Some(database), Some(current)) => Err(StoreError::MasterKeyMismatch {
             database,
-            given: given.to_owned(),
+            given: current.clone(),
         }),
-        Some(_) => Ok(()),
-        None => record_master_key(tx, given).await,
+        (None, Some(current)) => record_master_key(tx, current).await,
+        (_, None) => Err(StoreError::MasterKeyMismatch {
+            database: "(recorded)".to_owned(),
+            given: "(none)".to_owned(),
+        }),
     }
 }
 
@@ -229,4 +300,35 @@ fn unwrap_dek(
             what: format!("the data key of project {slug}"),
             source,
         })
+}
+
+/// Of things sealed under each key ([`MasterKeys::seal_each`]), the one
+/// under the key the database records now, read inside the caller's write
+/// (on PostgreSQL `FOR SHARE`, so a rotation in flight is waited for); the
+/// current key's when none is recorded yet.
+pub(crate) async fn pick_sealed<T>(
+    tx: &crate::db::Tx,
+    mut sealed: Vec<(String, T)>,
+) -> Result<(String, T)> {
+    let lock = match tx.backend() {
+        crate::Backend::Postgres => " FOR SHARE",
+        crate::Backend::Sqlite => "",
+    };
+    let recorded: Option<String> = tx
+        .row(
+            &format!("SELECT value FROM hush_settings WHERE name = 'master_key_id'{lock}"),
+            &[],
+        )
+        .await?
+        .map(|row| row.get(0))
+        .transpose()?;
+    let at = recorded
+        .and_then(|id| sealed.iter().position(|(key, _)| *key == id))
+        .unwrap_or(0);
+    if sealed.is_empty() {
+        return Err(StoreError::Database(crate::error::DbError::JobFailed(
+            "nothing was sealed".to_owned(),
+        )));
+    }
+    Ok(sealed.swap_remove(at))
 }

@@ -98,6 +98,9 @@ pub struct StoreOptions {
     pub database_url: String,
     /// The key that wraps every project's data key.
     pub master_key: MasterKey,
+    /// During a master-key rotation, a second key accepted for reading
+    /// (see `rotate_master_key`); `None` otherwise.
+    pub accepted_master_key: Option<MasterKey>,
     /// Write limits.
     pub limits: Limits,
     /// Reader connections (SQLite) or total connections (PostgreSQL).
@@ -110,6 +113,7 @@ impl StoreOptions {
         Self {
             database_url: database_url.into(),
             master_key,
+            accepted_master_key: None,
             limits: Limits::default(),
             max_connections: 8,
         }
@@ -129,18 +133,21 @@ impl Store {
     /// Connects, applies pending migrations, and returns a ready store.
     pub async fn open(options: StoreOptions) -> Result<Self> {
         let backend = Backend::from_url(&options.database_url)?;
-        let master = std::sync::Arc::new(options.master_key);
+        let keys = keyring::MasterKeys {
+            current: std::sync::Arc::new(options.master_key),
+            accepted: options.accepted_master_key.map(std::sync::Arc::new),
+        };
         let db = db::Db::open(
             &options.database_url,
             backend,
             options.max_connections,
-            master.clone(),
+            keys.clone(),
         )
         .await?;
         Ok(Self {
             backend,
             db,
-            keys: keyring::Keyring::from_shared(master),
+            keys: keyring::Keyring::new(keys),
             limits: options.limits,
         })
     }

@@ -120,19 +120,21 @@ impl Store {
             created_at: now_ms(),
             created_by: author.to_owned(),
         };
-        let (wrapped, key_id) = match mode {
+        // Wrapped under each key this store holds; the write keeps the one
+        // the database records (a rotation may commit meanwhile).
+        let wrapped = match mode {
             EncryptionMode::Server => {
-                let master = self.keys.master();
                 let dek = DataKey::generate();
-                let wrapped = master.wrap(&dek, &project.id).map_err(|source| {
-                    crate::StoreError::Encrypt {
-                        what: format!("the data key of project {}", project.slug),
-                        source,
-                    }
-                })?;
-                (Some(wrapped), Some(master.id()))
+                self.keys.keys().seal_each(|master| {
+                    master
+                        .wrap(&dek, &project.id)
+                        .map_err(|source| crate::StoreError::Encrypt {
+                            what: format!("the data key of project {}", project.slug),
+                            source,
+                        })
+                })?
             }
-            EncryptionMode::Client => (None, None),
+            EncryptionMode::Client => Vec::new(),
         };
         let values = params![
             &project.id,
@@ -140,16 +142,21 @@ impl Store {
             &project.slug,
             &project.name,
             mode.as_str(),
-            wrapped,
-            key_id,
             project.created_at,
             &project.created_by,
         ];
         self.db
             .write(None, move |tx| async move {
+                let (key_id, wrapped) = if wrapped.is_empty() {
+                    (None, None)
+                } else {
+                    let (id, bytes) = crate::keyring::pick_sealed(&tx, wrapped).await?;
+                    (Some(id), Some(bytes))
+                };
+                let values: Vec<_> = values.into_iter().chain(params![wrapped, key_id]).collect();
                 tx.exec(
-                    "INSERT INTO projects (id, org_id, slug, name, encryption_mode, wrapped_dek, \
-                     master_key_id, created_at, created_by) \
+                    "INSERT INTO projects (id, org_id, slug, name, encryption_mode, created_at, \
+                     created_by, wrapped_dek, master_key_id) \
                      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
                     &values,
                 )

@@ -112,18 +112,23 @@ impl Store {
         key: &[u8; 32],
         sql: &'static str,
     ) -> Result<()> {
-        let sealed = self
-            .keys
-            .master()
-            .seal_secret(PURPOSE, project_id, key)
-            .map_err(|source| StoreError::Encrypt {
-                what: "a vault-env signing key".to_owned(),
-                source,
-            })?;
-        let values = params![sealed, project_id];
+        // Sealed under each key this store holds; the write keeps the one
+        // the database records (a rotation may commit meanwhile).
+        let sealed = self.keys.keys().seal_each(|master| {
+            master
+                .seal_secret(PURPOSE, project_id, key)
+                .map_err(|source| StoreError::Encrypt {
+                    what: "a vault-env signing key".to_owned(),
+                    source,
+                })
+        })?;
+        let project = project_id.to_owned();
         let done = self
             .db
-            .write(None, move |tx| async move { tx.exec(sql, &values).await })
+            .write(None, move |tx| async move {
+                let (_, sealed) = crate::keyring::pick_sealed(&tx, sealed).await?;
+                tx.exec(sql, &params![sealed, &project]).await
+            })
             .await?;
         if done == 1 {
             return Ok(());
@@ -155,8 +160,8 @@ impl Store {
         let what = || format!("the vault-env signing key of project {project_id}");
         let opened = self
             .keys
-            .master()
-            .open_secret(PURPOSE, project_id, &sealed)
+            .keys()
+            .open(|master| master.open_secret(PURPOSE, project_id, &sealed))
             .map_err(|source| StoreError::Decrypt {
                 what: what(),
                 source,

@@ -1188,6 +1188,15 @@ async fn master_key_rotation_rewraps_only_keys(db: &TestDb) {
     let before = values().await;
     let new_key = MasterKey::generate();
     let new_encoded = new_key.encode();
+    // A replica started for the rotation: the current key, the new one
+    // accepted. It reads throughout, before and after.
+    let replica = Store::open(StoreOptions {
+        accepted_master_key: Some(MasterKey::decode(&new_encoded).unwrap()),
+        ..StoreOptions::new(db.url.clone(), MasterKey::from_bytes(db.key))
+    })
+    .await
+    .unwrap();
+    replica.check_master_key().await.unwrap();
     assert_eq!(s.rotate_master_key(new_key).await.unwrap(), 2);
     assert_eq!(values().await, before, "values are not re-encrypted");
     raw.close().await;
@@ -1223,6 +1232,53 @@ async fn master_key_rotation_rewraps_only_keys(db: &TestDb) {
         kv(&[("A", "alpha", Level::Environment)])
     );
     fresh.check_master_key().await.unwrap();
+    // The replica (its data-key cache cold for `api`) still reads, and a
+    // new one started with both keys after the rotation too.
+    replica.check_master_key().await.unwrap();
+    assert_eq!(
+        plain(&replica.read_level(&api_scope, opts).await.unwrap().secrets),
+        kv(&[("B", "bravo", Level::Project)])
+    );
+    assert!(matches!(
+        replica.vaultenv_key(&e2e.id).await.unwrap(),
+        hush_store::VaultKey::Set(_)
+    ));
+    replica.close().await;
+    let late = Store::open(StoreOptions {
+        accepted_master_key: Some(MasterKey::from_bytes(db.key)),
+        ..StoreOptions::new(db.url.clone(), MasterKey::decode(&new_encoded).unwrap())
+    })
+    .await
+    .unwrap();
+    late.close().await;
+    // The old key opens nothing the database holds any more.
+    let old = MasterKey::from_bytes(db.key);
+    let raw = db.raw().await;
+    let ids = raw
+        .rows("SELECT id FROM projects WHERE wrapped_dek IS NOT NULL")
+        .await;
+    for id in ids.iter().map(|r| r[0].clone()) {
+        let wrapped = raw
+            .bytes(
+                "SELECT wrapped_dek FROM projects WHERE id = $1",
+                vec![P::T(id.clone())],
+            )
+            .await;
+        assert!(old.unwrap(&wrapped[0], &id).is_err(), "project {id}");
+        let new = MasterKey::decode(&new_encoded).unwrap();
+        assert!(new.unwrap(&wrapped[0], &id).is_ok(), "project {id}");
+    }
+    let sealed = raw
+        .bytes("SELECT sealed_key FROM vaultenv_keys", vec![])
+        .await;
+    assert!(old
+        .open_secret("vaultenv-auth-key", &e2e.id, &sealed[0])
+        .is_err());
+    assert!(MasterKey::decode(&new_encoded)
+        .unwrap()
+        .open_secret("vaultenv-auth-key", &e2e.id, &sealed[0])
+        .is_ok());
+    raw.close().await;
     // The audit chain key was resealed: the chain still verifies.
     assert_eq!(fresh.verify_audit().await.unwrap().first_broken, None);
     // vault-env signing keys were resealed with the rest.

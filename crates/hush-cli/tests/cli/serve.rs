@@ -840,3 +840,82 @@ fn sighup_reloads_the_certificate() {
         .unwrap();
     assert!(child.wait().unwrap().success());
 }
+
+/// `hush admin rotate-master-key` on an embedded server: everything moves
+/// to the new key, the data directory's key file is swapped (the old one
+/// kept aside as master.key.retired), and the server starts with it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_master_key_rotates_offline() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let mut server = start(&data, "info");
+    let token = server.first_token();
+    let client = reqwest::Client::new();
+    let base = format!("http://{}/v1/orgs/default/projects", server.addr);
+    let status = client
+        .post(&base)
+        .bearer_auth(&token)
+        .json(&json!({ "slug": "web" }))
+        .send()
+        .await
+        .unwrap()
+        .status();
+    assert_eq!(status, 201);
+    let status = client
+        .put(format!("{base}/web/secrets/API_KEY"))
+        .bearer_auth(&token)
+        .json(&json!({ "value": "kept" }))
+        .send()
+        .await
+        .unwrap()
+        .status();
+    assert_eq!(status, 200);
+    let (clean, _, _) = server.stop();
+    assert!(clean);
+    let old_key = std::fs::read(data.join("master.key")).unwrap();
+    let new_key = dir.path().join("new.key");
+    std::fs::write(&new_key, "ab".repeat(32)).unwrap();
+    let (ok, _, stderr) = admin(
+        &data,
+        &[
+            "rotate-master-key",
+            "--new-key-file",
+            new_key.to_str().unwrap(),
+        ],
+        "",
+    );
+    assert!(ok, "{stderr}");
+    assert!(stderr.contains("master.key.retired"), "{stderr}");
+    assert_eq!(
+        std::fs::read(data.join("master.key.retired")).unwrap(),
+        old_key
+    );
+    assert_eq!(
+        std::fs::read_to_string(data.join("master.key")).unwrap(),
+        "ab".repeat(32)
+    );
+    let server = start(&data, "info");
+    let value: Value = client
+        .get(format!(
+            "http://{}/v1/orgs/default/projects/web/secrets/API_KEY?reveal=plain",
+            server.addr
+        ))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(value["value"], "kept", "{value}");
+    let (clean, _, _) = server.stop();
+    assert!(clean);
+    // The retired key no longer opens the database.
+    let refused = refused(&[
+        "--data-dir".as_ref(),
+        data.as_os_str(),
+        "--master-key-file".as_ref(),
+        data.join("master.key.retired").as_os_str(),
+    ]);
+    assert!(refused.contains("sealed with master key"), "{refused}");
+}

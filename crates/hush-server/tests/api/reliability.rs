@@ -507,3 +507,130 @@ async fn pull_counts(api: &Api<'_>) -> Vec<i64> {
         .map(|e| e["count"].as_i64().unwrap())
         .collect()
 }
+
+/// The master key rotates under two replicas on PostgreSQL, both started
+/// with the new key accepted, while clients pull from both without one
+/// error; afterwards a server with the old key alone is refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn master_key_rotates_under_serving_replicas() {
+    let Some(db) = hush_testkit::TestDatabase::create(hush_testkit::Db::Postgres).await else {
+        return;
+    };
+    let (old, new) = ([21u8; 32], [22u8; 32]);
+    let accept_new = |config: &mut hush_server::ServerConfig| {
+        config.accepted_master_key = Some(hush_core::crypto::MasterKey::from_bytes(new));
+    };
+    let first = TestServer::start_with(&db.url, old, accept_new).await;
+    let second = TestServer::start_with(&db.url, old, accept_new).await;
+    let admin = first.admin().to_owned();
+    let api = hush_testkit::Api::on(&first, &admin);
+    let mut tokens = Vec::new();
+    for project in ["web", "api", "jobs"] {
+        let base = api.project(project, &["production"]).await;
+        let (status, _) = api
+            .put(
+                &format!("{base}/secrets/API_KEY?env=production"),
+                json!({ "value": format!("{project}-key") }),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK);
+        let (_, token) = api
+            .post(
+                "/v1/orgs/default/tokens",
+                json!({ "name": project, "kind": "pull", "project": project, "environment": "production" }),
+            )
+            .await;
+        tokens.push((project, token["token"].as_str().unwrap().to_owned()));
+    }
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let mut pullers = tokio::task::JoinSet::new();
+    for (i, url) in [first.url.clone(), second.url.clone()]
+        .into_iter()
+        .enumerate()
+    {
+        let (stop, tokens) = (stop.clone(), tokens.clone());
+        pullers.spawn(async move {
+            let client = reqwest::Client::new();
+            let (mut pulls, mut failures) = (0u32, Vec::new());
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                for (project, token) in &tokens {
+                    let response = client
+                        .get(format!("{url}/v1/pull"))
+                        .bearer_auth(token)
+                        .send()
+                        .await
+                        .unwrap();
+                    let status = response.status();
+                    let body: Value = response.json().await.unwrap_or(Value::Null);
+                    if status != StatusCode::OK
+                        || body["secrets"]["API_KEY"] != format!("{project}-key")
+                    {
+                        failures.push(format!("replica {i}: {status} {body}"));
+                    }
+                    pulls += 1;
+                }
+            }
+            (pulls, failures)
+        });
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    // The operator's rotation, on its own connection with the old key.
+    let operator = hush_store::Store::open(hush_store::StoreOptions::new(
+        db.url.clone(),
+        hush_core::crypto::MasterKey::from_bytes(old),
+    ))
+    .await
+    .unwrap();
+    let new_key = hush_core::crypto::MasterKey::from_bytes(new);
+    assert_eq!(operator.rotate_master_key(new_key).await.unwrap(), 3);
+    operator.close().await;
+    // New projects keep working on both replicas after the switch.
+    let base = api.project("after", &["production"]).await;
+    let (status, body) = hush_testkit::Api::on(&second, &admin)
+        .put(
+            &format!("{base}/secrets/X?env=production"),
+            json!({ "value": "y" }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    for (pulls, failures) in pullers.join_all().await {
+        assert!(pulls > 10, "too few pulls to mean anything: {pulls}");
+        assert!(failures.is_empty(), "{failures:?}");
+    }
+    second.stop().await;
+    first.stop().await;
+    // The old key alone no longer opens the database; the new one does.
+    let refused = hush_store::Store::open(hush_store::StoreOptions::new(
+        db.url.clone(),
+        hush_core::crypto::MasterKey::from_bytes(old),
+    ))
+    .await;
+    assert!(matches!(
+        refused,
+        Err(hush_store::StoreError::MasterKeyMismatch { .. })
+    ));
+    let restarted = TestServer::start_on(&db.url, new).await;
+    let (project, token) = &tokens[0];
+    let response = reqwest::Client::new()
+        .get(format!("{}/v1/pull", restarted.url))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["secrets"]["API_KEY"], format!("{project}-key"));
+    // A project a replica made after the rotation was sealed under the
+    // new key, not the one it started with.
+    let (status, body) = hush_testkit::Api::on(&restarted, &admin)
+        .get("/v1/orgs/default/projects/after/secrets/X?env=production&reveal=plain")
+        .await;
+    assert_eq!(
+        (status, &body["value"]),
+        (StatusCode::OK, &json!("y")),
+        "{body}"
+    );
+    restarted.stop().await;
+    db.drop_db().await;
+}

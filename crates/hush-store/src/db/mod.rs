@@ -169,7 +169,7 @@ impl Db {
         url: &str,
         backend: Backend,
         max_connections: u32,
-        master: Arc<hush_core::crypto::MasterKey>,
+        master: crate::keyring::MasterKeys,
     ) -> Result<Self> {
         match backend {
             Backend::Sqlite => {
@@ -308,8 +308,11 @@ impl Db {
 mod tests {
     use super::*;
 
-    fn test_key() -> Arc<hush_core::crypto::MasterKey> {
-        Arc::new(hush_core::crypto::MasterKey::from_bytes([1; 32]))
+    fn test_key() -> crate::keyring::MasterKeys {
+        crate::keyring::MasterKeys {
+            current: Arc::new(hush_core::crypto::MasterKey::from_bytes([1; 32])),
+            accepted: None,
+        }
     }
 
     /// The writer runs with the durability and integrity settings the store

@@ -15,9 +15,9 @@ use super::health::{Health, WriterStatus};
 use super::{migrate, postgres, sqlite, Tx, TxConn};
 use crate::audit::{self, AuditEntry};
 use crate::error::{DbError, Result, StoreError};
+use crate::keyring::MasterKeys;
 use crate::Backend;
 use hush_core::audit::AuditKey;
-use hush_core::crypto::MasterKey;
 
 type Output = Box<dyn Any + Send>;
 type JobFuture = Pin<Box<dyn Future<Output = Result<Output>> + Send>>;
@@ -135,7 +135,7 @@ pub(crate) struct Writer {
 
 impl Writer {
     /// Starts the SQLite writer, after applying pending migrations.
-    pub(crate) async fn start_sqlite(path: PathBuf, master: Arc<MasterKey>) -> Result<Self> {
+    pub(crate) async fn start_sqlite(path: PathBuf, master: MasterKeys) -> Result<Self> {
         let conn = Conn::Sqlite {
             path,
             conn: Arc::new(Mutex::new(None)),
@@ -146,7 +146,7 @@ impl Writer {
     /// Starts the PostgreSQL writer, after applying pending migrations.
     pub(crate) async fn start_postgres(
         options: PgConnectOptions,
-        master: Arc<MasterKey>,
+        master: MasterKeys,
     ) -> Result<Self> {
         let conn = Conn::Postgres {
             options: Box::new(options),
@@ -158,7 +158,7 @@ impl Writer {
     /// The writer runs on a thread of its own with a single-threaded
     /// runtime: SQLite's statements block (fsync included), and one thread
     /// doing one batch at a time is the whole design on both backends.
-    async fn start(conn: Conn, master: Arc<MasterKey>) -> Result<Self> {
+    async fn start(conn: Conn, master: MasterKeys) -> Result<Self> {
         let (queue, incoming) = mpsc::channel(64 * 1024);
         let (started, start_result) = oneshot::channel();
         let (done_tx, done) = oneshot::channel();
@@ -259,7 +259,7 @@ impl Writer {
 /// batches until stopped.
 async fn serve(
     conn: Conn,
-    master: Arc<MasterKey>,
+    master: MasterKeys,
     mut incoming: mpsc::Receiver<Item>,
     health: Arc<Health>,
     started: oneshot::Sender<Result<Arc<AuditKey>>>,
@@ -286,7 +286,7 @@ async fn serve(
 /// Applies pending migrations and unseals the audit chain key. On SQLite
 /// foreign keys are off meanwhile (a table rebuild must not cascade; the
 /// pragma is a no-op inside a transaction) and checked before committing.
-async fn migrate_on(conn: Conn, master: &MasterKey) -> Result<AuditKey> {
+async fn migrate_on(conn: Conn, master: &MasterKeys) -> Result<AuditKey> {
     conn.ensure_open().await?;
     let tx = conn.tx();
     let sqlite = conn.backend() == Backend::Sqlite;
@@ -295,7 +295,7 @@ async fn migrate_on(conn: Conn, master: &MasterKey) -> Result<AuditKey> {
             tx.script("PRAGMA foreign_keys = OFF").await?;
         }
         tx.script(conn.begin_sql()).await?;
-        migrate::run(&tx, master).await?;
+        migrate::run(&tx, &master.current).await?;
         if sqlite {
             migrate::check_foreign_keys(&tx).await?;
         }
