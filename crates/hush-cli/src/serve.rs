@@ -56,6 +56,11 @@ pub struct ServeArgs {
     #[arg(long, env = "HUSH_ACCEPT_MASTER_KEY_FILE", value_name = "FILE")]
     accept_master_key_file: Option<PathBuf>,
 
+    /// Serve Prometheus metrics at http://ADDR/metrics, apart from the API
+    /// (bind it where only your monitoring reaches, e.g. 127.0.0.1:9420).
+    #[arg(long, env = "HUSH_METRICS_LISTEN", value_name = "ADDR")]
+    metrics_listen: Option<SocketAddr>,
+
     /// Largest request body accepted, in bytes.
     #[arg(long, env = "HUSH_MAX_BODY_BYTES", default_value_t = DEFAULT_MAX_BODY_BYTES)]
     max_body_bytes: usize,
@@ -270,6 +275,7 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
                     .map_err(|e| e.to_string())
             })
             .transpose()?,
+        metrics_listen: args.metrics_listen,
         max_body_bytes: args.max_body_bytes,
         request_timeout: Duration::from_secs(args.request_timeout.max(1)),
         rate_limits: RateLimits {

@@ -163,6 +163,7 @@ pub async fn record(
         .map_or_else(|| request.uri().clone(), |original| original.0.clone());
     let slot = AuditSlot::for_request(&request, &uri, info.action());
     request.extensions_mut().insert(slot.clone());
+    let (started, method) = (std::time::Instant::now(), request.method().clone());
     let response = match tokio::time::timeout(app.request_timeout, next.run(request)).await {
         Ok(response) => response,
         Err(_) => {
@@ -175,6 +176,13 @@ pub async fn record(
     };
 
     let status = response.status();
+    app.metrics.request(
+        info.surface.name(),
+        info.route.map_or("(method not allowed)", |r| r.path),
+        method.as_str(),
+        status.as_u16(),
+        started.elapsed(),
+    );
     if slot.with(|info| info.org_id.is_none()) && status.as_u16() >= 400 {
         // A refused request still belongs to the organization its path
         // names, so that organization's admins see the attempt.

@@ -24,6 +24,8 @@ pub struct ServerConfig {
     /// (`--accept-master-key-file`), so this replica keeps serving while
     /// the database moves from one key to the other.
     pub accepted_master_key: Option<MasterKey>,
+    /// Where to serve `/metrics` (Prometheus text), apart from the API.
+    pub metrics_listen: Option<SocketAddr>,
     /// Largest request body.
     pub max_body_bytes: usize,
     /// Longest a request may take.
@@ -58,6 +60,7 @@ impl ServerConfig {
             database_url: database_url.into(),
             master_key,
             accepted_master_key: None,
+            metrics_listen: None,
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             request_timeout: Duration::from_secs(30),
             rate_limits: crate::ratelimit::RateLimits::defaults(),

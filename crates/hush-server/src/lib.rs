@@ -12,6 +12,7 @@ pub mod auth;
 pub mod config;
 mod error;
 pub mod listener;
+pub mod metrics;
 pub mod ratelimit;
 pub mod service;
 pub mod tls;
@@ -45,6 +46,8 @@ pub struct AppState {
     pub max_body_bytes: usize,
     /// Served over TLS (responses then carry HSTS).
     pub https: bool,
+    /// What `/metrics` reports.
+    pub metrics: metrics::Metrics,
 }
 
 /// A server that is listening.
@@ -53,6 +56,8 @@ pub struct Running {
     pub addr: SocketAddr,
     /// The admin token, on the first start only. Print it once.
     pub bootstrap_token: Option<SecretString>,
+    /// Where `/metrics` is served, when it is.
+    pub metrics_addr: Option<SocketAddr>,
     /// The store, shared with the server.
     pub store: Arc<Store>,
     shutdown: watch::Sender<bool>,
@@ -147,6 +152,7 @@ pub async fn start(config: ServerConfig) -> Result<Running, StartError> {
         request_timeout: config.request_timeout,
         max_body_bytes: config.max_body_bytes,
         https: acceptor.is_some(),
+        metrics: metrics::Metrics::new(),
     });
     let app = api::router(state.clone(), config.max_body_bytes);
     let listener = TcpListener::bind(config.listen)
@@ -164,6 +170,14 @@ pub async fn start(config: ServerConfig) -> Result<Running, StartError> {
     // way back in if it is lost anyway).
     let bootstrap_token = state.services.tokens().bootstrap().await?;
     let (shutdown, signal) = watch::channel(false);
+    let metrics_addr = match config.metrics_listen {
+        Some(addr) => Some(
+            metrics::serve(addr, state.clone(), shutdown.subscribe())
+                .await
+                .map_err(|source| StartError::Bind { addr, source })?,
+        ),
+        None => None,
+    };
     if let (Some(acceptor), Some(files)) = (&acceptor, &config.tls) {
         acceptor.spawn_watcher(files.clone(), shutdown.subscribe());
     }
@@ -175,10 +189,14 @@ pub async fn start(config: ServerConfig) -> Result<Running, StartError> {
         config.connections,
         signal,
     ));
+    if let Some(metrics) = metrics_addr {
+        tracing::info!(addr = %metrics, "serving /metrics");
+    }
     tracing::info!(%addr, backend = ?store.backend(), tls = config.tls.is_some(), "hush is listening");
     Ok(Running {
         addr,
         bootstrap_token,
+        metrics_addr,
         store,
         shutdown,
         task,

@@ -157,7 +157,14 @@ pub async fn limit(State(app): State<Arc<AppState>>, request: Request, next: Nex
         Ok(()) => next.run(request).await,
         // Rendered as a ServiceError: the surface layer outside gives it
         // the shape of the route's surface (with Retry-After).
-        Err(retry_after) => ServiceError::RateLimited { retry_after }.into_response(),
+        Err(retry_after) => {
+            let surface = request
+                .extensions()
+                .get::<crate::api::surface::RouteInfo>()
+                .map_or("none", |info| info.surface.name());
+            app.metrics.rate_limited(surface);
+            ServiceError::RateLimited { retry_after }.into_response()
+        }
     }
 }
 

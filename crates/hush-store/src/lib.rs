@@ -120,6 +120,21 @@ impl StoreOptions {
     }
 }
 
+/// What [`Store::stats`] reports.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DbStats {
+    /// Write batches run since start.
+    pub write_batches: u64,
+    /// Writes those batches held.
+    pub writes: u64,
+    /// Writes waiting for the writer now.
+    pub write_queue: usize,
+    /// Read connections open (PostgreSQL; 0 on SQLite).
+    pub pool_open: usize,
+    /// Of those, idle.
+    pub pool_idle: usize,
+}
+
 /// A handle on the database. Cheap to share behind an `Arc`; all methods
 /// take `&self`.
 pub struct Store {
@@ -160,6 +175,12 @@ impl Store {
     /// The write limits in force.
     pub fn limits(&self) -> Limits {
         self.limits
+    }
+
+    /// Counters for monitoring: group-commit batches and the writes they
+    /// held, writes waiting, and the read pool's connections.
+    pub fn stats(&self) -> DbStats {
+        self.db.stats()
     }
 
     /// Checks that the database answers reads (for readiness probes).

@@ -154,6 +154,11 @@ impl TestServer {
         }
     }
 
+    /// Where `/metrics` is served, if the configuration asked for it.
+    pub fn metrics_addr(&self) -> Option<std::net::SocketAddr> {
+        self.running.metrics_addr
+    }
+
     /// The server's store (to read what no API shows, e.g. the audit
     /// entries of requests outside any organization).
     pub fn store(&self) -> &std::sync::Arc<hush_store::Store> {

@@ -5,6 +5,7 @@
 
 use std::collections::HashMap;
 use std::hash::Hash;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -16,6 +17,9 @@ const CAPACITY: usize = 10_000;
 /// Key → (when stored, value).
 pub struct TtlCache<K, V> {
     entries: Mutex<HashMap<K, (Instant, V)>>,
+    /// Lookups answered and missed (for monitoring).
+    hits: AtomicU64,
+    misses: AtomicU64,
 }
 
 impl<K: Eq + Hash, V: Clone> TtlCache<K, V> {
@@ -23,6 +27,8 @@ impl<K: Eq + Hash, V: Clone> TtlCache<K, V> {
     pub fn new() -> Self {
         Self {
             entries: Mutex::new(HashMap::new()),
+            hits: AtomicU64::new(0),
+            misses: AtomicU64::new(0),
         }
     }
 
@@ -34,9 +40,28 @@ impl<K: Eq + Hash, V: Clone> TtlCache<K, V> {
 
     /// The value, if stored less than [`TTL`] ago.
     pub fn get(&self, key: &K) -> Option<V> {
-        let entries = self.lock();
-        let (at, value) = entries.get(key)?;
-        (at.elapsed() < TTL).then(|| value.clone())
+        let found = {
+            let entries = self.lock();
+            entries
+                .get(key)
+                .filter(|(at, _)| at.elapsed() < TTL)
+                .map(|(_, value)| value.clone())
+        };
+        let counter = if found.is_some() {
+            &self.hits
+        } else {
+            &self.misses
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
+        found
+    }
+
+    /// Lookups answered from the cache and missed, since start.
+    pub fn stats(&self) -> (u64, u64) {
+        (
+            self.hits.load(Ordering::Relaxed),
+            self.misses.load(Ordering::Relaxed),
+        )
     }
 
     /// Stores a value.

@@ -222,6 +222,11 @@ impl Services {
         Ok(names)
     }
 
+    /// Token lookups answered from the cache and missed, since start.
+    pub fn token_cache_stats(&self) -> (u64, u64) {
+        self.token_records.stats()
+    }
+
     /// Records a token's use in the background when the stored one is
     /// more than a minute old (seen on every cache refill, so at most once
     /// a minute per token and replica). A failure costs only the figure.

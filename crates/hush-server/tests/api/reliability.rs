@@ -634,3 +634,97 @@ async fn master_key_rotates_under_serving_replicas() {
     restarted.stop().await;
     db.drop_db().await;
 }
+
+/// `/metrics` on its own address: Prometheus text that a real parser
+/// (Python's prometheus_client) reads, with requests by surface, route
+/// template and status, writer and cache figures, refusals; and never a
+/// value, a name's content or a token anywhere in it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_are_scraped_and_hold_no_secret() {
+    let python = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../target/pyclient-venv/bin/python");
+    let parser_ok = std::process::Command::new(&python)
+        .args(["-c", "import prometheus_client"])
+        .status()
+        .is_ok_and(|s| s.success());
+    if !parser_ok {
+        let message = "target/pyclient-venv with prometheus-client is needed to parse /metrics";
+        if std::env::var("CI").is_ok_and(|v| v == "true") {
+            panic!("{message}");
+        }
+        eprintln!("SKIPPING: {message}");
+        return;
+    }
+    let db = hush_testkit::TestDatabase::create(hush_testkit::Db::Sqlite)
+        .await
+        .unwrap();
+    let server = TestServer::start_with(&db.url, [23u8; 32], |config| {
+        config.metrics_listen = Some("127.0.0.1:0".parse().unwrap());
+        config.rate_limits = hush_server::ratelimit::RateLimits {
+            per_token: hush_server::ratelimit::Rate::per_second(2),
+            per_ip: None,
+        };
+    })
+    .await;
+    let api = Api::on(&server, server.admin());
+    let base = api.project("web", &["production"]).await;
+    let planted = "sk_live_PLANTED_metric_value_9917";
+    let (status, _) = api
+        .put(
+            &format!("{base}/secrets/PLANTED_NAME_XYZ?env=production"),
+            json!({ "value": planted }),
+        )
+        .await;
+    assert!(status.is_success() || status == StatusCode::TOO_MANY_REQUESTS);
+    for _ in 0..10 {
+        api.get(&format!(
+            "{base}/secrets/PLANTED_NAME_XYZ?env=production&reveal=plain"
+        ))
+        .await;
+    }
+    let scraped = reqwest::get(format!("http://{}/metrics", server.metrics_addr().unwrap()))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for needle in [planted, "PLANTED_NAME_XYZ", server.admin()] {
+        assert!(!scraped.contains(needle), "/metrics holds {needle}");
+    }
+    let script = r#"
+import sys
+from prometheus_client.openmetrics.parser import text_string_to_metric_families
+families = {f.name: f for f in text_string_to_metric_families(sys.stdin.read())}
+def total(name, **labels):
+    return sum(s.value for s in families[name].samples
+               if s.name.endswith("_total") and all(s.labels.get(k) == v for k, v in labels.items()))
+route = "/v1/orgs/{org}/projects/{project}/secrets/{name}"
+assert total("hush_requests", surface="native", route=route, method="GET") >= 1, families["hush_requests"]
+assert total("hush_rate_limited", surface="native") >= 1
+assert total("hush_write_batches") >= 1 and total("hush_writes") >= 1
+assert total("hush_token_cache_hits") + total("hush_token_cache_misses") >= 1
+assert "hush_request_duration_seconds" in families and "hush_write_queue" in families
+print("ok")
+"#;
+    let mut child = std::process::Command::new(&python)
+        .args(["-c", script])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write as _;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(scraped.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}\n{scraped}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    server.stop().await;
+}

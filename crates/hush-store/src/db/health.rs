@@ -31,6 +31,10 @@ struct Failure {
 #[derive(Default)]
 pub(crate) struct Health {
     state: Mutex<State>,
+    /// Batches run and the writes they held (for monitoring: the ratio is
+    /// the group commit's batch size).
+    pub(crate) batches: std::sync::atomic::AtomicU64,
+    pub(crate) writes: std::sync::atomic::AtomicU64,
 }
 
 #[derive(Default)]

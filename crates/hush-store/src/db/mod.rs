@@ -286,6 +286,22 @@ impl Db {
         self.writer.status(probe).await
     }
 
+    /// The writer's counters and the read pool's use, for monitoring.
+    pub(crate) fn stats(&self) -> crate::DbStats {
+        let (batches, writes, queued) = self.writer.stats();
+        let (pool_open, pool_idle) = match &self.reads {
+            Reads::Postgres(pool) => (pool.size() as usize, pool.num_idle()),
+            Reads::Sqlite(..) => (0, 0),
+        };
+        crate::DbStats {
+            write_batches: batches,
+            writes,
+            write_queue: queued,
+            pool_open,
+            pool_idle,
+        }
+    }
+
     /// Checks that reads work.
     pub(crate) async fn ping(&self) -> Result<()> {
         self.rows("SELECT 1", &[]).await.map(|_| ())

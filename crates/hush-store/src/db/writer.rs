@@ -194,6 +194,16 @@ impl Writer {
         })
     }
 
+    /// Batches committed or tried, writes they held, and writes waiting.
+    pub(crate) fn stats(&self) -> (u64, u64, usize) {
+        use std::sync::atomic::Ordering::Relaxed;
+        (
+            self.health.batches.load(Relaxed),
+            self.health.writes.load(Relaxed),
+            self.queue.max_capacity() - self.queue.capacity(),
+        )
+    }
+
     pub(crate) fn audit_key(&self) -> &Arc<AuditKey> {
         &self.audit_key
     }
@@ -353,6 +363,12 @@ async fn run_batch(conn: Conn, items: Vec<Item>, health: Arc<Health>, key: &Audi
     if work.is_empty() {
         return stop;
     }
+    health
+        .batches
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    health
+        .writes
+        .fetch_add(work.len() as u64, std::sync::atomic::Ordering::Relaxed);
     let mut replies = Vec::with_capacity(work.len());
     let tx = conn.tx();
     let started = std::time::Instant::now();

@@ -109,6 +109,7 @@ pub async fn login(
     {
         Ok(session) => session,
         Err(err) => {
+            app.metrics.login_failed();
             if let (Some(Extension(slot)), Some(org_id)) =
                 (&slot, app.services.projects().org_id(org).await)
             {
