@@ -4,7 +4,6 @@
 //! reset a password. Every action is in the audit log as
 //! `operator:<os user>`.
 
-use std::io::{BufRead, IsTerminal};
 use std::process::ExitCode;
 use std::sync::Arc;
 
@@ -249,7 +248,9 @@ pub fn run(args: AdminArgs) -> ExitCode {
             AdminCommand::Users(
                 UsersCommand::Create { password_stdin, .. }
                 | UsersCommand::ResetPassword { password_stdin, .. },
-            ) => match read_new_password(*password_stdin) {
+            ) => match crate::prompt::password(*password_stdin, "New password: ", true)
+                .map_err(|e| format!("{e:#}"))
+            {
                 Ok(password) => Some(password),
                 Err(message) => return fail(&message),
             },
@@ -336,13 +337,7 @@ async fn act(
             ..
         } => {
             let expires_at = expires
-                .map(|text| {
-                    hush_core::time::parse_when(&text, hush_store::audit_now()).ok_or_else(|| {
-                        format!(
-                            "--expires {text:?} is not a duration (90m, 12h, 30d, 2w), `tomorrow`, a date or an RFC 3339 time"
-                        )
-                    })
-                })
+                .map(|text| crate::cmd::tokens::expiry_ms(&text).map_err(|e| format!("{e:#}")))
                 .transpose()?;
             let (token, record) = admin
                 .create_token(&org, &name, expires_at, server_admin)
@@ -380,29 +375,6 @@ async fn act(
         }
     }
     Ok(())
-}
-
-/// A new password: from stdin's first line, or asked twice on a terminal.
-fn read_new_password(from_stdin: bool) -> Result<SecretString, String> {
-    if from_stdin {
-        let mut line = String::new();
-        std::io::stdin()
-            .lock()
-            .read_line(&mut line)
-            .map_err(|e| format!("cannot read the password from stdin: {e}"))?;
-        return Ok(SecretString::new(
-            line.trim_end_matches(['\n', '\r']).to_owned(),
-        ));
-    }
-    if !std::io::stdin().is_terminal() {
-        return Err("no terminal to ask for the password on: pass --password-stdin".to_owned());
-    }
-    let ask = |prompt: &str| crate::prompt::hidden(prompt).map_err(|e| format!("{e:#}"));
-    let first = ask("New password: ")?;
-    if ask("Repeat it: ")?.expose() != first.expose() {
-        return Err("the two passwords differ; nothing was changed".to_owned());
-    }
-    Ok(first)
 }
 
 /// `hush admin rotate-master-key`: re-seals everything under the new key;

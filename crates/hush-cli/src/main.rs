@@ -169,11 +169,12 @@ fn flag_variables(cmd: &clap::Command) -> Vec<String> {
 /// where neither a flag nor its variable gave one.
 fn parse() -> Result<(clap::ArgMatches, Vec<String>), String> {
     let cmd = command();
-    let known = flag_variables(&cmd);
     let matches = cmd.clone().get_matches();
     let Some(("serve", serve)) = matches.subcommand() else {
-        return Ok((matches, known));
+        return Ok((matches, Vec::new()));
     };
+    // Only the server warns about unknown variables, so only it needs them.
+    let known = flag_variables(&cmd);
     let Some(file) = serve.get_one::<std::path::PathBuf>("config") else {
         return Ok((matches, known));
     };

@@ -8,13 +8,13 @@
 //! errors included (a guard's `Drop`).
 
 use std::fs::File;
-use std::io::{Read, Write};
+use std::io::{BufRead, IsTerminal, Read, Write};
 
 use anyhow::{bail, Context as _, Result};
 use hush_core::SecretString;
 use nix::sys::termios::{self, LocalFlags, SetArg, Termios};
 
-use crate::exit::Declined;
+use crate::exit::{Declined, NotConfigured};
 
 /// Ctrl-C, Ctrl-D, Ctrl-U, backspace and delete as the terminal sends them.
 const CTRL_C: u8 = 0x03;
@@ -46,6 +46,32 @@ pub fn hidden(prompt: &str) -> Result<SecretString> {
         )),
         None => Err(Declined("cancelled".to_owned()).into()),
     }
+}
+
+/// A password: the first line of stdin with `from_stdin` (for scripts),
+/// else asked on the terminal, twice when `confirm`.
+pub fn password(from_stdin: bool, prompt: &str, confirm: bool) -> Result<SecretString> {
+    if from_stdin {
+        let mut line = String::new();
+        std::io::stdin()
+            .lock()
+            .read_line(&mut line)
+            .context("cannot read the password from stdin")?;
+        return Ok(SecretString::new(
+            line.trim_end_matches(['\n', '\r']).to_owned(),
+        ));
+    }
+    if !std::io::stdin().is_terminal() {
+        return Err(NotConfigured(
+            "no terminal to ask for the password on: pass --password-stdin".into(),
+        )
+        .into());
+    }
+    let first = hidden(prompt)?;
+    if confirm && hidden("Repeat it: ")?.expose() != first.expose() {
+        bail!("the two passwords differ; nothing was changed");
+    }
+    Ok(first)
 }
 
 /// The terminal without echo, canonical line editing or signal keys, for

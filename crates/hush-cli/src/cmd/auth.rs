@@ -1,6 +1,6 @@
 //! `hush login`, `hush logout`, `hush whoami`.
 
-use std::io::{BufRead, IsTerminal, Write};
+use std::io::{IsTerminal, Write};
 use std::time::Duration;
 
 use anyhow::{Context as _, Result};
@@ -60,7 +60,7 @@ pub async fn login(ctx: &Context, args: LoginArgs) -> Result<()> {
                 Some(email) => email,
                 None => prompt("Email: ")?,
             };
-            let password = read_password(args.password_stdin)?;
+            let password = crate::prompt::password(args.password_stdin, "Password: ", false)?;
             (session(ctx, &email, &password).await?, email)
         }
     };
@@ -116,22 +116,6 @@ fn prompt(question: &str) -> Result<String> {
     let mut line = String::new();
     std::io::stdin().read_line(&mut line)?;
     Ok(line.trim().to_owned())
-}
-
-fn read_password(from_stdin: bool) -> Result<SecretString> {
-    if from_stdin {
-        let mut line = String::new();
-        std::io::stdin().lock().read_line(&mut line)?;
-        let trimmed = line.trim_end_matches(['\n', '\r']).to_owned();
-        return Ok(SecretString::new(trimmed));
-    }
-    if !std::io::stdin().is_terminal() {
-        return Err(NotConfigured(
-            "no terminal to ask for the password on: pass --password-stdin".into(),
-        )
-        .into());
-    }
-    crate::prompt::hidden("Password: ")
 }
 
 /// Log out of a server (the current one by default): end the session on

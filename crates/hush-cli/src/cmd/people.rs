@@ -1,6 +1,6 @@
 //! `hush users`, `hush members` and `hush orgs`: a team, not one admin.
 
-use std::io::{BufRead, IsTerminal};
+use std::io::BufRead;
 
 use anyhow::{bail, Result};
 use clap::{Args, Subcommand};
@@ -8,7 +8,6 @@ use hush_core::SecretString;
 use hush_proto::{ChangePassword, CreateUser, OrgPolicy, ProjectRole, SetPassword};
 
 use crate::context::{normalize_url, Context};
-use crate::exit::NotConfigured;
 use crate::output::{self, Table};
 
 /// The organization's people: list, create, remove, set a password, change
@@ -329,7 +328,10 @@ async fn passwd(ctx: &Context, from_stdin: bool) -> Result<()> {
         };
         (next()?, next()?)
     } else {
-        (ask_hidden("Current password: ")?, new_password(false)?)
+        (
+            crate::prompt::password(false, "Current password: ", false)?,
+            new_password(false)?,
+        )
     };
     api.change_password(&ChangePassword {
         current_password: current.expose().to_owned(),
@@ -443,26 +445,5 @@ pub async fn orgs(ctx: &Context, args: OrgsArgs) -> Result<()> {
 
 /// A new password: the first line of stdin, or asked twice on a terminal.
 fn new_password(from_stdin: bool) -> Result<SecretString> {
-    if from_stdin {
-        let mut line = String::new();
-        std::io::stdin().lock().read_line(&mut line)?;
-        return Ok(SecretString::new(
-            line.trim_end_matches(['\n', '\r']).to_owned(),
-        ));
-    }
-    let first = ask_hidden("New password: ")?;
-    if ask_hidden("Repeat it: ")?.expose() != first.expose() {
-        bail!("the two passwords differ; nothing was changed");
-    }
-    Ok(first)
-}
-
-fn ask_hidden(prompt: &str) -> Result<SecretString> {
-    if !std::io::stdin().is_terminal() {
-        return Err(NotConfigured(
-            "no terminal to ask for the password on: pass --password-stdin".into(),
-        )
-        .into());
-    }
-    crate::prompt::hidden(prompt)
+    crate::prompt::password(from_stdin, "New password: ", true)
 }

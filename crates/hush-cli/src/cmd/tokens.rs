@@ -180,14 +180,16 @@ pub async fn run(ctx: &Context, args: TokensArgs) -> Result<()> {
     Ok(())
 }
 
-/// `--expires` as the API takes it (RFC 3339); a moment already past is
-/// refused here, before anything is created.
+/// `--expires` as the API takes it (RFC 3339).
 fn expiry(text: &str) -> anyhow::Result<String> {
-    let now = i64::try_from(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)?
-            .as_millis(),
-    )?;
+    expiry_ms(text).map(hush_core::time::to_rfc3339)
+}
+
+/// `--expires` (a duration, `tomorrow`, a date or an RFC 3339 time) in
+/// unix ms; a moment already past is refused here, before anything is
+/// created.
+pub fn expiry_ms(text: &str) -> anyhow::Result<i64> {
+    let now = hush_store::audit_now();
     let at = hush_core::time::parse_when(text, now).ok_or_else(|| {
         anyhow::anyhow!(
             "--expires {text:?} is not a duration (90m, 12h, 30d, 2w), `tomorrow`, a date (2027-01-01) or an RFC 3339 time"
@@ -196,9 +198,8 @@ fn expiry(text: &str) -> anyhow::Result<String> {
     if at <= now {
         bail!("--expires {text:?} is in the past");
     }
-    Ok(hush_core::time::to_rfc3339(at))
+    Ok(at)
 }
-
 /// A token named by id, or by name when exactly one active token has it:
 /// its id and name.
 fn resolve(tokens: &[hush_proto::Token], wanted: &str) -> anyhow::Result<(String, String)> {
