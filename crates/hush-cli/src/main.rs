@@ -2,6 +2,7 @@
 
 mod admin;
 mod audit;
+mod backup;
 mod cmd;
 mod config_file;
 mod context;
@@ -97,6 +98,8 @@ enum Command {
     Devices(devices::DevicesArgs),
     Audit(audit::AuditArgs),
     Admin(admin::AdminArgs),
+    Backup(backup::BackupArgs),
+    Restore(backup::RestoreArgs),
     Serve(serve::ServeArgs),
     Completions(CompletionsArgs),
 }
@@ -112,16 +115,21 @@ fn command() -> clap::Command {
         .filter(|a| a.is_global_set())
         .cloned()
         .collect();
-    [("serve", &[][..]), ("admin", &["org"][..])]
-        .into_iter()
-        .fold(cmd, |cmd, (sub, keep)| {
-            cmd.mut_subcommand(sub, |c| {
-                globals
-                    .iter()
-                    .filter(|a| !keep.contains(&a.get_id().as_str()))
-                    .fold(c, |c, a| c.arg(a.clone().global(false).hide(true)))
-            })
+    [
+        ("serve", &[][..]),
+        ("admin", &["org"][..]),
+        ("backup", &[][..]),
+        ("restore", &[][..]),
+    ]
+    .into_iter()
+    .fold(cmd, |cmd, (sub, keep)| {
+        cmd.mut_subcommand(sub, |c| {
+            globals
+                .iter()
+                .filter(|a| !keep.contains(&a.get_id().as_str()))
+                .fold(c, |c, a| c.arg(a.clone().global(false).hide(true)))
         })
+    })
 }
 
 /// Print shell completions for hush (bash, zsh or fish).
@@ -202,6 +210,8 @@ fn main() -> ExitCode {
         Command::Serve(args) => serve::run(args, &known_vars),
         Command::Audit(args) if args.is_offline() => audit::offline(args),
         Command::Admin(args) => admin::run(args),
+        Command::Backup(args) => backup::backup(args),
+        Command::Restore(args) => backup::restore(args),
         Command::Completions(args) => completions(&args),
         command => client(&cli.global, command),
     }
@@ -253,7 +263,11 @@ async fn dispatch(ctx: &Context, command: Command) -> anyhow::Result<u8> {
         Command::Devices(args) => devices::run(ctx, args).await?,
         Command::Audit(args) => audit::list(ctx, args).await?,
         // Handled in `main`: they work without a server.
-        Command::Serve(_) | Command::Admin(_) | Command::Completions(_) => {}
+        Command::Serve(_)
+        | Command::Admin(_)
+        | Command::Backup(_)
+        | Command::Restore(_)
+        | Command::Completions(_) => {}
     }
     Ok(0)
 }

@@ -210,7 +210,7 @@ fn read_key_file(path: &Path) -> Result<MasterKey, ConfigError> {
 }
 
 /// Creates `path` readable by the owner only, failing if it exists.
-fn write_private(path: &Path, bytes: &[u8]) -> Result<(), ConfigError> {
+pub fn write_private(path: &Path, bytes: &[u8]) -> Result<(), ConfigError> {
     let mut options = fs::OpenOptions::new();
     options.write(true).create_new(true);
     #[cfg(unix)]

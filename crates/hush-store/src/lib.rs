@@ -8,6 +8,7 @@
 //! leaks in here.
 
 mod audit;
+mod backup;
 pub(crate) mod db;
 mod e2ee;
 mod error;
@@ -29,6 +30,7 @@ pub use audit::{
     audit_now, AuditAnchor, AuditEntry, AuditProblem, AuditQuery, AuditRecord, AuditVerification,
     CheckpointCheck,
 };
+pub use backup::{backup, verify_file, BackupError, BackupHeader, BackupSummary, Progress};
 pub use db::WriterStatus;
 pub use error::{DbError, Result, StoreError, Unavailable};
 pub use model::*;

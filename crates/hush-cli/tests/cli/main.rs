@@ -2,6 +2,7 @@
 //! client commands against an in-process server in client.rs, and the
 //! published vault-env Python client against hush in vaultenv.rs.
 
+mod backup;
 mod client;
 mod clients;
 mod crash;

@@ -15,7 +15,7 @@ use std::process::{Command, Output, Stdio};
 use hush_testkit::{Db, TestDatabase, TestServer};
 use serde_json::Value;
 
-fn venv() -> Option<PathBuf> {
+pub(crate) fn venv() -> Option<PathBuf> {
     let dir = std::env::var_os("HUSH_VAULTDOTENV_VENV")
         .map(PathBuf::from)
         .unwrap_or_else(|| {
@@ -43,14 +43,14 @@ fn venv() -> Option<PathBuf> {
 
 /// One machine: its own HOME (device secrets live in ~/.vault) and
 /// project directory (VAULT_KEY in .env, the .vault-cache).
-struct Machine {
+pub(crate) struct Machine {
     venv: PathBuf,
     url: String,
     home: tempfile::TempDir,
 }
 
 impl Machine {
-    fn new(venv: &Path, url: &str) -> Self {
+    pub(crate) fn new(venv: &Path, url: &str) -> Self {
         let home = tempfile::tempdir().unwrap();
         std::fs::create_dir(home.path().join("app")).unwrap();
         Self {
@@ -60,8 +60,14 @@ impl Machine {
         }
     }
 
-    fn app(&self) -> PathBuf {
+    pub(crate) fn app(&self) -> PathBuf {
         self.home.path().join("app")
+    }
+
+    /// The same machine (its device secret, its project directory),
+    /// talking to a server somewhere else.
+    pub(crate) fn moved_to(&mut self, url: &str) {
+        url.clone_into(&mut self.url);
     }
 
     fn command(&self, program: &str) -> Command {
@@ -78,7 +84,7 @@ impl Machine {
         self.command("vde").args(args).output().unwrap()
     }
 
-    fn vde_ok(&self, args: &[&str]) -> String {
+    pub(crate) fn vde_ok(&self, args: &[&str]) -> String {
         let out = self.vde(args);
         let text = String::from_utf8_lossy(&out.stdout).into_owned();
         assert!(

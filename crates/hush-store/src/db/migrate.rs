@@ -78,6 +78,11 @@ fn list(backend: Backend) -> &'static [Migration] {
     }
 }
 
+/// The last migration's version (the same on both backends).
+pub(crate) fn latest() -> i64 {
+    SQLITE.last().map_or(0, |m| m.version)
+}
+
 /// How many migrations this build knows.
 #[cfg(test)]
 pub(crate) fn known(backend: Backend) -> usize {

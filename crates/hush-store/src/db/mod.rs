@@ -26,6 +26,7 @@
 pub(crate) mod health;
 mod migrate;
 mod postgres;
+pub(crate) mod snapshot;
 mod sqlite;
 mod value;
 mod writer;
@@ -35,7 +36,12 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 pub use health::WriterStatus;
-pub(crate) use value::{params, placeholders, Row, Val};
+pub(crate) use value::{params, placeholders, Row, Ty, Val};
+
+/// The schema version this build migrates to.
+pub(crate) fn latest_migration() -> i64 {
+    migrate::latest()
+}
 
 use crate::audit::AuditEntry;
 use crate::error::{DbError, Result, StoreError};

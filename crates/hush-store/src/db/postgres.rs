@@ -99,7 +99,7 @@ where
 
 /// Decodes a row. A NULL keeps its column's type, so a cell read here
 /// can be bound again as a parameter (PostgreSQL checks the types).
-fn decode(row: &PgRow) -> Result<Row, DbError> {
+pub(crate) fn decode(row: &PgRow) -> Result<Row, DbError> {
     let mut cells = Vec::with_capacity(row.columns().len());
     for (i, column) in row.columns().iter().enumerate() {
         let (cell, ty) = match column.type_info().name() {

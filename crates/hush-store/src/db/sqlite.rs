@@ -139,6 +139,17 @@ impl Drop for Checkpointer {
     }
 }
 
+/// Opens a read-only connection.
+pub(crate) fn open_reader(path: &Path) -> Result<Connection, DbError> {
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    conn.busy_timeout(BUSY_TIMEOUT)?;
+    conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+    Ok(conn)
+}
+
 /// Read-only connections, opened on demand and kept idle for reuse.
 pub(crate) struct Readers {
     path: PathBuf,
@@ -161,16 +172,10 @@ impl Readers {
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
             .pop();
-        if let Some(conn) = idle {
-            return Ok(conn);
+        match idle {
+            Some(conn) => Ok(conn),
+            None => open_reader(&self.path),
         }
-        let conn = Connection::open_with_flags(
-            &self.path,
-            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-        )?;
-        conn.busy_timeout(BUSY_TIMEOUT)?;
-        conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
-        Ok(conn)
     }
 
     fn checkin(&self, conn: Connection) {
@@ -216,14 +221,41 @@ pub(crate) fn exec(conn: &Connection, sql: &str, params: &[Val]) -> Result<u64, 
 
 /// Runs a query and collects its rows.
 pub(crate) fn rows(conn: &Connection, sql: &str, params: &[Val]) -> Result<Vec<Row>, DbError> {
-    let mut statement = conn.prepare_cached(&translate(sql))?;
-    let width = statement.column_count();
-    let mut found = statement.query(rusqlite::params_from_iter(params))?;
     let mut out = Vec::new();
-    while let Some(row) = found.next()? {
+    query(conn, sql, params, |row| {
+        out.push(row);
+        Ok::<_, DbError>(())
+    })?;
+    Ok(out)
+}
+
+/// Hands each row of a parameterless query to `each`, without collecting
+/// them (for reads too large to hold).
+pub(crate) fn each<E: From<DbError>>(
+    conn: &Connection,
+    sql: &str,
+    mut each: impl FnMut(&Row) -> Result<(), E>,
+) -> Result<(), E> {
+    query(conn, sql, &[], |row| each(&row))
+}
+
+fn query<E: From<DbError>>(
+    conn: &Connection,
+    sql: &str,
+    params: &[Val],
+    mut each: impl FnMut(Row) -> Result<(), E>,
+) -> Result<(), E> {
+    let mut statement = conn
+        .prepare_cached(&translate(sql))
+        .map_err(DbError::from)?;
+    let width = statement.column_count();
+    let mut found = statement
+        .query(rusqlite::params_from_iter(params))
+        .map_err(DbError::from)?;
+    while let Some(row) = found.next().map_err(DbError::from)? {
         let mut cells = Vec::with_capacity(width);
         for i in 0..width {
-            cells.push(match row.get_ref(i)? {
+            cells.push(match row.get_ref(i).map_err(DbError::from)? {
                 ValueRef::Null => Val::Null(Ty::Text),
                 ValueRef::Integer(v) => Val::Int(v),
                 // The schema stores no floats; keep the whole part.
@@ -232,9 +264,9 @@ pub(crate) fn rows(conn: &Connection, sql: &str, params: &[Val]) -> Result<Vec<R
                 ValueRef::Blob(v) => Val::Blob(v.to_vec()),
             });
         }
-        out.push(Row(cells));
+        each(Row(cells))?;
     }
-    Ok(out)
+    Ok(())
 }
 
 /// `$N` → `?N`, outside string literals.
