@@ -375,6 +375,14 @@ pub struct Version {
     /// The author as people know them (a token's name, a user's email).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub created_by_name: Option<String>,
+    /// When a Vault KV client soft-deleted it (its values are kept;
+    /// undelete brings them back). While the current version is deleted
+    /// the scope reads as empty.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deleted_at: Option<String>,
+    /// Whether a Vault KV client destroyed it: its values are gone.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub destroyed: bool,
 }
 
 /// What `POST …/versions/purge` removed.

@@ -158,6 +158,12 @@ pub enum StoreError {
         /// The refused version.
         version: i64,
     },
+    /// A version whose values were destroyed (KV v2's `destroy`).
+    #[error("version {version} was destroyed: its values are gone")]
+    VersionDestroyed {
+        /// The version.
+        version: i64,
+    },
     /// A database URL whose scheme is neither sqlite: nor postgres:.
     #[error("unsupported database URL scheme {scheme:?}: use sqlite://PATH or postgres://…")]
     UnsupportedUrl {

@@ -409,6 +409,21 @@ pub struct VersionInfo {
     pub created_at: i64,
     /// Author.
     pub created_by: String,
+    /// When it was soft-deleted (KV v2's `delete`), if it is.
+    pub deleted_at: Option<i64>,
+    /// Whether its values were destroyed (KV v2's `destroy`): gone for good.
+    pub destroyed: bool,
+}
+
+/// What a KV v2 request does to versions of a scope.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VersionState {
+    /// Hide versions (their values stay, `Undelete` brings them back).
+    Delete,
+    /// Bring soft-deleted versions back.
+    Undelete,
+    /// Erase versions' values for good.
+    Destroy,
 }
 
 /// How a name differs between two versions.

@@ -147,7 +147,7 @@ pub(crate) fn split_tags(tags: &str) -> Vec<String> {
 }
 
 pub(crate) const VERSION_COLUMNS: &str =
-    "version, action, changed_keys, restored_from, created_at, created_by";
+    "version, action, changed_keys, restored_from, created_at, created_by, deleted_at, destroyed";
 
 pub(crate) fn version(row: &Row) -> Result<VersionInfo> {
     let action: String = row.get(1)?;
@@ -159,6 +159,8 @@ pub(crate) fn version(row: &Row) -> Result<VersionInfo> {
         restored_from: row.get(3)?,
         created_at: row.get(4)?,
         created_by: row.get(5)?,
+        deleted_at: row.get(6)?,
+        destroyed: row.flag(7)?,
     })
 }
 

@@ -232,7 +232,14 @@ impl WriteJob {
         for step in steps {
             self.apply(&mut after, step, now)?;
         }
-        let mut changed = Vec::new();
+        // After a soft-deleted or destroyed head the state is empty: the
+        // names it held and this write does not set are removed.
+        let hidden = versions::hidden_state(&tx, &self.scope.key).await?;
+        let setting: BTreeMap<String, SecretRow> = after
+            .iter()
+            .filter_map(|(name, row)| Some((name.clone(), row.clone()?)))
+            .collect();
+        let mut changed = versions::tombstones(hidden, &setting);
         // In the order the write named them.
         for name in touched {
             let new = after.remove(&name).flatten();
@@ -436,9 +443,12 @@ async fn load_names(
     Ok(out)
 }
 
-/// Scope id, its current version, then a secret's columns (NULL for a
-/// scope without secrets): the rows of one read statement.
-const LEVELS: &str = "SELECT sc.id, sc.current_version, s.scope_id, s.id, s.name, s.value, \
+/// Scope id, its current version (negative while that version is
+/// soft-deleted or destroyed, as [`Store::lineage_versions`] counts), then
+/// a secret's columns (NULL for a scope without secrets): the rows of one
+/// read statement.
+const LEVELS: &str = "SELECT sc.id, CASE WHEN sc.head_hidden = 1 THEN -sc.current_version \
+     ELSE sc.current_version END, s.scope_id, s.id, s.name, s.value, \
      s.note, s.tags, s.is_active, s.is_reserved, s.expires_at, s.created_at, s.updated_at, \
      s.created_by, s.updated_by FROM scopes sc LEFT JOIN secrets s ON s.scope_id = sc.id";
 
@@ -487,7 +497,7 @@ impl Store {
         levels.rows.sort_by(|a, b| a.name.cmp(&b.name));
         let now = now_ms();
         let level = scope.level();
-        let version = levels.version_of(&scope.key);
+        let version = levels.version_of(&scope.key).abs();
         let live = levels
             .rows
             .into_iter()
@@ -506,7 +516,7 @@ impl Store {
     /// secrets drop out before overlaying unless `include_inactive` is set.
     pub async fn read_merged(&self, scope: &Scope, options: ReadOptions) -> Result<ScopeRead> {
         let merged = self.merged_rows(scope, options.include_inactive).await?;
-        let version = merged.levels.version_of(&scope.key);
+        let version = merged.levels.version_of(&scope.key).abs();
         Ok(ScopeRead {
             version,
             secrets: self.reveal(scope, merged.rows, options.reveal).await?,

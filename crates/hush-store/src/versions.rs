@@ -126,6 +126,8 @@ pub(crate) fn unchanged(current: i64, actor: &str, now: i64) -> VersionInfo {
         restored_from: None,
         created_at: now,
         created_by: actor.to_owned(),
+        deleted_at: None,
+        destroyed: false,
     }
 }
 
@@ -167,7 +169,8 @@ pub(crate) async fn record(
     tx.exec(
         "INSERT INTO scopes (id, project_id, target_id, environment_id, kind, current_version, \
          updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (id) DO UPDATE SET \
-         current_version = excluded.current_version, updated_at = excluded.updated_at",
+         current_version = excluded.current_version, updated_at = excluded.updated_at, \
+         head_hidden = 0",
         &params![
             &scope.key,
             &scope.project_id,
@@ -206,6 +209,8 @@ pub(crate) async fn record(
         restored_from: record.restored_from,
         created_at: record.now,
         created_by: record.actor.to_owned(),
+        deleted_at: None,
+        destroyed: false,
     })
 }
 
@@ -324,6 +329,109 @@ const STATE_AT: &str = "SELECT scope_id, secret_id, name, value, note, tags, is_
      WHERE c2.scope_id = c.scope_id AND c2.name = c.name AND c2.version <= $2) \
      ORDER BY name";
 
+/// When the scope's current version is soft-deleted or destroyed (its
+/// state reads as empty): that version's state in the log, which the next
+/// version must remove name by name. `None` when the head is live.
+pub(crate) async fn hidden_state(
+    tx: &Tx,
+    key: &str,
+) -> Result<Option<BTreeMap<String, SecretRow>>> {
+    let row = tx
+        .row(
+            "SELECT current_version, head_hidden FROM scopes WHERE id = $1",
+            &params![key],
+        )
+        .await?;
+    match row {
+        Some(row) if row.flag(1)? => Ok(Some(state_at(tx, key, row.get(0)?).await?)),
+        _ => Ok(None),
+    }
+}
+
+/// Tombstones for the names of a hidden head's state that the new state
+/// `keeping` does not set: the new version starts from nothing.
+pub(crate) fn tombstones(
+    hidden: Option<BTreeMap<String, SecretRow>>,
+    keeping: &BTreeMap<String, SecretRow>,
+) -> Vec<Changed> {
+    hidden
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|(name, _)| !keeping.contains_key(name))
+        .map(|(name, row)| Changed {
+            name,
+            before: Some(row),
+            after: None,
+        })
+        .collect()
+}
+
+/// Makes `secrets` and `head_hidden` follow the state of the current
+/// version: its rows when it is live, nothing when it is soft-deleted or
+/// destroyed.
+async fn sync_head(tx: &Tx, key: &str, current: i64) -> Result<()> {
+    let hidden = tx
+        .row(
+            "SELECT 1 FROM versions WHERE scope_id = $1 AND version = $2 \
+             AND (deleted_at IS NOT NULL OR destroyed = 1)",
+            &params![key, current],
+        )
+        .await?
+        .is_some();
+    tx.exec("DELETE FROM secrets WHERE scope_id = $1", &params![key])
+        .await?;
+    if !hidden {
+        tx.exec(
+            &format!("INSERT INTO secrets ({SECRET_COLUMNS}) {STATE_AT}"),
+            &params![key, current],
+        )
+        .await?;
+    }
+    tx.exec(
+        "UPDATE scopes SET head_hidden = $2 WHERE id = $1",
+        &params![key, hidden],
+    )
+    .await?;
+    Ok(())
+}
+
+/// Erases version `version`'s values. The rows of names it set that the
+/// next version does not set itself are copied there first, so every
+/// other version's state stays whole.
+async fn destroy_version(tx: &Tx, key: &str, version: i64) -> Result<()> {
+    let next: Option<i64> = tx
+        .row(
+            "SELECT MIN(version) FROM versions WHERE scope_id = $1 AND version > $2",
+            &params![key, version],
+        )
+        .await?
+        .map_or(Ok(None), |row| row.get(0))?;
+    if let Some(next) = next {
+        tx.exec(
+            &format!(
+                "INSERT INTO version_changes ({CHANGE_COLUMNS}) \
+                 SELECT scope_id, name, $3, secret_id, removed, value, note, tags, is_active, \
+                 is_reserved, expires_at, created_at, updated_at, created_by, updated_by \
+                 FROM version_changes WHERE scope_id = $1 AND version = $2 AND name NOT IN \
+                 (SELECT name FROM version_changes WHERE scope_id = $1 AND version = $3)"
+            ),
+            &params![key, version, next],
+        )
+        .await?;
+    }
+    tx.exec(
+        "UPDATE version_changes SET value = $3 WHERE scope_id = $1 AND version = $2",
+        &params![key, version, Vec::<u8>::new()],
+    )
+    .await?;
+    tx.exec(
+        "UPDATE versions SET destroyed = 1 WHERE scope_id = $1 AND version = $2",
+        &params![key, version],
+    )
+    .await?;
+    Ok(())
+}
+
 async fn state_at(tx: &Tx, key: &str, version: i64) -> Result<BTreeMap<String, SecretRow>> {
     let found = tx.rows(STATE_AT, &params![key, version]).await?;
     found
@@ -333,6 +441,134 @@ async fn state_at(tx: &Tx, key: &str, version: i64) -> Result<BTreeMap<String, S
 }
 
 impl Store {
+    /// Soft-deletes, undeletes or destroys versions of a scope (KV v2's
+    /// `delete`, `undelete`, `destroy`). Versions that do not exist, or
+    /// are already in that state, are skipped, as Vault does. When the
+    /// current version is hidden the scope reads as empty; undeleting it
+    /// brings its state back. Returns the versions changed.
+    pub async fn set_version_state(
+        &self,
+        scope: &Scope,
+        versions: Vec<i64>,
+        state: VersionState,
+        author: &Author,
+    ) -> Result<Vec<i64>> {
+        let key = scope.key.clone();
+        self.db
+            .write(author.audit.clone(), move |tx| async move {
+                let (current, kind) = scope_head(&tx, &key).await?;
+                if kind == Some(ScopeKind::Blob) {
+                    return Err(StoreError::ScopeKind {
+                        actual: ScopeKind::Blob.describe(),
+                        attempted: "version states",
+                    });
+                }
+                let now = now_ms();
+                let mut changed = Vec::new();
+                for version in versions {
+                    let Some(row) = tx
+                        .row(
+                            "SELECT deleted_at, destroyed FROM versions \
+                             WHERE scope_id = $1 AND version = $2",
+                            &params![&key, version],
+                        )
+                        .await?
+                    else {
+                        continue;
+                    };
+                    let deleted: Option<i64> = row.get(0)?;
+                    if row.flag(1)? {
+                        continue;
+                    }
+                    match state {
+                        VersionState::Delete if deleted.is_none() => {
+                            tx.exec(
+                                "UPDATE versions SET deleted_at = $3 \
+                                 WHERE scope_id = $1 AND version = $2",
+                                &params![&key, version, now],
+                            )
+                            .await?;
+                        }
+                        VersionState::Undelete if deleted.is_some() => {
+                            tx.exec(
+                                "UPDATE versions SET deleted_at = NULL \
+                                 WHERE scope_id = $1 AND version = $2",
+                                &params![&key, version],
+                            )
+                            .await?;
+                        }
+                        VersionState::Destroy => destroy_version(&tx, &key, version).await?,
+                        _ => continue,
+                    }
+                    changed.push(version);
+                }
+                if changed.contains(&current) {
+                    sync_head(&tx, &key, current).await?;
+                }
+                Ok(changed)
+            })
+            .await
+    }
+
+    /// A scope's KV metadata settings (JSON), if any were set.
+    pub async fn kv_meta(&self, scope: &Scope) -> Result<Option<String>> {
+        Ok(self
+            .db
+            .row(
+                "SELECT kv_meta FROM scopes WHERE id = $1",
+                &params![&scope.key],
+            )
+            .await?
+            .map(|row| row.get::<Option<String>>(0))
+            .transpose()?
+            .flatten())
+    }
+
+    /// Sets a scope's KV metadata settings (JSON); the scope need not have
+    /// been written yet.
+    pub async fn set_kv_meta(&self, scope: &Scope, meta: String, author: &Author) -> Result<()> {
+        let scope = scope.clone();
+        self.db
+            .write(author.audit.clone(), move |tx| async move {
+                tx.exec(
+                    "INSERT INTO scopes (id, project_id, target_id, environment_id, kind, \
+                     current_version, updated_at, kv_meta) VALUES ($1, $2, $3, $4, 'entries', 0, \
+                     $5, $6) ON CONFLICT (id) DO UPDATE SET kv_meta = excluded.kv_meta",
+                    &params![
+                        &scope.key,
+                        &scope.project_id,
+                        scope.target_id.as_deref(),
+                        scope.environment_id.as_deref(),
+                        now_ms(),
+                        meta,
+                    ],
+                )
+                .await?;
+                Ok(())
+            })
+            .await
+    }
+
+    /// Forgets a scope's secrets, every version and its KV metadata (KV
+    /// v2's `DELETE metadata/…`). Version numbers still never repeat: the
+    /// next write is the version after the last one.
+    pub async fn forget_scope(&self, scope: &Scope, author: &Author) -> Result<()> {
+        let key = scope.key.clone();
+        self.db
+            .write(author.audit.clone(), move |tx| async move {
+                for sql in [
+                    "DELETE FROM version_changes WHERE scope_id = $1",
+                    "DELETE FROM versions WHERE scope_id = $1",
+                    "DELETE FROM secrets WHERE scope_id = $1",
+                    "UPDATE scopes SET kv_meta = NULL, head_hidden = 0 WHERE id = $1",
+                ] {
+                    tx.exec(sql, &params![&key]).await?;
+                }
+                Ok(())
+            })
+            .await
+    }
+
     /// The scope's current version: 0 if it was never written. One indexed
     /// lookup, cheap enough to poll.
     pub async fn current_version(&self, scope: &Scope) -> Result<i64> {
@@ -347,12 +583,16 @@ impl Store {
     }
 
     /// The current version of this scope and each scope it inherits from,
-    /// shallowest first (0 for a scope never written): together they change
+    /// shallowest first (0 for a scope never written; negative while that
+    /// version is soft-deleted or destroyed): together they change
     /// whenever the merged view may have. One small indexed query.
     pub async fn lineage_versions(&self, scope: &Scope) -> Result<Vec<i64>> {
         let keys: Vec<String> = scope.lineage().into_iter().map(|(_, key)| key).collect();
+        // A hidden head (soft-deleted or destroyed current version) counts
+        // negative: the state differs from the same version live.
         let sql = format!(
-            "SELECT id, current_version FROM scopes WHERE id IN ({})",
+            "SELECT id, CASE WHEN head_hidden = 1 THEN -current_version \
+             ELSE current_version END FROM scopes WHERE id IN ({})",
             placeholders(0, keys.len())
         );
         let values: Vec<Val> = keys.iter().map(Val::from).collect();
@@ -403,7 +643,9 @@ impl Store {
     }
 
     async fn rows_at(&self, scope: &Scope, version: i64) -> Result<Vec<SecretRow>> {
-        self.version(scope, version).await?;
+        if self.version(scope, version).await?.destroyed {
+            return Err(StoreError::VersionDestroyed { version });
+        }
         let found = self
             .db
             .rows_long(STATE_AT.to_owned(), params![&scope.key, version])
@@ -476,6 +718,9 @@ impl Store {
         expected_version: Option<i64>,
     ) -> Result<VersionInfo> {
         let target = self.version(scope, version).await?;
+        if target.destroyed {
+            return Err(StoreError::VersionDestroyed { version });
+        }
         let dek = match target.action {
             Action::Blob => None,
             _ => self.comparison_key(scope).await?,
@@ -510,9 +755,13 @@ impl Store {
                 }
                 check_head(current, kind, ScopeKind::Entries, expected_version)?;
                 let wanted = state_at(&tx, &scope.key, version).await?;
-                let now_state = state_at(&tx, &scope.key, current).await?;
+                let hidden = hidden_state(&tx, &scope.key).await?;
+                let now_state = match hidden {
+                    Some(_) => BTreeMap::new(),
+                    None => state_at(&tx, &scope.key, current).await?,
+                };
                 let names: BTreeSet<&String> = wanted.keys().chain(now_state.keys()).collect();
-                let mut changed = Vec::new();
+                let mut changed = tombstones(hidden, &wanted);
                 for name in names {
                     let (before, after) = (now_state.get(name), wanted.get(name));
                     if !same_state(&scope, dek.as_deref(), before, after)? {

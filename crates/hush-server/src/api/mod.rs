@@ -45,7 +45,7 @@ pub fn router(state: Arc<AppState>, max_body_bytes: usize) -> Router {
             state.clone(),
             surface::classify,
         ));
-    Router::new()
+    let app = Router::new()
         .route("/health", get(health))
         .route("/ready", get(ready))
         .route(
@@ -65,7 +65,12 @@ pub fn router(state: Arc<AppState>, max_body_bytes: usize) -> Router {
         ))
         .with_state(state)
         .layer(DefaultBodyLimit::max(max_body_bytes))
-        .layer(middleware::from_fn(log_request))
+        .layer(middleware::from_fn(log_request));
+    // Vault's LIST method becomes GET ?list=true before routing.
+    Router::new().fallback_service(tower::ServiceExt::map_request(
+        app,
+        compat::vaultkv::rewrite_list,
+    ))
 }
 
 /// Headers on every answer: nothing here may be cached (responses carry

@@ -31,11 +31,18 @@ pub enum Surface {
     HepGg,
     /// The vault-env protocol (`shared/seeds/vault-env.txt`).
     VaultEnv,
+    /// Vault's KV v2 secrets engine, `/v1/{mount}/…`.
+    VaultKv,
 }
 
 impl Surface {
     /// Every surface.
-    pub const ALL: [Surface; 3] = [Surface::Native, Surface::HepGg, Surface::VaultEnv];
+    pub const ALL: [Surface; 4] = [
+        Surface::Native,
+        Surface::HepGg,
+        Surface::VaultEnv,
+        Surface::VaultKv,
+    ];
 
     /// A short name for logs.
     pub fn name(self) -> &'static str {
@@ -43,6 +50,7 @@ impl Surface {
             Surface::Native => "native",
             Surface::HepGg => "hepgg",
             Surface::VaultEnv => "vaultenv",
+            Surface::VaultKv => "vaultkv",
         }
     }
 
@@ -52,6 +60,7 @@ impl Surface {
             Surface::Native => &super::v1::DECLARATION,
             Surface::HepGg => &super::compat::hepgg::DECLARATION,
             Surface::VaultEnv => &super::compat::vaultenv::DECLARATION,
+            Surface::VaultKv => &super::compat::vaultkv::DECLARATION,
         }
     }
 
@@ -68,6 +77,7 @@ impl Surface {
             Surface::Native => parts.native(),
             Surface::HepGg => super::compat::hepgg::render(&parts),
             Surface::VaultEnv => super::compat::vaultenv::render(&parts),
+            Surface::VaultKv => super::compat::vaultkv::render(&parts),
         };
         if let Some(seconds) = retry {
             crate::error::retry_after(&mut response, seconds);
@@ -240,6 +250,8 @@ impl RouteTable {
                 (!first.starts_with('{')).then_some(first)
             })
             .collect();
+        // The mount that stands for the default organization.
+        reserved.push(crate::service::DEFAULT_MOUNT);
         reserved.sort_unstable();
         reserved.dedup();
         reserved

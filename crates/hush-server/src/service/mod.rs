@@ -16,6 +16,7 @@ mod admin;
 mod audit;
 mod cache;
 mod e2ee;
+mod kv;
 pub mod model;
 mod orgs;
 mod projects;
@@ -38,6 +39,7 @@ pub use access::{ScopeAddress, Target};
 pub use admin::Admin;
 pub use audit::AuditFilter;
 pub use e2ee::{proof_hash, validate_meta};
+pub use kv::{org_of_mount, KvMetadata, KvPath, KvSettings, KvVersion, DEFAULT_MOUNT};
 pub use orgs::Orgs;
 pub use pull::{PullRequest, Pulled};
 pub use secrets::{

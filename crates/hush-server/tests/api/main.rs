@@ -11,3 +11,4 @@ mod reliability;
 mod surfaces;
 mod team;
 mod vaultenv;
+mod vaultkv;

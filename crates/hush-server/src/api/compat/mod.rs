@@ -3,6 +3,7 @@
 
 pub mod hepgg;
 pub mod vaultenv;
+pub mod vaultkv;
 
 use std::sync::Arc;
 
@@ -18,4 +19,5 @@ pub fn routes() -> Router<Arc<AppState>> {
             hepgg::pull_route().merge(vaultenv::pull_route()),
         )
         .merge(vaultenv::routes())
+        .merge(vaultkv::routes())
 }

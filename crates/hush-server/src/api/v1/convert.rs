@@ -94,6 +94,8 @@ pub fn version(v: VersionInfo) -> hush_proto::Version {
         created_at: to_rfc3339(v.created_at),
         created_by: v.created_by,
         created_by_name: None,
+        deleted_at: v.deleted_at.map(to_rfc3339),
+        destroyed: v.destroyed,
     }
 }
 
