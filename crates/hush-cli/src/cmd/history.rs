@@ -60,10 +60,16 @@ pub async fn versions(ctx: &Context, args: VersionsArgs) -> Result<()> {
     }
     let mut table = Table::new(&["VERSION", "WHEN", "BY", "ACTION", "CHANGED"]);
     for v in versions {
-        let action = match v.restored_from {
+        let mut action = match v.restored_from {
             Some(from) => format!("rollback to {from}"),
             None => v.action,
         };
+        // States set by Vault KV clients (see README, "Using Vault clients").
+        if v.destroyed {
+            action.push_str(" (destroyed)");
+        } else if v.deleted_at.is_some() {
+            action.push_str(" (deleted)");
+        }
         table.row(vec![
             v.version.to_string(),
             output::short_time(&v.created_at),

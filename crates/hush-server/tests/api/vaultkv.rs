@@ -366,6 +366,63 @@ async fn the_bao_cli_works_against_hush() {
     env.finish().await;
 }
 
+/// `hvac`, the Python client, from the same virtual environment as bao.
+const HVAC: &str = r#"
+import hvac, json, sys
+client = hvac.Client(url=sys.argv[1], token=sys.argv[2])
+assert client.is_authenticated()
+kv = client.secrets.kv.v2
+kv.create_or_update_secret(path="web/production", secret={"API_KEY": "sk_1"})
+kv.patch(path="web/production", secret={"PORT": "8080"})
+kv.create_or_update_secret(path="web/production", secret={"API_KEY": "sk_2", "PORT": "8080"}, cas=2)
+old = kv.read_secret_version(path="web/production", version=1, raise_on_deleted_version=True)
+kv.delete_latest_version_of_secret(path="web/production")
+kv.undelete_secret_versions(path="web/production", versions=[3])
+kv.update_metadata(path="web/production", custom_metadata={"owner": "ops"})
+print(json.dumps({
+    "old": old["data"]["data"],
+    "now": kv.read_secret_version(path="web/production", raise_on_deleted_version=True)["data"]["data"],
+    "list": kv.list_secrets(path="web")["data"]["keys"],
+    "meta": kv.read_secret_metadata(path="web/production")["data"]["custom_metadata"],
+}))
+"#;
+
+/// hvac against hush: write, patch, CAS, an old version, delete and
+/// undelete, list, custom metadata.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hvac_works_against_hush() {
+    let Some(bao) = bao() else { return };
+    // bin/bao sits in site-packages; the venv's python is three levels up.
+    let venv = bao
+        .ancestors()
+        .find(|p| p.join("bin/python").exists())
+        .unwrap()
+        .to_owned();
+    let Some(env) = TestEnv::start(hush_testkit::Db::Sqlite).await else {
+        return;
+    };
+    let out = Command::new(venv.join("bin/python"))
+        .args(["-c", HVAC, &env.server.url, env.server.admin()])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let got: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        got,
+        json!({
+            "old": { "API_KEY": "sk_1" },
+            "now": { "API_KEY": "sk_2", "PORT": "8080" },
+            "list": ["production"],
+            "meta": { "owner": "ops" },
+        })
+    );
+    env.finish().await;
+}
+
 hush_testkit::on_both_backends!(
     kv_is_hush_underneath,
     kv_refuses_what_it_cannot_serve,
