@@ -532,6 +532,28 @@ impl Api {
         .await
     }
 
+    /// Sets a version's state: `action` is `soft-delete`, `undelete` or
+    /// `destroy`. Returns the version as it is now.
+    pub async fn version_state(
+        &self,
+        org: &str,
+        project: &str,
+        scope: &ScopeSel,
+        version: i64,
+        action: &str,
+    ) -> Result<Version> {
+        let version = version.to_string();
+        self.call(
+            Method::POST,
+            &[
+                "v1", "orgs", org, "projects", project, "versions", &version, action,
+            ],
+            &scope.query(),
+            None,
+        )
+        .await
+    }
+
     /// Copies one scope's secrets into another (one version there).
     pub async fn copy(&self, org: &str, project: &str, body: &CopySecrets) -> Result<WriteResult> {
         self.call(

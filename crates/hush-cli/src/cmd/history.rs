@@ -9,7 +9,10 @@ use crate::output::{self, Table};
 
 /// List the environment's versions, newest first. Every write that
 /// changes something (set, delete, push, copy, rollback) is one version;
-/// hush keeps them all.
+/// hush keeps them all. A version can also be soft-deleted (hidden, and
+/// brought back with undelete) or destroyed (its values erased for good),
+/// as Vault KV clients do; while the current version is either, the
+/// environment reads as empty.
 ///
 /// Examples:
 ///
@@ -18,9 +21,15 @@ use crate::output::{self, Table};
 ///   hush versions --limit 100 --before 250
 ///
 ///   hush versions --all --output json
+///
+///   hush versions soft-delete 7 && hush versions undelete 7
+///
+///   hush versions destroy 3 --yes
 #[derive(Debug, Args)]
-#[command(verbatim_doc_comment)]
+#[command(verbatim_doc_comment, args_conflicts_with_subcommands = true)]
 pub struct VersionsArgs {
+    #[command(subcommand)]
+    state: Option<VersionStateCommand>,
     /// How many to show.
     #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u16).range(1..=1000))]
     limit: u16,
@@ -32,7 +41,61 @@ pub struct VersionsArgs {
     all: bool,
 }
 
+/// Changing one version's state.
+#[derive(Debug, clap::Subcommand)]
+enum VersionStateCommand {
+    /// Hide a version (its values are kept; `undelete` brings it back).
+    SoftDelete {
+        /// The version.
+        version: i64,
+    },
+    /// Bring a soft-deleted version back.
+    Undelete {
+        /// The version.
+        version: i64,
+    },
+    /// Erase a version's values for good (other versions keep theirs).
+    Destroy {
+        /// The version.
+        version: i64,
+        /// Do not ask for confirmation.
+        #[arg(long)]
+        yes: bool,
+    },
+}
+
+async fn set_state(ctx: &Context, command: VersionStateCommand) -> Result<()> {
+    let (version, action, done) = match command {
+        VersionStateCommand::SoftDelete { version } => (version, "soft-delete", "soft-deleted"),
+        VersionStateCommand::Undelete { version } => (version, "undelete", "undeleted"),
+        VersionStateCommand::Destroy { version, yes } => {
+            if !yes {
+                output::confirm(
+                    &format!(
+                        "Erase the values of version {version} of {} for good?",
+                        ctx.where_()
+                    ),
+                    "--yes",
+                )?;
+            }
+            (version, "destroy", "destroyed")
+        }
+    };
+    let now = ctx
+        .api()?
+        .version_state(&ctx.org, ctx.project()?, &ctx.scope()?, version, action)
+        .await?;
+    if ctx.json() {
+        return output::json(&now);
+    }
+    println!("Version {version} of {} is {done}.", ctx.where_());
+    Ok(())
+}
+
 pub async fn versions(ctx: &Context, args: VersionsArgs) -> Result<()> {
+    if let Some(command) = args.state {
+        return set_state(ctx, command).await;
+    }
     let api = ctx.api()?;
     let (project, scope) = (ctx.project()?, ctx.scope()?);
     let page = if args.all {

@@ -277,6 +277,34 @@ async fn push_pull_run_rollback(env: &TestEnv) {
         "s3cr3t # not a comment"
     );
 
+    // Version states: a soft-deleted head reads empty until undeleted; a
+    // destroyed version is marked, and destroying asks first.
+    m.hush(&["versions", "soft-delete", "4"]).assert().success();
+    assert_eq!(m.json(&["pull", "--format", "json"]), json!({}));
+    assert!(m.stdout(&["versions"]).contains("(deleted)"));
+    m.hush(&["versions", "undelete", "4"]).assert().success();
+    assert_eq!(
+        m.json(&["pull", "--format", "json"])["API_KEY"],
+        "s3cr3t # not a comment"
+    );
+    m.fails(&["versions", "destroy", "1"], 8);
+    m.hush(&["versions", "destroy", "1", "--yes"])
+        .assert()
+        .success();
+    let listed = m.json(&["versions"]);
+    let first = listed.as_array().unwrap().last().unwrap();
+    assert_eq!(
+        (first["version"].clone(), first["destroyed"].clone()),
+        (json!(1), json!(true))
+    );
+    assert_eq!(
+        m.json(&["pull", "--format", "json"])
+            .as_object()
+            .unwrap()
+            .len(),
+        want.len()
+    );
+
     // Copy into a new environment.
     m.hush(&["envs", "create", "staging"]).assert().success();
     m.hush(&["copy", "--from", "development", "--to", "staging"])

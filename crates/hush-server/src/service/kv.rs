@@ -374,24 +374,14 @@ impl Kv<'_> {
         state: VersionState,
     ) -> Result<(), ServiceError> {
         let target = self.scope(who, path).await?;
-        who.require_in(
-            &target.project.id,
-            match state {
-                VersionState::Destroy => Permission::SecretPurge,
-                _ => Permission::SecretWrite,
-            },
-        )?;
         let versions = match versions {
             Some(versions) => versions,
             None => vec![self.s.store.current_version(&target.scope).await?],
         };
-        who.commit(|author| async move {
-            self.s
-                .store
-                .set_version_state(&target.scope, versions, state, &author)
-                .await
-        })
-        .await?;
+        self.s
+            .versions()
+            .change_states(who, &target, versions, state)
+            .await?;
         Ok(())
     }
 

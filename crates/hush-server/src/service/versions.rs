@@ -1,8 +1,8 @@
 //! A scope's version history.
 
-use hush_store::{DiffEntry, Reveal, VersionInfo};
+use hush_store::{DiffEntry, Reveal, VersionInfo, VersionState};
 
-use super::{Page, ScopeAddress, SecretsRead, Services};
+use super::{Page, ScopeAddress, SecretsRead, Services, Target};
 use crate::auth::{Permission, Principal};
 use crate::error::ServiceError;
 
@@ -121,6 +121,52 @@ impl Versions<'_> {
         let target = self.s.target(who, org, project, address).await?;
         who.require_in(&target.project.id, Permission::SecretPurge)?;
         Ok(self.s.store.delete_version(&target.scope, version).await?)
+    }
+
+    /// Soft-deletes, undeletes or destroys one version (the states Vault
+    /// KV clients set; see README, "Using Vault clients with hush");
+    /// returns it as it is now. Destroying needs `secret:purge`.
+    pub async fn set_state(
+        &self,
+        who: &Principal,
+        org: &str,
+        project: &str,
+        address: &ScopeAddress,
+        version: i64,
+        state: VersionState,
+    ) -> Result<VersionInfo, ServiceError> {
+        let target = self.s.target(who, org, project, address).await?;
+        // A version that does not exist is a 404 here (KV skips it).
+        self.s.store.version(&target.scope, version).await?;
+        self.change_states(who, &target, vec![version], state)
+            .await?;
+        Ok(self.s.store.version(&target.scope, version).await?)
+    }
+
+    /// The shared part of [`Versions::set_state`] and the KV routes:
+    /// permission, then the change with the request's audit entry.
+    pub(crate) async fn change_states(
+        &self,
+        who: &Principal,
+        target: &Target,
+        versions: Vec<i64>,
+        state: VersionState,
+    ) -> Result<Vec<i64>, ServiceError> {
+        who.require_in(
+            &target.project.id,
+            match state {
+                VersionState::Destroy => Permission::SecretPurge,
+                VersionState::Delete | VersionState::Undelete => Permission::SecretWrite,
+            },
+        )?;
+        Ok(who
+            .commit(|author| async move {
+                self.s
+                    .store
+                    .set_version_state(&target.scope, versions, state, &author)
+                    .await
+            })
+            .await?)
     }
 
     /// Erases all history but the current state.

@@ -424,6 +424,7 @@ async fn hvac_works_against_hush() {
 }
 
 hush_testkit::on_both_backends!(
+    version_states_are_managed_natively,
     kv_is_hush_underneath,
     kv_refuses_what_it_cannot_serve,
     kv_tokens_keep_their_limits,
@@ -707,4 +708,57 @@ async fn kv_tokens_keep_their_limits(env: &TestEnv) {
         .get("/v1/orgs/default/projects/web/versions/1?env=production")
         .await;
     assert!(still.to_string().contains("\"A\""), "{still}");
+}
+
+/// The same states through the native API: soft-delete, undelete and
+/// destroy one version; a read-only token may do none of it, a missing
+/// version is 404, and KV sees what the native API did.
+async fn version_states_are_managed_natively(env: &TestEnv) {
+    let api = Api::admin(env);
+    let base = api.project("web", &["production"]).await;
+    for value in ["1", "2"] {
+        api.put(
+            &format!("{base}/secrets/A?env=production"),
+            json!({ "value": value }),
+        )
+        .await;
+    }
+    let state =
+        |version: i64, action: &str| format!("{base}/versions/{version}/{action}?env=production");
+    let (status, body) = api.post(&state(2, "soft-delete"), json!({})).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert!(body["deleted_at"].is_string(), "{body}");
+    let kv: Value = env
+        .server
+        .http
+        .get(format!("{}/v1/secret/data/web/production", env.server.url))
+        .header("X-Vault-Token", env.server.admin())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(kv["data"]["data"].is_null(), "{kv}");
+    let (_, body) = api.post(&state(2, "undelete"), json!({})).await;
+    assert!(body.get("deleted_at").is_none(), "{body}");
+    let reader = api
+        .token(json!({ "name": "r", "scopes": ["secret:read", "secret:write"] }))
+        .await;
+    let (status, _) = api
+        .with(&reader)
+        .post(&state(1, "destroy"), json!({}))
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, body) = api.post(&state(1, "destroy"), json!({})).await;
+    assert_eq!(
+        (status, body["destroyed"].clone()),
+        (StatusCode::OK, json!(true))
+    );
+    let (status, body) = api.post(&state(9, "destroy"), json!({})).await;
+    assert_eq!((status, code(&body)), (StatusCode::NOT_FOUND, "not_found"));
+    let (_, secret) = api
+        .get(&format!("{base}/secrets/A?env=production&reveal=plain"))
+        .await;
+    assert_eq!(secret["value"], "2");
 }

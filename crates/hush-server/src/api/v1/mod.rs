@@ -71,6 +71,9 @@ pub static DECLARATION: Declaration = Declaration {
         GET "/v1/orgs/{org}/projects/{project}/versions/{version}" => "version.read", Token;
         DELETE "/v1/orgs/{org}/projects/{project}/versions/{version}" => "version.delete", Token;
         POST "/v1/orgs/{org}/projects/{project}/versions/{version}/restore" => "version.restore", Token;
+        POST "/v1/orgs/{org}/projects/{project}/versions/{version}/soft-delete" => "version.soft_delete", Token;
+        POST "/v1/orgs/{org}/projects/{project}/versions/{version}/undelete" => "version.undelete", Token;
+        POST "/v1/orgs/{org}/projects/{project}/versions/{version}/destroy" => "version.destroy", Token;
         POST "/v1/orgs/{org}/projects/{project}/versions/purge" => "version.purge", Token;
         GET "/v1/orgs/{org}/projects/{project}/diff" => "version.diff", Token;
         GET "/v1/orgs/{org}/tokens" => "token.list", Token;
@@ -126,6 +129,9 @@ pub fn routes() -> OpenApiRouter<Arc<AppState>> {
         .routes(routes!(versions::purge))
         .routes(routes!(versions::get, versions::remove))
         .routes(routes!(versions::restore))
+        .routes(routes!(versions::soft_delete))
+        .routes(routes!(versions::undelete))
+        .routes(routes!(versions::destroy))
         .routes(routes!(versions::diff))
         .routes(routes!(tokens::list, tokens::create))
         .routes(routes!(tokens::revoke))

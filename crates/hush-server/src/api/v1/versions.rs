@@ -1,4 +1,5 @@
-//! A scope's version log: list, read, diff, restore, delete, purge.
+//! A scope's version log: list, read, diff, restore, delete, purge, and
+//! the soft-delete / undelete / destroy states Vault KV clients set.
 
 use std::sync::Arc;
 
@@ -208,6 +209,75 @@ pub async fn restore(
         )
         .await?;
     Ok(convert::written(info))
+}
+
+/// The shared part of the three version-state routes.
+async fn set_state(
+    app: &AppState,
+    who: &Principal,
+    (org, project, version): (String, String, i64),
+    q: &ScopeQuery,
+    state: hush_store::VersionState,
+) -> Result<Json<Version>> {
+    let info = app
+        .services
+        .versions()
+        .set_state(who, &org, &project, &q.address(), version, state)
+        .await?;
+    Ok(Json(convert::version(info)))
+}
+
+#[utoipa::path(
+    post,
+    path = "/orgs/{org}/projects/{project}/versions/{version}/soft-delete",
+    summary = "Soft-delete a version (Vault KV's delete; undelete brings it back)",
+    description = "While the current version is soft-deleted the scope reads as empty and the next write starts from nothing.",
+    params(("org" = String, Path, description = "Organization slug"), ("project" = String, Path, description = "Project slug"), ("version" = i64, Path, description = "Version number"), ScopeQuery),
+    responses((status = 200, body = Version), super::doc::Errors),
+    security(("bearer" = []))
+)]
+pub async fn soft_delete(
+    State(app): S,
+    who: Principal,
+    PathArgs(path): PathArgs<(String, String, i64)>,
+    Params(q): Params<ScopeQuery>,
+) -> Result<Json<Version>> {
+    set_state(&app, &who, path, &q, hush_store::VersionState::Delete).await
+}
+
+#[utoipa::path(
+    post,
+    path = "/orgs/{org}/projects/{project}/versions/{version}/undelete",
+    summary = "Undo a soft delete",
+    params(("org" = String, Path, description = "Organization slug"), ("project" = String, Path, description = "Project slug"), ("version" = i64, Path, description = "Version number"), ScopeQuery),
+    responses((status = 200, body = Version), super::doc::Errors),
+    security(("bearer" = []))
+)]
+pub async fn undelete(
+    State(app): S,
+    who: Principal,
+    PathArgs(path): PathArgs<(String, String, i64)>,
+    Params(q): Params<ScopeQuery>,
+) -> Result<Json<Version>> {
+    set_state(&app, &who, path, &q, hush_store::VersionState::Undelete).await
+}
+
+#[utoipa::path(
+    post,
+    path = "/orgs/{org}/projects/{project}/versions/{version}/destroy",
+    summary = "Erase a version's values for good (Vault KV's destroy; needs secret:purge)",
+    description = "Other versions keep their state whole.",
+    params(("org" = String, Path, description = "Organization slug"), ("project" = String, Path, description = "Project slug"), ("version" = i64, Path, description = "Version number"), ScopeQuery),
+    responses((status = 200, body = Version), super::doc::Errors),
+    security(("bearer" = []))
+)]
+pub async fn destroy(
+    State(app): S,
+    who: Principal,
+    PathArgs(path): PathArgs<(String, String, i64)>,
+    Params(q): Params<ScopeQuery>,
+) -> Result<Json<Version>> {
+    set_state(&app, &who, path, &q, hush_store::VersionState::Destroy).await
 }
 
 #[utoipa::path(
