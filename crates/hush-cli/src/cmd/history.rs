@@ -45,16 +45,32 @@ pub struct VersionsArgs {
 #[derive(Debug, clap::Subcommand)]
 enum VersionStateCommand {
     /// Hide a version (its values are kept; `undelete` brings it back).
+    /// While the current version is hidden the environment reads empty.
+    ///
+    /// Examples:
+    ///
+    ///   hush versions soft-delete 7 --env production
+    #[command(verbatim_doc_comment)]
     SoftDelete {
         /// The version.
         version: i64,
     },
     /// Bring a soft-deleted version back.
+    ///
+    /// Examples:
+    ///
+    ///   hush versions undelete 7 --env production
+    #[command(verbatim_doc_comment)]
     Undelete {
         /// The version.
         version: i64,
     },
     /// Erase a version's values for good (other versions keep theirs).
+    ///
+    /// Examples:
+    ///
+    ///   hush versions destroy 3 --env production --yes
+    #[command(verbatim_doc_comment)]
     Destroy {
         /// The version.
         version: i64,
