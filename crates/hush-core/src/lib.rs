@@ -9,6 +9,7 @@ pub mod audit;
 pub mod crypto;
 pub mod dotenv;
 pub mod e2ee;
+pub mod jwt;
 pub mod names;
 pub mod password;
 pub mod reader;

@@ -16,6 +16,9 @@ use crate::SecretString;
 pub const API_PREFIX: &str = "hush_";
 /// Prefix of read-only pull tokens (as Hep.gg names them).
 pub const PULL_PREFIX: &str = "hsk_";
+/// Prefix of Hooklistener API keys: hush API tokens limited to the
+/// organization's secrets.
+pub const HOOKLISTENER_PREFIX: &str = "hklst_";
 
 /// A fresh token with the given prefix.
 pub fn generate(prefix: &str) -> SecretString {

@@ -442,9 +442,13 @@ pub struct Token {
 pub struct CreateToken {
     /// Display name.
     pub name: String,
-    /// `api` (default) or `pull`.
+    /// `api` (default), `pull`, or `hooklistener` (an `hklst_` API key for
+    /// the organization's secrets; see `access`).
     #[serde(default)]
     pub kind: Option<String>,
+    /// For `hooklistener` keys: `read` (default) or `read-write`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub access: Option<String>,
     /// Scopes of an API token (pull tokens have none to choose).
     #[serde(default)]
     pub scopes: Vec<String>,

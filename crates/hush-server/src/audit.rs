@@ -42,12 +42,14 @@ struct AuditInfo {
     user_agent: String,
     /// The entry was committed with the request's write.
     committed: bool,
+    /// The entry's time, when a handler showed it to the caller.
+    at: Option<i64>,
 }
 
 impl AuditInfo {
     fn entry(&self, status: StatusCode) -> AuditEntry {
         AuditEntry {
-            at: crate::now_ms(),
+            at: self.at.unwrap_or_else(crate::now_ms),
             org_id: self.org_id.clone(),
             project_id: self.project_id.clone(),
             actor: self.actor.clone().unwrap_or_else(|| "anonymous".to_owned()),
@@ -90,6 +92,12 @@ impl AuditSlot {
     /// refused login names the organization it tried).
     pub fn org(&self, org_id: &str) {
         self.with(|info| info.org_id = Some(org_id.to_owned()));
+    }
+
+    /// The time the entry records, fixed now: for a handler that tells
+    /// the caller when it happened (Hooklistener's `decrypted_at`).
+    pub fn at(&self) -> i64 {
+        self.with(|info| *info.at.get_or_insert_with(crate::now_ms))
     }
 
     /// Records the project the request concerned.

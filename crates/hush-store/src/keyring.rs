@@ -221,6 +221,7 @@ impl Store {
                 }
                 crate::vaultenv::reseal_keys(&tx, &old, &new).await?;
                 crate::audit::reseal_key(&tx, &old, &new).await?;
+                crate::signing::reseal_keys(&tx, &old, &new).await?;
                 record_master_key(&tx, &new_id).await?;
                 Ok(projects.len())
             })

@@ -17,6 +17,7 @@ mod model;
 mod orgs;
 mod rows;
 mod secrets;
+mod signing;
 mod tokens;
 mod users;
 mod vaultenv;

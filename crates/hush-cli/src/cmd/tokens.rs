@@ -50,6 +50,8 @@ enum TokensCommand {
     ///   hush tokens create web-prod --pull --env production --expires 90d
     ///
     ///   hush tokens create deploy --scope secret:read --scope secret:write --project web
+    ///
+    ///   hush tokens create webhooks --hooklistener --write
     #[command(verbatim_doc_comment)]
     Create {
         /// A name saying who or what uses it.
@@ -66,6 +68,13 @@ enum TokensCommand {
         /// the configured one.
         #[arg(long, requires = "pull")]
         all_envs: bool,
+        /// A Hooklistener API key (`hklst_…`): reads the organization's
+        /// secrets (see `hush org-secrets`) and nothing else.
+        #[arg(long, conflicts_with_all = ["pull", "scopes"])]
+        hooklistener: bool,
+        /// With --hooklistener: may also create, change and delete them.
+        #[arg(long, requires = "hooklistener")]
+        write: bool,
         /// When it stops working: a duration (90m, 12h, 30d, 2w),
         /// `tomorrow`, a date (2027-01-01) or an RFC 3339 time.
         #[arg(long)]
@@ -138,8 +147,22 @@ pub async fn run(ctx: &Context, args: TokensArgs) -> Result<()> {
             pull,
             scopes,
             all_envs,
+            hooklistener,
+            write,
             expires,
         } => {
+            if hooklistener {
+                let body = CreateToken {
+                    name,
+                    kind: Some("hooklistener".to_owned()),
+                    access: Some(if write { "read-write" } else { "read" }.to_owned()),
+                    scopes: Vec::new(),
+                    project: None,
+                    environment: None,
+                    expires_at: expires.as_deref().map(expiry).transpose()?,
+                };
+                return created(ctx, api.create_token(&ctx.org, &body).await?);
+            }
             if pull && !scopes.is_empty() {
                 bail!("pull tokens have a fixed read-only scope; drop --scope or --pull");
             }
@@ -154,20 +177,13 @@ pub async fn run(ctx: &Context, args: TokensArgs) -> Result<()> {
             let body = CreateToken {
                 name,
                 kind: Some(if pull { "pull" } else { "api" }.to_owned()),
+                access: None,
                 scopes,
                 project,
                 environment: ctx.env.clone().filter(|_| pull && !all_envs),
                 expires_at: expires.as_deref().map(expiry).transpose()?,
             };
-            let created = api.create_token(&ctx.org, &body).await?;
-            if ctx.json() {
-                return output::json(&created);
-            }
-            println!("{}", created.token);
-            eprintln!(
-                "Created {} token \"{}\" (id {}). It is shown only this once: store it now.",
-                created.info.kind, created.info.name, created.info.id
-            );
+            created(ctx, api.create_token(&ctx.org, &body).await?)?;
         }
         TokensCommand::Revoke { which } => {
             let (id, name) = resolve(&api.tokens(&ctx.org).await?, &which)?;
@@ -235,4 +251,17 @@ fn resolve(tokens: &[hush_proto::Token], wanted: &str) -> anyhow::Result<(String
                 .join(", ")
         ),
     }
+}
+
+/// Prints a new token once (stdout) and what it is (stderr).
+fn created(ctx: &Context, created: hush_proto::CreatedToken) -> Result<()> {
+    if ctx.json() {
+        return output::json(&created);
+    }
+    println!("{}", created.token);
+    eprintln!(
+        "Created {} token \"{}\" (id {}). It is shown only this once: store it now.",
+        created.info.kind, created.info.name, created.info.id
+    );
+    Ok(())
 }

@@ -33,15 +33,21 @@ pub enum Surface {
     VaultEnv,
     /// Vault's KV v2 secrets engine, `/v1/{mount}/…`.
     VaultKv,
+    /// Hooklistener's organization secrets (`shared/seeds/hooklistener-secrets.txt`).
+    Hooklistener,
+    /// InsForge's organization secrets (`shared/seeds/insforge-secrets.txt`).
+    InsForge,
 }
 
 impl Surface {
     /// Every surface.
-    pub const ALL: [Surface; 4] = [
+    pub const ALL: [Surface; 6] = [
         Surface::Native,
         Surface::HepGg,
         Surface::VaultEnv,
         Surface::VaultKv,
+        Surface::Hooklistener,
+        Surface::InsForge,
     ];
 
     /// A short name for logs.
@@ -51,6 +57,8 @@ impl Surface {
             Surface::HepGg => "hepgg",
             Surface::VaultEnv => "vaultenv",
             Surface::VaultKv => "vaultkv",
+            Surface::Hooklistener => "hooklistener",
+            Surface::InsForge => "insforge",
         }
     }
 
@@ -61,6 +69,8 @@ impl Surface {
             Surface::HepGg => &super::compat::hepgg::DECLARATION,
             Surface::VaultEnv => &super::compat::vaultenv::DECLARATION,
             Surface::VaultKv => &super::compat::vaultkv::DECLARATION,
+            Surface::Hooklistener => &super::compat::hooklistener::DECLARATION,
+            Surface::InsForge => &super::compat::insforge::DECLARATION,
         }
     }
 
@@ -74,10 +84,11 @@ impl Surface {
     pub fn render_parts(self, parts: ErrorParts) -> Response {
         let retry = parts.retry_after;
         let mut response = match self {
-            Surface::Native => parts.native(),
+            Surface::Native | Surface::Hooklistener => parts.native(),
             Surface::HepGg => super::compat::hepgg::render(&parts),
             Surface::VaultEnv => super::compat::vaultenv::render(&parts),
             Surface::VaultKv => super::compat::vaultkv::render(&parts),
+            Surface::InsForge => super::compat::insforge::render(&parts),
         };
         if let Some(seconds) = retry {
             crate::error::retry_after(&mut response, seconds);

@@ -295,6 +295,38 @@ pub async fn authenticate(state: &AppState, token: &str) -> Result<Principal, Se
         .token_by_hash(&hush_core::token::hash(token))
         .await?
         .ok_or_else(|| ServiceError::new(ErrorCode::InvalidToken, "the token is not valid"))?;
+    principal_for(state, record).await
+}
+
+/// Authenticates an admin JWT hush issued (InsForge's API): its signature
+/// under its organization's key and its expiry first, then the hush
+/// token it was minted from, which must still be valid: revoking that
+/// token (or removing its user) ends its JWTs too.
+pub async fn authenticate_jwt(state: &AppState, jwt: &str) -> Result<Principal, ServiceError> {
+    use hush_core::jwt;
+    let invalid = |what: &str| ServiceError::new(ErrorCode::InvalidToken, what.to_owned());
+    let org = jwt::claimed_org(jwt).map_err(|e| invalid(&e.to_string()))?;
+    let key = state
+        .services
+        .store
+        .read_jwt_key(&org)
+        .await?
+        .ok_or_else(|| invalid("the token's signature does not match"))?;
+    let claims = jwt::verify(&key, jwt, crate::now_ms() / 1000).map_err(|err| match err {
+        jwt::JwtError::Expired => ServiceError::new(ErrorCode::TokenExpired, err.to_string()),
+        other => invalid(&other.to_string()),
+    })?;
+    let record = state
+        .services
+        .store
+        .token(&claims.org, &claims.sub)
+        .await?
+        .ok_or_else(|| invalid("the token this JWT was issued from no longer exists"))?;
+    principal_for(state, record).await
+}
+
+/// The principal of a stored token, if it may still act.
+async fn principal_for(state: &AppState, record: TokenRecord) -> Result<Principal, ServiceError> {
     if record.disabled {
         return Err(ServiceError::new(
             ErrorCode::TokenDisabled,

@@ -18,6 +18,7 @@ mod cache;
 mod e2ee;
 mod kv;
 pub mod model;
+mod org_secrets;
 mod orgs;
 mod projects;
 mod pull;
@@ -40,6 +41,10 @@ pub use admin::Admin;
 pub use audit::AuditFilter;
 pub use e2ee::{proof_hash, validate_meta};
 pub use kv::{org_of_mount, KvMetadata, KvPath, KvSettings, KvVersion, DEFAULT_MOUNT};
+pub use org_secrets::{
+    valid_name as valid_org_secret_name, NewOrgSecret, OrgSecret, OrgSecretUpdate, Which,
+    NAME_RULE as ORG_SECRET_NAME_RULE, ORG_SECRETS,
+};
 pub use orgs::Orgs;
 pub use pull::{PullRequest, Pulled};
 pub use secrets::{

@@ -238,6 +238,9 @@ impl Secrets<'_> {
         } = guard;
         let target = self.s.target(who, org, project, address).await?;
         who.require_in(&target.project.id, Permission::SecretWrite)?;
+        if target.project.slug == super::ORG_SECRETS {
+            check_org_secret_names(&changes)?;
+        }
         let mode = target.project.mode;
         let changes = changes
             .into_iter()
@@ -300,6 +303,27 @@ impl Secrets<'_> {
             })
             .await?)
     }
+}
+
+/// Organization secrets are read through Hooklistener and InsForge too:
+/// their names must follow the rule those accept, whoever writes them.
+fn check_org_secret_names(changes: &[SecretChange]) -> Result<(), ServiceError> {
+    for change in changes {
+        if let SecretChange::Set(set) = change {
+            if !super::valid_org_secret_name(&set.name) {
+                return Err(ServiceError::new(
+                    ErrorCode::InvalidName,
+                    format!(
+                        "{:?} is not a valid organization secret name: names match {} \
+                         (read by the Hooklistener and InsForge APIs too)",
+                        set.name,
+                        super::ORG_SECRET_NAME_RULE
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// What to copy where.

@@ -25,6 +25,9 @@ pub struct TokenRequest {
     pub environment: Option<String>,
     /// Expiry (unix ms).
     pub expires_at: Option<i64>,
+    /// The token's prefix when not its kind's (`hklst_` for Hooklistener
+    /// keys, which are API tokens limited to the organization's secrets).
+    pub prefix: Option<&'static str>,
 }
 
 /// The slug of the organization a new server creates.
@@ -217,10 +220,10 @@ impl Tokens<'_> {
                 Vec::new()
             }
         };
-        let prefix = match request.kind {
+        let prefix = request.prefix.unwrap_or(match request.kind {
             TokenKind::Api => API_PREFIX,
             TokenKind::Pull => PULL_PREFIX,
-        };
+        });
         let secret = token::generate(prefix);
         let record = self
             .s

@@ -7,6 +7,7 @@
 mod hardening;
 mod hepgg;
 mod native;
+mod orgsecrets;
 mod reliability;
 mod surfaces;
 mod team;

@@ -220,7 +220,13 @@ async fn every_declared_route_answers_as_declared() {
         }
         if !status.is_success() {
             match surface {
-                Surface::Native => assert!(body["error"]["code"].is_string(), "{what}"),
+                Surface::Native | Surface::Hooklistener => {
+                    assert!(body["error"]["code"].is_string(), "{what}")
+                }
+                Surface::InsForge => assert!(
+                    body["error"].is_string() && body["statusCode"].is_number(),
+                    "{what}"
+                ),
                 Surface::HepGg => assert_eq!(body["ok"], false, "{what}"),
                 Surface::VaultEnv => {
                     assert!(
@@ -261,15 +267,17 @@ async fn documented_seed_routes_reach_their_surface() {
             "/api/v1/secrets/pull?env=production".into(),
             "secret.pull",
         ),
+        // Until the dashboard API declares `/api/v1/secrets/projects`
+        // (a fixed segment, which will win), it is a Hooklistener id.
         (
             Method::GET,
             "/api/v1/secrets/projects".into(),
-            "route.unknown",
+            "orgsecret.get",
         ),
         (
             Method::POST,
             "/api/v1/secrets/projects".into(),
-            "route.unknown",
+            "method_not_allowed",
         ),
         (
             Method::PATCH,
@@ -406,40 +414,40 @@ async fn documented_seed_routes_reach_their_surface() {
             "route.unknown",
         ),
         // Hooklistener: ids never look like vault-env's fixed segments.
-        (Method::GET, "/api/v1/secrets".into(), "route.unknown"),
-        (Method::POST, "/api/v1/secrets".into(), "route.unknown"),
+        (Method::GET, "/api/v1/secrets".into(), "orgsecret.list"),
+        (Method::POST, "/api/v1/secrets".into(), "orgsecret.create"),
         (
             Method::GET,
             format!("/api/v1/secrets/{id}/value"),
-            "route.unknown",
+            "orgsecret.read",
         ),
         (
             Method::PUT,
             format!("/api/v1/secrets/{id}"),
-            "route.unknown",
+            "orgsecret.update",
         ),
         (
             Method::DELETE,
             format!("/api/v1/secrets/{id}"),
-            "route.unknown",
+            "orgsecret.delete",
         ),
         // InsForge
-        (Method::GET, "/api/secrets".into(), "route.unknown"),
-        (Method::POST, "/api/secrets".into(), "route.unknown"),
+        (Method::GET, "/api/secrets".into(), "orgsecret.list"),
+        (Method::POST, "/api/secrets".into(), "orgsecret.create"),
         (
             Method::GET,
             "/api/secrets/STRIPE_API_KEY".into(),
-            "route.unknown",
+            "orgsecret.read",
         ),
         (
             Method::PUT,
             "/api/secrets/STRIPE_API_KEY".into(),
-            "route.unknown",
+            "orgsecret.update",
         ),
         (
             Method::DELETE,
             "/api/secrets/STRIPE_API_KEY".into(),
-            "route.unknown",
+            "orgsecret.delete",
         ),
         // hush's own pull
         (Method::GET, "/v1/pull?env=production".into(), "secret.pull"),
@@ -461,7 +469,9 @@ async fn documented_seed_routes_reach_their_surface() {
             .await
             .unwrap()
             .status();
-        assert_ne!(status, StatusCode::METHOD_NOT_ALLOWED, "{method} {path}");
+        if *action != "method_not_allowed" {
+            assert_ne!(status, StatusCode::METHOD_NOT_ALLOWED, "{method} {path}");
+        }
         expected.insert(agent, (*action).to_owned());
     }
     let recorded = actions_by_agent(&server, "seed-walk/").await;

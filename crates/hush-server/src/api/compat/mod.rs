@@ -2,6 +2,8 @@
 //! seed's wire format onto the shared services.
 
 pub mod hepgg;
+pub mod hooklistener;
+pub mod insforge;
 pub mod vaultenv;
 pub mod vaultkv;
 
@@ -20,4 +22,6 @@ pub fn routes() -> Router<Arc<AppState>> {
         )
         .merge(vaultenv::routes())
         .merge(vaultkv::routes())
+        .merge(hooklistener::routes())
+        .merge(insforge::routes())
 }

@@ -6,6 +6,7 @@ mod audit;
 mod convert;
 mod devices;
 pub mod doc;
+mod org_secrets;
 mod projects;
 mod pull;
 mod secrets;
@@ -94,6 +95,8 @@ pub static DECLARATION: Declaration = Declaration {
         POST "/v1/orgs/{org}/projects/{project}/devices/{id}/approve" => "device.approve", Token;
         POST "/v1/orgs/{org}/projects/{project}/devices/{id}/revoke" => "device.revoke", Token;
         PUT "/v1/orgs/{org}/projects/{project}/vaultenv-key" => "vaultenv.key.rotate", Token;
+        POST "/v1/orgs/{org}/insforge/tokens" => "insforge.token.issue", Token;
+        POST "/v1/orgs/{org}/insforge/rotate-key" => "insforge.key.rotate", Token;
         GET "/v1/orgs/{org}/audit" => "audit.read", Token;
         GET "/v1/orgs/{org}/audit/verify" => "audit.verify", Token;
     },
@@ -125,6 +128,8 @@ pub fn routes() -> OpenApiRouter<Arc<AppState>> {
         .routes(routes!(transfer::copy))
         .routes(routes!(transfer::import))
         .routes(routes!(transfer::export))
+        .routes(routes!(org_secrets::issue))
+        .routes(routes!(org_secrets::rotate))
         .routes(routes!(versions::list))
         .routes(routes!(versions::purge))
         .routes(routes!(versions::get, versions::remove))

@@ -12,7 +12,7 @@ use serde::Deserialize;
 
 use super::convert;
 use crate::api::{page_limit, JsonBody, Paged, Params, PathArgs};
-use crate::auth::Principal;
+use crate::auth::{Permission, Principal};
 use crate::error::{ErrorCode, ServiceError};
 use crate::service::TokenRequest;
 use crate::AppState;
@@ -35,19 +35,9 @@ pub async fn create(
     PathArgs(org): PathArgs<String>,
     JsonBody(body): JsonBody<CreateToken>,
 ) -> Result<(StatusCode, Json<CreatedToken>)> {
-    let kind = match body.kind.as_deref() {
-        None | Some("api") => TokenKind::Api,
-        Some("pull") => TokenKind::Pull,
-        Some(other) => {
-            return Err(ServiceError::new(
-                ErrorCode::InvalidTokenRequest,
-                format!("kind is \"api\" or \"pull\", not {other:?}"),
-            ))
-        }
-    };
-    let request = TokenRequest {
-        name: body.name,
-        kind,
+    let mut request = TokenRequest {
+        name: body.name.clone(),
+        kind: TokenKind::Api,
         scopes: body
             .scopes
             .iter()
@@ -56,15 +46,63 @@ pub async fn create(
         expires_at: convert::time("expires_at", body.expires_at.as_deref())?,
         project: body.project.clone(),
         environment: body.environment.clone(),
+        prefix: None,
     };
+    match body.kind.as_deref() {
+        None | Some("api") => {}
+        Some("pull") => request.kind = TokenKind::Pull,
+        Some("hooklistener") => hooklistener_key(&app, &who, &org, &mut request, &body).await?,
+        Some(other) => {
+            return Err(ServiceError::new(
+                ErrorCode::InvalidTokenRequest,
+                format!("kind is \"api\", \"pull\" or \"hooklistener\", not {other:?}"),
+            ))
+        }
+    }
+    let (project, environment) = (request.project.clone(), request.environment.clone());
     let (secret, record) = app.services.tokens().create(&who, &org, request).await?;
     Ok((
         StatusCode::CREATED,
         Json(CreatedToken {
             token: secret.expose().to_owned(),
-            info: convert::token(record, body.project, body.environment),
+            info: convert::token(record, project, environment),
         }),
     ))
+}
+
+/// A Hooklistener API key: an `hklst_` API token limited to the
+/// organization's secrets, reading them (`access: read`, the default) or
+/// also writing them (`read-write`).
+async fn hooklistener_key(
+    app: &AppState,
+    who: &Principal,
+    org: &str,
+    request: &mut TokenRequest,
+    body: &CreateToken,
+) -> Result<()> {
+    if body.project.is_some() || body.environment.is_some() || !body.scopes.is_empty() {
+        return Err(ServiceError::new(
+            ErrorCode::InvalidTokenRequest,
+            "a hooklistener key is limited to the organization's secrets by itself: give \
+             `access` (read or read-write), not a project, environment or scopes",
+        ));
+    }
+    let mut scopes = vec![Permission::SecretRead, Permission::SecretDecrypt];
+    match body.access.as_deref() {
+        None | Some("read") => {}
+        Some("read-write") => scopes.push(Permission::SecretWrite),
+        Some(other) => {
+            return Err(ServiceError::new(
+                ErrorCode::InvalidTokenRequest,
+                format!("access is \"read\" or \"read-write\", not {other:?}"),
+            ))
+        }
+    }
+    app.services.org_secrets().ensure(who, org).await?;
+    request.scopes = scopes;
+    request.project = Some(crate::service::ORG_SECRETS.to_owned());
+    request.prefix = Some(hush_core::token::HOOKLISTENER_PREFIX);
+    Ok(())
 }
 
 #[utoipa::path(
