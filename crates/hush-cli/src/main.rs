@@ -18,7 +18,9 @@ use clap::{Parser, Subcommand};
 
 use hush_client::api::ChildKind;
 
-use cmd::{auth, devices, history, init, people, resources, run, secrets, sync, tokens};
+use cmd::{
+    auth, devices, history, init, org_secrets, people, resources, run, secrets, sync, tokens,
+};
 use context::{Context, GlobalArgs};
 
 /// hush — a self-hosted secrets manager.
@@ -96,6 +98,7 @@ enum Command {
     Members(people::MembersArgs),
     Orgs(people::OrgsArgs),
     Devices(devices::DevicesArgs),
+    OrgSecrets(org_secrets::OrgSecretsArgs),
     Audit(audit::AuditArgs),
     Admin(admin::AdminArgs),
     Backup(backup::BackupArgs),
@@ -261,6 +264,7 @@ async fn dispatch(ctx: &Context, command: Command) -> anyhow::Result<u8> {
         Command::Members(args) => people::members(ctx, args).await?,
         Command::Orgs(args) => people::orgs(ctx, args).await?,
         Command::Devices(args) => devices::run(ctx, args).await?,
+        Command::OrgSecrets(args) => org_secrets::run(ctx, args).await?,
         Command::Audit(args) => audit::list(ctx, args).await?,
         // Handled in `main`: they work without a server.
         Command::Serve(_)

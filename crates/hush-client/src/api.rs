@@ -554,6 +554,29 @@ impl Api {
         .await
     }
 
+    /// An admin JWT for InsForge's secrets API (`expires_in` seconds).
+    pub async fn insforge_jwt(&self, org: &str, expires_in: i64) -> Result<hush_proto::IssuedJwt> {
+        self.call(
+            Method::POST,
+            &["v1", "orgs", org, "insforge", "tokens"],
+            &[],
+            Some(&hush_proto::IssueJwt {
+                expires_in: Some(expires_in),
+            }),
+        )
+        .await
+    }
+
+    /// Rotates the organization's JWT signing key.
+    pub async fn rotate_insforge_key(&self, org: &str) -> Result<()> {
+        self.call_empty(
+            Method::POST,
+            &["v1", "orgs", org, "insforge", "rotate-key"],
+            None,
+        )
+        .await
+    }
+
     /// Copies one scope's secrets into another (one version there).
     pub async fn copy(&self, org: &str, project: &str, body: &CopySecrets) -> Result<WriteResult> {
         self.call(

@@ -5,6 +5,7 @@ pub mod devices;
 pub mod e2ee;
 pub mod history;
 pub mod init;
+pub mod org_secrets;
 pub mod people;
 pub mod resources;
 pub mod run;

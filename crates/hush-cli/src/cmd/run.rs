@@ -39,6 +39,8 @@ use crate::context::Context;
 ///
 ///   hush run --command 'bin/migrate && bin/server'   # a shell line (sh -c)
 ///
+///   hush run --org-secrets -- ./webhooks    # plus the organization's secrets
+///
 ///   HUSH_TOKEN=hsk_… HUSH_ENV=production hush run -- ./app   # on a server
 #[derive(Debug, Args)]
 #[command(verbatim_doc_comment)]
@@ -52,6 +54,10 @@ pub struct RunArgs {
     /// Let hush's values replace variables already set in the environment.
     #[arg(long = "override")]
     override_existing: bool,
+    /// Also inject the organization's secrets (`hush org-secrets`): active,
+    /// unexpired ones, under the project's (a name the project sets wins).
+    #[arg(long, conflicts_with = "watch")]
+    org_secrets: bool,
     /// A shell command line to run with `sh -c` (for `&&`, pipes,
     /// redirections), instead of COMMAND.
     #[arg(
@@ -83,7 +89,10 @@ impl RunArgs {
 
 pub async fn run(ctx: &Context, args: RunArgs) -> Result<u8> {
     let client = Client::new(ctx.client_options(args.override_existing)?)?;
-    let environment = client.load().await?;
+    let mut environment = client.load().await?;
+    if args.org_secrets {
+        add_org_secrets(ctx, &mut environment.secrets, args.override_existing).await?;
+    }
     if let Origin::Cache { .. } = environment.origin {
         if args.watch {
             eprintln!("hush: --watch will pick up the server's secrets once it is reachable again");
@@ -108,6 +117,24 @@ pub async fn run(ctx: &Context, args: RunArgs) -> Result<u8> {
             126
         })
     }
+}
+
+/// Adds the organization's active, unexpired secrets where the project
+/// does not set the same name (through the same client, cache included).
+async fn add_org_secrets(
+    ctx: &Context,
+    secrets: &mut EnvMap,
+    override_existing: bool,
+) -> Result<()> {
+    let mut options = ctx.client_options(override_existing)?;
+    options.project = Some(super::org_secrets::PROJECT.to_owned());
+    options.env = None;
+    options.target = None;
+    let org = Client::new(options)?.load().await?;
+    for (name, value) in org.secrets {
+        secrets.entry(name).or_insert(value);
+    }
+    Ok(())
 }
 
 /// Fails, naming them, if any variable cannot be placed in an environment

@@ -197,7 +197,7 @@ pub async fn run(ctx: &Context, args: TokensArgs) -> Result<()> {
 }
 
 /// `--expires` as the API takes it (RFC 3339).
-fn expiry(text: &str) -> anyhow::Result<String> {
+pub fn expiry(text: &str) -> anyhow::Result<String> {
     expiry_ms(text).map(hush_core::time::to_rfc3339)
 }
 

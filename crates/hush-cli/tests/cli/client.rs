@@ -321,6 +321,71 @@ async fn push_pull_run_rollback(env: &TestEnv) {
     );
 }
 
+/// `hush org-secrets` manages the store Hooklistener and InsForge serve;
+/// `hush run --org-secrets` injects the active ones under the project's.
+async fn organization_secrets_from_the_cli(env: &TestEnv) {
+    let m = logged_in_machine(&env.server).await;
+    m.hush(&[
+        "org-secrets",
+        "set",
+        "STRIPE_WEBHOOK_SECRET=whsec_1",
+        "--reserved",
+    ])
+    .assert()
+    .success();
+    m.hush(&["org-secrets", "set", "API_KEY=from_org"])
+        .assert()
+        .success();
+    let err = m.fails(&["org-secrets", "set", "lower=1"], 1);
+    assert!(err.contains("^[A-Z][A-Z0-9_]*$"), "{err}");
+    assert_eq!(m.stdout(&["org-secrets", "get", "API_KEY"]), "from_org\n");
+    m.hush(&["set", "API_KEY=from_project"]).assert().success();
+    let shown = m.stdout(&[
+        "run",
+        "--org-secrets",
+        "--",
+        "sh",
+        "-c",
+        "echo $API_KEY $STRIPE_WEBHOOK_SECRET",
+    ]);
+    assert_eq!(shown, "from_project whsec_1\n", "the project's names win");
+    // Deactivating keeps it reserved; an inactive one is not injected.
+    m.hush(&["org-secrets", "deactivate", "STRIPE_WEBHOOK_SECRET"])
+        .assert()
+        .success();
+    let listed = m.json(&["org-secrets", "list"]);
+    let stripe = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == "STRIPE_WEBHOOK_SECRET")
+        .cloned()
+        .unwrap();
+    assert_eq!(
+        (stripe["is_active"].clone(), stripe["is_reserved"].clone()),
+        (json!(false), json!(true))
+    );
+    assert!(
+        !stripe.to_string().contains("whsec_1"),
+        "lists carry no value"
+    );
+    let shown = m.stdout(&[
+        "run",
+        "--org-secrets",
+        "--",
+        "sh",
+        "-c",
+        "echo ${STRIPE_WEBHOOK_SECRET:-absent}",
+    ]);
+    assert_eq!(shown, "absent\n");
+    let err = m.fails(&["org-secrets", "delete", "STRIPE_WEBHOOK_SECRET"], 4);
+    assert!(err.contains("reserved"), "{err}");
+    let jwt = m.stdout(&["org-secrets", "jwt", "--expires-in", "120"]);
+    assert!(jwt.starts_with("eyJ"), "{jwt}");
+    let key = m.stdout(&["tokens", "create", "hooks", "--hooklistener"]);
+    assert!(key.starts_with("hklst_"), "{key}");
+}
+
 async fn tokens_and_errors(env: &TestEnv) {
     let m = logged_in_machine(&env.server).await;
     m.hush(&["set", "API_KEY=pulled-by-ci"]).assert().success();
@@ -620,6 +685,7 @@ async fn a_team_onboards_from_the_cli(env: &TestEnv) {
 }
 
 on_both_backends!(
+    organization_secrets_from_the_cli,
     push_pull_run_rollback,
     tokens_and_errors,
     a_team_onboards_from_the_cli

@@ -22,6 +22,8 @@ const TOURS: &[&str] = &[
     "Five-minute tour",
     "The same with curl",
     "End-to-end-encrypted projects",
+    "Hooklistener's API",
+    "InsForge's API",
 ];
 
 const SKIP_MARK: &str = "<!-- readme-test: not run";
@@ -143,6 +145,16 @@ fn the_readme_tour_runs_verbatim() {
         outputs[2].contains("decrypted here: sk_test_4242"),
         "{}",
         outputs[2]
+    );
+    assert!(
+        outputs[3].contains("whsec_abc123") && outputs[3].contains("hooklistener tour done"),
+        "{}",
+        outputs[3]
+    );
+    assert!(
+        outputs[4].contains("Secret STRIPE_API_KEY has been deleted successfully"),
+        "{}",
+        outputs[4]
     );
     let (clean, _, _) = server.stop();
     assert!(clean);

@@ -69,7 +69,12 @@ impl Services {
         slug: &str,
     ) -> Result<(Organization, Project), ServiceError> {
         let org = self.org(who, org).await?;
-        let project = self.store.project(&org, slug).await?;
+        let project = match self.store.project(&org, slug).await {
+            Err(hush_store::StoreError::NotFound { .. }) if slug == super::ORG_SECRETS => {
+                super::org_secrets::create_project(&self.store, &org).await?
+            }
+            other => other?,
+        };
         if who
             .token
             .project_id

@@ -34,6 +34,30 @@ pub fn valid_name(name: &str) -> bool {
         && chars.all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
 }
 
+/// Makes the organization's secrets project (by the server: reading an
+/// empty store needs no right to create projects); another request that
+/// made it first is fine.
+pub(crate) async fn create_project(
+    store: &hush_store::Store,
+    org: &hush_store::Organization,
+) -> Result<Project, ServiceError> {
+    let slug = Slug::parse("project", ORG_SECRETS)?;
+    match store
+        .create_project(
+            org,
+            &slug,
+            "Organization secrets",
+            EncryptionMode::Server,
+            "system",
+        )
+        .await
+    {
+        Ok(project) => Ok(project),
+        Err(StoreError::AlreadyExists { .. }) => Ok(store.project(org, ORG_SECRETS).await?),
+        Err(err) => Err(err.into()),
+    }
+}
+
 /// One organization secret's metadata (never its value).
 #[derive(Debug, Clone)]
 pub struct OrgSecret {
@@ -138,43 +162,20 @@ impl OrgSecrets<'_> {
         self.project(who, org).await.map(drop)
     }
 
-    /// The organization's secrets project, made on first use (by the
-    /// server: reading an empty store needs no right to create projects).
+    /// The organization's secrets project, through the caller's view (so
+    /// project-limited tokens stop here), made on first use.
     async fn project(&self, who: &Principal, org: &str) -> Result<Project, ServiceError> {
-        let organization = self.s.org(who, org).await?;
-        match self.s.store.project(&organization, ORG_SECRETS).await {
-            Ok(project) if project.mode == EncryptionMode::Server => {}
-            Ok(_) => {
-                return Err(ServiceError::new(
-                    ErrorCode::E2eeProject,
-                    format!(
-                        "project {ORG_SECRETS} is end-to-end encrypted, so it cannot hold the \
-                         organization's secrets; rename it"
-                    ),
-                ))
-            }
-            Err(StoreError::NotFound { .. }) => {
-                let slug = Slug::parse("project", ORG_SECRETS)?;
-                match self
-                    .s
-                    .store
-                    .create_project(
-                        &organization,
-                        &slug,
-                        "Organization secrets",
-                        EncryptionMode::Server,
-                        "system",
-                    )
-                    .await
-                {
-                    Ok(_) | Err(StoreError::AlreadyExists { .. }) => {}
-                    Err(err) => return Err(err.into()),
-                }
-            }
-            Err(err) => return Err(err.into()),
+        let project = self.s.project(who, org, ORG_SECRETS).await?.1;
+        if project.mode != EncryptionMode::Server {
+            return Err(ServiceError::new(
+                ErrorCode::E2eeProject,
+                format!(
+                    "project {ORG_SECRETS} is end-to-end encrypted, so it cannot hold the \
+                     organization's secrets; rename it"
+                ),
+            ));
         }
-        // Through the caller's view, so project-limited tokens stop here.
-        Ok(self.s.project(who, org, ORG_SECRETS).await?.1)
+        Ok(project)
     }
 
     async fn target(&self, who: &Principal, org: &str) -> Result<Target, ServiceError> {

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
-use serde::{Deserialize, Serialize};
+use hush_proto::{IssueJwt, IssuedJwt};
 
 use crate::api::{PathArgs, RawBody};
 use crate::auth::Principal;
@@ -17,24 +17,6 @@ use crate::AppState;
 
 type Result<T> = std::result::Result<T, ServiceError>;
 type S = State<Arc<AppState>>;
-
-/// `POST …/insforge/tokens` body.
-#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct IssueJwt {
-    /// Seconds it stays valid: 60 to 86400 (default 3600).
-    #[serde(default)]
-    pub expires_in: Option<i64>,
-}
-
-/// An issued admin JWT (shown once).
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct IssuedJwt {
-    /// The JWT, for `Authorization: Bearer …` on `/api/secrets`.
-    pub token: String,
-    /// When it stops working (RFC 3339).
-    pub expires_at: String,
-}
 
 #[utoipa::path(
     post,
