@@ -340,15 +340,12 @@ async fn organization_secrets_from_the_cli(env: &TestEnv) {
     assert!(err.contains("^[A-Z][A-Z0-9_]*$"), "{err}");
     assert_eq!(m.stdout(&["org-secrets", "get", "API_KEY"]), "from_org\n");
     m.hush(&["set", "API_KEY=from_project"]).assert().success();
-    let shown = m.stdout(&[
-        "run",
-        "--org-secrets",
-        "--",
-        "sh",
-        "-c",
-        "echo $API_KEY $STRIPE_WEBHOOK_SECRET",
-    ]);
-    assert_eq!(shown, "from_project whsec_1\n", "the project's names win");
+    let run = |line: &str| m.stdout(&["run", "--org-secrets", "--", "sh", "-c", line]);
+    assert_eq!(
+        run("echo $API_KEY $STRIPE_WEBHOOK_SECRET"),
+        "from_project whsec_1\n",
+        "the project's names win"
+    );
     // Deactivating keeps it reserved; an inactive one is not injected.
     m.hush(&["org-secrets", "deactivate", "STRIPE_WEBHOOK_SECRET"])
         .assert()
@@ -369,15 +366,7 @@ async fn organization_secrets_from_the_cli(env: &TestEnv) {
         !stripe.to_string().contains("whsec_1"),
         "lists carry no value"
     );
-    let shown = m.stdout(&[
-        "run",
-        "--org-secrets",
-        "--",
-        "sh",
-        "-c",
-        "echo ${STRIPE_WEBHOOK_SECRET:-absent}",
-    ]);
-    assert_eq!(shown, "absent\n");
+    assert_eq!(run("echo ${STRIPE_WEBHOOK_SECRET:-absent}"), "absent\n");
     let err = m.fails(&["org-secrets", "delete", "STRIPE_WEBHOOK_SECRET"], 4);
     assert!(err.contains("reserved"), "{err}");
     let jwt = m.stdout(&["org-secrets", "jwt", "--expires-in", "120"]);
