@@ -635,3 +635,36 @@ pub(crate) fn decrypt_row(scope: &Scope, dek: &DataKey, row: &SecretRow) -> Resu
             source,
         })
 }
+
+impl Store {
+    /// Records that a secret's value was just read (for APIs that report
+    /// a last-used time). Not audited here: the read's own entry is.
+    pub async fn touch_secret(&self, scope: &Scope, secret_id: &str) -> Result<()> {
+        let (key, id) = (scope.key.clone(), secret_id.to_owned());
+        self.db
+            .write(None, move |tx| async move {
+                tx.exec(
+                    "UPDATE secrets SET last_used_at = $3 WHERE scope_id = $1 AND id = $2",
+                    &params![&key, &id, now_ms()],
+                )
+                .await?;
+                Ok(())
+            })
+            .await
+    }
+
+    /// When each secret of a level was last read, by id (those never read
+    /// are absent).
+    pub async fn last_used(&self, scope: &Scope) -> Result<std::collections::HashMap<String, i64>> {
+        self.db
+            .rows(
+                "SELECT id, last_used_at FROM secrets \
+                 WHERE scope_id = $1 AND last_used_at IS NOT NULL",
+                &params![&scope.key],
+            )
+            .await?
+            .iter()
+            .map(|row| Ok((row.get(0)?, row.get(1)?)))
+            .collect()
+    }
+}

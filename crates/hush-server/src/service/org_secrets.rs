@@ -75,6 +75,8 @@ pub struct OrgSecret {
     pub updated_at: i64,
     /// Expiry (unix ms), if any.
     pub expires_at: Option<i64>,
+    /// When its value was last read (unix ms), if ever.
+    pub last_used_at: Option<i64>,
 }
 
 impl OrgSecret {
@@ -92,6 +94,7 @@ impl OrgSecret {
             created_at: s.created_at,
             updated_at: s.updated_at,
             expires_at: s.expires_at,
+            last_used_at: None,
         }
     }
 }
@@ -189,11 +192,15 @@ impl OrgSecrets<'_> {
     pub async fn list(&self, who: &Principal, org: &str) -> Result<Vec<OrgSecret>, ServiceError> {
         let target = self.target(who, org).await?;
         who.require_in(&target.project.id, Permission::SecretRead)?;
+        let used = self.s.store.last_used(&target.scope).await?;
         let mut all: Vec<OrgSecret> = self
             .read(&target, Reveal::Metadata)
             .await?
             .iter()
-            .map(OrgSecret::from_secret)
+            .map(|s| OrgSecret {
+                last_used_at: used.get(&s.id).copied(),
+                ..OrgSecret::from_secret(s)
+            })
             .collect();
         all.sort_by(|a, b| b.created_at.cmp(&a.created_at).then(a.name.cmp(&b.name)));
         Ok(all)
@@ -260,6 +267,7 @@ impl OrgSecrets<'_> {
         if !meta.is_active || meta.expired(crate::now_ms()) {
             return Err(not_found(which));
         }
+        self.s.store.touch_secret(&target.scope, &meta.id).await?;
         match secret.value {
             hush_store::Value::Plain(value) => Ok((meta, value)),
             _ => Err(not_found(which)),

@@ -54,6 +54,7 @@ macro_rules! migrations {
             migration!($dir, 13, "viewer_policy", "0013_viewer_policy.sql"),
             migration!($dir, 14, "token_last_used", "0014_token_last_used.sql"),
             migration!($dir, 15, "version_states", "0015_version_states.sql"),
+            migration!($dir, 16, "secret_last_used", "0016_secret_last_used.sql"),
         ]
     };
 }

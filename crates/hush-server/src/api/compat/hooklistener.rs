@@ -8,7 +8,7 @@
 //! The seed gives requests, not responses; hush answers in the same
 //! style, every secret wrapped as `"secret"` (`"secrets"` for the list):
 //! `{"secret":{"id","name","active","expires_at","expired","created_at",
-//! "updated_at"}}`, the value only from `…/value` (with `decrypted_at`,
+//! "updated_at","last_used_at"}}`, the value only from `…/value` (with `decrypted_at`,
 //! the time recorded in the audit log). Errors use hush's envelope
 //! `{"error":{"code","message"}}`.
 
@@ -88,6 +88,7 @@ fn metadata(s: &OrgSecret) -> Value {
         "expired": s.expired(crate::now_ms()),
         "created_at": time(s.created_at),
         "updated_at": time(s.updated_at),
+        "last_used_at": s.last_used_at.map(time),
     })
 }
 

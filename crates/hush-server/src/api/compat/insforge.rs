@@ -112,6 +112,8 @@ struct Metadata {
     created_at: Value,
     updated_at: Value,
     expires_at: Value,
+    /// Not in the seed's example; InsForge's own server adds it.
+    last_used_at: Value,
 }
 
 #[derive(Serialize)]
@@ -177,6 +179,7 @@ fn metadata(s: &OrgSecret) -> Metadata {
         created_at: time(Some(s.created_at)),
         updated_at: time(Some(s.updated_at)),
         expires_at: time(s.expires_at),
+        last_used_at: time(s.last_used_at),
     }
 }
 
