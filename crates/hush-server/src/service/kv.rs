@@ -218,9 +218,24 @@ impl Kv<'_> {
     ) -> Result<Option<KvVersion>, ServiceError> {
         let target = self.scope(who, path).await?;
         who.require_in(&target.project.id, Permission::SecretDecrypt)?;
-        let number = match version.filter(|v| *v > 0) {
-            Some(v) => v,
-            None => self.s.store.current_version(&target.scope).await?,
+        // The current version comes from the materialized state, with its
+        // number in the same statement; older ones from the version log.
+        let (number, current) = match version.filter(|v| *v > 0) {
+            Some(v) => (v, None),
+            None => {
+                let read = self
+                    .s
+                    .store
+                    .read_level(
+                        &target.scope,
+                        ReadOptions {
+                            reveal: Reveal::Plaintext,
+                            include_inactive: true,
+                        },
+                    )
+                    .await?;
+                (read.version, Some(read.secrets))
+            }
         };
         let info = match self.s.store.version(&target.scope, number).await {
             Ok(info) => info,
@@ -230,11 +245,15 @@ impl Kv<'_> {
         let data = if info.deleted_at.is_some() || info.destroyed {
             None
         } else {
-            let secrets = self
-                .s
-                .store
-                .secrets_at(&target.scope, number, Reveal::Plaintext)
-                .await?;
+            let secrets = match current {
+                Some(secrets) => secrets,
+                None => {
+                    self.s
+                        .store
+                        .secrets_at(&target.scope, number, Reveal::Plaintext)
+                        .await?
+                }
+            };
             Some(
                 secrets
                     .into_iter()
