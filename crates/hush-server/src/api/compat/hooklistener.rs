@@ -14,8 +14,9 @@
 
 use std::sync::Arc;
 
-use axum::extract::State;
-use axum::http::{HeaderMap, Method, StatusCode};
+use axum::extract::{FromRequestParts, State};
+use axum::http::request::Parts;
+use axum::http::{Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Extension, Json, Router};
@@ -56,23 +57,30 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route(VALUE, get(value))
 }
 
-/// The caller and its organization.
-async fn caller(
-    app: &AppState,
-    headers: &HeaderMap,
-    slot: Option<&Extension<AuditSlot>>,
-) -> Result<(Principal, String), ServiceError> {
-    let token = bearer(headers).ok_or_else(|| {
-        ServiceError::new(
-            ErrorCode::MissingToken,
-            "send your API key: Authorization: Bearer hklst_…",
-        )
-    })?;
-    let who = authenticate(app, token)
-        .await?
-        .audited_by(slot.map(|Extension(slot)| slot));
-    let org = app.services.own_org(&who).await?.slug;
-    Ok((who, org))
+/// The caller and its organization's slug, tied to the request's audit
+/// entry. First among a handler's arguments, so a stranger is refused
+/// before the body is read.
+struct Member(Principal, String);
+
+impl FromRequestParts<Arc<AppState>> for Member {
+    type Rejection = ServiceError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        app: &Arc<AppState>,
+    ) -> Result<Self, ServiceError> {
+        let token = bearer(&parts.headers).ok_or_else(|| {
+            ServiceError::new(
+                ErrorCode::MissingToken,
+                "send your API key: Authorization: Bearer hklst_…",
+            )
+        })?;
+        let who = authenticate(app, token)
+            .await?
+            .audited_by(parts.extensions.get::<AuditSlot>());
+        let org = app.services.own_org(&who).await?.slug;
+        Ok(Member(who, org))
+    }
 }
 
 fn time(ms: i64) -> String {
@@ -130,10 +138,8 @@ fn parse<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ServiceError>
 
 async fn list(
     State(app): State<Arc<AppState>>,
-    headers: HeaderMap,
-    slot: Option<Extension<AuditSlot>>,
+    Member(who, org): Member,
 ) -> Result<Response, ServiceError> {
-    let (who, org) = caller(&app, &headers, slot.as_ref()).await?;
     let secrets = app.services.org_secrets().list(&who, &org).await?;
     let secrets: Vec<Value> = secrets.iter().map(metadata).collect();
     Ok(Json(json!({ "secrets": secrets })).into_response())
@@ -141,11 +147,9 @@ async fn list(
 
 async fn create(
     State(app): State<Arc<AppState>>,
-    headers: HeaderMap,
-    slot: Option<Extension<AuditSlot>>,
+    Member(who, org): Member,
     RawBody(body): RawBody,
 ) -> Result<Response, ServiceError> {
-    let (who, org) = caller(&app, &headers, slot.as_ref()).await?;
     let body: Create = parse(&body)?;
     let new = NewOrgSecret {
         name: body.secret.name,
@@ -165,11 +169,9 @@ async fn create(
 /// One secret's metadata (never its value).
 async fn one(
     State(app): State<Arc<AppState>>,
+    Member(who, org): Member,
     PathArgs(id): PathArgs<String>,
-    headers: HeaderMap,
-    slot: Option<Extension<AuditSlot>>,
 ) -> Result<Response, ServiceError> {
-    let (who, org) = caller(&app, &headers, slot.as_ref()).await?;
     let secret = app
         .services
         .org_secrets()
@@ -180,11 +182,10 @@ async fn one(
 
 async fn value(
     State(app): State<Arc<AppState>>,
+    Member(who, org): Member,
     PathArgs(id): PathArgs<String>,
-    headers: HeaderMap,
     slot: Option<Extension<AuditSlot>>,
 ) -> Result<Response, ServiceError> {
-    let (who, org) = caller(&app, &headers, slot.as_ref()).await?;
     let (secret, value) = app
         .services
         .org_secrets()
@@ -207,12 +208,10 @@ async fn value(
 
 async fn update(
     State(app): State<Arc<AppState>>,
+    Member(who, org): Member,
     PathArgs(id): PathArgs<String>,
-    headers: HeaderMap,
-    slot: Option<Extension<AuditSlot>>,
     RawBody(body): RawBody,
 ) -> Result<Response, ServiceError> {
-    let (who, org) = caller(&app, &headers, slot.as_ref()).await?;
     let body: Update = parse(&body)?;
     let change = OrgSecretUpdate {
         value: Some(SecretString::new(body.secret.value)),
@@ -228,11 +227,9 @@ async fn update(
 
 async fn remove(
     State(app): State<Arc<AppState>>,
+    Member(who, org): Member,
     PathArgs(id): PathArgs<String>,
-    headers: HeaderMap,
-    slot: Option<Extension<AuditSlot>>,
 ) -> Result<Response, ServiceError> {
-    let (who, org) = caller(&app, &headers, slot.as_ref()).await?;
     app.services
         .org_secrets()
         .remove(&who, &org, Which::Id(&id))

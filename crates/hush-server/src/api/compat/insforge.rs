@@ -6,11 +6,12 @@
 
 use std::sync::Arc;
 
-use axum::extract::State;
-use axum::http::{HeaderMap, Method, StatusCode};
+use axum::extract::{FromRequestParts, State};
+use axum::http::request::Parts;
+use axum::http::{Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::{Extension, Json, Router};
+use axum::{Json, Router};
 use hush_core::SecretString;
 use serde::Serialize;
 use serde_json::{Map, Value};
@@ -136,32 +137,39 @@ fn insforge_key(key: &str) -> bool {
             .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
 }
 
-/// An organization admin: a hush token, or a JWT hush issued.
-async fn admin(
-    app: &AppState,
-    headers: &HeaderMap,
-    slot: Option<&Extension<AuditSlot>>,
-) -> Result<(Principal, String), ServiceError> {
-    let token = bearer(headers).ok_or_else(|| {
-        ServiceError::new(
-            ErrorCode::MissingToken,
-            "send an admin token: Authorization: Bearer <token>",
-        )
-    })?;
-    let who = if hush_core::jwt::looks_like_jwt(token) {
-        authenticate_jwt(app, token).await?
-    } else {
-        authenticate(app, token).await?
+/// An organization admin (a hush token, or a JWT hush issued) and the
+/// organization's slug, tied to the request's audit entry. First among a
+/// handler's arguments, so a stranger is refused before the body is read.
+struct Admin(Principal, String);
+
+impl FromRequestParts<Arc<AppState>> for Admin {
+    type Rejection = ServiceError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        app: &Arc<AppState>,
+    ) -> Result<Self, ServiceError> {
+        let token = bearer(&parts.headers).ok_or_else(|| {
+            ServiceError::new(
+                ErrorCode::MissingToken,
+                "send an admin token: Authorization: Bearer <token>",
+            )
+        })?;
+        let who = if hush_core::jwt::looks_like_jwt(token) {
+            authenticate_jwt(app, token).await?
+        } else {
+            authenticate(app, token).await?
+        }
+        .audited_by(parts.extensions.get::<AuditSlot>());
+        who.require_org_wide(Permission::OrgAdmin).map_err(|_| {
+            ServiceError::new(
+                ErrorCode::InsufficientScope,
+                "Admin access is required for the secrets API",
+            )
+        })?;
+        let org = app.services.own_org(&who).await?.slug;
+        Ok(Admin(who, org))
     }
-    .audited_by(slot.map(|Extension(slot)| slot));
-    who.require_org_wide(Permission::OrgAdmin).map_err(|_| {
-        ServiceError::new(
-            ErrorCode::InsufficientScope,
-            "Admin access is required for the secrets API",
-        )
-    })?;
-    let org = app.services.own_org(&who).await?.slug;
-    Ok((who, org))
 }
 
 fn time(ms: Option<i64>) -> Value {
@@ -224,10 +232,8 @@ fn text(body: &Map<String, Value>, field: &str) -> Option<String> {
 
 async fn list(
     State(app): State<Arc<AppState>>,
-    headers: HeaderMap,
-    slot: Option<Extension<AuditSlot>>,
+    Admin(who, org): Admin,
 ) -> Result<Response, ServiceError> {
-    let (who, org) = admin(&app, &headers, slot.as_ref()).await?;
     let secrets = app.services.org_secrets().list(&who, &org).await?;
     let secrets = secrets.iter().map(metadata).collect();
     Ok(Json(List { secrets }).into_response())
@@ -235,11 +241,9 @@ async fn list(
 
 async fn create(
     State(app): State<Arc<AppState>>,
-    headers: HeaderMap,
-    slot: Option<Extension<AuditSlot>>,
+    Admin(who, org): Admin,
     RawBody(body): RawBody,
 ) -> Result<Response, ServiceError> {
-    let (who, org) = admin(&app, &headers, slot.as_ref()).await?;
     let body = object(&body)?;
     let (Some(key), Some(value)) = (text(&body, "key"), text(&body, "value")) else {
         return Err(invalid("Both key and value are required"));
@@ -267,11 +271,9 @@ async fn create(
 
 async fn read(
     State(app): State<Arc<AppState>>,
+    Admin(who, org): Admin,
     PathArgs(key): PathArgs<String>,
-    headers: HeaderMap,
-    slot: Option<Extension<AuditSlot>>,
 ) -> Result<Response, ServiceError> {
-    let (who, org) = admin(&app, &headers, slot.as_ref()).await?;
     let (secret, value) = app
         .services
         .org_secrets()
@@ -286,12 +288,10 @@ async fn read(
 
 async fn update(
     State(app): State<Arc<AppState>>,
+    Admin(who, org): Admin,
     PathArgs(key): PathArgs<String>,
-    headers: HeaderMap,
-    slot: Option<Extension<AuditSlot>>,
     RawBody(body): RawBody,
 ) -> Result<Response, ServiceError> {
-    let (who, org) = admin(&app, &headers, slot.as_ref()).await?;
     let body = object(&body)?;
     let value = match body.get("value") {
         None | Some(Value::Null) => None,
@@ -317,11 +317,9 @@ async fn update(
 
 async fn remove(
     State(app): State<Arc<AppState>>,
+    Admin(who, org): Admin,
     PathArgs(key): PathArgs<String>,
-    headers: HeaderMap,
-    slot: Option<Extension<AuditSlot>>,
 ) -> Result<Response, ServiceError> {
-    let (who, org) = admin(&app, &headers, slot.as_ref()).await?;
     app.services
         .org_secrets()
         .deactivate(&who, &org, Which::Name(&key))

@@ -12,13 +12,13 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use axum::extract::{Request, State};
+use axum::extract::{FromRequestParts, Request, State};
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use axum::{Extension, Json, Router};
+use axum::{Json, Router};
 use hush_core::SecretString;
-use hush_store::{VersionInfo, VersionState};
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
@@ -27,6 +27,7 @@ use crate::api::{Params, PathArgs, RawBody};
 use crate::audit::AuditSlot;
 use crate::auth::{authenticate, bearer, Principal};
 use crate::error::{ErrorCode, ErrorParts, ServiceError};
+use crate::service::model::{VersionInfo, VersionState};
 use crate::service::{KvPath, KvVersion};
 use crate::AppState;
 
@@ -182,27 +183,37 @@ fn time(ms: i64) -> String {
     hush_core::time::to_rfc3339(ms)
 }
 
-/// `X-Vault-Token`, else `Authorization: Bearer`.
-async fn caller(
-    app: &AppState,
-    headers: &HeaderMap,
-    slot: Option<&Extension<AuditSlot>>,
-) -> Result<Principal, ServiceError> {
-    let token = headers
-        .get("x-vault-token")
-        .and_then(|v| v.to_str().ok())
-        .map(str::trim)
-        .or_else(|| bearer(headers))
-        .filter(|t| !t.is_empty())
-        .ok_or_else(|| {
-            ServiceError::new(
-                ErrorCode::MissingToken,
-                "send a hush token as X-Vault-Token (or Authorization: Bearer)",
-            )
-        })?;
-    Ok(authenticate(app, token)
-        .await?
-        .audited_by(slot.map(|Extension(slot)| slot)))
+/// The caller, by `X-Vault-Token` (else `Authorization: Bearer`), tied to
+/// the request's audit entry. First among a handler's arguments, so a
+/// stranger is refused before anything else is read.
+struct Caller(Principal);
+
+impl FromRequestParts<Arc<AppState>> for Caller {
+    type Rejection = ServiceError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        app: &Arc<AppState>,
+    ) -> Result<Self, ServiceError> {
+        let headers = &parts.headers;
+        let token = headers
+            .get("x-vault-token")
+            .and_then(|v| v.to_str().ok())
+            .map(str::trim)
+            .or_else(|| bearer(headers))
+            .filter(|t| !t.is_empty())
+            .ok_or_else(|| {
+                ServiceError::new(
+                    ErrorCode::MissingToken,
+                    "send a hush token as X-Vault-Token (or Authorization: Bearer)",
+                )
+            })?;
+        Ok(Caller(
+            authenticate(app, token)
+                .await?
+                .audited_by(parts.extensions.get::<AuditSlot>()),
+        ))
+    }
 }
 
 /// A version's metadata as Vault shows it beside data.
@@ -249,12 +260,10 @@ struct ReadQuery {
 
 async fn read(
     State(app): State<Arc<AppState>>,
+    Caller(who): Caller,
     PathArgs((mount, path)): PathArgs<(String, String)>,
     Params(query): Params<ReadQuery>,
-    headers: HeaderMap,
-    slot: Option<Extension<AuditSlot>>,
 ) -> Result<Response, ServiceError> {
-    let who = caller(&app, &headers, slot.as_ref()).await?;
     let path = KvPath::parse(&mount, &path)?;
     let found = app
         .services
@@ -348,12 +357,10 @@ fn written(info: &VersionInfo, custom: Option<&Value>) -> Response {
 
 async fn write(
     State(app): State<Arc<AppState>>,
+    Caller(who): Caller,
     PathArgs((mount, path)): PathArgs<(String, String)>,
-    headers: HeaderMap,
-    slot: Option<Extension<AuditSlot>>,
     RawBody(body): RawBody,
 ) -> Result<Response, ServiceError> {
-    let who = caller(&app, &headers, slot.as_ref()).await?;
     let path = KvPath::parse(&mount, &path)?;
     let body: WriteBody = parse(&body)?;
     let data = body
@@ -373,12 +380,11 @@ async fn write(
 
 async fn patch(
     State(app): State<Arc<AppState>>,
+    Caller(who): Caller,
     PathArgs((mount, path)): PathArgs<(String, String)>,
     headers: HeaderMap,
-    slot: Option<Extension<AuditSlot>>,
     RawBody(body): RawBody,
 ) -> Result<Response, ServiceError> {
-    let who = caller(&app, &headers, slot.as_ref()).await?;
     let merge = headers
         .get(axum::http::header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -444,25 +450,21 @@ async fn set_state(
 
 async fn delete_latest(
     State(app): State<Arc<AppState>>,
+    Caller(who): Caller,
     PathArgs((mount, path)): PathArgs<(String, String)>,
-    headers: HeaderMap,
-    slot: Option<Extension<AuditSlot>>,
 ) -> Result<Response, ServiceError> {
-    let who = caller(&app, &headers, slot.as_ref()).await?;
     set_state(&app, who, &mount, &path, None, VersionState::Delete).await
 }
 
 /// The shared part of `delete/`, `undelete/` and `destroy/`: a body
 /// naming the versions.
 async fn versions_in_body(
-    app: &Arc<AppState>,
+    app: &AppState,
+    who: Principal,
     (mount, path): (String, String),
-    headers: &HeaderMap,
-    slot: Option<Extension<AuditSlot>>,
     body: &[u8],
     state: VersionState,
 ) -> Result<Response, ServiceError> {
-    let who = caller(app, headers, slot.as_ref()).await?;
     let body: VersionsBody = parse(body)?;
     let versions = body
         .versions
@@ -473,32 +475,29 @@ async fn versions_in_body(
 
 async fn delete_versions(
     State(app): State<Arc<AppState>>,
+    Caller(who): Caller,
     PathArgs(path): PathArgs<(String, String)>,
-    headers: HeaderMap,
-    slot: Option<Extension<AuditSlot>>,
     RawBody(body): RawBody,
 ) -> Result<Response, ServiceError> {
-    versions_in_body(&app, path, &headers, slot, &body, VersionState::Delete).await
+    versions_in_body(&app, who, path, &body, VersionState::Delete).await
 }
 
 async fn undelete_versions(
     State(app): State<Arc<AppState>>,
+    Caller(who): Caller,
     PathArgs(path): PathArgs<(String, String)>,
-    headers: HeaderMap,
-    slot: Option<Extension<AuditSlot>>,
     RawBody(body): RawBody,
 ) -> Result<Response, ServiceError> {
-    versions_in_body(&app, path, &headers, slot, &body, VersionState::Undelete).await
+    versions_in_body(&app, who, path, &body, VersionState::Undelete).await
 }
 
 async fn destroy_versions(
     State(app): State<Arc<AppState>>,
+    Caller(who): Caller,
     PathArgs(path): PathArgs<(String, String)>,
-    headers: HeaderMap,
-    slot: Option<Extension<AuditSlot>>,
     RawBody(body): RawBody,
 ) -> Result<Response, ServiceError> {
-    versions_in_body(&app, path, &headers, slot, &body, VersionState::Destroy).await
+    versions_in_body(&app, who, path, &body, VersionState::Destroy).await
 }
 
 #[derive(Debug, Deserialize)]
@@ -508,12 +507,10 @@ struct MetadataQuery {
 
 async fn metadata(
     State(app): State<Arc<AppState>>,
+    Caller(who): Caller,
     PathArgs((mount, path)): PathArgs<(String, String)>,
     Params(query): Params<MetadataQuery>,
-    headers: HeaderMap,
-    slot: Option<Extension<AuditSlot>>,
 ) -> Result<Response, ServiceError> {
-    let who = caller(&app, &headers, slot.as_ref()).await?;
     if query.list.as_deref() == Some("true") {
         who.audit_action("kv.list");
         return list(&app, &who, &mount, &path).await;
@@ -563,11 +560,9 @@ async fn metadata(
 
 async fn list_root(
     State(app): State<Arc<AppState>>,
+    Caller(who): Caller,
     PathArgs(mount): PathArgs<String>,
-    headers: HeaderMap,
-    slot: Option<Extension<AuditSlot>>,
 ) -> Result<Response, ServiceError> {
-    let who = caller(&app, &headers, slot.as_ref()).await?;
     list(&app, &who, &mount, "").await
 }
 
@@ -594,12 +589,10 @@ struct MetadataBody {
 
 async fn write_metadata(
     State(app): State<Arc<AppState>>,
+    Caller(who): Caller,
     PathArgs((mount, path)): PathArgs<(String, String)>,
-    headers: HeaderMap,
-    slot: Option<Extension<AuditSlot>>,
     RawBody(body): RawBody,
 ) -> Result<Response, ServiceError> {
-    let who = caller(&app, &headers, slot.as_ref()).await?;
     let path = KvPath::parse(&mount, &path)?;
     let body: MetadataBody = parse(&body)?;
     if let Some(custom) = &body.custom_metadata {
@@ -632,11 +625,9 @@ async fn write_metadata(
 
 async fn forget(
     State(app): State<Arc<AppState>>,
+    Caller(who): Caller,
     PathArgs((mount, path)): PathArgs<(String, String)>,
-    headers: HeaderMap,
-    slot: Option<Extension<AuditSlot>>,
 ) -> Result<Response, ServiceError> {
-    let who = caller(&app, &headers, slot.as_ref()).await?;
     let path = KvPath::parse(&mount, &path)?;
     app.services.kv().forget(&who, &path).await?;
     Ok(no_content())
@@ -645,11 +636,9 @@ async fn forget(
 /// The engine's settings: hush keeps every version and requires no CAS.
 async fn config(
     State(app): State<Arc<AppState>>,
+    Caller(who): Caller,
     PathArgs(mount): PathArgs<String>,
-    headers: HeaderMap,
-    slot: Option<Extension<AuditSlot>>,
 ) -> Result<Response, ServiceError> {
-    let who = caller(&app, &headers, slot.as_ref()).await?;
     mount_org(&app, &who, &mount).await?;
     Ok(ok(json!({
         "cas_required": false,
@@ -667,12 +656,7 @@ async fn mount_org(app: &AppState, who: &Principal, mount: &str) -> Result<(), S
         .map(drop)
 }
 
-async fn lookup_self(
-    State(app): State<Arc<AppState>>,
-    headers: HeaderMap,
-    slot: Option<Extension<AuditSlot>>,
-) -> Result<Response, ServiceError> {
-    let who = caller(&app, &headers, slot.as_ref()).await?;
+async fn lookup_self(Caller(who): Caller) -> Result<Response, ServiceError> {
     let token = &who.token;
     let now = crate::now_ms();
     let ttl = token.expires_at.map_or(0, |at| ((at - now) / 1000).max(0));
@@ -699,12 +683,7 @@ async fn lookup_self(
 
 /// hush tokens are not leases: nothing to renew (Vault's answer for a
 /// non-renewable token).
-async fn renew_self(
-    State(app): State<Arc<AppState>>,
-    headers: HeaderMap,
-    slot: Option<Extension<AuditSlot>>,
-) -> Result<Response, ServiceError> {
-    caller(&app, &headers, slot.as_ref()).await?;
+async fn renew_self(Caller(_): Caller) -> Result<Response, ServiceError> {
     Err(ServiceError::new(
         ErrorCode::InvalidBody,
         "lease is not renewable",
@@ -714,11 +693,9 @@ async fn renew_self(
 /// The CLI's preflight: which engine serves a path (always KV v2 here).
 async fn mounts(
     State(app): State<Arc<AppState>>,
+    Caller(who): Caller,
     PathArgs(path): PathArgs<String>,
-    headers: HeaderMap,
-    slot: Option<Extension<AuditSlot>>,
 ) -> Result<Response, ServiceError> {
-    let who = caller(&app, &headers, slot.as_ref()).await?;
     let mount = path.split('/').next().unwrap_or_default().to_owned();
     mount_org(&app, &who, &mount).await?;
     Ok(ok(json!({

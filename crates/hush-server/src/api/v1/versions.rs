@@ -13,6 +13,7 @@ use super::{convert, ScopeQuery};
 use crate::api::{page_limit, Paged, Params, PathArgs};
 use crate::auth::Principal;
 use crate::error::ServiceError;
+use crate::service::model::VersionState;
 use crate::service::Page;
 use crate::AppState;
 
@@ -217,7 +218,7 @@ async fn set_state(
     who: &Principal,
     (org, project, version): (String, String, i64),
     q: &ScopeQuery,
-    state: hush_store::VersionState,
+    state: VersionState,
 ) -> Result<Json<Version>> {
     let info = app
         .services
@@ -242,7 +243,7 @@ pub async fn soft_delete(
     PathArgs(path): PathArgs<(String, String, i64)>,
     Params(q): Params<ScopeQuery>,
 ) -> Result<Json<Version>> {
-    set_state(&app, &who, path, &q, hush_store::VersionState::Delete).await
+    set_state(&app, &who, path, &q, VersionState::Delete).await
 }
 
 #[utoipa::path(
@@ -259,7 +260,7 @@ pub async fn undelete(
     PathArgs(path): PathArgs<(String, String, i64)>,
     Params(q): Params<ScopeQuery>,
 ) -> Result<Json<Version>> {
-    set_state(&app, &who, path, &q, hush_store::VersionState::Undelete).await
+    set_state(&app, &who, path, &q, VersionState::Undelete).await
 }
 
 #[utoipa::path(
@@ -277,7 +278,7 @@ pub async fn destroy(
     PathArgs(path): PathArgs<(String, String, i64)>,
     Params(q): Params<ScopeQuery>,
 ) -> Result<Json<Version>> {
-    set_state(&app, &who, path, &q, hush_store::VersionState::Destroy).await
+    set_state(&app, &who, path, &q, VersionState::Destroy).await
 }
 
 #[utoipa::path(
