@@ -9,6 +9,8 @@
 #   pull_token '{"name":"bench","kind":"pull","project":"bench"}'
 #   stop_server
 #   results_section NAME FILE     # replaces NAME's section of bench/results.md
+#   start_openbao BAO PORT        # OpenBao on raft with a file audit device and
+#                                 # KV v2 at secret/; sets BAO_ADDR, BAO_TOKEN
 
 cargo build --release -q -p hush-cli
 DATA="$(mktemp -d)"
@@ -73,4 +75,39 @@ seed_fifty_secrets() {
 # Prints a new token made from the JSON body $1.
 pull_token() {
     api -X POST "$URL/v1/orgs/default/tokens" -d "$1" | python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])'
+}
+
+# start_openbao BAO PORT: an OpenBao server (the `bao` binary BAO) on raft
+# storage in DATA with a declared file audit device, initialized, unsealed,
+# KV v2 mounted at secret/. Exports BAO_ADDR and BAO_TOKEN. The caller's
+# BENCH_CLEANUP stops it.
+start_openbao() {
+    local bao="$1" port="$2"
+    cat > "$DATA/bao.hcl" <<HCL
+storage "raft" {
+  path    = "$DATA/bao-raft"
+  node_id = "bench"
+}
+listener "tcp" {
+  address     = "127.0.0.1:$port"
+  tls_disable = true
+}
+api_addr      = "http://127.0.0.1:$port"
+cluster_addr  = "http://127.0.0.1:$((port + 1))"
+disable_mlock = true
+audit "file" "file" {
+  options {
+    file_path = "$DATA/bao-audit.log"
+  }
+}
+HCL
+    mkdir -p "$DATA/bao-raft"
+    "$bao" server -config="$DATA/bao.hcl" > "$DATA/bao.log" 2>&1 &
+    export BAO_ADDR="http://127.0.0.1:$port"
+    for _ in $(seq 100); do curl -s "$BAO_ADDR/v1/sys/health" >/dev/null && break; sleep 0.1; done
+    "$bao" operator init -key-shares=1 -key-threshold=1 -format=json > "$DATA/bao-init.json"
+    "$bao" operator unseal "$(python3 -c "import json; print(json.load(open('$DATA/bao-init.json'))['unseal_keys_b64'][0])")" >/dev/null
+    BAO_TOKEN="$(python3 -c "import json; print(json.load(open('$DATA/bao-init.json'))['root_token'])")"
+    export BAO_TOKEN
+    for _ in $(seq 100); do "$bao" secrets enable -path=secret kv-v2 >/dev/null 2>&1 && break; sleep 0.2; done
 }

@@ -42,33 +42,7 @@ HUSH="$(read_load "$URL" "$ADMIN")"
 stop_server
 
 echo "== OpenBao, KV v2 read" >&2
-cat > "$DATA/bao.hcl" <<HCL
-storage "raft" {
-  path    = "$DATA/bao-raft"
-  node_id = "bench"
-}
-listener "tcp" {
-  address     = "127.0.0.1:18471"
-  tls_disable = true
-}
-api_addr      = "http://127.0.0.1:18471"
-cluster_addr  = "http://127.0.0.1:18472"
-disable_mlock = true
-audit "file" "file" {
-  options {
-    file_path = "$DATA/bao-audit.log"
-  }
-}
-HCL
-mkdir -p "$DATA/bao-raft"
-"$BAO" server -config="$DATA/bao.hcl" > "$DATA/bao.log" 2>&1 &
-export BAO_ADDR=http://127.0.0.1:18471
-for _ in $(seq 100); do curl -s "$BAO_ADDR/v1/sys/health" >/dev/null && break; sleep 0.1; done
-"$BAO" operator init -key-shares=1 -key-threshold=1 -format=json > "$DATA/bao-init.json"
-"$BAO" operator unseal "$(python3 -c "import json; print(json.load(open('$DATA/bao-init.json'))['unseal_keys_b64'][0])")" >/dev/null
-BAO_TOKEN="$(python3 -c "import json; print(json.load(open('$DATA/bao-init.json'))['root_token'])")"
-export BAO_TOKEN
-for _ in $(seq 100); do "$BAO" secrets enable -path=secret kv-v2 >/dev/null 2>&1 && break; sleep 0.2; done
+start_openbao "$BAO" 18471
 curl -sf -H "X-Vault-Token: $BAO_TOKEN" -X POST --data-binary "$BODY" "$BAO_ADDR$DATA_PATH" >/dev/null
 THEIRS="$(read_load "$BAO_ADDR" "$BAO_TOKEN")"
 

@@ -110,32 +110,7 @@ PG_GROWTH=$(( $(pg_size) - BEFORE ))
 stop_server
 
 echo "== OpenBao, one 250-key KV v2 secret" >&2
-cat > "$DATA/bao.hcl" <<HCL
-storage "raft" {
-  path    = "$DATA/bao-raft"
-  node_id = "bench"
-}
-listener "tcp" {
-  address     = "127.0.0.1:18451"
-  tls_disable = true
-}
-api_addr      = "http://127.0.0.1:18451"
-cluster_addr  = "http://127.0.0.1:18452"
-disable_mlock = true
-audit "file" "file" {
-  options {
-    file_path = "$DATA/bao-audit.log"
-  }
-}
-HCL
-mkdir -p "$DATA/bao-raft"
-"$BAO" server -config="$DATA/bao.hcl" > "$DATA/bao.log" 2>&1 &
-export BAO_ADDR=http://127.0.0.1:18451
-for _ in $(seq 100); do curl -s "$BAO_ADDR/v1/sys/health" >/dev/null && break; sleep 0.1; done
-"$BAO" operator init -key-shares=1 -key-threshold=1 -format=json > "$DATA/bao-init.json"
-"$BAO" operator unseal "$(python3 -c "import json; print(json.load(open('$DATA/bao-init.json'))['unseal_keys_b64'][0])")" >/dev/null
-export BAO_TOKEN="$(python3 -c "import json; print(json.load(open('$DATA/bao-init.json'))['root_token'])")"
-for _ in $(seq 100); do "$BAO" secrets enable -path=secret kv-v2 >/dev/null 2>&1 && break; sleep 0.2; done
+start_openbao "$BAO" 18451
 python3 -c "import json; print(json.dumps({'data': {f'HOT_{i:03}': 'v' * 64 for i in range(250)}}))" |
     curl -sf -H "X-Vault-Token: $BAO_TOKEN" -X POST --data-binary @- "$BAO_ADDR/v1/secret/data/bench" >/dev/null
 URL="$BAO_ADDR"
