@@ -758,8 +758,18 @@ impl Section {
             .zip(&self.columns)
             .map(|((cell, kind), column)| {
                 decode(cell, *kind).ok_or_else(|| {
+                    // The kind of JSON value only: a cell may be sealed
+                    // key material, which has no place in an error.
+                    let found = match cell {
+                        Value::Null => "null",
+                        Value::Bool(_) => "a boolean",
+                        Value::Number(_) => "a number",
+                        Value::String(_) => "text",
+                        Value::Array(_) => "an array",
+                        Value::Object(_) => "an object",
+                    };
                     format!(
-                        "row {} of {}: column {column} holds {cell} where {kind:?} was expected",
+                        "row {} of {}: column {column} holds {found} where {kind:?} was expected",
                         self.done as usize + self.pending.len() + 1,
                         self.table
                     )
