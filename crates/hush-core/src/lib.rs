@@ -9,6 +9,7 @@ pub mod audit;
 pub mod crypto;
 pub mod dotenv;
 pub mod e2ee;
+pub mod exchange;
 pub mod jwt;
 pub mod names;
 pub mod password;
@@ -17,6 +18,7 @@ pub mod secret;
 pub mod suggest;
 pub mod time;
 pub mod token;
+pub mod ulid;
 pub mod vaultenv;
 
 pub use names::{NameError, NameRule, SecretName, Slug, Tag, TextRule};

@@ -31,6 +31,10 @@ pub struct ErrorDetail {
 pub struct Organization {
     /// Stable id.
     pub id: String,
+    /// The same id in ULID form, as DotEnv's URLs take it
+    /// (`/api/v1/{organization}/…`; the slug works there too).
+    #[serde(default)]
+    pub dotenv_id: String,
     /// Slug used in URLs.
     pub slug: String,
     /// Display name.

@@ -66,6 +66,7 @@ const TABLES: &[&str] = &[
     "vaultenv_devices",
     "vaultenv_signatures",
     "e2ee_meta",
+    "key_verifications",
     "audit_log",
     "audit_head",
     "audit_anchor",

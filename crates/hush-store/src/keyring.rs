@@ -129,8 +129,9 @@ impl Keyring {
 
 use crate::db::params;
 use crate::error::{not_found, Result, StoreError};
-use crate::model::{EncryptionMode, Scope};
+use crate::model::{EncryptionMode, Project, Scope};
 use crate::Store;
+use hush_core::exchange::ExchangeKey;
 
 impl Store {
     /// The data key of a server-mode scope's project, from the cache or the
@@ -166,6 +167,13 @@ impl Store {
             stored_id,
         )?;
         Ok(self.keys.remember(&scope.project_id, dek))
+    }
+
+    /// A server-mode project's DotEnv exchange key (derived from its data
+    /// key; see `hush_core::exchange`).
+    pub async fn exchange_key(&self, project: &Project) -> Result<ExchangeKey> {
+        let scope = Scope::new(project, None, None)?;
+        Ok(self.data_key(&scope).await?.exchange_key(&project.id))
     }
 
     /// Checks that this store's master key is the one the database was made

@@ -12,6 +12,7 @@ mod backup;
 pub(crate) mod db;
 mod e2ee;
 mod error;
+mod key_verification;
 mod keyring;
 mod model;
 mod orgs;
@@ -34,6 +35,7 @@ pub use audit::{
 pub use backup::{backup, verify_file, BackupError, BackupHeader, BackupSummary, Progress};
 pub use db::WriterStatus;
 pub use error::{DbError, Result, StoreError, Unavailable};
+pub use key_verification::KeyVerification;
 pub use model::*;
 pub use tokens::{NewToken, TokenKind, TokenRecord, TOUCH_EVERY_MS};
 pub use users::{Membership, UserRecord};

@@ -391,10 +391,10 @@ pub async fn orgs(ctx: &Context, args: OrgsArgs) -> Result<()> {
             if ctx.json() {
                 return output::json(&orgs);
             }
-            let mut table = Table::new(&["SLUG", "NAME", "VIEWERS DECRYPT"]);
+            let mut table = Table::new(&["SLUG", "NAME", "VIEWERS DECRYPT", "DOTENV ID"]);
             for o in orgs {
                 let decrypt = if o.viewers_decrypt { "on" } else { "off" };
-                table.row(vec![o.slug, o.name, decrypt.to_owned()]);
+                table.row(vec![o.slug, o.name, decrypt.to_owned(), o.dotenv_id]);
             }
             table.print("No organization visible to this token.");
         }

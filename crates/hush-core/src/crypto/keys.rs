@@ -151,6 +151,12 @@ impl DataKey {
         Self(AeadKey::generate())
     }
 
+    /// The project's DotEnv exchange key, derived from this key (see
+    /// [`crate::exchange`]): handed to clients instead of this one.
+    pub fn exchange_key(&self, project_id: &str) -> crate::exchange::ExchangeKey {
+        crate::exchange::ExchangeKey::derive(self.0.expose_bytes(), project_id)
+    }
+
     /// Encrypts one secret value for the place `ctx` names.
     pub fn encrypt_value(
         &self,

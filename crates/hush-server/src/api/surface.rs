@@ -37,17 +37,20 @@ pub enum Surface {
     Hooklistener,
     /// InsForge's organization secrets (`shared/seeds/insforge-secrets.txt`).
     InsForge,
+    /// DotEnv's hierarchical levels (`shared/seeds/dotenv-cloud.txt`).
+    Dotenv,
 }
 
 impl Surface {
     /// Every surface.
-    pub const ALL: [Surface; 6] = [
+    pub const ALL: [Surface; 7] = [
         Surface::Native,
         Surface::HepGg,
         Surface::VaultEnv,
         Surface::VaultKv,
         Surface::Hooklistener,
         Surface::InsForge,
+        Surface::Dotenv,
     ];
 
     /// A short name for logs.
@@ -59,6 +62,7 @@ impl Surface {
             Surface::VaultKv => "vaultkv",
             Surface::Hooklistener => "hooklistener",
             Surface::InsForge => "insforge",
+            Surface::Dotenv => "dotenv",
         }
     }
 
@@ -71,6 +75,7 @@ impl Surface {
             Surface::VaultKv => &super::compat::vaultkv::DECLARATION,
             Surface::Hooklistener => &super::compat::hooklistener::DECLARATION,
             Surface::InsForge => &super::compat::insforge::DECLARATION,
+            Surface::Dotenv => &super::compat::dotenv::DECLARATION,
         }
     }
 
@@ -89,6 +94,7 @@ impl Surface {
             Surface::VaultEnv => super::compat::vaultenv::render(&parts),
             Surface::VaultKv => super::compat::vaultkv::render(&parts),
             Surface::InsForge => super::compat::insforge::render(&parts),
+            Surface::Dotenv => super::compat::dotenv::render(&parts),
         };
         if let Some(seconds) = retry {
             crate::error::retry_after(&mut response, seconds);

@@ -4,7 +4,7 @@
 //! when it is restricted to one; everything else answers "not found", the
 //! same as if it did not exist.
 
-use hush_store::{ChildKind, Environment, Organization, Project, Scope, StoreError};
+use hush_store::{Child, ChildKind, Environment, Organization, Project, Scope, StoreError};
 
 use super::Services;
 use crate::auth::Principal;
@@ -30,6 +30,8 @@ pub struct ScopeAddress {
 pub struct Target {
     /// The project.
     pub project: Project,
+    /// The target, if addressed.
+    pub target_child: Option<Child>,
     /// The environment, if addressed.
     pub env: Option<Environment>,
     /// The scope.
@@ -133,6 +135,7 @@ impl Services {
         let scope = Scope::new(&project, target.as_ref(), env.as_ref())?;
         Ok(Target {
             project,
+            target_child: target,
             env,
             scope,
         })

@@ -15,6 +15,7 @@ mod access;
 mod admin;
 mod audit;
 mod cache;
+mod dotenv;
 mod e2ee;
 mod kv;
 pub mod model;
@@ -39,6 +40,10 @@ use cache::TtlCache;
 pub use access::{ScopeAddress, Target};
 pub use admin::Admin;
 pub use audit::AuditFilter;
+pub use dotenv::{
+    Content as DotenvContent, KeyVerificationRequest, LevelFilter, LevelPath, LevelRead,
+    LevelsRead, ReadAction, StoreRequest, Stored,
+};
 pub use e2ee::{proof_hash, validate_meta};
 pub use kv::{org_of_mount, KvMetadata, KvPath, KvSettings, KvVersion, DEFAULT_MOUNT};
 pub use org_secrets::{

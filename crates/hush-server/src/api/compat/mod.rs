@@ -1,6 +1,7 @@
 //! Compatibility surfaces: one module per seed, each translating that
 //! seed's wire format onto the shared services.
 
+pub mod dotenv;
 pub mod hepgg;
 pub mod hooklistener;
 pub mod insforge;
@@ -24,4 +25,5 @@ pub fn routes() -> Router<Arc<AppState>> {
         .merge(vaultkv::routes())
         .merge(hooklistener::routes())
         .merge(insforge::routes())
+        .merge(dotenv::routes())
 }

@@ -14,6 +14,7 @@ use crate::service::SecretValue;
 
 pub fn org(o: Organization) -> hush_proto::Organization {
     hush_proto::Organization {
+        dotenv_id: hush_core::ulid::from_uuid(&o.id).unwrap_or_default(),
         id: o.id,
         slug: o.slug,
         name: o.name,

@@ -3,7 +3,7 @@
 //! (neither: project level).
 
 mod audit;
-mod convert;
+pub(crate) mod convert;
 mod devices;
 pub mod doc;
 mod org_secrets;
