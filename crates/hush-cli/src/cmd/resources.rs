@@ -44,6 +44,9 @@ enum ProjectsCommand {
     /// With --e2ee the project is end-to-end encrypted: values are
     /// encrypted here with a key the server never sees, protected by a
     /// passphrase (HUSH_KEY, or asked twice) and a recovery key shown once.
+    /// With --client-managed the project is a DotEnv client-managed one:
+    /// each level holds one blob that DotEnv clients encrypt with their own
+    /// key (README, "The DotEnv API"); hush's own clients cannot read it.
     /// The mode cannot be changed later.
     ///
     /// Examples:
@@ -51,6 +54,8 @@ enum ProjectsCommand {
     ///   hush projects create billing
     ///
     ///   HUSH_KEY='a long passphrase' hush projects create payments --e2ee
+    ///
+    ///   hush projects create dotenv-vault --client-managed
     #[command(verbatim_doc_comment)]
     Create {
         /// Slug: 1-64 of a-z 0-9 - _.
@@ -59,8 +64,11 @@ enum ProjectsCommand {
         #[arg(long)]
         name: Option<String>,
         /// End-to-end encrypted (fixed at creation).
-        #[arg(long)]
+        #[arg(long, conflicts_with = "client_managed")]
         e2ee: bool,
+        /// DotEnv client-managed: blobs encrypted by DotEnv clients.
+        #[arg(long)]
+        client_managed: bool,
     },
     /// Change an end-to-end-encrypted project's passphrase (current one
     /// from HUSH_KEY or asked; new one from HUSH_NEW_KEY or asked twice).
@@ -126,7 +134,12 @@ pub async fn projects(ctx: &Context, args: ProjectsArgs) -> Result<()> {
                 "No projects yet. Create one with `hush projects create NAME` or `hush init`.",
             );
         }
-        ProjectsCommand::Create { slug, name, e2ee } => {
+        ProjectsCommand::Create {
+            slug,
+            name,
+            e2ee,
+            client_managed,
+        } => {
             let (body, recovery) = if e2ee {
                 let (body, recovery) = super::e2ee::new_project(&slug, name)?;
                 (body, Some(recovery))
@@ -134,7 +147,7 @@ pub async fn projects(ctx: &Context, args: ProjectsArgs) -> Result<()> {
                 let body = CreateProject {
                     slug,
                     name,
-                    encryption_mode: None,
+                    encryption_mode: client_managed.then(|| "client".to_owned()),
                     e2ee_meta: None,
                     key_proof: None,
                 };

@@ -24,6 +24,7 @@ const TOURS: &[&str] = &[
     "End-to-end-encrypted projects",
     "Hooklistener's API",
     "InsForge's API",
+    "The DotEnv API",
 ];
 
 const SKIP_MARK: &str = "<!-- readme-test: not run";
@@ -155,6 +156,13 @@ fn the_readme_tour_runs_verbatim() {
         outputs[4].contains("Secret STRIPE_API_KEY has been deleted successfully"),
         "{}",
         outputs[4]
+    );
+    assert!(
+        outputs[5].contains("the app sees NODE_ENV=production LOG_LEVEL=debug")
+            && outputs[5].contains("DATABASE_URL=postgres://db/app")
+            && outputs[5].contains("dotenv tour done"),
+        "{}",
+        outputs[5]
     );
     let (clean, _, _) = server.stop();
     assert!(clean);

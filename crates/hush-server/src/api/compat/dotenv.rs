@@ -26,12 +26,13 @@ use axum::extract::{FromRequestParts, State};
 use axum::http::request::Parts;
 use axum::http::{header, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::Json;
 use hush_core::SecretString;
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::api::surface::{Auth, Declaration, Route, Surface};
 use crate::api::{Params, PathArgs, RawBody};
@@ -89,23 +90,22 @@ pub static DECLARATION: Declaration = Declaration {
     ],
 };
 
-pub fn routes() -> Router<Arc<AppState>> {
-    Router::new()
-        .route(READ_PROJECT, get(read_project))
-        .route(READ_TARGET, get(read_target))
-        .route(READ_ENV, get(read_env))
-        .route(RETRIEVE, post(retrieve))
-        .route(STORE, post(store))
-        .route(DELETE, post(delete))
-        .route(VERSIONS, post(versions))
-        .route(PURGE, post(purge))
-        .route(VERSION, post(version))
-        .route(RESTORE, post(restore))
-        .route(VERSION_DELETE, post(delete_version))
-        .route(
-            KEY_VERIFICATION,
-            get(key_verification).post(set_key_verification),
-        )
+/// The routes with their OpenAPI descriptions (tag `DotEnv`), merged into
+/// hush's document at `/v1/openapi.json`.
+pub fn routes() -> OpenApiRouter<Arc<AppState>> {
+    OpenApiRouter::new()
+        .routes(routes!(read_project))
+        .routes(routes!(read_target))
+        .routes(routes!(read_env))
+        .routes(routes!(retrieve))
+        .routes(routes!(store))
+        .routes(routes!(delete))
+        .routes(routes!(versions))
+        .routes(routes!(purge))
+        .routes(routes!(version))
+        .routes(routes!(restore))
+        .routes(routes!(delete_version))
+        .routes(routes!(key_verification, set_key_verification))
 }
 
 /// DotEnv's error shape, with its code for a missing scope.
@@ -122,6 +122,49 @@ pub fn render(parts: &ErrorParts) -> Response {
         Json(json!({ "error": code, "message": parts.message })),
     )
         .into_response()
+}
+
+/// `{organization}`, in every DotEnv path.
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Path)]
+#[allow(dead_code)]
+struct OrgPath {
+    /// Organization id (ULID form, as `hush orgs` shows it) or slug.
+    organization: String,
+}
+
+/// DotEnv's error body.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct DotenvError {
+    /// Stable code: `insufficient_permissions`, `not_found`,
+    /// `key_proof_required`, `key_proof_mismatch`, `client_managed`,
+    /// `invalid_blob`, `invalid_json`, …
+    error: String,
+    /// What went wrong, for people.
+    message: String,
+}
+
+/// The error answers every DotEnv route may give.
+pub struct Errors;
+
+impl utoipa::IntoResponses for Errors {
+    fn responses() -> std::collections::BTreeMap<
+        String,
+        utoipa::openapi::RefOr<utoipa::openapi::response::Response>,
+    > {
+        crate::api::v1::doc::error_responses(
+            "DotenvError",
+            &[
+                ("400", "Malformed JSON or query, bad base64 or a blob that does not decrypt"),
+                ("401", "Token missing, invalid, revoked or expired"),
+                ("403", "insufficient_permissions: the token lacks the scope"),
+                ("404", "Not found, or outside the token's organization, project or environment"),
+                ("422", "Invalid body or names; key_proof_required / key_proof_mismatch; client_managed"),
+                ("429", "Rate limited; retry after Retry-After seconds"),
+            ],
+        )
+    }
 }
 
 /// The caller, tied to the request's audit entry; first among a
@@ -229,14 +272,31 @@ addresses_level!(
     PurgeBody
 );
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 struct ReadQuery {
+    /// Decrypt server-side (server-managed; also needs secret:decrypt).
+    #[param(value_type = Option<bool>)]
     decrypt: Option<Value>,
+    /// `false` (levels apart, default), `true` (one flat map, deeper
+    /// wins) or `both`.
+    #[param(value_type = Option<String>)]
     merge: Option<Value>,
+    /// The content without the `data` wrapper.
+    #[param(value_type = Option<bool>)]
     raw: Option<Value>,
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/{organization}/{project}/secrets",
+    tag = "DotEnv",
+    summary = "The project level (secret:read; decrypt=true also secret:decrypt)",
+    params(OrgPath, ("project" = String, Path, description = "Project slug"), ReadQuery),
+    responses((status = 200, description = "`{\"data\":{\"type\":\"secrets\",\"attributes\":{\"encrypted\",\"format\",\"levels\"|\"secrets\"}}}`; with raw=true the content alone (decrypt+merge+raw: a .env text)"), Errors),
+    security(("bearer" = []))
+)]
 async fn read_project(
     State(app): State<Arc<AppState>>,
     Caller(who): Caller,
@@ -247,6 +307,15 @@ async fn read_project(
     read_levels(&app, &who, path, query).await
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/{organization}/{project}/{target}/secrets",
+    tag = "DotEnv",
+    summary = "The project and target levels",
+    params(OrgPath, ("project" = String, Path, description = "Project slug"), ("target" = String, Path, description = "Target slug"), ReadQuery),
+    responses((status = 200, description = "As for the project level, with the target level too"), Errors),
+    security(("bearer" = []))
+)]
 async fn read_target(
     State(app): State<Arc<AppState>>,
     Caller(who): Caller,
@@ -257,6 +326,15 @@ async fn read_target(
     read_levels(&app, &who, path, query).await
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/{organization}/{project}/{target}/{environment}/secrets",
+    tag = "DotEnv",
+    summary = "The project, target and environment levels",
+    params(OrgPath, ("project" = String, Path, description = "Project slug"), ("target" = String, Path, description = "Target slug"), ("environment" = String, Path, description = "Environment slug"), ReadQuery),
+    responses((status = 200, description = "As for the project level, with all three levels"), Errors),
+    security(("bearer" = []))
+)]
 async fn read_env(
     State(app): State<Arc<AppState>>,
     Caller(who): Caller,
@@ -303,7 +381,7 @@ async fn read_levels(
     levels_response(&read, merge, raw)
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct Filters {
     #[serde(default)]
@@ -314,7 +392,7 @@ struct Filters {
     search: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct RetrieveBody {
     project: String,
@@ -326,12 +404,26 @@ struct RetrieveBody {
     action: Option<String>,
     #[serde(default)]
     filters: Option<Filters>,
+    /// `false` (default), `true` or `both`.
     #[serde(default)]
+    #[schema(value_type = Option<String>)]
     merge: Option<Value>,
+    /// The content without the `data` wrapper.
     #[serde(default)]
+    #[schema(value_type = Option<bool>)]
     raw: Option<Value>,
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/{organization}/secrets/retrieve",
+    tag = "DotEnv",
+    summary = "Read with filters (action read: secret:read; decrypt: secret:decrypt; key:retrieve: the exchange key, key:retrieve)",
+    params(OrgPath),
+    request_body = RetrieveBody,
+    responses((status = 200, description = "Levels as the GET answers them, or for key:retrieve `{\"data\":{\"type\":\"key\",\"attributes\":{\"key\",\"algorithm\",\"format\"}}}`"), Errors),
+    security(("bearer" = []))
+)]
 async fn retrieve(
     State(app): State<Arc<AppState>>,
     Caller(who): Caller,
@@ -458,21 +550,38 @@ fn levels_response(read: &LevelsRead, merge: Merge, raw: bool) -> Result<Respons
     Ok(Json(json!({ "data": { "type": "secrets", "attributes": attributes } })).into_response())
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct StoreBody {
+    /// Project slug.
     project: String,
     #[serde(default)]
     target: Option<String>,
     #[serde(default)]
     environment: Option<String>,
+    /// Server-managed: a `.env` text sealed under the exchange key.
+    /// Client-managed: the client's blob, `base64(IV ‖ ciphertext ‖ tag)`.
     content: String,
+    /// Client-managed projects: hex PBKDF2-HMAC-SHA256 of the key with the
+    /// key verification's salt and iterations.
     #[serde(default)]
     key_proof: Option<String>,
+    /// Drop the previous state instead of keeping it as a version (needs
+    /// secret:purge).
     #[serde(default)]
     no_backup: bool,
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/{organization}/secrets/store",
+    tag = "DotEnv",
+    summary = "Replace a level's content as one version (secret:write; no_backup also secret:purge)",
+    params(OrgPath),
+    request_body = StoreBody,
+    responses((status = 200, description = "`{\"data\":{\"type\":\"secrets\",\"level\",\"source\",\"bytes\",\"version\"},\"message\":\"Secrets stored successfully.\"}`"), Errors),
+    security(("bearer" = []))
+)]
 async fn store(
     State(app): State<Arc<AppState>>,
     Caller(who): Caller,
@@ -507,7 +616,7 @@ async fn store(
     .into_response())
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct DeleteBody {
     project: String,
@@ -521,6 +630,16 @@ struct DeleteBody {
     confirmed: bool,
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/{organization}/secrets/delete",
+    tag = "DotEnv",
+    summary = "Clear a level (secret:write); no_backup with confirmed also purges its history (secret:purge)",
+    params(OrgPath),
+    request_body = DeleteBody,
+    responses((status = 204, description = "Cleared"), Errors),
+    security(("bearer" = []))
+)]
 async fn delete(
     State(app): State<Arc<AppState>>,
     Caller(who): Caller,
@@ -534,7 +653,7 @@ async fn delete(
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct VersionsBody {
     project: String,
@@ -556,6 +675,16 @@ fn stored_meta(stored: &Stored) -> Value {
     })
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/{organization}/secrets/versions",
+    tag = "DotEnv",
+    summary = "A level's versions, newest first (secret:read)",
+    params(OrgPath),
+    request_body = VersionsBody,
+    responses((status = 200, description = "`{\"data\":[{\"type\":\"version\",\"version\",\"action\",\"changed_keys\",\"created_at\",\"created_by\",…}],\"meta\":{\"level\",\"source\",\"current\"}}`"), Errors),
+    security(("bearer" = []))
+)]
 async fn versions(
     State(app): State<Arc<AppState>>,
     Caller(who): Caller,
@@ -583,7 +712,7 @@ async fn versions(
     Ok(Json(json!({ "data": data, "meta": stored_meta(&level) })).into_response())
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct VersionBody {
     project: String,
@@ -591,10 +720,22 @@ struct VersionBody {
     target: Option<String>,
     #[serde(default)]
     environment: Option<String>,
+    /// Plaintext instead of ciphertext (secret:decrypt).
     #[serde(default)]
+    #[schema(value_type = Option<bool>)]
     decrypt: Option<Value>,
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/{organization}/secrets/versions/{version}",
+    tag = "DotEnv",
+    summary = "A level's content at one version, sealed under the exchange key (secret:read) or decrypted (secret:decrypt)",
+    params(OrgPath, ("version" = i64, Path, description = "Version number")),
+    request_body = VersionBody,
+    responses((status = 200, description = "`{\"data\":{\"type\":\"version\",\"attributes\":{\"version\",\"level\",\"source\",\"encrypted\",\"content\"}}}`"), Errors),
+    security(("bearer" = []))
+)]
 async fn version(
     State(app): State<Arc<AppState>>,
     Caller(who): Caller,
@@ -631,7 +772,7 @@ async fn version(
     .into_response())
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct LevelBody {
     project: String,
@@ -641,6 +782,16 @@ struct LevelBody {
     environment: Option<String>,
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/{organization}/secrets/versions/{version}/restore",
+    tag = "DotEnv",
+    summary = "Restore a version as a new one (secret:write)",
+    params(OrgPath, ("version" = i64, Path, description = "Version to restore")),
+    request_body = LevelBody,
+    responses((status = 200, description = "`{\"data\":{\"level\",\"source\",\"version\",\"restored_from\"},\"message\"}`"), Errors),
+    security(("bearer" = []))
+)]
 async fn restore(
     State(app): State<Arc<AppState>>,
     Caller(who): Caller,
@@ -663,6 +814,16 @@ async fn restore(
     .into_response())
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/{organization}/secrets/versions/{version}/delete",
+    tag = "DotEnv",
+    summary = "Delete one past version (secret:purge; the current one: 409 current_version)",
+    params(OrgPath, ("version" = i64, Path, description = "Version to delete")),
+    request_body = LevelBody,
+    responses((status = 204, description = "Deleted"), Errors),
+    security(("bearer" = []))
+)]
 async fn delete_version(
     State(app): State<Arc<AppState>>,
     Caller(who): Caller,
@@ -678,7 +839,7 @@ async fn delete_version(
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct PurgeBody {
     project: String,
@@ -690,6 +851,16 @@ struct PurgeBody {
     confirmed: bool,
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/{organization}/secrets/versions/purge",
+    tag = "DotEnv",
+    summary = "Erase every version but the current one (secret:purge; confirmed: true)",
+    params(OrgPath),
+    request_body = PurgeBody,
+    responses((status = 200, description = "`{\"data\":{\"type\":\"purge\",\"removed\"},\"message\"}`"), Errors),
+    security(("bearer" = []))
+)]
 async fn purge(
     State(app): State<Arc<AppState>>,
     Caller(who): Caller,
@@ -712,7 +883,8 @@ async fn purge(
     .into_response())
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 struct KeyVerificationQuery {
     project: String,
@@ -734,6 +906,15 @@ fn verification_json(project: &str, v: &hush_store::KeyVerification) -> Value {
     })
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/{organization}/secrets/key-verification",
+    tag = "DotEnv",
+    summary = "A client-managed project's key verification: the salt and iterations to derive the key proof with (secret:read)",
+    params(OrgPath, KeyVerificationQuery),
+    responses((status = 200, description = "`{\"data\":{\"type\":\"key_verification\",\"attributes\":{\"algorithm\":\"PBKDF2-HMAC-SHA256\",\"salt\",\"iterations\",\"length\":32}}}`"), Errors),
+    security(("bearer" = []))
+)]
 async fn key_verification(
     State(app): State<Arc<AppState>>,
     Caller(who): Caller,
@@ -748,17 +929,32 @@ async fn key_verification(
     Ok(Json(verification_json(&query.project, &found)).into_response())
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct KeyVerificationBody {
+    /// Project slug (client-managed).
     project: String,
+    /// PBKDF2 salt: standard base64 of at least 16 random bytes.
     salt: String,
+    /// PBKDF2 iterations, 100,000 to 10,000,000.
     iterations: u32,
+    /// hex PBKDF2-HMAC-SHA256(key, salt, iterations, 32 bytes).
     key_proof: String,
+    /// To replace an existing verification: the proof it checks now.
     #[serde(default)]
     current_key_proof: Option<String>,
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/{organization}/secrets/key-verification",
+    tag = "DotEnv",
+    summary = "Set up a client-managed project's key verification (secret:write, project-wide); replacing it needs current_key_proof",
+    params(OrgPath),
+    request_body = KeyVerificationBody,
+    responses((status = 201, description = "As the GET answers, with a message"), Errors),
+    security(("bearer" = []))
+)]
 async fn set_key_verification(
     State(app): State<Arc<AppState>>,
     Caller(who): Caller,

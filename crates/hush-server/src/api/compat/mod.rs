@@ -1,5 +1,6 @@
 //! Compatibility surfaces: one module per seed, each translating that
-//! seed's wire format onto the shared services.
+//! seed's wire format onto the shared services. DotEnv's routes carry
+//! OpenAPI descriptions and join the native ones in `api::router`.
 
 pub mod dotenv;
 pub mod hepgg;
@@ -25,5 +26,4 @@ pub fn routes() -> Router<Arc<AppState>> {
         .merge(vaultkv::routes())
         .merge(hooklistener::routes())
         .merge(insforge::routes())
-        .merge(dotenv::routes())
 }

@@ -14,12 +14,27 @@ use utoipa::{Modify, OpenApi};
 #[derive(OpenApi)]
 #[openapi(
     info(
-        title = "hush native API",
+        title = "hush API",
         description = "Secrets organized as organization → project → (target) → environment. \
-            Authenticate with `Authorization: Bearer <token>`. Errors are \
-            `{\"error\":{\"code\",\"message\"}}` with stable codes."
+            Authenticate with `Authorization: Bearer <token>`. The native API (`/v1/…`) answers \
+            errors as `{\"error\":{\"code\",\"message\"}}`; DotEnv's (`/api/v1/{organization}/…`, \
+            tag DotEnv) as `{\"error\": code, \"message\"}`. Both use stable codes."
     ),
-    components(schemas(hush_proto::ErrorBody, hush_proto::ErrorDetail)),
+    components(schemas(
+        hush_proto::ErrorBody,
+        hush_proto::ErrorDetail,
+        crate::api::compat::dotenv::DotenvError
+    )),
+    tags((name = "DotEnv", description = "DotEnv's secrets API (levels project → target → environment). \
+        Wire ciphertext: AES-256-GCM, `base64(IV(12) ‖ ciphertext ‖ tag(16))`, standard base64, no \
+        associated data. A server-managed project's exchange key (action `key:retrieve`) is \
+        `HKDF-SHA256(IKM = the project's data key, salt = \"hush-dotenv-exchange-v1\", info = the \
+        project's id)`: reads without `decrypt` seal each value under it, and `store` takes a `.env` \
+        text sealed under it. A client-managed project (encryption_mode client) holds one opaque blob \
+        per level; its writes carry `key_proof` = hex `PBKDF2-HMAC-SHA256(the client's raw 32-byte \
+        key, salt, iterations, 32 bytes)`, with the salt and iterations its key verification records \
+        (`POST …/secrets/key-verification`: salt ≥ 16 bytes base64, iterations 100,000–10,000,000). \
+        Test vectors: README, \"The DotEnv API\".")),
     modifiers(&BearerAuth)
 )]
 pub struct ApiDoc;
@@ -46,33 +61,41 @@ pub struct Errors;
 
 impl utoipa::IntoResponses for Errors {
     fn responses() -> BTreeMap<String, RefOr<Response>> {
-        [
-            (
-                "400",
-                "Malformed JSON, query or path (invalid_json, invalid_query, …)",
-            ),
-            ("401", "Token missing, invalid, revoked or expired"),
-            (
-                "403",
-                "The token lacks a scope (insufficient_scope) or is a pull token",
-            ),
-            ("404", "Not found, or outside the token's reach"),
-            ("409", "Already exists, or changed since expected_version"),
-            ("413", "Body larger than the server's limit"),
-            ("422", "Invalid name, value or setting"),
-            ("429", "Rate limited; retry after Retry-After seconds"),
-        ]
-        .into_iter()
+        error_responses(
+            "ErrorBody",
+            &[
+                (
+                    "400",
+                    "Malformed JSON, query or path (invalid_json, invalid_query, …)",
+                ),
+                ("401", "Token missing, invalid, revoked or expired"),
+                (
+                    "403",
+                    "The token lacks a scope (insufficient_scope) or is a pull token",
+                ),
+                ("404", "Not found, or outside the token's reach"),
+                ("409", "Already exists, or changed since expected_version"),
+                ("413", "Body larger than the server's limit"),
+                ("422", "Invalid name, value or setting"),
+                ("429", "Rate limited; retry after Retry-After seconds"),
+            ],
+        )
+    }
+}
+
+/// Error responses by status, each a JSON body of the schema `schema`
+/// (each surface documents its own error shape).
+pub fn error_responses(schema: &str, rows: &[(&str, &str)]) -> BTreeMap<String, RefOr<Response>> {
+    rows.iter()
         .map(|(status, description)| {
             let content = ContentBuilder::new()
-                .schema(Some(Ref::from_schema_name("ErrorBody")))
+                .schema(Some(Ref::from_schema_name(schema)))
                 .build();
             let response = ResponseBuilder::new()
-                .description(description)
+                .description(*description)
                 .content("application/json", content)
                 .build();
-            (status.to_owned(), RefOr::T(response))
+            ((*status).to_owned(), RefOr::T(response))
         })
         .collect()
-    }
 }
