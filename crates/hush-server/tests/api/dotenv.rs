@@ -781,6 +781,13 @@ async fn scope_matrix(env: &TestEnv) {
             &["secret:write"],
         ),
         (
+            "version delete",
+            Method::POST,
+            format!("/api/v1/{org}/secrets/versions/1/delete"),
+            Some(level.clone()),
+            &["secret:purge"],
+        ),
+        (
             "purge",
             Method::POST,
             format!("/api/v1/{org}/secrets/versions/purge"),
@@ -859,6 +866,14 @@ async fn scope_matrix(env: &TestEnv) {
         env,
         &format!("/api/v1/{org}/secrets/key-verification?project=my-app"),
         &foreign,
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _) = post(
+        env,
+        &format!("/api/v1/{org}/secrets/key-verification"),
+        &foreign,
+        json!({ "project": "my-app", "salt": "c2FsdHNhbHRzYWx0c2FsdA==", "iterations": 100000, "key_proof": "a".repeat(64) }),
     )
     .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
