@@ -100,10 +100,13 @@ impl Reloading {
     /// Watches the files and SIGHUP until `stop` turns true.
     pub fn spawn_watcher(&self, files: TlsFiles, mut stop: tokio::sync::watch::Receiver<bool>) {
         let this = self.clone();
+        // Registered before this returns (and so before the server says
+        // it listens): a SIGHUP right after start reloads, where the
+        // default action would have stopped the server.
+        #[cfg(unix)]
+        let mut hangup =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).ok();
         tokio::spawn(async move {
-            #[cfg(unix)]
-            let mut hangup =
-                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).ok();
             let mut seen = stamp(&files);
             let mut tick = tokio::time::interval(RELOAD_CHECK);
             loop {
