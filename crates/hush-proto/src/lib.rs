@@ -45,6 +45,15 @@ pub struct Organization {
     /// only see names and metadata. Off unless the organization says so.
     #[serde(default)]
     pub viewers_decrypt: bool,
+    /// The plan's name; absent: unlimited.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plan: Option<String>,
+    /// Most projects; absent: unlimited.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_projects: Option<u32>,
+    /// Most environments per project; absent: unlimited.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_environments: Option<u32>,
 }
 
 /// Body of `POST /v1/orgs` (a server admin's).
@@ -75,7 +84,18 @@ pub struct CreatedOrg {
 #[serde(deny_unknown_fields)]
 pub struct OrgPolicy {
     /// Let viewers decrypt.
-    pub viewers_decrypt: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub viewers_decrypt: Option<bool>,
+    /// The plan (owners only): `free` (15 projects, 2 environments each),
+    /// `prime` (100 and 5), `unlimited`, or `custom` with the numbers below.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plan: Option<String>,
+    /// With plan `custom`: most projects (absent: unlimited).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_projects: Option<u32>,
+    /// With plan `custom`: most environments per project (absent: unlimited).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_environments: Option<u32>,
 }
 
 /// Body of `PUT /v1/orgs/{org}/users/{user}/password`.

@@ -45,6 +45,20 @@ pub struct Organization {
     /// Whether viewers may decrypt (run the app with the secrets), not only
     /// see names and metadata: the organization's choice, off by default.
     pub viewers_decrypt: bool,
+    /// How much it may hold.
+    pub limits: PlanLimits,
+}
+
+/// An organization's plan: how many projects, and environments per
+/// project, it may have (`None`: unlimited, a self-hosted default).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PlanLimits {
+    /// The plan's name (`free`, `prime`, `custom`); `None` is unlimited.
+    pub plan: Option<String>,
+    /// Most projects.
+    pub max_projects: Option<u32>,
+    /// Most environments per project.
+    pub max_environments: Option<u32>,
 }
 
 /// One application's secrets.

@@ -18,6 +18,7 @@ impl Store {
             name: name.to_owned(),
             created_at: now_ms(),
             viewers_decrypt: false,
+            limits: PlanLimits::default(),
         };
         let values = params![&org.id, &org.slug, &org.name, org.created_at];
         self.db
@@ -72,6 +73,56 @@ impl Store {
             })
             .await?;
         Ok(done > 0)
+    }
+
+    /// Sets an organization's plan limits.
+    pub async fn set_plan_limits(&self, org_id: &str, limits: &PlanLimits) -> Result<()> {
+        let values = params![
+            org_id,
+            limits.plan.as_deref(),
+            limits.max_projects.map(i64::from),
+            limits.max_environments.map(i64::from)
+        ];
+        let done = self
+            .db
+            .write(None, move |tx| async move {
+                tx.exec(
+                    "UPDATE organizations SET plan = $2, max_projects = $3, \
+                     max_environments = $4 WHERE id = $1",
+                    &values,
+                )
+                .await
+            })
+            .await?;
+        if done == 0 {
+            return Err(not_found("organization", org_id));
+        }
+        Ok(())
+    }
+
+    /// Renames a project (its display name; the slug stays).
+    pub async fn rename_project(&self, project: &Project, name: &str) -> Result<()> {
+        let values = params![&project.id, name];
+        self.db
+            .write(None, move |tx| async move {
+                tx.exec("UPDATE projects SET name = $2 WHERE id = $1", &values)
+                    .await
+            })
+            .await?;
+        Ok(())
+    }
+
+    /// How many projects an organization has, leaving out `except` (its
+    /// organization-secrets project, which no plan counts).
+    pub async fn count_projects(&self, org_id: &str, except: &str) -> Result<u64> {
+        let row = self
+            .db
+            .row(
+                "SELECT COUNT(*) FROM projects WHERE org_id = $1 AND slug <> $2",
+                &params![org_id, except],
+            )
+            .await?;
+        Ok(row.map_or(Ok(0), |r| r.get::<i64>(0))?.max(0) as u64)
     }
 
     /// Sets whether the organization's viewers may decrypt.

@@ -5,15 +5,26 @@ use crate::db::Row;
 use crate::error::{Result, StoreError};
 use crate::model::*;
 
-pub(crate) const ORG_COLUMNS: &str = "id, slug, name, created_at, viewers_decrypt";
+pub(crate) const ORG_COLUMNS: &str =
+    "id, slug, name, created_at, viewers_decrypt, plan, max_projects, max_environments";
 
 pub(crate) fn org(row: &Row) -> Result<Organization> {
+    let limit = |i: usize| -> Result<Option<u32>> {
+        Ok(row
+            .get::<Option<i64>>(i)?
+            .map(|n| u32::try_from(n).unwrap_or(u32::MAX)))
+    };
     Ok(Organization {
         id: row.get(0)?,
         slug: row.get(1)?,
         name: row.get(2)?,
         created_at: row.get(3)?,
         viewers_decrypt: row.get::<i64>(4)? != 0,
+        limits: PlanLimits {
+            plan: row.get(5)?,
+            max_projects: limit(6)?,
+            max_environments: limit(7)?,
+        },
     })
 }
 

@@ -74,6 +74,9 @@ pub struct TokenRecord {
     pub expires_at: Option<i64>,
     /// Disabled tokens authenticate nothing.
     pub disabled: bool,
+    /// Revoked for good (disabled tokens can be enabled again; revoked
+    /// ones cannot).
+    pub revoked: bool,
     /// Creation time (unix ms).
     pub created_at: i64,
     /// Who created it.
@@ -85,7 +88,7 @@ pub struct TokenRecord {
 }
 
 const TOKEN_COLUMNS: &str = "id, org_id, project_id, environment_id, kind, name, prefix, \
-     scopes, expires_at, disabled, created_at, created_by, user_id, last_used_at";
+     scopes, expires_at, disabled, created_at, created_by, user_id, last_used_at, revoked_at";
 
 fn token(row: &Row) -> Result<TokenRecord> {
     let scopes: String = row.get(7)?;
@@ -113,6 +116,7 @@ fn token(row: &Row) -> Result<TokenRecord> {
         created_by: row.get(11)?,
         user_id: row.get(12)?,
         last_used_at: row.get(13)?,
+        revoked: row.get::<Option<i64>>(14)?.is_some(),
     })
 }
 
@@ -133,6 +137,7 @@ impl Store {
             scopes: new.scopes,
             expires_at: new.expires_at,
             disabled: false,
+            revoked: false,
             created_at: now_ms(),
             created_by: new.created_by,
             user_id: new.user_id,
@@ -222,14 +227,36 @@ impl Store {
         Ok(())
     }
 
-    /// Disables (revokes) or re-enables a token of an organization.
+    /// Disables or re-enables a token of an organization; a revoked token
+    /// stays disabled (`NotFound` for it, as for an unknown one).
     pub async fn set_token_disabled(&self, org_id: &str, id: &str, disabled: bool) -> Result<()> {
         let values = params![org_id, id, disabled];
         let done = self
             .db
             .write(None, move |tx| async move {
                 tx.exec(
-                    "UPDATE tokens SET disabled = $3 WHERE org_id = $1 AND id = $2",
+                    "UPDATE tokens SET disabled = $3 \
+                     WHERE org_id = $1 AND id = $2 AND revoked_at IS NULL",
+                    &values,
+                )
+                .await
+            })
+            .await?;
+        if done == 0 {
+            return Err(not_found("token", id));
+        }
+        Ok(())
+    }
+
+    /// Revokes a token of an organization for good.
+    pub async fn revoke_token(&self, org_id: &str, id: &str) -> Result<()> {
+        let values = params![org_id, id, crate::now_ms()];
+        let done = self
+            .db
+            .write(None, move |tx| async move {
+                tx.exec(
+                    "UPDATE tokens SET disabled = 1, revoked_at = COALESCE(revoked_at, $3) \
+                     WHERE org_id = $1 AND id = $2",
                     &values,
                 )
                 .await

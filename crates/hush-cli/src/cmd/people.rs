@@ -237,6 +237,30 @@ enum OrgsCommand {
         #[arg(long, value_parser = ["on", "off"])]
         viewers_decrypt: String,
     },
+    /// Set the organization's plan (owners): how many projects, and
+    /// environments per project, it may have. `free` allows 15 and 2,
+    /// `prime` 100 and 5, `unlimited` (a new organization's) no limit,
+    /// `custom` what --projects and --environments say.
+    ///
+    /// Examples:
+    ///
+    ///   hush orgs plan free
+    ///
+    ///   hush orgs plan custom --projects 40 --environments 4
+    ///
+    ///   hush orgs plan unlimited --org acme
+    #[command(verbatim_doc_comment)]
+    Plan {
+        /// free, prime, unlimited or custom.
+        #[arg(value_parser = ["free", "prime", "unlimited", "custom"])]
+        plan: String,
+        /// With custom: most projects (default: unlimited).
+        #[arg(long)]
+        projects: Option<u32>,
+        /// With custom: most environments per project (default: unlimited).
+        #[arg(long)]
+        environments: Option<u32>,
+    },
 }
 
 pub async fn users(ctx: &Context, args: UsersArgs) -> Result<()> {
@@ -421,9 +445,36 @@ pub async fn orgs(ctx: &Context, args: OrgsArgs) -> Result<()> {
             api.delete_org(&slug).await?;
             println!("Deleted organization {slug}.");
         }
+        OrgsCommand::Plan {
+            plan,
+            projects,
+            environments,
+        } => {
+            let body = OrgPolicy {
+                viewers_decrypt: None,
+                plan: Some(plan),
+                max_projects: projects,
+                max_environments: environments,
+            };
+            let org = api.set_org_policy(&ctx.org, &body).await?;
+            if ctx.json() {
+                return output::json(&org);
+            }
+            let limit = |n: Option<u32>| n.map_or("unlimited".to_owned(), |n| n.to_string());
+            println!(
+                "Organization {}: plan {} ({} projects, {} environments per project).",
+                org.slug,
+                org.plan.as_deref().unwrap_or("unlimited"),
+                limit(org.max_projects),
+                limit(org.max_environments)
+            );
+        }
         OrgsCommand::Policy { viewers_decrypt } => {
             let body = OrgPolicy {
-                viewers_decrypt: viewers_decrypt == "on",
+                viewers_decrypt: Some(viewers_decrypt == "on"),
+                plan: None,
+                max_projects: None,
+                max_environments: None,
             };
             let org = api.set_org_policy(&ctx.org, &body).await?;
             if ctx.json() {

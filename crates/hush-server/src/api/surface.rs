@@ -29,6 +29,8 @@ pub enum Surface {
     Native,
     /// Hep.gg Secrets' pull endpoint (`shared/seeds/hepgg-secrets.txt`).
     HepGg,
+    /// Hep.gg's dashboard API (same seed): projects, matrix, tokens.
+    HepGgDashboard,
     /// The vault-env protocol (`shared/seeds/vault-env.txt`).
     VaultEnv,
     /// Vault's KV v2 secrets engine, `/v1/{mount}/…`.
@@ -43,9 +45,10 @@ pub enum Surface {
 
 impl Surface {
     /// Every surface.
-    pub const ALL: [Surface; 7] = [
+    pub const ALL: [Surface; 8] = [
         Surface::Native,
         Surface::HepGg,
+        Surface::HepGgDashboard,
         Surface::VaultEnv,
         Surface::VaultKv,
         Surface::Hooklistener,
@@ -58,6 +61,7 @@ impl Surface {
         match self {
             Surface::Native => "native",
             Surface::HepGg => "hepgg",
+            Surface::HepGgDashboard => "hepgg-dashboard",
             Surface::VaultEnv => "vaultenv",
             Surface::VaultKv => "vaultkv",
             Surface::Hooklistener => "hooklistener",
@@ -71,6 +75,7 @@ impl Surface {
         match self {
             Surface::Native => &super::v1::DECLARATION,
             Surface::HepGg => &super::compat::hepgg::DECLARATION,
+            Surface::HepGgDashboard => &super::compat::hepgg_dashboard::DECLARATION,
             Surface::VaultEnv => &super::compat::vaultenv::DECLARATION,
             Surface::VaultKv => &super::compat::vaultkv::DECLARATION,
             Surface::Hooklistener => &super::compat::hooklistener::DECLARATION,
@@ -90,7 +95,7 @@ impl Surface {
         let retry = parts.retry_after;
         let mut response = match self {
             Surface::Native | Surface::Hooklistener => parts.native(),
-            Surface::HepGg => super::compat::hepgg::render(&parts),
+            Surface::HepGg | Surface::HepGgDashboard => super::compat::hepgg::render(&parts),
             Surface::VaultEnv => super::compat::vaultenv::render(&parts),
             Surface::VaultKv => super::compat::vaultkv::render(&parts),
             Surface::InsForge => super::compat::insforge::render(&parts),
@@ -117,6 +122,10 @@ pub enum Auth {
     AnyToken,
     /// A pull token as bearer or `?token=` (Hep.gg's pull).
     PullToken,
+    /// A login session's cookie (changes also need its CSRF token and
+    /// this server's origin), or a hush token as bearer (Hep.gg's
+    /// dashboard API).
+    Session,
     /// vault-env's HMAC signature over body and timestamp.
     Signature,
     /// Refused whatever is sent, with directions elsewhere (vault-env's

@@ -176,6 +176,12 @@ impl Principal {
         Ok(())
     }
 
+    /// Whether the caller used a login session (what a session cookie
+    /// must hold).
+    pub fn is_session(&self) -> bool {
+        self.token.user_id.is_some() && self.token.name == crate::service::SESSION_NAME
+    }
+
     /// Whether the caller used a read-only pull token (`hsk_…`).
     pub fn is_pull_token(&self) -> bool {
         self.token.kind == TokenKind::Pull
@@ -330,7 +336,11 @@ async fn principal_for(state: &AppState, record: TokenRecord) -> Result<Principa
     if record.disabled {
         return Err(ServiceError::new(
             ErrorCode::TokenDisabled,
-            "the token has been revoked",
+            if record.revoked {
+                "the token has been revoked"
+            } else {
+                "the token is disabled; an admin of its project can enable it again"
+            },
         ));
     }
     if record.expires_at.is_some_and(|at| at <= crate::now_ms()) {

@@ -89,6 +89,23 @@ impl Services {
         Ok((org, project))
     }
 
+    /// The caller's view of a project by its id (the Hep.gg dashboard's
+    /// `:id`): a project of another organization, or outside the caller's
+    /// limits, is not found.
+    pub async fn project_by_id(
+        &self,
+        who: &Principal,
+        id: &str,
+    ) -> Result<(Organization, Project), ServiceError> {
+        let project = match self.store.project_by_id(id).await {
+            Ok(project) if project.org_id == who.token.org_id => project,
+            Ok(_) | Err(StoreError::NotFound { .. }) => return Err(not_found("project", id)),
+            Err(err) => return Err(err.into()),
+        };
+        let org = self.store.organization_by_id(&project.org_id).await?;
+        self.project(who, &org.slug, &project.slug).await
+    }
+
     /// Resolves a scope of a project for the caller.
     pub async fn target(
         &self,

@@ -931,15 +931,7 @@ fn level_changes(
                 if secret.value.plain() == Some(&value) {
                     continue;
                 }
-                changes.push(SecretChange::Set(SecretValue {
-                    name: secret.name,
-                    value: Some(value),
-                    note: secret.note,
-                    tags: secret.tags,
-                    is_active: secret.is_active,
-                    is_reserved: secret.is_reserved,
-                    expires_at: secret.expires_at,
-                }));
+                changes.push(SecretChange::Set(SecretValue::replacing(secret, value)));
             }
         }
     }

@@ -18,9 +18,11 @@ mod cache;
 mod dotenv;
 mod e2ee;
 mod kv;
+mod matrix;
 pub mod model;
 mod org_secrets;
 mod orgs;
+mod plans;
 mod projects;
 mod pull;
 mod secrets;
@@ -46,17 +48,19 @@ pub use dotenv::{
 };
 pub use e2ee::{proof_hash, validate_meta};
 pub use kv::{org_of_mount, KvMetadata, KvPath, KvSettings, KvVersion, DEFAULT_MOUNT};
+pub use matrix::{Cell, CellState, ImportReport, Matrix};
 pub use org_secrets::{
     valid_name as valid_org_secret_name, NewOrgSecret, OrgSecret, OrgSecretUpdate, Which,
     NAME_RULE as ORG_SECRET_NAME_RULE, ORG_SECRETS,
 };
 pub use orgs::Orgs;
+pub use plans::{PlanRequest, PRESETS as PLAN_PRESETS};
 pub use pull::{PullRequest, Pulled};
 pub use secrets::{
     CopyRequest, ReadRequest, SecretChange, SecretFilter, SecretValue, SecretsRead, WriteGuard,
 };
 pub use tokens::{TokenRequest, DEFAULT_ORG};
-pub use users::Identity;
+pub use users::{Identity, SESSION_NAME};
 pub use vaultenv::actor as vaultenv_actor;
 pub use views::ViewSecrets;
 

@@ -12,7 +12,7 @@ use crate::error::{ErrorCode, ServiceError};
 
 /// The organizations facade. Handed out by [`Services::orgs`].
 pub struct Orgs<'a> {
-    s: &'a Services,
+    pub(super) s: &'a Services,
 }
 
 impl Services {

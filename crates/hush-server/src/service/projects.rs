@@ -56,11 +56,12 @@ impl Projects<'_> {
         slug: &str,
         name: Option<&str>,
         mode: EncryptionMode,
-        e2ee: Option<(hush_core::e2ee::Meta, String)>,
+        e2ee: Option<(hush_core::e2ee::Meta, Option<String>)>,
     ) -> Result<Project, ServiceError> {
         who.require_org_wide(Permission::OrgAdmin)?;
         let org = self.s.org(who, org).await?;
         let slug = Slug::parse("project", slug)?;
+        self.s.check_project_limit(&org).await?;
         let name = name.unwrap_or(slug.as_str());
         TextRule::Line.check("project name", name, MAX_DISPLAY_NAME)?;
         let e2ee = match e2ee {
@@ -72,7 +73,13 @@ impl Projects<'_> {
             }
             Some((meta, proof)) => {
                 super::validate_meta(&meta)?;
-                Some((meta, super::proof_hash(&proof)?))
+                // No proof: a client of the seed's scheme alone (see
+                // `E2ee::check_key_proof`).
+                let hash = match proof {
+                    Some(proof) => super::proof_hash(&proof)?,
+                    None => String::new(),
+                };
+                Some((meta, hash))
             }
             None => None,
         };
@@ -95,6 +102,33 @@ impl Projects<'_> {
         }
         who.note_project(&project.id);
         Ok(project)
+    }
+
+    /// Renames a project (its display name; the slug, and so every URL and
+    /// hush.toml, stays). Needs `project:admin` on the whole project.
+    pub async fn rename(
+        &self,
+        who: &Principal,
+        org: &str,
+        slug: &str,
+        name: &str,
+    ) -> Result<Project, ServiceError> {
+        let (_, project) = self.s.project(who, org, slug).await?;
+        who.require_project_wide(&project.id, Permission::ProjectAdmin)?;
+        let name = name.trim();
+        TextRule::Line.check("project name", name, MAX_DISPLAY_NAME)?;
+        if name.is_empty() {
+            return Err(ServiceError::new(
+                ErrorCode::InvalidText,
+                "give the project a name",
+            ));
+        }
+        self.s.store.rename_project(&project, name).await?;
+        self.s.forget_cached();
+        Ok(Project {
+            name: name.to_owned(),
+            ..project
+        })
     }
 
     /// Deletes a project and everything in it (needs `org:admin`).
@@ -143,6 +177,9 @@ impl Projects<'_> {
         let (_, project) = self.s.project(who, org, project).await?;
         who.require_project_wide(&project.id, Permission::ProjectAdmin)?;
         let slug = Slug::parse(kind.noun(), slug)?;
+        if kind == ChildKind::Environment {
+            self.s.check_environment_limit(&project).await?;
+        }
         let name = name.unwrap_or(slug.as_str());
         let what = match kind {
             ChildKind::Environment => "environment name",

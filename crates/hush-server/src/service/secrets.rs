@@ -106,6 +106,22 @@ impl SecretValue {
     }
 }
 
+impl SecretValue {
+    /// `existing` with a new value, its note, tags and flags kept (an
+    /// import or a level replaced by value changes values, not metadata).
+    pub fn replacing(existing: Secret, value: SecretString) -> Self {
+        Self {
+            name: existing.name,
+            value: Some(value),
+            note: existing.note,
+            tags: existing.tags,
+            is_active: existing.is_active,
+            is_reserved: existing.is_reserved,
+            expires_at: existing.expires_at,
+        }
+    }
+}
+
 impl SecretChange {
     /// The store's change, with the value as `mode` wants it.
     fn into_store(self, mode: EncryptionMode) -> Result<Change, ServiceError> {

@@ -279,8 +279,13 @@ impl Tokens<'_> {
         }
     }
 
-    /// Revokes a token.
-    pub async fn revoke(&self, who: &Principal, org: &str, id: &str) -> Result<(), ServiceError> {
+    /// A token of the organization the caller manages (404 otherwise).
+    async fn managed(
+        &self,
+        who: &Principal,
+        org: &str,
+        id: &str,
+    ) -> Result<(hush_store::Organization, TokenRecord), ServiceError> {
         let org = self.s.org(who, org).await?;
         let token = self
             .s
@@ -294,12 +299,39 @@ impl Tokens<'_> {
                     what: id.to_owned(),
                 })
             })?;
-        self.s
-            .store
-            .set_token_disabled(&org.id, &token.id, true)
-            .await?;
+        Ok((org, token))
+    }
+
+    /// Revokes a token for good.
+    pub async fn revoke(&self, who: &Principal, org: &str, id: &str) -> Result<(), ServiceError> {
+        let (org, token) = self.managed(who, org, id).await?;
+        self.s.store.revoke_token(&org.id, &token.id).await?;
         self.s.forget_cached();
         Ok(())
+    }
+
+    /// Disables a token, or enables a disabled one again (a revoked token
+    /// stays revoked: 409).
+    pub async fn set_disabled(
+        &self,
+        who: &Principal,
+        org: &str,
+        id: &str,
+        disabled: bool,
+    ) -> Result<TokenRecord, ServiceError> {
+        let (org, token) = self.managed(who, org, id).await?;
+        if token.revoked {
+            return Err(ServiceError::new(
+                ErrorCode::TokenRevoked,
+                "the token was revoked, which is final; create a new one",
+            ));
+        }
+        self.s
+            .store
+            .set_token_disabled(&org.id, &token.id, disabled)
+            .await?;
+        self.s.forget_cached();
+        Ok(TokenRecord { disabled, ..token })
     }
 
     /// Organization-wide admins manage every token; project admins (by

@@ -336,7 +336,7 @@ impl Users<'_> {
         }
         self.s
             .store
-            .set_token_disabled(&who.token.org_id, &who.token.id, true)
+            .revoke_token(&who.token.org_id, &who.token.id)
             .await?;
         self.s.forget_cached();
         Ok(())
@@ -344,7 +344,7 @@ impl Users<'_> {
 }
 
 /// The name of login sessions' tokens.
-pub(super) const SESSION_NAME: &str = "session";
+pub const SESSION_NAME: &str = "session";
 
 /// Who a token is, with its restrictions resolved to records.
 #[derive(Debug)]

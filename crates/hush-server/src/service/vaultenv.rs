@@ -92,6 +92,7 @@ impl VaultEnv<'_> {
             .filter(|s| !s.is_empty() && s != ANONYMOUS_PREFIX.trim_end_matches('-'))
             .unwrap_or_else(|| format!("{ANONYMOUS_PREFIX}project"));
         let display = if name.is_empty() { base.as_str() } else { name };
+        self.s.check_project_limit(&org).await?;
         let mut attempt = 0;
         let project = loop {
             let candidate = if attempt == 0 {

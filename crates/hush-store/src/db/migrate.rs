@@ -56,6 +56,7 @@ macro_rules! migrations {
             migration!($dir, 15, "version_states", "0015_version_states.sql"),
             migration!($dir, 16, "secret_last_used", "0016_secret_last_used.sql"),
             migration!($dir, 17, "key_verifications", "0017_key_verifications.sql"),
+            migration!($dir, 18, "dashboard", "0018_dashboard.sql"),
         ]
     };
 }

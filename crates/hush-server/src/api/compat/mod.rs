@@ -4,6 +4,7 @@
 
 pub mod dotenv;
 pub mod hepgg;
+pub mod hepgg_dashboard;
 pub mod hooklistener;
 pub mod insforge;
 pub mod vaultenv;
@@ -26,4 +27,5 @@ pub fn routes() -> Router<Arc<AppState>> {
         .merge(vaultkv::routes())
         .merge(hooklistener::routes())
         .merge(insforge::routes())
+        .merge(hepgg_dashboard::routes())
 }

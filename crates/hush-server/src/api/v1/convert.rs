@@ -20,6 +20,9 @@ pub fn org(o: Organization) -> hush_proto::Organization {
         name: o.name,
         created_at: to_rfc3339(o.created_at),
         viewers_decrypt: o.viewers_decrypt,
+        plan: o.limits.plan,
+        max_projects: o.limits.max_projects,
+        max_environments: o.limits.max_environments,
     }
 }
 

@@ -96,7 +96,7 @@ pub async fn get_org(
 #[utoipa::path(
     patch,
     path = "/orgs/{org}",
-    summary = "Set the organization's policies (may viewers decrypt?)",
+    summary = "Set the organization's policies: may viewers decrypt; its plan (owners)",
     params(("org" = String, Path, description = "Organization slug")),
     request_body = hush_proto::OrgPolicy,
     responses((status = 200, body = Organization), super::doc::Errors),
@@ -108,12 +108,32 @@ pub async fn set_org_policy(
     PathArgs(org): PathArgs<String>,
     JsonBody(body): JsonBody<hush_proto::OrgPolicy>,
 ) -> Result<Json<hush_proto::Organization>> {
-    let org = app
-        .services
-        .users()
-        .set_viewers_decrypt(&who, &org, body.viewers_decrypt)
-        .await?;
-    Ok(Json(convert::org(org)))
+    if body.viewers_decrypt.is_none() && body.plan.is_none() {
+        return Err(ServiceError::new(
+            ErrorCode::InvalidBody,
+            "nothing to change: send viewers_decrypt, plan, or both",
+        ));
+    }
+    if let Some(allowed) = body.viewers_decrypt {
+        app.services
+            .users()
+            .set_viewers_decrypt(&who, &org, allowed)
+            .await?;
+    }
+    if let Some(plan) = body.plan {
+        let request = crate::service::PlanRequest {
+            plan,
+            max_projects: body.max_projects,
+            max_environments: body.max_environments,
+        };
+        app.services.orgs().set_plan(&who, &org, &request).await?;
+    } else if body.max_projects.is_some() || body.max_environments.is_some() {
+        return Err(ServiceError::new(
+            ErrorCode::InvalidBody,
+            "max_projects and max_environments go with plan \"custom\"",
+        ));
+    }
+    Ok(Json(convert::org(app.services.org(&who, &org).await?)))
 }
 
 #[utoipa::path(
@@ -183,7 +203,7 @@ pub async fn create(
         }
     };
     let e2ee = match (body.e2ee_meta, body.key_proof) {
-        (Some(meta), Some(proof)) => Some((convert::meta_in(meta), proof)),
+        (Some(meta), Some(proof)) => Some((convert::meta_in(meta), Some(proof))),
         (Some(_), None) => {
             return Err(ServiceError::new(
                 ErrorCode::KeyProofRequired,

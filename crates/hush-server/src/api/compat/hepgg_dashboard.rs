@@ -1,0 +1,1000 @@
+//! Hep.gg's dashboard API (`shared/seeds/hepgg-secrets.txt`, "Hep.gg
+//! dashboard"): projects, environments, the name × environment matrix,
+//! cells, imports, copies, pull tokens and a project's audit feed under
+//! `/api/v1/secrets/projects…`, in Hep.gg's style (`{"ok":true,"data":…}`,
+//! errors `{"ok":false,"error":"CODE","message"}`). `:id` is the project's
+//! id. The seed gives paths, not bodies; hush's are in the README ("Hep.gg's
+//! dashboard API") and follow the seed's naming (`e2eeMeta`, `createdAt`).
+//!
+//! Browsers sign in at `POST /api/v1/secrets/session` and get a session
+//! cookie (`HttpOnly`, `SameSite=Strict`, `Secure` under TLS) backed by a
+//! server-side session that logout and the user's removal end at once.
+//! Every cookie-authenticated request that changes state must carry the
+//! session's CSRF token (`X-CSRF-Token`) and come from the server's own
+//! origin (`Origin`, else `Sec-Fetch-Site: same-origin`). Scripts send a
+//! user's bearer token instead, and need neither.
+
+use std::sync::Arc;
+
+use axum::extract::{ConnectInfo, FromRequestParts, State};
+use axum::http::request::Parts;
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, patch, post, put};
+use axum::{Extension, Json, Router};
+use hush_core::SecretString;
+use hush_store::{ChildKind, EncryptionMode, Project, TokenKind, TokenRecord};
+use serde::de::DeserializeOwned;
+use serde::Deserialize;
+use serde_json::{json, Map, Value};
+
+use crate::api::surface::{Auth, Declaration, Route, Surface};
+use crate::api::{Params, PathArgs, RawBody};
+use crate::audit::AuditSlot;
+use crate::auth::{authenticate, bearer, Principal};
+use crate::error::{ErrorCode, ServiceError};
+use crate::service::{AuditFilter, CopyRequest, Matrix, ScopeAddress, TokenRequest};
+use crate::AppState;
+
+const SESSION: &str = "/api/v1/secrets/session";
+const PROJECTS: &str = "/api/v1/secrets/projects";
+const PROJECT: &str = "/api/v1/secrets/projects/{id}";
+const ENVS: &str = "/api/v1/secrets/projects/{id}/environments";
+const MATRIX: &str = "/api/v1/secrets/projects/{id}/secrets";
+const CELL: &str = "/api/v1/secrets/projects/{id}/secrets/cell";
+const BULK: &str = "/api/v1/secrets/projects/{id}/secrets/bulk";
+const COPY: &str = "/api/v1/secrets/projects/{id}/secrets/copy";
+const TOKENS: &str = "/api/v1/secrets/projects/{id}/tokens";
+const TOKEN: &str = "/api/v1/secrets/projects/{id}/tokens/{token}";
+const AUDIT: &str = "/api/v1/secrets/projects/{id}/audit";
+
+/// The session cookie's name.
+pub const COOKIE: &str = "hush_session";
+/// The header a cookie-authenticated change must echo the CSRF token in.
+pub const CSRF_HEADER: &str = "x-csrf-token";
+
+/// The dashboard API's routes.
+pub static DECLARATION: Declaration = Declaration {
+    surface: Surface::HepGgDashboard,
+    prefixes: &["/api/v1/secrets/projects", "/api/v1/secrets/session"],
+    routes: &[
+        Route::new(Method::POST, SESSION, "auth.login", Auth::None),
+        Route::new(Method::GET, SESSION, "auth.whoami", Auth::Session),
+        Route::new(Method::DELETE, SESSION, "auth.logout", Auth::Session),
+        Route::new(Method::GET, PROJECTS, "project.list", Auth::Session),
+        Route::new(Method::POST, PROJECTS, "project.create", Auth::Session),
+        Route::new(Method::PATCH, PROJECT, "project.rename", Auth::Session),
+        Route::new(Method::DELETE, PROJECT, "project.delete", Auth::Session),
+        Route::new(Method::GET, ENVS, "environment.list", Auth::Session),
+        Route::new(Method::POST, ENVS, "environment.create", Auth::Session),
+        Route::new(Method::GET, MATRIX, "secret.matrix", Auth::Session),
+        Route::new(Method::PUT, CELL, "secret.write", Auth::Session),
+        Route::new(Method::POST, BULK, "secret.import", Auth::Session),
+        Route::new(Method::POST, COPY, "secret.copy", Auth::Session),
+        Route::new(Method::GET, TOKENS, "token.list", Auth::Session),
+        Route::new(Method::POST, TOKENS, "token.create", Auth::Session),
+        Route::new(Method::PATCH, TOKEN, "token.update", Auth::Session),
+        Route::new(Method::DELETE, TOKEN, "token.revoke", Auth::Session),
+        Route::new(Method::GET, AUDIT, "audit.read", Auth::Session),
+    ],
+};
+
+pub fn routes() -> Router<Arc<AppState>> {
+    Router::new()
+        .route(SESSION, post(login).get(session).delete(logout))
+        .route(PROJECTS, get(list_projects).post(create_project))
+        .route(PROJECT, patch(rename_project).delete(delete_project))
+        .route(ENVS, get(list_envs).post(create_env))
+        .route(MATRIX, get(matrix))
+        .route(CELL, put(set_cell))
+        .route(BULK, post(bulk))
+        .route(COPY, post(copy))
+        .route(TOKENS, get(list_tokens).post(create_token))
+        .route(TOKEN, patch(update_token).delete(revoke_token))
+        .route(AUDIT, get(audit))
+}
+
+/// The CSRF token of a session: `hex(HMAC-SHA256(session, "hush-csrf-v1"))`.
+/// Derived, so nothing more is stored, and useless without the session.
+pub fn csrf_token(session: &str) -> String {
+    hush_core::crypto::kdf::hmac_sha256(session.as_bytes(), b"hush-csrf-v1")
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// The value of the session cookie, if the request carries one.
+fn session_cookie(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, _)| *name == COOKIE)
+        .map(|(_, value)| value.trim())
+        .filter(|v| !v.is_empty())
+}
+
+fn csrf_refused(why: &str) -> ServiceError {
+    ServiceError::new(
+        ErrorCode::CsrfRejected,
+        format!("refused as a possible cross-site request: {why}"),
+    )
+}
+
+/// A cookie-authenticated change must echo the CSRF token and come from
+/// this server's own origin.
+fn check_csrf(headers: &HeaderMap, session: &str, https: bool) -> Result<(), ServiceError> {
+    let sent = headers
+        .get(CSRF_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .ok_or_else(|| csrf_refused("no X-CSRF-Token header"))?;
+    let expected = csrf_token(session);
+    if !hush_core::secret::constant_time_eq(sent.trim().as_bytes(), expected.as_bytes()) {
+        return Err(csrf_refused("the X-CSRF-Token does not match the session"));
+    }
+    let host = headers
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    let own = format!("{}://{host}", if https { "https" } else { "http" });
+    match headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) {
+        Some(origin) if origin.eq_ignore_ascii_case(&own) => Ok(()),
+        Some(origin) => Err(csrf_refused(&format!(
+            "it comes from {origin}, not from this server ({own})"
+        ))),
+        None => match headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()) {
+            Some("same-origin") => Ok(()),
+            _ => Err(csrf_refused("no Origin header")),
+        },
+    }
+}
+
+/// The caller: a user's bearer token, or the session cookie (a login
+/// session only; a change also passes [`check_csrf`]). First among a
+/// handler's arguments, so a stranger is refused before the body is read.
+struct Caller(Principal);
+
+impl FromRequestParts<Arc<AppState>> for Caller {
+    type Rejection = ServiceError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        app: &Arc<AppState>,
+    ) -> Result<Self, ServiceError> {
+        let slot = parts.extensions.get::<AuditSlot>();
+        if let Some(token) = bearer(&parts.headers) {
+            return Ok(Caller(authenticate(app, token).await?.audited_by(slot)));
+        }
+        let session = session_cookie(&parts.headers).ok_or_else(|| {
+            ServiceError::new(
+                ErrorCode::MissingToken,
+                "sign in (POST /api/v1/secrets/session) or send Authorization: Bearer hush_…",
+            )
+        })?;
+        let who = authenticate(app, session).await?.audited_by(slot);
+        if !who.is_session() {
+            return Err(ServiceError::new(
+                ErrorCode::InvalidToken,
+                "the session cookie does not hold a login session",
+            ));
+        }
+        let changes = !matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS);
+        if changes {
+            check_csrf(&parts.headers, session, app.https)?;
+        }
+        Ok(Caller(who))
+    }
+}
+
+/// `{"ok":true,"data":…}`.
+fn ok(data: Value) -> Response {
+    Json(json!({ "ok": true, "data": data })).into_response()
+}
+
+fn created(data: Value) -> Response {
+    (
+        StatusCode::CREATED,
+        Json(json!({ "ok": true, "data": data })),
+    )
+        .into_response()
+}
+
+/// A JSON body, read once the caller is known.
+fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, ServiceError> {
+    serde_json::from_slice(body).map_err(|err| {
+        let code = if err.is_data() {
+            ErrorCode::InvalidBody
+        } else {
+            ErrorCode::InvalidJson
+        };
+        ServiceError::new(code, format!("invalid request body: {err}"))
+    })
+}
+
+fn time(ms: i64) -> String {
+    hush_core::time::to_rfc3339(ms)
+}
+
+/// A project by `:id`, with its organization's slug.
+async fn project_of(
+    app: &AppState,
+    who: &Principal,
+    id: &str,
+) -> Result<(String, Project), ServiceError> {
+    let (org, project) = app.services.project_by_id(who, id).await?;
+    Ok((org.slug, project))
+}
+
+fn meta_json(meta: &hush_core::e2ee::Meta) -> Value {
+    json!({
+        "iterations": meta.iterations,
+        "saltPass": meta.salt_pass,
+        "wrappedDekPass": meta.wrapped_dek_pass,
+        "saltRec": meta.salt_rec,
+        "wrappedDekRec": meta.wrapped_dek_rec,
+        "verifier": meta.verifier,
+    })
+}
+
+async fn project_json(app: &AppState, project: &Project) -> Result<Value, ServiceError> {
+    let mut out = json!({
+        "id": project.id,
+        "slug": project.slug,
+        "name": project.name,
+        "e2ee": project.mode == EncryptionMode::Client,
+        "createdAt": time(project.created_at),
+    });
+    if let Some(meta) = app.services.e2ee().meta_of(project).await? {
+        out["e2eeMeta"] = meta_json(&meta);
+    }
+    Ok(out)
+}
+
+/// A slug from a display name: lowercase, runs of anything else as `-`.
+fn slug_of(name: &str) -> String {
+    let mut slug = String::new();
+    for c in name.trim().chars() {
+        if c.is_ascii_alphanumeric() {
+            slug.push(c.to_ascii_lowercase());
+        } else if !slug.ends_with('-') && !slug.is_empty() {
+            slug.push('-');
+        }
+    }
+    let slug: String = slug.trim_end_matches('-').chars().take(48).collect();
+    if slug.is_empty() {
+        "project".to_owned()
+    } else {
+        slug
+    }
+}
+
+/// Tries `create` with the slug of `name`, then with `-2`, `-3`… while
+/// the slug is taken.
+async fn with_free_slug<T, F, Fut>(
+    name: &str,
+    given: Option<String>,
+    create: F,
+) -> Result<T, ServiceError>
+where
+    F: Fn(String) -> Fut,
+    Fut: std::future::Future<Output = Result<T, ServiceError>>,
+{
+    if let Some(slug) = given {
+        return create(slug).await;
+    }
+    let base = slug_of(name);
+    let mut attempt = 1;
+    loop {
+        let slug = if attempt == 1 {
+            base.clone()
+        } else {
+            format!("{base}-{attempt}")
+        };
+        match create(slug).await {
+            Err(err) if err.code() == ErrorCode::AlreadyExists && attempt < 20 => attempt += 1,
+            other => return other,
+        }
+    }
+}
+
+// ---- session -------------------------------------------------------------
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Login {
+    email: String,
+    password: String,
+    #[serde(default)]
+    org: Option<String>,
+}
+
+fn session_cookie_header(value: &str, max_age: i64, https: bool) -> HeaderValue {
+    let secure = if https { "; Secure" } else { "" };
+    HeaderValue::from_str(&format!(
+        "{COOKIE}={value}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age}{secure}"
+    ))
+    .unwrap_or_else(|_| HeaderValue::from_static("hush_session=; Max-Age=0"))
+}
+
+async fn login(
+    State(app): State<Arc<AppState>>,
+    slot: Option<Extension<AuditSlot>>,
+    ConnectInfo(peer): ConnectInfo<std::net::SocketAddr>,
+    RawBody(body): RawBody,
+) -> Result<Response, ServiceError> {
+    let body: Login = parse(&body)?;
+    let password = SecretString::new(body.password);
+    let org = body.org.as_deref().unwrap_or(crate::service::DEFAULT_ORG);
+    let login = app
+        .services
+        .users()
+        .login(&body.email, &password, Some(org), &peer.ip().to_string())
+        .await;
+    let (secret, record, user, role) = match login {
+        Ok(session) => session,
+        Err(err) => {
+            app.metrics.login_failed();
+            return Err(err);
+        }
+    };
+    if let Some(Extension(slot)) = slot {
+        slot.identify(format!("user:{}", user.id), &record.org_id, None);
+    }
+    let expires_at = record.expires_at.unwrap_or_else(crate::now_ms);
+    let max_age = ((expires_at - crate::now_ms()) / 1000).max(0);
+    let mut response = ok(json!({
+        "csrfToken": csrf_token(secret.expose()),
+        "expiresAt": time(expires_at),
+        "user": { "email": user.email, "role": role.as_str() },
+    }));
+    response.headers_mut().insert(
+        header::SET_COOKIE,
+        session_cookie_header(secret.expose(), max_age, app.https),
+    );
+    Ok(response)
+}
+
+async fn session(
+    State(app): State<Arc<AppState>>,
+    Caller(who): Caller,
+    headers: HeaderMap,
+) -> Result<Response, ServiceError> {
+    let identity = app.services.users().identity(&who).await?;
+    let mut data = json!({
+        "org": identity.org.slug,
+        "user": identity.user.as_ref().map(|m| json!({ "email": m.email, "role": m.role.as_str() })),
+        "expiresAt": who.token.expires_at.map(time),
+    });
+    if let Some(session) = session_cookie(&headers).filter(|_| bearer(&headers).is_none()) {
+        data["csrfToken"] = json!(csrf_token(session));
+    }
+    Ok(ok(data))
+}
+
+async fn logout(
+    State(app): State<Arc<AppState>>,
+    Caller(who): Caller,
+) -> Result<Response, ServiceError> {
+    app.services.users().logout(&who).await?;
+    let mut response = ok(json!({ "signedOut": true }));
+    response
+        .headers_mut()
+        .insert(header::SET_COOKIE, session_cookie_header("", 0, app.https));
+    Ok(response)
+}
+
+// ---- projects and environments ------------------------------------------
+
+async fn list_projects(
+    State(app): State<Arc<AppState>>,
+    Caller(who): Caller,
+) -> Result<Response, ServiceError> {
+    let org = app.services.own_org(&who).await?;
+    let projects = app
+        .services
+        .projects()
+        .list(&who, &org.slug, None, crate::service::Page::MAX_LIMIT)
+        .await?;
+    let mut out = Vec::new();
+    for project in projects
+        .iter()
+        .filter(|p| p.slug != crate::service::ORG_SECRETS)
+    {
+        out.push(project_json(&app, project).await?);
+    }
+    Ok(ok(Value::Array(out)))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct NewProject {
+    name: String,
+    #[serde(default)]
+    slug: Option<String>,
+    #[serde(default)]
+    e2ee: bool,
+    #[serde(default)]
+    e2ee_meta: Option<E2eeMetaIn>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct E2eeMetaIn {
+    iterations: u32,
+    salt_pass: String,
+    wrapped_dek_pass: String,
+    salt_rec: String,
+    wrapped_dek_rec: String,
+    verifier: String,
+}
+
+async fn create_project(
+    State(app): State<Arc<AppState>>,
+    Caller(who): Caller,
+    RawBody(body): RawBody,
+) -> Result<Response, ServiceError> {
+    let body: NewProject = parse(&body)?;
+    let meta = match (body.e2ee, body.e2ee_meta) {
+        (true, Some(m)) => Some(hush_core::e2ee::Meta {
+            iterations: m.iterations,
+            salt_pass: m.salt_pass,
+            wrapped_dek_pass: m.wrapped_dek_pass,
+            salt_rec: m.salt_rec,
+            wrapped_dek_rec: m.wrapped_dek_rec,
+            verifier: m.verifier,
+        }),
+        (true, None) => {
+            return Err(ServiceError::new(
+                ErrorCode::InvalidE2eeMeta,
+                "an end-to-end-encrypted project needs the e2eeMeta its creator made",
+            ))
+        }
+        (false, Some(_)) => {
+            return Err(ServiceError::new(
+                ErrorCode::InvalidE2eeMeta,
+                "e2eeMeta goes with e2ee: true",
+            ))
+        }
+        (false, None) => None,
+    };
+    let mode = if body.e2ee {
+        EncryptionMode::Client
+    } else {
+        EncryptionMode::Server
+    };
+    let org = app.services.own_org(&who).await?;
+    let project = with_free_slug(&body.name, body.slug, |slug| {
+        let meta = meta.clone().map(|m| (m, None));
+        let (app, who, org, name) = (&app, &who, &org.slug, &body.name);
+        async move {
+            app.services
+                .projects()
+                .create(who, org, &slug, Some(name.trim()), mode, meta)
+                .await
+        }
+    })
+    .await?;
+    Ok(created(project_json(&app, &project).await?))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Rename {
+    name: String,
+}
+
+async fn rename_project(
+    State(app): State<Arc<AppState>>,
+    Caller(who): Caller,
+    PathArgs(id): PathArgs<String>,
+    RawBody(body): RawBody,
+) -> Result<Response, ServiceError> {
+    let (org, project) = project_of(&app, &who, &id).await?;
+    let body: Rename = parse(&body)?;
+    let project = app
+        .services
+        .projects()
+        .rename(&who, &org, &project.slug, &body.name)
+        .await?;
+    Ok(ok(project_json(&app, &project).await?))
+}
+
+async fn delete_project(
+    State(app): State<Arc<AppState>>,
+    Caller(who): Caller,
+    PathArgs(id): PathArgs<String>,
+) -> Result<Response, ServiceError> {
+    let (org, project) = project_of(&app, &who, &id).await?;
+    app.services
+        .projects()
+        .delete(&who, &org, &project.slug)
+        .await?;
+    Ok(ok(json!({ "id": project.id, "deleted": true })))
+}
+
+fn env_json(env: &hush_store::Environment) -> Value {
+    json!({ "id": env.id, "slug": env.slug, "name": env.name, "createdAt": time(env.created_at) })
+}
+
+async fn list_envs(
+    State(app): State<Arc<AppState>>,
+    Caller(who): Caller,
+    PathArgs(id): PathArgs<String>,
+) -> Result<Response, ServiceError> {
+    let (org, project) = project_of(&app, &who, &id).await?;
+    let envs = app
+        .services
+        .projects()
+        .children(&who, ChildKind::Environment, &org, &project.slug)
+        .await?;
+    Ok(ok(envs.iter().map(env_json).collect()))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewEnv {
+    name: String,
+    #[serde(default)]
+    slug: Option<String>,
+}
+
+async fn create_env(
+    State(app): State<Arc<AppState>>,
+    Caller(who): Caller,
+    PathArgs(id): PathArgs<String>,
+    RawBody(body): RawBody,
+) -> Result<Response, ServiceError> {
+    let (org, project) = project_of(&app, &who, &id).await?;
+    let body: NewEnv = parse(&body)?;
+    let env = with_free_slug(&body.name, body.slug, |slug| {
+        let (app, who, org, project, name) = (&app, &who, &org, &project.slug, &body.name);
+        async move {
+            app.services
+                .projects()
+                .create_child(
+                    who,
+                    ChildKind::Environment,
+                    org,
+                    project,
+                    &slug,
+                    Some(name.trim()),
+                )
+                .await
+        }
+    })
+    .await?;
+    Ok(created(env_json(&env)))
+}
+
+// ---- secrets -------------------------------------------------------------
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MatrixQuery {
+    #[serde(default)]
+    reveal: Option<bool>,
+}
+
+fn matrix_json(matrix: &Matrix, revealed: bool) -> Value {
+    let secrets: Vec<Value> = matrix
+        .rows
+        .iter()
+        .map(|(name, cells)| {
+            let cells: Map<String, Value> = matrix
+                .environments
+                .iter()
+                .zip(cells)
+                .map(|(env, cell)| {
+                    let mut out = json!({ "state": cell.state.as_str() });
+                    if revealed {
+                        out["value"] = cell
+                            .value
+                            .as_ref()
+                            .map_or(Value::Null, |v| Value::from(v.expose()));
+                    }
+                    (env.slug.clone(), out)
+                })
+                .collect();
+            json!({ "name": name, "cells": cells })
+        })
+        .collect();
+    json!({
+        "environments": matrix.environments.iter().map(env_json).collect::<Vec<_>>(),
+        "secrets": secrets,
+    })
+}
+
+async fn matrix(
+    State(app): State<Arc<AppState>>,
+    Caller(who): Caller,
+    PathArgs(id): PathArgs<String>,
+    Params(query): Params<MatrixQuery>,
+) -> Result<Response, ServiceError> {
+    let (org, project) = project_of(&app, &who, &id).await?;
+    let reveal = query.reveal.unwrap_or(false);
+    let matrix = app
+        .services
+        .matrix()
+        .read(&who, &org, &project.slug, reveal)
+        .await?;
+    let mut data = matrix_json(&matrix, reveal);
+    data["project"] = project_json(&app, &matrix.project).await?;
+    Ok(ok(data))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CellBody {
+    name: String,
+    env: String,
+    value: Option<String>,
+}
+
+async fn set_cell(
+    State(app): State<Arc<AppState>>,
+    Caller(who): Caller,
+    PathArgs(id): PathArgs<String>,
+    crate::api::KeyProof(proof): crate::api::KeyProof,
+    RawBody(body): RawBody,
+) -> Result<Response, ServiceError> {
+    let (org, project) = project_of(&app, &who, &id).await?;
+    let body: CellBody = parse(&body)?;
+    let matrix = app.services.matrix();
+    let (version, state) = match body.value {
+        Some(value) => {
+            let report = matrix
+                .import(
+                    &who,
+                    &org,
+                    &project.slug,
+                    &body.env,
+                    vec![(body.name.clone(), SecretString::new(value))],
+                    proof.as_deref(),
+                )
+                .await?;
+            if let Some((_, why)) = report.rejected.first() {
+                return Err(ServiceError::new(ErrorCode::InvalidName, why.clone()));
+            }
+            (report.version, "set")
+        }
+        None => (
+            matrix
+                .clear(&who, &org, &project.slug, &body.env, &body.name)
+                .await?,
+            "cleared",
+        ),
+    };
+    Ok(ok(
+        json!({ "name": body.name, "env": body.env, "state": state, "version": version }),
+    ))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BulkBody {
+    env: String,
+    /// `dotenv` (default) or `json`, for `content`.
+    #[serde(default)]
+    format: Option<String>,
+    #[serde(default)]
+    content: Option<String>,
+    #[serde(default)]
+    secrets: Option<Map<String, Value>>,
+}
+
+/// The names and values of an import, in the order given.
+fn bulk_entries(body: &BulkBody) -> Result<Vec<(String, SecretString)>, ServiceError> {
+    let invalid = |message: String| ServiceError::new(ErrorCode::InvalidFile, message);
+    let map = match (&body.content, &body.secrets) {
+        (Some(text), None) => match body.format.as_deref().unwrap_or("dotenv") {
+            "dotenv" => hush_core::dotenv::parse(text)
+                .map_err(|err| invalid(format!("not a valid .env text: {err}")))?,
+            "json" => hush_core::reader::parse_json(text).map_err(|err| {
+                invalid(format!(
+                    "a JSON import is one object of NAME: value ({err})"
+                ))
+            })?,
+            other => {
+                return Err(ServiceError::new(
+                    ErrorCode::InvalidBody,
+                    format!("format is dotenv or json, not {other:?}"),
+                ))
+            }
+        },
+        (None, Some(secrets)) => {
+            let mut map = hush_core::dotenv::EnvMap::new();
+            for (name, value) in secrets {
+                let Value::String(value) = value else {
+                    return Err(invalid(format!("{name}: values are strings")));
+                };
+                map.insert(name.clone(), SecretString::new(value.clone()));
+            }
+            map
+        }
+        _ => {
+            return Err(ServiceError::new(
+                ErrorCode::InvalidBody,
+                "send content (a .env or JSON text) or secrets (an object), one of them",
+            ))
+        }
+    };
+    Ok(map.into_iter().collect())
+}
+
+async fn bulk(
+    State(app): State<Arc<AppState>>,
+    Caller(who): Caller,
+    PathArgs(id): PathArgs<String>,
+    crate::api::KeyProof(proof): crate::api::KeyProof,
+    RawBody(body): RawBody,
+) -> Result<Response, ServiceError> {
+    let (org, project) = project_of(&app, &who, &id).await?;
+    let body: BulkBody = parse(&body)?;
+    let entries = bulk_entries(&body)?;
+    let report = app
+        .services
+        .matrix()
+        .import(
+            &who,
+            &org,
+            &project.slug,
+            &body.env,
+            entries,
+            proof.as_deref(),
+        )
+        .await?;
+    Ok(ok(json!({
+        "env": body.env,
+        "version": report.version,
+        "added": report.added,
+        "changed": report.changed,
+        "unchanged": report.unchanged,
+        "rejected": report.rejected.iter().map(|(name, reason)| json!({ "name": name, "reason": reason })).collect::<Vec<_>>(),
+    })))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CopyBody {
+    from: String,
+    to: String,
+    #[serde(default)]
+    overwrite: bool,
+}
+
+async fn copy(
+    State(app): State<Arc<AppState>>,
+    Caller(who): Caller,
+    PathArgs(id): PathArgs<String>,
+    crate::api::KeyProof(proof): crate::api::KeyProof,
+    RawBody(body): RawBody,
+) -> Result<Response, ServiceError> {
+    let (org, project) = project_of(&app, &who, &id).await?;
+    let body: CopyBody = parse(&body)?;
+    let env = |slug: &str| ScopeAddress {
+        target: None,
+        env: Some(slug.to_owned()),
+    };
+    let result = app
+        .services
+        .secrets()
+        .copy(
+            &who,
+            &org,
+            &project.slug,
+            CopyRequest {
+                from: env(&body.from),
+                to: env(&body.to),
+                overwrite: body.overwrite,
+                expected_version: None,
+                key_proof: proof,
+            },
+        )
+        .await;
+    let (version, copied) = match result {
+        Ok(info) => (info.version, info.changed_keys),
+        // Nothing to copy (or everything already there): no version.
+        Err(err) if err.code() == ErrorCode::EmptyWrite => (0, Vec::new()),
+        Err(err) => return Err(err),
+    };
+    Ok(ok(json!({
+        "from": body.from,
+        "to": body.to,
+        "overwrite": body.overwrite,
+        "version": version,
+        "copied": copied,
+    })))
+}
+
+// ---- tokens and audit ----------------------------------------------------
+
+async fn token_json(
+    app: &AppState,
+    who: &Principal,
+    org: &str,
+    project: &Project,
+    token: &TokenRecord,
+) -> Result<Value, ServiceError> {
+    let env = match &token.environment_id {
+        Some(id) => app
+            .services
+            .projects()
+            .children(who, ChildKind::Environment, org, &project.slug)
+            .await?
+            .into_iter()
+            .find(|e| e.id == *id)
+            .map(|e| e.slug),
+        None => None,
+    };
+    Ok(json!({
+        "id": token.id,
+        "name": token.name,
+        "prefix": token.prefix,
+        "env": env,
+        "disabled": token.disabled,
+        "createdAt": time(token.created_at),
+        "lastUsedAt": token.last_used_at.map(time),
+    }))
+}
+
+async fn list_tokens(
+    State(app): State<Arc<AppState>>,
+    Caller(who): Caller,
+    PathArgs(id): PathArgs<String>,
+) -> Result<Response, ServiceError> {
+    let (org, project) = project_of(&app, &who, &id).await?;
+    let tokens = app
+        .services
+        .tokens()
+        .list(&who, &org, None, crate::service::Page::MAX_LIMIT)
+        .await?;
+    let mut out = Vec::new();
+    for token in tokens.iter().filter(|t| {
+        t.kind == TokenKind::Pull && !t.revoked && t.project_id.as_deref() == Some(&project.id)
+    }) {
+        out.push(token_json(&app, &who, &org, &project, token).await?);
+    }
+    Ok(ok(Value::Array(out)))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewToken {
+    name: String,
+    #[serde(default)]
+    env: Option<String>,
+}
+
+async fn create_token(
+    State(app): State<Arc<AppState>>,
+    Caller(who): Caller,
+    PathArgs(id): PathArgs<String>,
+    RawBody(body): RawBody,
+) -> Result<Response, ServiceError> {
+    let (org, project) = project_of(&app, &who, &id).await?;
+    let body: NewToken = parse(&body)?;
+    let (secret, record) = app
+        .services
+        .tokens()
+        .create(
+            &who,
+            &org,
+            TokenRequest {
+                name: body.name,
+                kind: TokenKind::Pull,
+                scopes: Vec::new(),
+                project: Some(project.slug.clone()),
+                environment: body.env,
+                expires_at: None,
+                prefix: None,
+            },
+        )
+        .await?;
+    let mut out = token_json(&app, &who, &org, &project, &record).await?;
+    out["token"] = json!(secret.expose());
+    Ok(created(out))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TokenUpdate {
+    disabled: bool,
+}
+
+/// A token of this project (404 for another project's).
+async fn project_token(
+    app: &AppState,
+    who: &Principal,
+    org: &str,
+    project: &Project,
+    token: &str,
+) -> Result<(), ServiceError> {
+    let org = app.services.org(who, org).await?;
+    match app.services.store.token(&org.id, token).await? {
+        Some(t) if t.project_id.as_deref() == Some(project.id.as_str()) => Ok(()),
+        _ => Err(ServiceError::new(
+            ErrorCode::NotFound,
+            "no such token in this project",
+        )),
+    }
+}
+
+async fn update_token(
+    State(app): State<Arc<AppState>>,
+    Caller(who): Caller,
+    PathArgs((id, token)): PathArgs<(String, String)>,
+    RawBody(body): RawBody,
+) -> Result<Response, ServiceError> {
+    let (org, project) = project_of(&app, &who, &id).await?;
+    let body: TokenUpdate = parse(&body)?;
+    project_token(&app, &who, &org, &project, &token).await?;
+    let record = app
+        .services
+        .tokens()
+        .set_disabled(&who, &org, &token, body.disabled)
+        .await?;
+    Ok(ok(token_json(&app, &who, &org, &project, &record).await?))
+}
+
+async fn revoke_token(
+    State(app): State<Arc<AppState>>,
+    Caller(who): Caller,
+    PathArgs((id, token)): PathArgs<(String, String)>,
+) -> Result<Response, ServiceError> {
+    let (org, project) = project_of(&app, &who, &id).await?;
+    project_token(&app, &who, &org, &project, &token).await?;
+    app.services.tokens().revoke(&who, &org, &token).await?;
+    Ok(ok(json!({ "id": token, "revoked": true })))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AuditQuery {
+    #[serde(default)]
+    before: Option<i64>,
+    #[serde(default)]
+    limit: Option<i64>,
+}
+
+async fn audit(
+    State(app): State<Arc<AppState>>,
+    Caller(who): Caller,
+    PathArgs(id): PathArgs<String>,
+    Params(query): Params<AuditQuery>,
+) -> Result<Response, ServiceError> {
+    let (org, project) = project_of(&app, &who, &id).await?;
+    let entries = app
+        .services
+        .audit()
+        .log(
+            &who,
+            &org,
+            AuditFilter {
+                project: Some(project.slug.clone()),
+                before: query.before,
+                limit: Some(crate::api::page_limit(query.limit)),
+                ..AuditFilter::default()
+            },
+        )
+        .await?;
+    let actors: Vec<String> = entries.iter().map(|e| e.entry.actor.clone()).collect();
+    let names = app.services.actor_names(&who, &actors).await?;
+    let out: Vec<Value> = entries
+        .iter()
+        .map(|e| {
+            json!({
+                "seq": e.seq,
+                "at": time(e.entry.at),
+                "actor": e.entry.actor,
+                "actorName": names.get(&e.entry.actor),
+                "action": e.entry.action,
+                "result": e.entry.result,
+                "status": e.entry.status,
+                "ip": e.entry.ip,
+            })
+        })
+        .collect();
+    Ok(ok(Value::Array(out)))
+}
