@@ -8,6 +8,7 @@ mod clients;
 mod crash;
 mod e2ee;
 mod export;
+mod hepgg;
 mod readme;
 mod serve;
 mod terminal;

@@ -22,6 +22,7 @@ const TOURS: &[&str] = &[
     "Five-minute tour",
     "The same with curl",
     "End-to-end-encrypted projects",
+    "Hep.gg's dashboard API",
     "Hooklistener's API",
     "InsForge's API",
     "The DotEnv API",
@@ -148,21 +149,27 @@ fn the_readme_tour_runs_verbatim() {
         outputs[2]
     );
     assert!(
-        outputs[3].contains("whsec_abc123") && outputs[3].contains("hooklistener tour done"),
+        outputs[3].contains("\"STRIPE_KEY\":\"sk_live_shop\"")
+            && outputs[3].contains("\"unchanged\":[]"),
         "{}",
         outputs[3]
     );
     assert!(
-        outputs[4].contains("Secret STRIPE_API_KEY has been deleted successfully"),
+        outputs[4].contains("whsec_abc123") && outputs[4].contains("hooklistener tour done"),
         "{}",
         outputs[4]
     );
     assert!(
-        outputs[5].contains("the app sees NODE_ENV=production LOG_LEVEL=debug")
-            && outputs[5].contains("DATABASE_URL=postgres://db/app")
-            && outputs[5].contains("dotenv tour done"),
+        outputs[5].contains("Secret STRIPE_API_KEY has been deleted successfully"),
         "{}",
         outputs[5]
+    );
+    assert!(
+        outputs[6].contains("the app sees NODE_ENV=production LOG_LEVEL=debug")
+            && outputs[6].contains("DATABASE_URL=postgres://db/app")
+            && outputs[6].contains("dotenv tour done"),
+        "{}",
+        outputs[6]
     );
     let (clean, _, _) = server.stop();
     assert!(clean);

@@ -30,6 +30,7 @@ pub fn router(state: Arc<AppState>, max_body_bytes: usize) -> Router {
     let (native, openapi) = OpenApiRouter::with_openapi(v1::doc::ApiDoc::openapi())
         .nest("/v1", v1::routes())
         .merge(compat::dotenv::routes())
+        .merge(compat::hepgg_dashboard::routes())
         .split_for_parts();
     let spec: Arc<str> = openapi.to_pretty_json().unwrap_or_default().into();
     let surfaces = native

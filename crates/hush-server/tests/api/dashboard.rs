@@ -4,7 +4,7 @@
 //! user's removal, disabled pull tokens, the refusals in Hep.gg's shape,
 //! and the plans' limits on every surface.
 
-use hush_testkit::{code, Api, TestEnv, USER_PASSWORD};
+use hush_testkit::{code, Api, TestDatabase, TestEnv, TestServer, USER_PASSWORD};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
@@ -1005,4 +1005,41 @@ async fn oversized_values_are_refused_everywhere(env: &TestEnv) {
     // DotEnv's store refuses it too (tests/api/dotenv.rs, bad input).
     let matrix = client.ok(Method::GET, &format!("{p}/secrets"), None).await;
     assert_eq!(matrix["secrets"], json!([]), "nothing stored: {matrix}");
+}
+
+/// Over the rate limit: 429 `RATE_LIMITED` with `Retry-After`, in Hep.gg's
+/// shape.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rate_limits_answer_in_hepgg_shape() {
+    let db = TestDatabase::create(hush_testkit::Db::Sqlite)
+        .await
+        .unwrap();
+    let server = TestServer::start_with(&db.url, [6u8; 32], |config| {
+        config.rate_limits = hush_server::ratelimit::RateLimits {
+            per_token: Some(hush_server::ratelimit::Rate {
+                per_second: 0.5,
+                burst: 2.0,
+            }),
+            per_ip: None,
+        };
+    })
+    .await;
+    let api = Api::on(&server, server.admin());
+    for _ in 0..2 {
+        assert_eq!(api.get(BASE).await.0, StatusCode::OK);
+    }
+    let response = server
+        .request(Method::GET, BASE, server.admin())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(response.headers().contains_key("retry-after"));
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(
+        (body["ok"].as_bool(), body["error"].as_str()),
+        (Some(false), Some("RATE_LIMITED"))
+    );
+    server.stop().await;
+    db.drop_db().await;
 }

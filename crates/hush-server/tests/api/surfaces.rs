@@ -106,6 +106,10 @@ async fn openapi_document_matches_the_routes() {
     assert_eq!(store["tags"], json!(["DotEnv"]), "{store}");
     assert!(doc["components"]["schemas"]["StoreBody"]["properties"]["key_proof"].is_object());
     assert!(doc["components"]["schemas"]["DotenvError"].is_object());
+    let bulk = &paths["/api/v1/secrets/projects/{id}/secrets/bulk"]["post"];
+    assert_eq!(bulk["tags"], json!(["Hep.gg dashboard"]), "{bulk}");
+    assert!(doc["components"]["schemas"]["BulkBody"].is_object());
+    assert!(doc["components"]["securitySchemes"]["session"].is_object());
     let tag = doc["tags"]
         .as_array()
         .unwrap()

@@ -145,27 +145,19 @@ pub struct DotenvError {
     message: String,
 }
 
-/// The error answers every DotEnv route may give.
-pub struct Errors;
-
-impl utoipa::IntoResponses for Errors {
-    fn responses() -> std::collections::BTreeMap<
-        String,
-        utoipa::openapi::RefOr<utoipa::openapi::response::Response>,
-    > {
-        crate::api::v1::doc::error_responses(
-            "DotenvError",
-            &[
-                ("400", "Malformed JSON or query, bad base64 or a blob that does not decrypt"),
-                ("401", "Token missing, invalid, revoked or expired"),
-                ("403", "insufficient_permissions: the token lacks the scope"),
-                ("404", "Not found, or outside the token's organization, project or environment"),
-                ("422", "Invalid body or names; key_proof_required / key_proof_mismatch; client_managed"),
-                ("429", "Rate limited; retry after Retry-After seconds"),
-            ],
-        )
-    }
-}
+crate::api::v1::doc::surface_errors!(
+    /// The error answers every DotEnv route may give.
+    Errors,
+    "DotenvError",
+    [
+        ("400", "Malformed JSON or query, bad base64 or a blob that does not decrypt"),
+        ("401", "Token missing, invalid, revoked or expired"),
+        ("403", "insufficient_permissions: the token lacks the scope"),
+        ("404", "Not found, or outside the token's organization, project or environment"),
+        ("422", "Invalid body or names; key_proof_required / key_proof_mismatch; client_managed"),
+        ("429", "Rate limited; retry after Retry-After seconds"),
+    ]
+);
 
 /// The caller, tied to the request's audit entry; first among a
 /// handler's arguments, so a stranger is refused before anything is read.

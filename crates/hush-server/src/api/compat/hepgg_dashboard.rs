@@ -20,13 +20,14 @@ use axum::extract::{ConnectInfo, FromRequestParts, State};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, patch, post, put};
-use axum::{Extension, Json, Router};
+use axum::{Extension, Json};
 use hush_core::SecretString;
 use hush_store::{ChildKind, EncryptionMode, Project, TokenKind, TokenRecord};
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::api::surface::{Auth, Declaration, Route, Surface};
 use crate::api::{Params, PathArgs, RawBody};
@@ -79,20 +80,50 @@ pub static DECLARATION: Declaration = Declaration {
     ],
 };
 
-pub fn routes() -> Router<Arc<AppState>> {
-    Router::new()
-        .route(SESSION, post(login).get(session).delete(logout))
-        .route(PROJECTS, get(list_projects).post(create_project))
-        .route(PROJECT, patch(rename_project).delete(delete_project))
-        .route(ENVS, get(list_envs).post(create_env))
-        .route(MATRIX, get(matrix))
-        .route(CELL, put(set_cell))
-        .route(BULK, post(bulk))
-        .route(COPY, post(copy))
-        .route(TOKENS, get(list_tokens).post(create_token))
-        .route(TOKEN, patch(update_token).delete(revoke_token))
-        .route(AUDIT, get(audit))
+/// The routes with their OpenAPI descriptions (tag `Hep.gg dashboard`),
+/// merged into hush's document at `/v1/openapi.json`.
+pub fn routes() -> OpenApiRouter<Arc<AppState>> {
+    OpenApiRouter::new()
+        .routes(routes!(login, session, logout))
+        .routes(routes!(list_projects, create_project))
+        .routes(routes!(rename_project, delete_project))
+        .routes(routes!(list_envs, create_env))
+        .routes(routes!(matrix))
+        .routes(routes!(set_cell))
+        .routes(routes!(bulk))
+        .routes(routes!(copy))
+        .routes(routes!(list_tokens, create_token))
+        .routes(routes!(update_token, revoke_token))
+        .routes(routes!(audit))
 }
+
+/// Hep.gg's error body.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct HepGgError {
+    /// Always false.
+    ok: bool,
+    /// Stable code: `NO_TOKEN`, `BAD_TOKEN`, `CSRF_REJECTED`, `NOT_FOUND`,
+    /// `INSUFFICIENT_SCOPE`, `INVALID_JSON`, `LIMIT_EXCEEDED`, `RATE_LIMITED`, …
+    error: String,
+    /// What went wrong, for people.
+    message: String,
+}
+
+crate::api::v1::doc::surface_errors!(
+    /// The error answers every dashboard route may give.
+    Errors,
+    "HepGgError",
+    [
+        ("400", "INVALID_JSON: malformed JSON or query"),
+        ("401", "NO_TOKEN (no session or token) or BAD_TOKEN"),
+        ("403", "CSRF_REJECTED, or the caller may not (INSUFFICIENT_SCOPE)"),
+        ("404", "NOT_FOUND: unknown, or another organization's"),
+        ("409", "ALREADY_EXISTS, TOKEN_REVOKED"),
+        ("422", "Invalid body, name or value; LIMIT_EXCEEDED; VALUE_TOO_LARGE"),
+        ("429", "RATE_LIMITED; retry after Retry-After seconds"),
+    ]
+);
 
 /// The CSRF token of a session: `hex(HMAC-SHA256(session, "hush-csrf-v1"))`.
 /// Derived, so nothing more is stored, and useless without the session.
@@ -301,7 +332,7 @@ where
 
 // ---- session -------------------------------------------------------------
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct Login {
     email: String,
@@ -318,6 +349,15 @@ fn session_cookie_header(value: &str, max_age: i64, https: bool) -> HeaderValue 
     .unwrap_or_else(|_| HeaderValue::from_static("hush_session=; Max-Age=0"))
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/secrets/session",
+    tag = "Hep.gg dashboard",
+    summary = "Sign in: sets the session cookie (HttpOnly, SameSite=Strict, Secure under TLS); answers the CSRF token",
+    request_body = Login,
+    responses((status = 200, description = "`{\"ok\":true,\"data\":{\"csrfToken\",\"expiresAt\",\"user\":{\"email\",\"role\"}}}` and Set-Cookie"), Errors),
+    security(())
+)]
 async fn login(
     State(app): State<Arc<AppState>>,
     slot: Option<Extension<AuditSlot>>,
@@ -356,6 +396,14 @@ async fn login(
     Ok(response)
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/secrets/session",
+    tag = "Hep.gg dashboard",
+    summary = "The signed-in user (and, for a cookie, its CSRF token again)",
+    responses((status = 200, description = "`{\"ok\":true,\"data\":…}`"), Errors),
+    security(("session" = []), ("bearer" = []))
+)]
 async fn session(
     State(app): State<Arc<AppState>>,
     Caller(who): Caller,
@@ -373,6 +421,14 @@ async fn session(
     Ok(ok(data))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/api/v1/secrets/session",
+    tag = "Hep.gg dashboard",
+    summary = "Sign out: ends the session and clears the cookie",
+    responses((status = 200, description = "`{\"ok\":true,\"data\":…}`"), Errors),
+    security(("session" = []), ("bearer" = []))
+)]
 async fn logout(
     State(app): State<Arc<AppState>>,
     Caller(who): Caller,
@@ -387,6 +443,14 @@ async fn logout(
 
 // ---- projects and environments ------------------------------------------
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/secrets/projects",
+    tag = "Hep.gg dashboard",
+    summary = "Projects: id, slug, name, e2ee, createdAt, e2eeMeta",
+    responses((status = 200, description = "`{\"ok\":true,\"data\":…}`"), Errors),
+    security(("session" = []), ("bearer" = []))
+)]
 async fn list_projects(
     State(app): State<Arc<AppState>>,
     Caller(who): Caller,
@@ -407,7 +471,7 @@ async fn list_projects(
     Ok(ok(Value::Array(out)))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 struct NewProject {
     name: String,
@@ -419,7 +483,7 @@ struct NewProject {
     e2ee_meta: Option<E2eeMetaIn>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 struct E2eeMetaIn {
     iterations: u32,
@@ -430,6 +494,15 @@ struct E2eeMetaIn {
     verifier: String,
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/secrets/projects",
+    tag = "Hep.gg dashboard",
+    summary = "Create a project (slug from the name); e2ee with the creator's e2eeMeta is fixed at creation",
+    request_body = NewProject,
+    responses((status = 201, description = "`{\"ok\":true,\"data\":…}`"), Errors),
+    security(("session" = []), ("bearer" = []))
+)]
 async fn create_project(
     State(app): State<Arc<AppState>>,
     Caller(who): Caller,
@@ -479,12 +552,22 @@ async fn create_project(
     Ok(created(project_json(&app, &project).await?))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct Rename {
     name: String,
 }
 
+#[utoipa::path(
+    patch,
+    path = "/api/v1/secrets/projects/{id}",
+    tag = "Hep.gg dashboard",
+    summary = "Rename (the slug stays)",
+    params(("id" = String, Path, description = "Project id")),
+    request_body = Rename,
+    responses((status = 200, description = "`{\"ok\":true,\"data\":…}`"), Errors),
+    security(("session" = []), ("bearer" = []))
+)]
 async fn rename_project(
     State(app): State<Arc<AppState>>,
     Caller(who): Caller,
@@ -501,6 +584,15 @@ async fn rename_project(
     Ok(ok(project_json(&app, &project).await?))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/api/v1/secrets/projects/{id}",
+    tag = "Hep.gg dashboard",
+    summary = "Delete with everything in it",
+    params(("id" = String, Path, description = "Project id")),
+    responses((status = 200, description = "`{\"ok\":true,\"data\":…}`"), Errors),
+    security(("session" = []), ("bearer" = []))
+)]
 async fn delete_project(
     State(app): State<Arc<AppState>>,
     Caller(who): Caller,
@@ -518,6 +610,15 @@ fn env_json(env: &hush_store::Environment) -> Value {
     json!({ "id": env.id, "slug": env.slug, "name": env.name, "createdAt": time(env.created_at) })
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/secrets/projects/{id}/environments",
+    tag = "Hep.gg dashboard",
+    summary = "Environments",
+    params(("id" = String, Path, description = "Project id")),
+    responses((status = 200, description = "`{\"ok\":true,\"data\":…}`"), Errors),
+    security(("session" = []), ("bearer" = []))
+)]
 async fn list_envs(
     State(app): State<Arc<AppState>>,
     Caller(who): Caller,
@@ -532,7 +633,7 @@ async fn list_envs(
     Ok(ok(envs.iter().map(env_json).collect()))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct NewEnv {
     name: String,
@@ -540,6 +641,16 @@ struct NewEnv {
     slug: Option<String>,
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/secrets/projects/{id}/environments",
+    tag = "Hep.gg dashboard",
+    summary = "Create an environment (slug from the name)",
+    params(("id" = String, Path, description = "Project id")),
+    request_body = NewEnv,
+    responses((status = 201, description = "`{\"ok\":true,\"data\":…}`"), Errors),
+    security(("session" = []), ("bearer" = []))
+)]
 async fn create_env(
     State(app): State<Arc<AppState>>,
     Caller(who): Caller,
@@ -570,7 +681,8 @@ async fn create_env(
 
 // ---- secrets -------------------------------------------------------------
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 struct MatrixQuery {
     #[serde(default)]
@@ -606,6 +718,15 @@ fn matrix_json(matrix: &Matrix, revealed: bool) -> Value {
     })
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/secrets/projects/{id}/secrets",
+    tag = "Hep.gg dashboard",
+    summary = "The name × environment matrix; each cell set, inherited (project level) or missing; reveal=true adds values (audited as a decrypt)",
+    params(("id" = String, Path, description = "Project id"), MatrixQuery),
+    responses((status = 200, description = "`{\"ok\":true,\"data\":{\"project\",\"environments\":[…],\"secrets\":[{\"name\",\"cells\":{\"<env>\":{\"state\",\"value\"?}}}]}}`"), Errors),
+    security(("session" = []), ("bearer" = []))
+)]
 async fn matrix(
     State(app): State<Arc<AppState>>,
     Caller(who): Caller,
@@ -624,7 +745,7 @@ async fn matrix(
     Ok(ok(data))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct CellBody {
     name: String,
@@ -632,6 +753,16 @@ struct CellBody {
     value: Option<String>,
 }
 
+#[utoipa::path(
+    put,
+    path = "/api/v1/secrets/projects/{id}/secrets/cell",
+    tag = "Hep.gg dashboard",
+    summary = "Set one name in one environment, or clear it (value null)",
+    params(("id" = String, Path, description = "Project id")),
+    request_body = CellBody,
+    responses((status = 200, description = "`{\"ok\":true,\"data\":…}`"), Errors),
+    security(("session" = []), ("bearer" = []))
+)]
 async fn set_cell(
     State(app): State<Arc<AppState>>,
     Caller(who): Caller,
@@ -671,7 +802,7 @@ async fn set_cell(
     ))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct BulkBody {
     env: String,
@@ -723,6 +854,16 @@ fn bulk_entries(body: &BulkBody) -> Result<Vec<(String, SecretString)>, ServiceE
     Ok(map.into_iter().collect())
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/secrets/projects/{id}/secrets/bulk",
+    tag = "Hep.gg dashboard",
+    summary = "Import a .env or JSON text, or an object, into one environment as one version",
+    params(("id" = String, Path, description = "Project id")),
+    request_body = BulkBody,
+    responses((status = 200, description = "`{\"ok\":true,\"data\":{\"env\",\"version\",\"added\",\"changed\",\"unchanged\",\"rejected\":[{\"name\",\"reason\"}]}}`"), Errors),
+    security(("session" = []), ("bearer" = []))
+)]
 async fn bulk(
     State(app): State<Arc<AppState>>,
     Caller(who): Caller,
@@ -755,7 +896,7 @@ async fn bulk(
     })))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct CopyBody {
     from: String,
@@ -764,6 +905,16 @@ struct CopyBody {
     overwrite: bool,
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/secrets/projects/{id}/secrets/copy",
+    tag = "Hep.gg dashboard",
+    summary = "Copy one environment into another (overwrite, or fill missing names only)",
+    params(("id" = String, Path, description = "Project id")),
+    request_body = CopyBody,
+    responses((status = 200, description = "`{\"ok\":true,\"data\":…}`"), Errors),
+    security(("session" = []), ("bearer" = []))
+)]
 async fn copy(
     State(app): State<Arc<AppState>>,
     Caller(who): Caller,
@@ -839,6 +990,15 @@ async fn token_json(
     }))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/secrets/projects/{id}/tokens",
+    tag = "Hep.gg dashboard",
+    summary = "The project's pull tokens (not their secrets)",
+    params(("id" = String, Path, description = "Project id")),
+    responses((status = 200, description = "`{\"ok\":true,\"data\":…}`"), Errors),
+    security(("session" = []), ("bearer" = []))
+)]
 async fn list_tokens(
     State(app): State<Arc<AppState>>,
     Caller(who): Caller,
@@ -859,7 +1019,7 @@ async fn list_tokens(
     Ok(ok(Value::Array(out)))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct NewToken {
     name: String,
@@ -867,6 +1027,16 @@ struct NewToken {
     env: Option<String>,
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/secrets/projects/{id}/tokens",
+    tag = "Hep.gg dashboard",
+    summary = "Create a pull token (hsk_…, shown once), project-wide or locked to env",
+    params(("id" = String, Path, description = "Project id")),
+    request_body = NewToken,
+    responses((status = 201, description = "`{\"ok\":true,\"data\":…}`"), Errors),
+    security(("session" = []), ("bearer" = []))
+)]
 async fn create_token(
     State(app): State<Arc<AppState>>,
     Caller(who): Caller,
@@ -897,7 +1067,7 @@ async fn create_token(
     Ok(created(out))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct TokenUpdate {
     disabled: bool,
@@ -921,6 +1091,16 @@ async fn project_token(
     }
 }
 
+#[utoipa::path(
+    patch,
+    path = "/api/v1/secrets/projects/{id}/tokens/{token}",
+    tag = "Hep.gg dashboard",
+    summary = "Disable or enable a pull token (a disabled token's pull answers 401 BAD_TOKEN)",
+    params(("id" = String, Path, description = "Project id"), ("token" = String, Path, description = "Token id")),
+    request_body = TokenUpdate,
+    responses((status = 200, description = "`{\"ok\":true,\"data\":…}`"), Errors),
+    security(("session" = []), ("bearer" = []))
+)]
 async fn update_token(
     State(app): State<Arc<AppState>>,
     Caller(who): Caller,
@@ -938,6 +1118,15 @@ async fn update_token(
     Ok(ok(token_json(&app, &who, &org, &project, &record).await?))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/api/v1/secrets/projects/{id}/tokens/{token}",
+    tag = "Hep.gg dashboard",
+    summary = "Revoke a pull token for good",
+    params(("id" = String, Path, description = "Project id"), ("token" = String, Path, description = "Token id")),
+    responses((status = 200, description = "`{\"ok\":true,\"data\":…}`"), Errors),
+    security(("session" = []), ("bearer" = []))
+)]
 async fn revoke_token(
     State(app): State<Arc<AppState>>,
     Caller(who): Caller,
@@ -949,7 +1138,8 @@ async fn revoke_token(
     Ok(ok(json!({ "id": token, "revoked": true })))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 struct AuditQuery {
     #[serde(default)]
@@ -958,6 +1148,15 @@ struct AuditQuery {
     limit: Option<i64>,
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/secrets/projects/{id}/audit",
+    tag = "Hep.gg dashboard",
+    summary = "The project's audit feed, newest first",
+    params(("id" = String, Path, description = "Project id"), AuditQuery),
+    responses((status = 200, description = "`{\"ok\":true,\"data\":…}`"), Errors),
+    security(("session" = []), ("bearer" = []))
+)]
 async fn audit(
     State(app): State<Arc<AppState>>,
     Caller(who): Caller,

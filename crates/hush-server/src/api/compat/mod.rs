@@ -1,6 +1,6 @@
 //! Compatibility surfaces: one module per seed, each translating that
-//! seed's wire format onto the shared services. DotEnv's routes carry
-//! OpenAPI descriptions and join the native ones in `api::router`.
+//! seed's wire format onto the shared services. DotEnv's and the Hep.gg
+//! dashboard's routes carry OpenAPI descriptions and join the native ones in `api::router`.
 
 pub mod dotenv;
 pub mod hepgg;
@@ -27,5 +27,4 @@ pub fn routes() -> Router<Arc<AppState>> {
         .merge(vaultkv::routes())
         .merge(hooklistener::routes())
         .merge(insforge::routes())
-        .merge(hepgg_dashboard::routes())
 }
