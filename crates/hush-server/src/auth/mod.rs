@@ -7,6 +7,8 @@
 //! environment. Outside its resources a token sees 404s, so it cannot probe
 //! what exists elsewhere.
 
+pub mod browser;
+
 use std::fmt;
 use std::str::FromStr;
 use std::sync::Arc;

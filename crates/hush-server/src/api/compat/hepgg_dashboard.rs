@@ -18,7 +18,7 @@ use std::sync::Arc;
 
 use axum::extract::{ConnectInfo, FromRequestParts, State};
 use axum::http::request::Parts;
-use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
+use axum::http::{header, HeaderMap, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use hush_core::SecretString;
@@ -32,7 +32,7 @@ use utoipa_axum::routes;
 use crate::api::surface::{Auth, Declaration, Route, Surface};
 use crate::api::{Params, PathArgs, RawBody};
 use crate::audit::AuditSlot;
-use crate::auth::{authenticate, bearer, Principal};
+use crate::auth::{authenticate, bearer, browser, Principal};
 use crate::error::{ErrorCode, ServiceError};
 use crate::service::{AuditFilter, CopyRequest, Matrix, ScopeAddress, TokenRequest};
 use crate::AppState;
@@ -49,8 +49,6 @@ const TOKENS: &str = "/api/v1/secrets/projects/{id}/tokens";
 const TOKEN: &str = "/api/v1/secrets/projects/{id}/tokens/{token}";
 const AUDIT: &str = "/api/v1/secrets/projects/{id}/audit";
 
-/// The session cookie's name.
-pub const COOKIE: &str = "hush_session";
 /// The header a cookie-authenticated change must echo the CSRF token in.
 pub const CSRF_HEADER: &str = "x-csrf-token";
 
@@ -125,63 +123,6 @@ crate::api::v1::doc::surface_errors!(
     ]
 );
 
-/// The CSRF token of a session: `hex(HMAC-SHA256(session, "hush-csrf-v1"))`.
-/// Derived, so nothing more is stored, and useless without the session.
-pub fn csrf_token(session: &str) -> String {
-    hush_core::crypto::kdf::hmac_sha256(session.as_bytes(), b"hush-csrf-v1")
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
-
-/// The value of the session cookie, if the request carries one.
-fn session_cookie(headers: &HeaderMap) -> Option<&str> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == COOKIE)
-        .map(|(_, value)| value.trim())
-        .filter(|v| !v.is_empty())
-}
-
-fn csrf_refused(why: &str) -> ServiceError {
-    ServiceError::new(
-        ErrorCode::CsrfRejected,
-        format!("refused as a possible cross-site request: {why}"),
-    )
-}
-
-/// A cookie-authenticated change must echo the CSRF token and come from
-/// this server's own origin.
-fn check_csrf(headers: &HeaderMap, session: &str, https: bool) -> Result<(), ServiceError> {
-    let sent = headers
-        .get(CSRF_HEADER)
-        .and_then(|v| v.to_str().ok())
-        .ok_or_else(|| csrf_refused("no X-CSRF-Token header"))?;
-    let expected = csrf_token(session);
-    if !hush_core::secret::constant_time_eq(sent.trim().as_bytes(), expected.as_bytes()) {
-        return Err(csrf_refused("the X-CSRF-Token does not match the session"));
-    }
-    let host = headers
-        .get(header::HOST)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default();
-    let own = format!("{}://{host}", if https { "https" } else { "http" });
-    match headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) {
-        Some(origin) if origin.eq_ignore_ascii_case(&own) => Ok(()),
-        Some(origin) => Err(csrf_refused(&format!(
-            "it comes from {origin}, not from this server ({own})"
-        ))),
-        None => match headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()) {
-            Some("same-origin") => Ok(()),
-            _ => Err(csrf_refused("no Origin header")),
-        },
-    }
-}
-
 /// The caller: a user's bearer token, or the session cookie (a login
 /// session only; a change also passes [`check_csrf`]). First among a
 /// handler's arguments, so a stranger is refused before the body is read.
@@ -198,7 +139,7 @@ impl FromRequestParts<Arc<AppState>> for Caller {
         if let Some(token) = bearer(&parts.headers) {
             return Ok(Caller(authenticate(app, token).await?.audited_by(slot)));
         }
-        let session = session_cookie(&parts.headers).ok_or_else(|| {
+        let session = browser::session_cookie(&parts.headers).ok_or_else(|| {
             ServiceError::new(
                 ErrorCode::MissingToken,
                 "sign in (POST /api/v1/secrets/session) or send Authorization: Bearer hush_…",
@@ -213,7 +154,8 @@ impl FromRequestParts<Arc<AppState>> for Caller {
         }
         let changes = !matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS);
         if changes {
-            check_csrf(&parts.headers, session, app.https)?;
+            let sent = parts.headers.get(CSRF_HEADER).and_then(|v| v.to_str().ok());
+            browser::check_change(&parts.headers, session, sent, app.https)?;
         }
         Ok(Caller(who))
     }
@@ -341,14 +283,6 @@ struct Login {
     org: Option<String>,
 }
 
-fn session_cookie_header(value: &str, max_age: i64, https: bool) -> HeaderValue {
-    let secure = if https { "; Secure" } else { "" };
-    HeaderValue::from_str(&format!(
-        "{COOKIE}={value}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age}{secure}"
-    ))
-    .unwrap_or_else(|_| HeaderValue::from_static("hush_session=; Max-Age=0"))
-}
-
 #[utoipa::path(
     post,
     path = "/api/v1/secrets/session",
@@ -385,13 +319,13 @@ async fn login(
     let expires_at = record.expires_at.unwrap_or_else(crate::now_ms);
     let max_age = ((expires_at - crate::now_ms()) / 1000).max(0);
     let mut response = ok(json!({
-        "csrfToken": csrf_token(secret.expose()),
+        "csrfToken": browser::csrf_token(secret.expose()),
         "expiresAt": time(expires_at),
         "user": { "email": user.email, "role": role.as_str() },
     }));
     response.headers_mut().insert(
         header::SET_COOKIE,
-        session_cookie_header(secret.expose(), max_age, app.https),
+        browser::set_cookie(secret.expose(), max_age, app.https),
     );
     Ok(response)
 }
@@ -415,8 +349,9 @@ async fn session(
         "user": identity.user.as_ref().map(|m| json!({ "email": m.email, "role": m.role.as_str() })),
         "expiresAt": who.token.expires_at.map(time),
     });
-    if let Some(session) = session_cookie(&headers).filter(|_| bearer(&headers).is_none()) {
-        data["csrfToken"] = json!(csrf_token(session));
+    if let Some(session) = browser::session_cookie(&headers).filter(|_| bearer(&headers).is_none())
+    {
+        data["csrfToken"] = json!(browser::csrf_token(session));
     }
     Ok(ok(data))
 }
@@ -437,7 +372,7 @@ async fn logout(
     let mut response = ok(json!({ "signedOut": true }));
     response
         .headers_mut()
-        .insert(header::SET_COOKIE, session_cookie_header("", 0, app.https));
+        .insert(header::SET_COOKIE, browser::set_cookie("", 0, app.https));
     Ok(response)
 }
 
