@@ -479,7 +479,14 @@ async fn a_backup_under_writes_is_a_prefix(db: Db) {
             }
         }));
     }
-    tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+    // Every writer has written (however slow the machine) before the
+    // backup starts, so each must be in it.
+    for _ in 0..300 {
+        if acked.iter().all(|a| a.load(Ordering::SeqCst) >= 2) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
     let dir = tempfile::tempdir().unwrap();
     let key = key_file(dir.path());
     let file = dir.path().join("busy.backup");

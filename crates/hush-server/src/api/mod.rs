@@ -1,6 +1,7 @@
 //! Routing, shared extractors and request logging.
 
 mod compat;
+mod dashboard;
 pub mod surface;
 mod v1;
 
@@ -35,6 +36,7 @@ pub fn router(state: Arc<AppState>, max_body_bytes: usize) -> Router {
     let spec: Arc<str> = openapi.to_pretty_json().unwrap_or_default().into();
     let surfaces = native
         .merge(compat::routes())
+        .merge(dashboard::routes().layer(middleware::map_response(page_headers)))
         .route_layer(middleware::from_fn_with_state(
             state.clone(),
             crate::audit::record,
@@ -60,6 +62,7 @@ pub fn router(state: Arc<AppState>, max_body_bytes: usize) -> Router {
             }),
         )
         .merge(surfaces)
+        .merge(dashboard::static_routes().layer(middleware::map_response(page_headers)))
         .fallback(surface::fallback)
         .layer(middleware::map_response_with_state(
             state.clone(),
@@ -73,6 +76,12 @@ pub fn router(state: Arc<AppState>, max_body_bytes: usize) -> Router {
         app,
         compat::vaultkv::rewrite_list,
     ))
+}
+
+/// The dashboard's page headers (see `dashboard::page_headers`).
+async fn page_headers(mut response: Response) -> Response {
+    dashboard::page_headers(response.headers_mut());
+    response
 }
 
 /// Headers on every answer: nothing here may be cached (responses carry

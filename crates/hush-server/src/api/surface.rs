@@ -41,11 +41,13 @@ pub enum Surface {
     InsForge,
     /// DotEnv's hierarchical levels (`shared/seeds/dotenv-cloud.txt`).
     Dotenv,
+    /// The web dashboard's pages, `/dashboard…`.
+    Dashboard,
 }
 
 impl Surface {
     /// Every surface.
-    pub const ALL: [Surface; 8] = [
+    pub const ALL: [Surface; 9] = [
         Surface::Native,
         Surface::HepGg,
         Surface::HepGgDashboard,
@@ -54,6 +56,7 @@ impl Surface {
         Surface::Hooklistener,
         Surface::InsForge,
         Surface::Dotenv,
+        Surface::Dashboard,
     ];
 
     /// A short name for logs.
@@ -67,6 +70,7 @@ impl Surface {
             Surface::Hooklistener => "hooklistener",
             Surface::InsForge => "insforge",
             Surface::Dotenv => "dotenv",
+            Surface::Dashboard => "dashboard",
         }
     }
 
@@ -81,6 +85,7 @@ impl Surface {
             Surface::Hooklistener => &super::compat::hooklistener::DECLARATION,
             Surface::InsForge => &super::compat::insforge::DECLARATION,
             Surface::Dotenv => &super::compat::dotenv::DECLARATION,
+            Surface::Dashboard => &super::dashboard::DECLARATION,
         }
     }
 
@@ -100,6 +105,7 @@ impl Surface {
             Surface::VaultKv => super::compat::vaultkv::render(&parts),
             Surface::InsForge => super::compat::insforge::render(&parts),
             Surface::Dotenv => super::compat::dotenv::render(&parts),
+            Surface::Dashboard => super::dashboard::render(&parts),
         };
         if let Some(seconds) = retry {
             crate::error::retry_after(&mut response, seconds);

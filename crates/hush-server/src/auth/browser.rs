@@ -6,7 +6,9 @@
 //! `HttpOnly`, `SameSite=Strict`, `Path=/`, `Secure` when hush serves TLS.
 //! The CSRF token is derived from it (`hex(HMAC-SHA256(session,
 //! "hush-csrf-v1"))`), so nothing more is stored and it is useless
-//! without the session.
+//! without the session. A change must also come from this server's
+//! own pages: `Origin`, or (as browsers send `Origin: null` from pages
+//! with `Referrer-Policy: no-referrer`) `Sec-Fetch-Site: same-origin`.
 
 use axum::http::{header, HeaderMap, HeaderValue};
 
@@ -71,14 +73,17 @@ pub fn check_change(
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default();
     let own = format!("{}://{host}", if https { "https" } else { "http" });
+    // Pages are sent with `Referrer-Policy: no-referrer`, under which
+    // browsers post forms with `Origin: null`; they then say
+    // `Sec-Fetch-Site: same-origin` for this server's own pages.
     match headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) {
         Some(origin) if origin.eq_ignore_ascii_case(&own) => Ok(()),
-        Some(origin) => Err(refused(&format!(
+        Some(origin) if origin != "null" => Err(refused(&format!(
             "it comes from {origin}, not from this server ({own})"
         ))),
-        None => match headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()) {
+        _ => match headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()) {
             Some("same-origin") => Ok(()),
-            _ => Err(refused("no Origin header")),
+            _ => Err(refused("no Origin header from this server")),
         },
     }
 }
@@ -112,6 +117,18 @@ mod tests {
         assert!(check_change(&same, "hush_other", Some(&token), false).is_err());
         let fetch = headers(&[("host", "h:1"), ("sec-fetch-site", "same-origin")]);
         assert!(check_change(&fetch, "hush_abc", Some(&token), false).is_ok());
+        let null = headers(&[
+            ("host", "h:1"),
+            ("origin", "null"),
+            ("sec-fetch-site", "same-origin"),
+        ]);
+        assert!(check_change(&null, "hush_abc", Some(&token), false).is_ok());
+        let null_cross = headers(&[
+            ("host", "h:1"),
+            ("origin", "null"),
+            ("sec-fetch-site", "cross-site"),
+        ]);
+        assert!(check_change(&null_cross, "hush_abc", Some(&token), false).is_err());
         let bare = headers(&[("host", "h:1")]);
         assert!(check_change(&bare, "hush_abc", Some(&token), false).is_err());
         let cookie = set_cookie("v", 10, true);

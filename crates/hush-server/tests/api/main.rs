@@ -15,3 +15,4 @@ mod surfaces;
 mod team;
 mod vaultenv;
 mod vaultkv;
+mod web;
