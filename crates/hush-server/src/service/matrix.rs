@@ -189,6 +189,53 @@ impl MatrixView<'_> {
         entries: Vec<(String, SecretString)>,
         key_proof: Option<&str>,
     ) -> Result<ImportReport, ServiceError> {
+        let (mut report, changes) = self.plan(who, org, project, env, entries).await?;
+        if !changes.is_empty() {
+            let address = ScopeAddress {
+                target: None,
+                env: Some(env.to_owned()),
+            };
+            report.version = self
+                .s
+                .secrets()
+                .write(
+                    who,
+                    org,
+                    project,
+                    &address,
+                    changes,
+                    WriteGuard {
+                        expected_version: None,
+                        key_proof,
+                    },
+                )
+                .await?
+                .version;
+        }
+        Ok(report)
+    }
+
+    /// What [`MatrixView::import`] would do, writing nothing (a preview
+    /// before the one version is written). Needs `secret:write` too.
+    pub async fn preview(
+        &self,
+        who: &Principal,
+        org: &str,
+        project: &str,
+        env: &str,
+        entries: Vec<(String, SecretString)>,
+    ) -> Result<ImportReport, ServiceError> {
+        Ok(self.plan(who, org, project, env, entries).await?.0)
+    }
+
+    async fn plan(
+        &self,
+        who: &Principal,
+        org: &str,
+        project: &str,
+        env: &str,
+        entries: Vec<(String, SecretString)>,
+    ) -> Result<(ImportReport, Vec<SecretChange>), ServiceError> {
         let address = ScopeAddress {
             target: None,
             env: Some(env.to_owned()),
@@ -233,25 +280,7 @@ impl MatrixView<'_> {
                 }
             }
         }
-        if !changes.is_empty() {
-            report.version = self
-                .s
-                .secrets()
-                .write(
-                    who,
-                    org,
-                    project,
-                    &address,
-                    changes,
-                    WriteGuard {
-                        expected_version: None,
-                        key_proof,
-                    },
-                )
-                .await?
-                .version;
-        }
-        Ok(report)
+        Ok((report, changes))
     }
 
     /// Clears one name in one environment (404 if it is not set there).

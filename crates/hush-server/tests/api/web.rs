@@ -101,14 +101,25 @@ impl Browser {
     }
 
     async fn find(&self, css: &str) -> String {
-        let found = self
-            .call(
-                reqwest::Method::POST,
-                "/element",
-                Some(json!({ "using": "css selector", "value": css })),
-            )
-            .await;
-        found[ELEMENT].as_str().unwrap().to_owned()
+        let answer: Value = self
+            .http
+            .post(format!("{}/element", self.base))
+            .json(&json!({ "using": "css selector", "value": css }))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if let Some(id) = answer["value"][ELEMENT].as_str() {
+            return id.to_owned();
+        }
+        let page = self.call(reqwest::Method::GET, "/source", None).await;
+        panic!(
+            "no {css} at {}: {}",
+            self.current_url().await,
+            page.as_str().unwrap_or_default()
+        );
     }
 
     async fn type_into(&self, css: &str, text: &str) {
@@ -129,6 +140,35 @@ impl Browser {
             Some(json!({})),
         )
         .await;
+    }
+
+    async fn script(&self, code: &str) -> Value {
+        self.call(
+            reqwest::Method::POST,
+            "/execute/sync",
+            Some(json!({ "script": code, "args": [] })),
+        )
+        .await
+    }
+
+    /// Clicks what submits a form and waits for the page that answers
+    /// (a new document, fully loaded).
+    async fn submit(&self, css: &str) {
+        self.script("document.documentElement.dataset.stale = '1'")
+            .await;
+        self.click(css).await;
+        for _ in 0..100 {
+            let state = self
+                .script(
+                    "return [document.readyState, document.documentElement.dataset.stale || '']",
+                )
+                .await;
+            if state == json!(["complete", ""]) {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        panic!("submitting {css} loaded no new page");
     }
 
     async fn text(&self, css: &str) -> String {
@@ -199,24 +239,24 @@ async fn a_browser_signs_in_and_manages_secrets() {
     browser.wait_for("/dashboard/login").await;
     browser.type_into("#email", "ada@example.com").await;
     browser.type_into("#password", "not the password").await;
-    browser.click("#login button").await;
+    browser.submit("#login button").await;
     assert!(browser.text("#login-error").await.contains("wrong"));
     browser.screenshot("login").await;
     browser.type_into("#password", USER_PASSWORD).await;
-    browser.click("#login button").await;
+    browser.submit("#login button").await;
     browser.wait_for("/dashboard/secrets").await;
 
     // A project, two environments, secrets.
     browser.type_into("#project-name", "Web Shop").await;
-    browser.click("#new-project button").await;
+    browser.submit("#new-project button").await;
     browser.wait_for("/dashboard/secrets/web-shop").await;
     for env_slug in ["production", "staging"] {
         browser.type_into("#env-slug", env_slug).await;
-        browser.click("#new-env button").await;
+        browser.submit("#new-env button").await;
     }
     browser.type_into("#cell-name", "API_KEY").await;
     browser.type_into("#cell-value", "sk_live_browser_81").await;
-    browser.click("#set-cell button").await;
+    browser.submit("#set-cell button").await;
     assert!(browser
         .text("main")
         .await
@@ -236,20 +276,126 @@ async fn a_browser_signs_in_and_manages_secrets() {
     browser.find("#cell-name:invalid").await;
     // What only the server can tell is said on the page.
     browser.type_into("#env-slug", "production").await;
-    browser.click("#new-env button").await;
+    browser.submit("#new-env button").await;
     browser
         .wait_for("/dashboard/secrets/web-shop/environments")
         .await;
     let error = browser.text("#page-error").await;
     assert!(error.contains("already exists"), "{error}");
     browser.screenshot("project").await;
-    browser.click("#reveal").await;
+    browser.submit("#reveal").await;
     let matrix = browser.text("#matrix").await;
     assert!(matrix.contains("sk_live_browser_81"), "{matrix}");
     browser.screenshot("project-revealed").await;
     browser.go(&format!("{url}/dashboard/secrets")).await;
     assert!(browser.text("#projects").await.contains("Web Shop"));
     browser.screenshot("projects").await;
+
+    // Import a pasted .env into staging: a preview first, then one version.
+    browser
+        .go(&format!("{url}/dashboard/secrets/web-shop/import"))
+        .await;
+    browser.click("#import-env option[value=staging]").await;
+    browser
+        .type_into(
+            "#import-content",
+            "API_KEY=sk_test_browser\nLOG_LEVEL=debug\n",
+        )
+        .await;
+    browser.submit("#import button").await;
+    let preview = browser.text("#preview").await;
+    assert!(
+        preview.contains("2 to add") && preview.contains("+ API_KEY"),
+        "{preview}"
+    );
+    browser.screenshot("import-preview").await;
+    browser.submit("#confirm-import button").await;
+    browser.wait_for("/dashboard/secrets/web-shop").await;
+    // Copy staging into production: only the missing name arrives.
+    browser
+        .go(&format!("{url}/dashboard/secrets/web-shop/import"))
+        .await;
+    browser.click("#copy-from option[value=staging]").await;
+    browser.click("#copy-to option[value=production]").await;
+    browser.submit("#copy button").await;
+    browser.wait_for("/dashboard/secrets/web-shop").await;
+    let matrix = browser.text("#matrix").await;
+    assert!(matrix.contains("LOG_LEVEL"), "{matrix}");
+
+    // Versions of production: the copy is version 2; diff it with version
+    // 1 and restore version 1.
+    browser
+        .go(&format!(
+            "{url}/dashboard/secrets/web-shop/versions?env=production&from=1&to=2"
+        ))
+        .await;
+    let diff = browser.text("#diff").await;
+    assert!(
+        diff.contains("+ LOG_LEVEL") && !diff.contains("API_KEY"),
+        "{diff}"
+    );
+    browser.screenshot("versions").await;
+    browser.submit("#versions button").await;
+    assert!(browser
+        .text("main")
+        .await
+        .contains("Version 1 restored as version 3."));
+
+    // A pull token, shown once, used, disabled.
+    browser
+        .go(&format!("{url}/dashboard/secrets/web-shop/tokens"))
+        .await;
+    browser.type_into("#token-name", "web-prod").await;
+    browser.click("#token-env option[value=production]").await;
+    browser.submit("#new-token-form button").await;
+    let token = browser.text("#new-token").await;
+    assert!(token.starts_with("hsk_"), "{token}");
+    browser.screenshot("tokens").await;
+    let pull = reqwest::Client::new()
+        .get(format!("{url}/api/v1/secrets/pull"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(pull.status(), StatusCode::OK);
+    let pulled: Value = pull.json().await.unwrap();
+    assert_eq!(pulled["data"]["secrets"]["API_KEY"], "sk_live_browser_81");
+    browser
+        .go(&format!("{url}/dashboard/secrets/web-shop/tokens"))
+        .await;
+    assert!(!browser.text("main").await.contains(&token), "shown once");
+    browser.submit("#tokens button[value=disable]").await;
+    assert!(browser.text("#tokens").await.contains("disabled"));
+    let pull = reqwest::Client::new()
+        .get(format!("{url}/api/v1/secrets/pull"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(pull.status(), StatusCode::UNAUTHORIZED);
+
+    // The audit log shows it all, with the chain verified.
+    browser.go(&format!("{url}/dashboard/audit")).await;
+    assert!(browser.text("#chain").await.contains("checks out"));
+    let log = browser.text("#audit").await;
+    for action in [
+        "secret.import",
+        "secret.copy",
+        "version.restore",
+        "token.create",
+        "token.update",
+        "secret.pull",
+    ] {
+        assert!(log.contains(action), "{action} not in the audit page");
+    }
+    browser.type_into("#f-action", "secret.copy").await;
+    browser.submit("#audit-filter button").await;
+    let filtered = browser.text("#audit").await;
+    assert!(
+        filtered.contains("secret.copy") && !filtered.contains("secret.import"),
+        "{filtered}"
+    );
+    browser.screenshot("audit").await;
     browser.stop().await;
 
     // The same through the API: what the browser wrote is there.

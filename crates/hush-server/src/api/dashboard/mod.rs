@@ -9,8 +9,10 @@
 //! framing, no referrer and no caching. Values are only ever in a page
 //! the user asked to reveal (a POST, audited), never in a URL.
 //!
-//! This is the first part of the dashboard (issue 16): sign in and out,
-//! projects, the matrix with cell editing and reveal, environments.
+//! Pages so far (issue 16): sign in and out; projects; a project's matrix
+//! with cell editing and reveal; environments; import with a preview,
+//! copy (`changes`); versions with a names-only diff and restore
+//! (`changes`); pull tokens (`tokens`); the audit log (`audit`).
 
 use std::sync::Arc;
 
@@ -34,6 +36,10 @@ use crate::error::{ErrorCode, ErrorParts, ServiceError};
 use crate::service::CellState;
 use crate::AppState;
 
+mod audit;
+mod changes;
+mod tokens;
+
 const LOGIN: &str = "/dashboard/login";
 const LOGOUT: &str = "/dashboard/logout";
 const PROJECTS: &str = "/dashboard/secrets";
@@ -41,6 +47,13 @@ const PROJECT: &str = "/dashboard/secrets/{project}";
 const ENVS: &str = "/dashboard/secrets/{project}/environments";
 const CELL: &str = "/dashboard/secrets/{project}/cell";
 const REVEAL: &str = "/dashboard/secrets/{project}/reveal";
+const IMPORT: &str = "/dashboard/secrets/{project}/import";
+const COPY: &str = "/dashboard/secrets/{project}/copy";
+const VERSIONS: &str = "/dashboard/secrets/{project}/versions";
+const RESTORE: &str = "/dashboard/secrets/{project}/versions/restore";
+const TOKENS: &str = "/dashboard/secrets/{project}/tokens";
+const TOKEN: &str = "/dashboard/secrets/{project}/tokens/{id}";
+const AUDIT: &str = "/dashboard/audit";
 
 /// The dashboard's pages and forms.
 pub static DECLARATION: Declaration = Declaration {
@@ -56,6 +69,15 @@ pub static DECLARATION: Declaration = Declaration {
         Route::new(Method::POST, ENVS, "environment.create", Auth::Session),
         Route::new(Method::POST, CELL, "secret.write", Auth::Session),
         Route::new(Method::POST, REVEAL, "secret.decrypt", Auth::Session),
+        Route::new(Method::GET, IMPORT, "dashboard.import_page", Auth::Session),
+        Route::new(Method::POST, IMPORT, "secret.import", Auth::Session),
+        Route::new(Method::POST, COPY, "secret.copy", Auth::Session),
+        Route::new(Method::GET, VERSIONS, "version.list", Auth::Session),
+        Route::new(Method::POST, RESTORE, "version.restore", Auth::Session),
+        Route::new(Method::GET, TOKENS, "token.list", Auth::Session),
+        Route::new(Method::POST, TOKENS, "token.create", Auth::Session),
+        Route::new(Method::POST, TOKEN, "token.update", Auth::Session),
+        Route::new(Method::GET, AUDIT, "audit.read", Auth::Session),
     ],
 };
 
@@ -68,6 +90,13 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route(ENVS, post(create_env))
         .route(CELL, post(set_cell))
         .route(REVEAL, post(reveal))
+        .route(IMPORT, get(changes::import_form).post(changes::import))
+        .route(COPY, post(changes::copy))
+        .route(VERSIONS, get(changes::versions))
+        .route(RESTORE, post(changes::restore))
+        .route(TOKENS, get(tokens::list).post(tokens::create))
+        .route(TOKEN, post(tokens::change))
+        .route(AUDIT, get(audit::page))
 }
 
 /// What is served outside the audited routes: `/dashboard` itself and the
@@ -81,7 +110,7 @@ pub fn static_routes() -> Router<Arc<AppState>> {
 async fn stylesheet() -> Response {
     (
         [(header::CONTENT_TYPE, "text/css; charset=utf-8")],
-        include_str!("../../assets/dashboard.css"),
+        include_str!("../../../assets/dashboard.css"),
     )
         .into_response()
 }

@@ -1,0 +1,368 @@
+//! Bulk changes to a project's environments: importing a pasted `.env`
+//! (a preview of added, changed and unchanged names, then one version),
+//! copying one environment into another, and versions with a names-only
+//! diff and restore.
+
+use std::sync::Arc;
+
+use askama::Template;
+use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Redirect, Response};
+use hush_core::SecretString;
+use hush_store::{ChildKind, DiffKind};
+use serde::Deserialize;
+
+use super::{html, Form, Viewer};
+use crate::api::{Params, PathArgs};
+use crate::error::{ErrorCode, ServiceError};
+use crate::service::{CopyRequest, ImportReport, Page, ScopeAddress};
+use crate::AppState;
+
+/// The project's environments as the caller sees them.
+async fn environments(
+    app: &AppState,
+    viewer: &Viewer,
+    org: &str,
+    project: &str,
+) -> Result<Vec<String>, ServiceError> {
+    Ok(app
+        .services
+        .projects()
+        .children(&viewer.who, ChildKind::Environment, org, project)
+        .await?
+        .into_iter()
+        .map(|e| e.slug)
+        .collect())
+}
+
+fn env_address(env: &str) -> ScopeAddress {
+    ScopeAddress {
+        target: None,
+        env: Some(env.to_owned()),
+    }
+}
+
+// ---- import and copy -----------------------------------------------------
+
+#[derive(Template)]
+#[template(path = "dashboard/import.html")]
+struct ImportPage {
+    user: Option<String>,
+    csrf: String,
+    project_slug: String,
+    environments: Vec<String>,
+    env: String,
+    content: String,
+    preview: Option<ImportReport>,
+    error: Option<String>,
+}
+
+async fn import_page(
+    app: &AppState,
+    viewer: &Viewer,
+    project: &str,
+    env: String,
+    content: String,
+    outcome: Result<Option<ImportReport>, String>,
+) -> Result<Response, ServiceError> {
+    let org = app.services.own_org(&viewer.who).await?;
+    let environments = environments(app, viewer, &org.slug, project).await?;
+    let (preview, error) = match outcome {
+        Ok(preview) => (preview, None),
+        Err(error) => (None, Some(error)),
+    };
+    let status = if error.is_some() { 422 } else { 200 };
+    let page = ImportPage {
+        user: Some(viewer.name.clone()),
+        csrf: viewer.csrf(),
+        project_slug: project.to_owned(),
+        environments,
+        env,
+        content,
+        preview,
+        error,
+    };
+    Ok((
+        axum::http::StatusCode::from_u16(status).unwrap_or(axum::http::StatusCode::OK),
+        html(&page),
+    )
+        .into_response())
+}
+
+pub(super) async fn import_form(
+    State(app): State<Arc<AppState>>,
+    viewer: Viewer,
+    PathArgs(project): PathArgs<String>,
+) -> Result<Response, ServiceError> {
+    import_page(
+        &app,
+        &viewer,
+        &project,
+        String::new(),
+        String::new(),
+        Ok(None),
+    )
+    .await
+}
+
+#[derive(Debug, Deserialize)]
+pub(super) struct ImportForm {
+    csrf: String,
+    env: String,
+    content: String,
+    action: String,
+}
+
+pub(super) async fn import(
+    State(app): State<Arc<AppState>>,
+    viewer: Viewer,
+    headers: HeaderMap,
+    PathArgs(project): PathArgs<String>,
+    Form(form): Form<ImportForm>,
+) -> Result<Response, ServiceError> {
+    viewer.check(&headers, &form.csrf, app.https)?;
+    let org = app.services.own_org(&viewer.who).await?;
+    let entries: Vec<(String, SecretString)> = match hush_core::dotenv::parse(&form.content) {
+        Ok(map) => map.into_iter().collect(),
+        Err(err) => {
+            let said = Err(format!("not a valid .env text: {err}"));
+            return import_page(&app, &viewer, &project, form.env, form.content, said).await;
+        }
+    };
+    let matrix = app.services.matrix();
+    let outcome = match form.action.as_str() {
+        "preview" => matrix
+            .preview(&viewer.who, &org.slug, &project, &form.env, entries)
+            .await
+            .map(Some),
+        "write" => {
+            let report = matrix
+                .import(&viewer.who, &org.slug, &project, &form.env, entries, None)
+                .await;
+            if report.is_ok() {
+                return Ok(Redirect::to(&format!("/dashboard/secrets/{project}")).into_response());
+            }
+            report.map(Some)
+        }
+        other => Err(ServiceError::new(
+            ErrorCode::InvalidBody,
+            format!("preview or write, not {other:?}"),
+        )),
+    };
+    match outcome {
+        Ok(preview) => {
+            import_page(&app, &viewer, &project, form.env, form.content, Ok(preview)).await
+        }
+        Err(err)
+            if err.code().status().is_client_error() && err.code().status().as_u16() != 403 =>
+        {
+            let said = Err(err.parts().message);
+            import_page(&app, &viewer, &project, form.env, form.content, said).await
+        }
+        Err(err) => Err(err),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub(super) struct CopyForm {
+    csrf: String,
+    from: String,
+    to: String,
+    #[serde(default)]
+    overwrite: Option<String>,
+}
+
+pub(super) async fn copy(
+    State(app): State<Arc<AppState>>,
+    viewer: Viewer,
+    headers: HeaderMap,
+    PathArgs(project): PathArgs<String>,
+    Form(form): Form<CopyForm>,
+) -> Result<Response, ServiceError> {
+    viewer.check(&headers, &form.csrf, app.https)?;
+    let org = app.services.own_org(&viewer.who).await?;
+    let result = app
+        .services
+        .secrets()
+        .copy(
+            &viewer.who,
+            &org.slug,
+            &project,
+            CopyRequest {
+                from: env_address(&form.from),
+                to: env_address(&form.to),
+                overwrite: form.overwrite.is_some(),
+                expected_version: None,
+                key_proof: None,
+            },
+        )
+        .await;
+    match result {
+        Ok(_) => Ok(Redirect::to(&format!("/dashboard/secrets/{project}")).into_response()),
+        Err(err) if err.code() == ErrorCode::EmptyWrite => {
+            Ok(Redirect::to(&format!("/dashboard/secrets/{project}")).into_response())
+        }
+        Err(err) if err.code().status().as_u16() == 422 => {
+            let said = Err(err.parts().message);
+            import_page(&app, &viewer, &project, String::new(), String::new(), said).await
+        }
+        Err(err) => Err(err),
+    }
+}
+
+// ---- versions ------------------------------------------------------------
+
+pub(super) struct VersionRow {
+    number: i64,
+    current: bool,
+    at: String,
+    by: String,
+    changed: String,
+}
+
+pub(super) struct Diff {
+    from: i64,
+    to: i64,
+    lines: Vec<(&'static str, String)>,
+}
+
+#[derive(Template)]
+#[template(path = "dashboard/versions.html")]
+struct VersionsPage {
+    user: Option<String>,
+    csrf: String,
+    project_slug: String,
+    environments: Vec<String>,
+    env: String,
+    current: i64,
+    versions: Vec<VersionRow>,
+    diff: Option<Diff>,
+    notice: Option<String>,
+    error: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+pub(super) struct VersionsQuery {
+    #[serde(default)]
+    env: Option<String>,
+    #[serde(default)]
+    from: Option<i64>,
+    #[serde(default)]
+    to: Option<i64>,
+}
+
+async fn versions_page(
+    app: &AppState,
+    viewer: &Viewer,
+    project: &str,
+    query: VersionsQuery,
+    notice: Option<String>,
+) -> Result<Response, ServiceError> {
+    let org = app.services.own_org(&viewer.who).await?;
+    let environments = environments(app, viewer, &org.slug, project).await?;
+    let Some(env) = query.env.or_else(|| environments.first().cloned()) else {
+        return Ok(Redirect::to(&format!("/dashboard/secrets/{project}")).into_response());
+    };
+    let address = env_address(&env);
+    let versions = app.services.versions();
+    let list = versions
+        .list(
+            &viewer.who,
+            &org.slug,
+            project,
+            &address,
+            Page::new(None, Some(100)),
+        )
+        .await?;
+    let current = list.first().map_or(0, |v| v.version);
+    let actors: Vec<String> = list.iter().map(|v| v.created_by.clone()).collect();
+    let names = app.services.actor_names(&viewer.who, &actors).await?;
+    let diff = match (query.from, query.to) {
+        (Some(from), Some(to)) => {
+            let lines = versions
+                .diff(&viewer.who, &org.slug, project, &address, from, to)
+                .await?
+                .into_iter()
+                .map(|d| match d.kind {
+                    DiffKind::Added => ("added", format!("+ {}", d.name)),
+                    DiffKind::Removed => ("removed", format!("- {}", d.name)),
+                    DiffKind::Changed => ("changed", format!("~ {}", d.name)),
+                })
+                .collect();
+            Some(Diff { from, to, lines })
+        }
+        _ => None,
+    };
+    let versions = list
+        .into_iter()
+        .map(|v| VersionRow {
+            current: v.version == current,
+            number: v.version,
+            at: hush_core::time::to_rfc3339(v.created_at),
+            by: names.get(&v.created_by).cloned().unwrap_or(v.created_by),
+            changed: v.changed_keys.join(", "),
+        })
+        .collect();
+    Ok(html(&VersionsPage {
+        user: Some(viewer.name.clone()),
+        csrf: viewer.csrf(),
+        project_slug: project.to_owned(),
+        environments,
+        env,
+        current,
+        versions,
+        diff,
+        notice,
+        error: None,
+    }))
+}
+
+pub(super) async fn versions(
+    State(app): State<Arc<AppState>>,
+    viewer: Viewer,
+    PathArgs(project): PathArgs<String>,
+    Params(query): Params<VersionsQuery>,
+) -> Result<Response, ServiceError> {
+    versions_page(&app, &viewer, &project, query, None).await
+}
+
+#[derive(Debug, Deserialize)]
+pub(super) struct RestoreForm {
+    csrf: String,
+    env: String,
+    version: i64,
+}
+
+pub(super) async fn restore(
+    State(app): State<Arc<AppState>>,
+    viewer: Viewer,
+    headers: HeaderMap,
+    PathArgs(project): PathArgs<String>,
+    Form(form): Form<RestoreForm>,
+) -> Result<Response, ServiceError> {
+    viewer.check(&headers, &form.csrf, app.https)?;
+    let org = app.services.own_org(&viewer.who).await?;
+    let restored = app
+        .services
+        .versions()
+        .restore(
+            &viewer.who,
+            &org.slug,
+            &project,
+            &env_address(&form.env),
+            form.version,
+            None,
+        )
+        .await?;
+    let query = VersionsQuery {
+        env: Some(form.env),
+        from: None,
+        to: None,
+    };
+    let notice = format!(
+        "Version {} restored as version {}.",
+        form.version, restored.version
+    );
+    versions_page(&app, &viewer, &project, query, Some(notice)).await
+}

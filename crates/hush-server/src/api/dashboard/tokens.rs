@@ -1,0 +1,203 @@
+//! A project's pull tokens: create (shown once), disable, enable, revoke.
+
+use std::sync::Arc;
+
+use askama::Template;
+use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::response::Response;
+use hush_store::{ChildKind, TokenKind};
+use serde::Deserialize;
+
+use super::{html, Form, Viewer};
+use crate::api::PathArgs;
+use crate::error::{ErrorCode, ServiceError};
+use crate::service::TokenRequest;
+use crate::AppState;
+
+pub(super) struct TokenRow {
+    id: String,
+    name: String,
+    prefix: String,
+    env: String,
+    state: &'static str,
+    last_used: String,
+}
+
+#[derive(Template)]
+#[template(path = "dashboard/tokens.html")]
+struct TokensPage {
+    user: Option<String>,
+    csrf: String,
+    project_slug: String,
+    environments: Vec<String>,
+    tokens: Vec<TokenRow>,
+    created: Option<String>,
+    error: Option<String>,
+}
+
+async fn page(
+    app: &AppState,
+    viewer: &Viewer,
+    project: &str,
+    created: Option<String>,
+    error: Option<String>,
+) -> Result<Response, ServiceError> {
+    let org = app.services.own_org(&viewer.who).await?;
+    let (_, record) = app
+        .services
+        .project(&viewer.who, &org.slug, project)
+        .await?;
+    let envs = app
+        .services
+        .projects()
+        .children(&viewer.who, ChildKind::Environment, &org.slug, project)
+        .await?;
+    let tokens = app
+        .services
+        .tokens()
+        .list(
+            &viewer.who,
+            &org.slug,
+            None,
+            crate::service::Page::MAX_LIMIT,
+        )
+        .await?
+        .into_iter()
+        .filter(|t| {
+            t.kind == TokenKind::Pull && !t.revoked && t.project_id.as_deref() == Some(&record.id)
+        })
+        .map(|t| TokenRow {
+            env: t
+                .environment_id
+                .as_ref()
+                .and_then(|id| envs.iter().find(|e| e.id == *id))
+                .map_or_else(|| "any".to_owned(), |e| e.slug.clone()),
+            state: if t.disabled { "disabled" } else { "active" },
+            last_used: t
+                .last_used_at
+                .map_or_else(|| "never".to_owned(), hush_core::time::to_rfc3339),
+            id: t.id,
+            name: t.name,
+            prefix: t.prefix,
+        })
+        .collect();
+    Ok(html(&TokensPage {
+        user: Some(viewer.name.clone()),
+        csrf: viewer.csrf(),
+        project_slug: record.slug,
+        environments: envs.into_iter().map(|e| e.slug).collect(),
+        tokens,
+        created,
+        error,
+    }))
+}
+
+pub(super) async fn list(
+    State(app): State<Arc<AppState>>,
+    viewer: Viewer,
+    PathArgs(project): PathArgs<String>,
+) -> Result<Response, ServiceError> {
+    page(&app, &viewer, &project, None, None).await
+}
+
+#[derive(Debug, Deserialize)]
+pub(super) struct NewToken {
+    csrf: String,
+    name: String,
+    #[serde(default)]
+    env: String,
+}
+
+pub(super) async fn create(
+    State(app): State<Arc<AppState>>,
+    viewer: Viewer,
+    headers: HeaderMap,
+    PathArgs(project): PathArgs<String>,
+    Form(form): Form<NewToken>,
+) -> Result<Response, ServiceError> {
+    viewer.check(&headers, &form.csrf, app.https)?;
+    let org = app.services.own_org(&viewer.who).await?;
+    let created = app
+        .services
+        .tokens()
+        .create(
+            &viewer.who,
+            &org.slug,
+            TokenRequest {
+                name: form.name,
+                kind: TokenKind::Pull,
+                scopes: Vec::new(),
+                project: Some(project.clone()),
+                environment: Some(form.env).filter(|e| !e.is_empty()),
+                expires_at: None,
+                prefix: None,
+            },
+        )
+        .await;
+    match created {
+        Ok((secret, _)) => {
+            page(
+                &app,
+                &viewer,
+                &project,
+                Some(secret.expose().to_owned()),
+                None,
+            )
+            .await
+        }
+        Err(err) if err.code().status().as_u16() == 422 => {
+            page(&app, &viewer, &project, None, Some(err.parts().message)).await
+        }
+        Err(err) => Err(err),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub(super) struct TokenAction {
+    csrf: String,
+    action: String,
+}
+
+pub(super) async fn change(
+    State(app): State<Arc<AppState>>,
+    viewer: Viewer,
+    headers: HeaderMap,
+    PathArgs((project, id)): PathArgs<(String, String)>,
+    Form(form): Form<TokenAction>,
+) -> Result<Response, ServiceError> {
+    viewer.check(&headers, &form.csrf, app.https)?;
+    let org = app.services.own_org(&viewer.who).await?;
+    let (_, record) = app
+        .services
+        .project(&viewer.who, &org.slug, &project)
+        .await?;
+    let owned = app.services.store.token(&org.id, &id).await?;
+    if owned.as_ref().and_then(|t| t.project_id.as_deref()) != Some(record.id.as_str()) {
+        return Err(ServiceError::new(
+            ErrorCode::NotFound,
+            "no such token in this project",
+        ));
+    }
+    let tokens = app.services.tokens();
+    match form.action.as_str() {
+        "disable" => drop(
+            tokens
+                .set_disabled(&viewer.who, &org.slug, &id, true)
+                .await?,
+        ),
+        "enable" => drop(
+            tokens
+                .set_disabled(&viewer.who, &org.slug, &id, false)
+                .await?,
+        ),
+        "revoke" => tokens.revoke(&viewer.who, &org.slug, &id).await?,
+        other => {
+            return Err(ServiceError::new(
+                ErrorCode::InvalidBody,
+                format!("a token can be disabled, enabled or revoked, not {other:?}"),
+            ))
+        }
+    }
+    page(&app, &viewer, &project, None, None).await
+}
