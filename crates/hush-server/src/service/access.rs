@@ -26,6 +26,17 @@ pub struct ScopeAddress {
     pub env: Option<String>,
 }
 
+impl ScopeAddress {
+    /// An environment with no target (Hep.gg's and the dashboard's
+    /// projects have none).
+    pub fn environment(slug: &str) -> Self {
+        Self {
+            target: None,
+            env: Some(slug.to_owned()),
+        }
+    }
+}
+
 /// A resolved scope with the records it was resolved from.
 pub struct Target {
     /// The project.

@@ -191,10 +191,7 @@ impl MatrixView<'_> {
     ) -> Result<ImportReport, ServiceError> {
         let (mut report, changes) = self.plan(who, org, project, env, entries).await?;
         if !changes.is_empty() {
-            let address = ScopeAddress {
-                target: None,
-                env: Some(env.to_owned()),
-            };
+            let address = ScopeAddress::environment(env);
             report.version = self
                 .s
                 .secrets()
@@ -236,10 +233,7 @@ impl MatrixView<'_> {
         env: &str,
         entries: Vec<(String, SecretString)>,
     ) -> Result<(ImportReport, Vec<SecretChange>), ServiceError> {
-        let address = ScopeAddress {
-            target: None,
-            env: Some(env.to_owned()),
-        };
+        let address = ScopeAddress::environment(env);
         let target = self.s.target(who, org, project, &address).await?;
         who.require_in(&target.project.id, Permission::SecretWrite)?;
         let reveal = match target.project.mode {
@@ -292,10 +286,7 @@ impl MatrixView<'_> {
         env: &str,
         name: &str,
     ) -> Result<i64, ServiceError> {
-        let address = ScopeAddress {
-            target: None,
-            env: Some(env.to_owned()),
-        };
+        let address = ScopeAddress::environment(env);
         let target = self.s.target(who, org, project, &address).await?;
         who.require_in(&target.project.id, Permission::SecretWrite)?;
         let current = self

@@ -859,10 +859,6 @@ async fn copy(
 ) -> Result<Response, ServiceError> {
     let (org, project) = project_of(&app, &who, &id).await?;
     let body: CopyBody = parse(&body)?;
-    let env = |slug: &str| ScopeAddress {
-        target: None,
-        env: Some(slug.to_owned()),
-    };
     let result = app
         .services
         .secrets()
@@ -871,8 +867,8 @@ async fn copy(
             &org,
             &project.slug,
             CopyRequest {
-                from: env(&body.from),
-                to: env(&body.to),
+                from: ScopeAddress::environment(&body.from),
+                to: ScopeAddress::environment(&body.to),
                 overwrite: body.overwrite,
                 expected_version: None,
                 key_proof: proof,

@@ -59,7 +59,6 @@ pub(super) async fn page(
     viewer: Viewer,
     Params(query): Params<AuditQuery>,
 ) -> Result<Response, ServiceError> {
-    let org = app.services.own_org(&viewer.who).await?;
     let audit = app.services.audit();
     let since = match given(&query.since) {
         Some(text) => {
@@ -83,12 +82,12 @@ pub(super) async fn page(
         limit: Some(200),
         ..AuditFilter::default()
     };
-    let (entries, error) = match audit.log(&viewer.who, &org.slug, filter).await {
+    let (entries, error) = match audit.log(&viewer.who, &viewer.org, filter).await {
         Ok(entries) => (entries, None),
         Err(err) if err.code().status().as_u16() == 404 => (Vec::new(), Some(err.parts().message)),
         Err(err) => return Err(err),
     };
-    let (chain_ok, chain) = match audit.verify(&viewer.who, &org.slug).await {
+    let (chain_ok, chain) = match audit.verify(&viewer.who, &viewer.org).await {
         Ok(v) if v.ok => (
             true,
             format!(

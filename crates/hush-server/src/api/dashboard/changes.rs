@@ -7,13 +7,12 @@ use std::sync::Arc;
 
 use askama::Template;
 use axum::extract::State;
-use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Redirect, Response};
 use hush_core::SecretString;
 use hush_store::{ChildKind, DiffKind};
 use serde::Deserialize;
 
-use super::{html, Form, Viewer};
+use super::{html, Change, Viewer};
 use crate::api::{Params, PathArgs};
 use crate::error::{ErrorCode, ServiceError};
 use crate::service::{CopyRequest, ImportReport, Page, ScopeAddress};
@@ -34,13 +33,6 @@ async fn environments(
         .into_iter()
         .map(|e| e.slug)
         .collect())
-}
-
-fn env_address(env: &str) -> ScopeAddress {
-    ScopeAddress {
-        target: None,
-        env: Some(env.to_owned()),
-    }
 }
 
 // ---- import and copy -----------------------------------------------------
@@ -66,8 +58,7 @@ async fn import_page(
     content: String,
     outcome: Result<Option<ImportReport>, String>,
 ) -> Result<Response, ServiceError> {
-    let org = app.services.own_org(&viewer.who).await?;
-    let environments = environments(app, viewer, &org.slug, project).await?;
+    let environments = environments(app, viewer, &viewer.org, project).await?;
     let (preview, error) = match outcome {
         Ok(preview) => (preview, None),
         Err(error) => (None, Some(error)),
@@ -116,13 +107,9 @@ pub(super) struct ImportForm {
 
 pub(super) async fn import(
     State(app): State<Arc<AppState>>,
-    viewer: Viewer,
-    headers: HeaderMap,
     PathArgs(project): PathArgs<String>,
-    Form(form): Form<ImportForm>,
+    Change { viewer, form }: Change<ImportForm>,
 ) -> Result<Response, ServiceError> {
-    viewer.check(&headers, &form.csrf, app.https)?;
-    let org = app.services.own_org(&viewer.who).await?;
     let entries: Vec<(String, SecretString)> = match hush_core::dotenv::parse(&form.content) {
         Ok(map) => map.into_iter().collect(),
         Err(err) => {
@@ -133,12 +120,12 @@ pub(super) async fn import(
     let matrix = app.services.matrix();
     let outcome = match form.action.as_str() {
         "preview" => matrix
-            .preview(&viewer.who, &org.slug, &project, &form.env, entries)
+            .preview(&viewer.who, &viewer.org, &project, &form.env, entries)
             .await
             .map(Some),
         "write" => {
             let report = matrix
-                .import(&viewer.who, &org.slug, &project, &form.env, entries, None)
+                .import(&viewer.who, &viewer.org, &project, &form.env, entries, None)
                 .await;
             if report.is_ok() {
                 return Ok(Redirect::to(&format!("/dashboard/secrets/{project}")).into_response());
@@ -175,23 +162,19 @@ pub(super) struct CopyForm {
 
 pub(super) async fn copy(
     State(app): State<Arc<AppState>>,
-    viewer: Viewer,
-    headers: HeaderMap,
     PathArgs(project): PathArgs<String>,
-    Form(form): Form<CopyForm>,
+    Change { viewer, form }: Change<CopyForm>,
 ) -> Result<Response, ServiceError> {
-    viewer.check(&headers, &form.csrf, app.https)?;
-    let org = app.services.own_org(&viewer.who).await?;
     let result = app
         .services
         .secrets()
         .copy(
             &viewer.who,
-            &org.slug,
+            &viewer.org,
             &project,
             CopyRequest {
-                from: env_address(&form.from),
-                to: env_address(&form.to),
+                from: ScopeAddress::environment(&form.from),
+                to: ScopeAddress::environment(&form.to),
                 overwrite: form.overwrite.is_some(),
                 expected_version: None,
                 key_proof: None,
@@ -259,17 +242,16 @@ async fn versions_page(
     query: VersionsQuery,
     notice: Option<String>,
 ) -> Result<Response, ServiceError> {
-    let org = app.services.own_org(&viewer.who).await?;
-    let environments = environments(app, viewer, &org.slug, project).await?;
+    let environments = environments(app, viewer, &viewer.org, project).await?;
     let Some(env) = query.env.or_else(|| environments.first().cloned()) else {
         return Ok(Redirect::to(&format!("/dashboard/secrets/{project}")).into_response());
     };
-    let address = env_address(&env);
+    let address = ScopeAddress::environment(&env);
     let versions = app.services.versions();
     let list = versions
         .list(
             &viewer.who,
-            &org.slug,
+            &viewer.org,
             project,
             &address,
             Page::new(None, Some(100)),
@@ -281,7 +263,7 @@ async fn versions_page(
     let diff = match (query.from, query.to) {
         (Some(from), Some(to)) => {
             let lines = versions
-                .diff(&viewer.who, &org.slug, project, &address, from, to)
+                .diff(&viewer.who, &viewer.org, project, &address, from, to)
                 .await?
                 .into_iter()
                 .map(|d| match d.kind {
@@ -336,21 +318,17 @@ pub(super) struct RestoreForm {
 
 pub(super) async fn restore(
     State(app): State<Arc<AppState>>,
-    viewer: Viewer,
-    headers: HeaderMap,
     PathArgs(project): PathArgs<String>,
-    Form(form): Form<RestoreForm>,
+    Change { viewer, form }: Change<RestoreForm>,
 ) -> Result<Response, ServiceError> {
-    viewer.check(&headers, &form.csrf, app.https)?;
-    let org = app.services.own_org(&viewer.who).await?;
     let restored = app
         .services
         .versions()
         .restore(
             &viewer.who,
-            &org.slug,
+            &viewer.org,
             &project,
-            &env_address(&form.env),
+            &ScopeAddress::environment(&form.env),
             form.version,
             None,
         )
@@ -366,3 +344,5 @@ pub(super) async fn restore(
     );
     versions_page(&app, &viewer, &project, query, Some(notice)).await
 }
+
+super::change_forms!(ImportForm, CopyForm, RestoreForm);

@@ -183,7 +183,10 @@ fn html<T: Template>(page: &T) -> Response {
 struct Viewer {
     who: Principal,
     session: String,
+    /// The user's email, for the page header.
     name: String,
+    /// The organization's slug.
+    org: String,
 }
 
 /// Where a stranger goes.
@@ -207,11 +210,19 @@ impl FromRequestParts<Arc<AppState>> for Viewer {
             _ => return Err(SignIn.into_response()),
         };
         let who = who.audited_by(parts.extensions.get::<AuditSlot>());
-        let name = match app.services.users().identity(&who).await {
-            Ok(identity) => identity.user.map(|m| m.email).unwrap_or_default(),
+        let (name, org) = match app.services.users().identity(&who).await {
+            Ok(identity) => (
+                identity.user.map(|m| m.email).unwrap_or_default(),
+                identity.org.slug,
+            ),
             Err(err) => return Err(Surface::Dashboard.render(err)),
         };
-        Ok(Viewer { who, session, name })
+        Ok(Viewer {
+            who,
+            session,
+            name,
+            org,
+        })
     }
 }
 
@@ -219,10 +230,47 @@ impl Viewer {
     fn csrf(&self) -> String {
         browser::csrf_token(&self.session)
     }
+}
 
-    /// A form's change: its CSRF field and this server's origin.
-    fn check(&self, headers: &HeaderMap, csrf: &str, https: bool) -> Result<(), ServiceError> {
-        browser::check_change(headers, &self.session, Some(csrf), https)
+/// A form that changes something: it carries the session's CSRF token.
+trait ChangeForm: serde::de::DeserializeOwned {
+    fn csrf(&self) -> &str;
+}
+
+/// Declares forms whose `csrf` field is the CSRF token.
+macro_rules! change_forms {
+    ($($form:ty),* $(,)?) => {$(
+        impl $crate::api::dashboard::ChangeForm for $form {
+            fn csrf(&self) -> &str {
+                &self.csrf
+            }
+        }
+    )*};
+}
+use change_forms;
+
+/// A change a signed-in browser submits: who, and the form, once its CSRF
+/// token and origin are checked (else an error page; nothing changes).
+struct Change<T> {
+    viewer: Viewer,
+    form: T,
+}
+
+impl<T: ChangeForm> FromRequest<Arc<AppState>> for Change<T> {
+    type Rejection = Response;
+
+    async fn from_request(
+        req: axum::extract::Request,
+        app: &Arc<AppState>,
+    ) -> Result<Self, Response> {
+        let (mut parts, body) = req.into_parts();
+        let viewer = Viewer::from_request_parts(&mut parts, app).await?;
+        let headers = parts.headers.clone();
+        let req = axum::extract::Request::from_parts(parts, body);
+        let Form(form) = Form::<T>::from_request(req, app).await?;
+        browser::check_change(&headers, &viewer.session, Some(form.csrf()), app.https)
+            .map_err(|err| Surface::Dashboard.render(err))?;
+        Ok(Change { viewer, form })
     }
 }
 
@@ -330,11 +378,8 @@ struct CsrfForm {
 
 async fn logout(
     State(app): State<Arc<AppState>>,
-    viewer: Viewer,
-    headers: HeaderMap,
-    Form(form): Form<CsrfForm>,
+    Change { viewer, .. }: Change<CsrfForm>,
 ) -> Result<Response, ServiceError> {
-    viewer.check(&headers, &form.csrf, app.https)?;
     app.services.users().logout(&viewer.who).await?;
     let mut response = Redirect::to(LOGIN).into_response();
     response
@@ -368,13 +413,12 @@ async fn projects_page(
     name: String,
     error: Option<String>,
 ) -> Result<ProjectsPage, ServiceError> {
-    let org = app.services.own_org(&viewer.who).await?;
     let projects = app
         .services
         .projects()
         .list(
             &viewer.who,
-            &org.slug,
+            &viewer.org,
             None,
             crate::service::Page::MAX_LIMIT,
         )
@@ -433,19 +477,15 @@ fn slug_of(name: &str) -> String {
 
 async fn create_project(
     State(app): State<Arc<AppState>>,
-    viewer: Viewer,
-    headers: HeaderMap,
-    Form(form): Form<NewProject>,
+    Change { viewer, form }: Change<NewProject>,
 ) -> Result<Response, ServiceError> {
-    viewer.check(&headers, &form.csrf, app.https)?;
-    let org = app.services.own_org(&viewer.who).await?;
     let slug = slug_of(&form.name);
     let created = app
         .services
         .projects()
         .create(
             &viewer.who,
-            &org.slug,
+            &viewer.org,
             &slug,
             Some(form.name.trim()),
             EncryptionMode::Server,
@@ -508,11 +548,10 @@ async fn project_page(
     slug: &str,
     said: Said,
 ) -> Result<Response, ServiceError> {
-    let org = app.services.own_org(&viewer.who).await?;
     let matrix = app
         .services
         .matrix()
-        .read(&viewer.who, &org.slug, slug, said.reveal)
+        .read(&viewer.who, &viewer.org, slug, said.reveal)
         .await?;
     let rows = matrix
         .rows
@@ -562,12 +601,9 @@ async fn project(
 
 async fn reveal(
     State(app): State<Arc<AppState>>,
-    viewer: Viewer,
-    headers: HeaderMap,
     PathArgs(slug): PathArgs<String>,
-    Form(form): Form<CsrfForm>,
+    Change { viewer, .. }: Change<CsrfForm>,
 ) -> Result<Response, ServiceError> {
-    viewer.check(&headers, &form.csrf, app.https)?;
     let said = Said {
         reveal: true,
         ..Said::default()
@@ -613,20 +649,16 @@ struct NewEnv {
 
 async fn create_env(
     State(app): State<Arc<AppState>>,
-    viewer: Viewer,
-    headers: HeaderMap,
     PathArgs(project): PathArgs<String>,
-    Form(form): Form<NewEnv>,
+    Change { viewer, form }: Change<NewEnv>,
 ) -> Result<Response, ServiceError> {
-    viewer.check(&headers, &form.csrf, app.https)?;
-    let org = app.services.own_org(&viewer.who).await?;
     let result = app
         .services
         .projects()
         .create_child(
             &viewer.who,
             ChildKind::Environment,
-            &org.slug,
+            &viewer.org,
             &project,
             form.slug.trim(),
             None,
@@ -646,20 +678,16 @@ struct CellForm {
 
 async fn set_cell(
     State(app): State<Arc<AppState>>,
-    viewer: Viewer,
-    headers: HeaderMap,
     PathArgs(project): PathArgs<String>,
-    Form(form): Form<CellForm>,
+    Change { viewer, form }: Change<CellForm>,
 ) -> Result<Response, ServiceError> {
-    viewer.check(&headers, &form.csrf, app.https)?;
-    let org = app.services.own_org(&viewer.who).await?;
     let name = form.name.trim().to_owned();
     let result = app
         .services
         .matrix()
         .import(
             &viewer.who,
-            &org.slug,
+            &viewer.org,
             &project,
             &form.env,
             vec![(name.clone(), SecretString::new(form.value))],
@@ -672,3 +700,5 @@ async fn set_cell(
         });
     after_change(&app, &viewer, &project, result).await
 }
+
+change_forms!(CsrfForm, NewProject, NewEnv, CellForm);

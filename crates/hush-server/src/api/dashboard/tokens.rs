@@ -4,12 +4,11 @@ use std::sync::Arc;
 
 use askama::Template;
 use axum::extract::State;
-use axum::http::HeaderMap;
 use axum::response::Response;
 use hush_store::{ChildKind, TokenKind};
 use serde::Deserialize;
 
-use super::{html, Form, Viewer};
+use super::{html, Change, Viewer};
 use crate::api::PathArgs;
 use crate::error::{ErrorCode, ServiceError};
 use crate::service::TokenRequest;
@@ -43,22 +42,21 @@ async fn page(
     created: Option<String>,
     error: Option<String>,
 ) -> Result<Response, ServiceError> {
-    let org = app.services.own_org(&viewer.who).await?;
     let (_, record) = app
         .services
-        .project(&viewer.who, &org.slug, project)
+        .project(&viewer.who, &viewer.org, project)
         .await?;
     let envs = app
         .services
         .projects()
-        .children(&viewer.who, ChildKind::Environment, &org.slug, project)
+        .children(&viewer.who, ChildKind::Environment, &viewer.org, project)
         .await?;
     let tokens = app
         .services
         .tokens()
         .list(
             &viewer.who,
-            &org.slug,
+            &viewer.org,
             None,
             crate::service::Page::MAX_LIMIT,
         )
@@ -111,19 +109,15 @@ pub(super) struct NewToken {
 
 pub(super) async fn create(
     State(app): State<Arc<AppState>>,
-    viewer: Viewer,
-    headers: HeaderMap,
     PathArgs(project): PathArgs<String>,
-    Form(form): Form<NewToken>,
+    Change { viewer, form }: Change<NewToken>,
 ) -> Result<Response, ServiceError> {
-    viewer.check(&headers, &form.csrf, app.https)?;
-    let org = app.services.own_org(&viewer.who).await?;
     let created = app
         .services
         .tokens()
         .create(
             &viewer.who,
-            &org.slug,
+            &viewer.org,
             TokenRequest {
                 name: form.name,
                 kind: TokenKind::Pull,
@@ -161,16 +155,12 @@ pub(super) struct TokenAction {
 
 pub(super) async fn change(
     State(app): State<Arc<AppState>>,
-    viewer: Viewer,
-    headers: HeaderMap,
     PathArgs((project, id)): PathArgs<(String, String)>,
-    Form(form): Form<TokenAction>,
+    Change { viewer, form }: Change<TokenAction>,
 ) -> Result<Response, ServiceError> {
-    viewer.check(&headers, &form.csrf, app.https)?;
-    let org = app.services.own_org(&viewer.who).await?;
-    let (_, record) = app
+    let (org, record) = app
         .services
-        .project(&viewer.who, &org.slug, &project)
+        .project(&viewer.who, &viewer.org, &project)
         .await?;
     let owned = app.services.store.token(&org.id, &id).await?;
     if owned.as_ref().and_then(|t| t.project_id.as_deref()) != Some(record.id.as_str()) {
@@ -183,15 +173,15 @@ pub(super) async fn change(
     match form.action.as_str() {
         "disable" => drop(
             tokens
-                .set_disabled(&viewer.who, &org.slug, &id, true)
+                .set_disabled(&viewer.who, &viewer.org, &id, true)
                 .await?,
         ),
         "enable" => drop(
             tokens
-                .set_disabled(&viewer.who, &org.slug, &id, false)
+                .set_disabled(&viewer.who, &viewer.org, &id, false)
                 .await?,
         ),
-        "revoke" => tokens.revoke(&viewer.who, &org.slug, &id).await?,
+        "revoke" => tokens.revoke(&viewer.who, &viewer.org, &id).await?,
         other => {
             return Err(ServiceError::new(
                 ErrorCode::InvalidBody,
@@ -201,3 +191,5 @@ pub(super) async fn change(
     }
     page(&app, &viewer, &project, None, None).await
 }
+
+super::change_forms!(NewToken, TokenAction);
