@@ -374,6 +374,29 @@ async fn a_browser_signs_in_and_manages_secrets() {
         .unwrap();
     assert_eq!(pull.status(), StatusCode::UNAUTHORIZED);
 
+    // An organization secret: added, revealed, deactivated.
+    browser.go(&format!("{url}/dashboard/org-secrets")).await;
+    browser.type_into("#os-name", "STRIPE_WEBHOOK_SECRET").await;
+    browser.type_into("#os-value", "whsec_browser_5").await;
+    browser.type_into("#os-expires", "2030-01-31").await;
+    browser.submit("#org-secret button").await;
+    assert!(browser
+        .text("main")
+        .await
+        .contains("STRIPE_WEBHOOK_SECRET added."));
+    let listed = browser.text("#org-secrets").await;
+    assert!(
+        listed.contains("2030-01-31") && !listed.contains("whsec_browser_5"),
+        "{listed}"
+    );
+    browser.submit("#org-secrets button[value=reveal]").await;
+    assert!(browser.text("#revealed").await.contains("whsec_browser_5"));
+    browser
+        .submit("#org-secrets button[value=deactivate]")
+        .await;
+    assert!(browser.text("#org-secrets").await.contains("inactive"));
+    browser.screenshot("org-secrets").await;
+
     // The audit log shows it all, with the chain verified.
     browser.go(&format!("{url}/dashboard/audit")).await;
     assert!(browser.text("#chain").await.contains("checks out"));

@@ -12,7 +12,8 @@
 //! Pages so far (issue 16): sign in and out; projects; a project's matrix
 //! with cell editing and reveal; environments; import with a preview,
 //! copy (`changes`); versions with a names-only diff and restore
-//! (`changes`); pull tokens (`tokens`); the audit log (`audit`).
+//! (`changes`); pull tokens (`tokens`); organization secrets
+//! (`org_secrets`); the audit log (`audit`).
 
 use std::sync::Arc;
 
@@ -38,6 +39,7 @@ use crate::AppState;
 
 mod audit;
 mod changes;
+mod org_secrets;
 mod tokens;
 
 const LOGIN: &str = "/dashboard/login";
@@ -54,6 +56,8 @@ const RESTORE: &str = "/dashboard/secrets/{project}/versions/restore";
 const TOKENS: &str = "/dashboard/secrets/{project}/tokens";
 const TOKEN: &str = "/dashboard/secrets/{project}/tokens/{id}";
 const AUDIT: &str = "/dashboard/audit";
+const ORG_SECRETS: &str = "/dashboard/org-secrets";
+const ORG_SECRET_ACTION: &str = "/dashboard/org-secrets/action";
 
 /// The dashboard's pages and forms.
 pub static DECLARATION: Declaration = Declaration {
@@ -78,6 +82,14 @@ pub static DECLARATION: Declaration = Declaration {
         Route::new(Method::POST, TOKENS, "token.create", Auth::Session),
         Route::new(Method::POST, TOKEN, "token.update", Auth::Session),
         Route::new(Method::GET, AUDIT, "audit.read", Auth::Session),
+        Route::new(Method::GET, ORG_SECRETS, "orgsecret.list", Auth::Session),
+        Route::new(Method::POST, ORG_SECRETS, "orgsecret.write", Auth::Session),
+        Route::new(
+            Method::POST,
+            ORG_SECRET_ACTION,
+            "orgsecret.update",
+            Auth::Session,
+        ),
     ],
 };
 
@@ -97,6 +109,8 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route(TOKENS, get(tokens::list).post(tokens::create))
         .route(TOKEN, post(tokens::change))
         .route(AUDIT, get(audit::page))
+        .route(ORG_SECRETS, get(org_secrets::list).post(org_secrets::save))
+        .route(ORG_SECRET_ACTION, post(org_secrets::act))
 }
 
 /// What is served outside the audited routes: `/dashboard` itself and the
