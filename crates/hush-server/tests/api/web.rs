@@ -397,6 +397,28 @@ async fn a_browser_signs_in_and_manages_secrets() {
     assert!(browser.text("#org-secrets").await.contains("inactive"));
     browser.screenshot("org-secrets").await;
 
+    // A member added, then removed.
+    browser.go(&format!("{url}/dashboard/members")).await;
+    browser.type_into("#m-email", "grace@example.com").await;
+    browser.click("#m-role option[value=viewer]").await;
+    browser
+        .type_into("#m-password", "grace picks a long one")
+        .await;
+    browser.submit("#new-member button").await;
+    let members = browser.text("#members").await;
+    assert!(
+        members.contains("grace@example.com") && members.contains("viewer"),
+        "{members}"
+    );
+    browser.screenshot("members").await;
+    browser
+        .submit("#members form:has(input[value='grace@example.com']) button")
+        .await;
+    assert!(browser
+        .text("main")
+        .await
+        .contains("removed; their sessions ended."));
+
     // The audit log shows it all, with the chain verified.
     browser.go(&format!("{url}/dashboard/audit")).await;
     assert!(browser.text("#chain").await.contains("checks out"));

@@ -12,7 +12,7 @@ use hush_core::SecretString;
 use hush_store::{ChildKind, DiffKind};
 use serde::Deserialize;
 
-use super::{html, Change, Viewer};
+use super::{form_page, html, said_on_page, Change, Viewer};
 use crate::api::{Params, PathArgs};
 use crate::error::{ErrorCode, ServiceError};
 use crate::service::{CopyRequest, ImportReport, Page, ScopeAddress};
@@ -63,7 +63,7 @@ async fn import_page(
         Ok(preview) => (preview, None),
         Err(error) => (None, Some(error)),
     };
-    let status = if error.is_some() { 422 } else { 200 };
+    let failed = error.is_some();
     let page = ImportPage {
         user: Some(viewer.name.clone()),
         csrf: viewer.csrf(),
@@ -74,11 +74,7 @@ async fn import_page(
         preview,
         error,
     };
-    Ok((
-        axum::http::StatusCode::from_u16(status).unwrap_or(axum::http::StatusCode::OK),
-        html(&page),
-    )
-        .into_response())
+    Ok(form_page(&page, failed))
 }
 
 pub(super) async fn import_form(
@@ -141,9 +137,7 @@ pub(super) async fn import(
         Ok(preview) => {
             import_page(&app, &viewer, &project, form.env, form.content, Ok(preview)).await
         }
-        Err(err)
-            if err.code().status().is_client_error() && err.code().status().as_u16() != 403 =>
-        {
+        Err(err) if said_on_page(&err) => {
             let said = Err(err.parts().message);
             import_page(&app, &viewer, &project, form.env, form.content, said).await
         }
@@ -186,7 +180,7 @@ pub(super) async fn copy(
         Err(err) if err.code() == ErrorCode::EmptyWrite => {
             Ok(Redirect::to(&format!("/dashboard/secrets/{project}")).into_response())
         }
-        Err(err) if err.code().status().as_u16() == 422 => {
+        Err(err) if said_on_page(&err) => {
             let said = Err(err.parts().message);
             import_page(&app, &viewer, &project, String::new(), String::new(), said).await
         }

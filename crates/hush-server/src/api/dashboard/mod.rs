@@ -13,7 +13,7 @@
 //! with cell editing and reveal; environments; import with a preview,
 //! copy (`changes`); versions with a names-only diff and restore
 //! (`changes`); pull tokens (`tokens`); organization secrets
-//! (`org_secrets`); the audit log (`audit`).
+//! (`org_secrets`); members (`members`); the audit log (`audit`).
 
 use std::sync::Arc;
 
@@ -39,6 +39,7 @@ use crate::AppState;
 
 mod audit;
 mod changes;
+mod members;
 mod org_secrets;
 mod tokens;
 
@@ -57,6 +58,8 @@ const TOKENS: &str = "/dashboard/secrets/{project}/tokens";
 const TOKEN: &str = "/dashboard/secrets/{project}/tokens/{id}";
 const AUDIT: &str = "/dashboard/audit";
 const ORG_SECRETS: &str = "/dashboard/org-secrets";
+const MEMBERS: &str = "/dashboard/members";
+const MEMBER_REMOVE: &str = "/dashboard/members/remove";
 const ORG_SECRET_ACTION: &str = "/dashboard/org-secrets/action";
 
 /// The dashboard's pages and forms.
@@ -83,6 +86,9 @@ pub static DECLARATION: Declaration = Declaration {
         Route::new(Method::POST, TOKEN, "token.update", Auth::Session),
         Route::new(Method::GET, AUDIT, "audit.read", Auth::Session),
         Route::new(Method::GET, ORG_SECRETS, "orgsecret.list", Auth::Session),
+        Route::new(Method::GET, MEMBERS, "user.list", Auth::Session),
+        Route::new(Method::POST, MEMBERS, "user.create", Auth::Session),
+        Route::new(Method::POST, MEMBER_REMOVE, "user.remove", Auth::Session),
         Route::new(Method::POST, ORG_SECRETS, "orgsecret.write", Auth::Session),
         Route::new(
             Method::POST,
@@ -110,6 +116,8 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route(TOKEN, post(tokens::change))
         .route(AUDIT, get(audit::page))
         .route(ORG_SECRETS, get(org_secrets::list).post(org_secrets::save))
+        .route(MEMBERS, get(members::list).post(members::add))
+        .route(MEMBER_REMOVE, post(members::remove))
         .route(ORG_SECRET_ACTION, post(org_secrets::act))
 }
 
@@ -190,6 +198,22 @@ fn html<T: Template>(page: &T) -> Response {
                 .into_response()
         }
     }
+}
+
+/// A page with forms: 422 when it says what went wrong next to them.
+fn form_page<T: Template>(page: &T, failed: bool) -> Response {
+    let status = if failed {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    };
+    (status, html(page)).into_response()
+}
+
+/// Whether a failed change was the request's doing, to be said next to
+/// the form (anything else is an error page).
+fn said_on_page(err: &ServiceError) -> bool {
+    matches!(err.code().status().as_u16(), 403 | 404 | 409 | 422)
 }
 
 /// A signed-in browser: its session and who it is. Without one, a page
@@ -509,10 +533,7 @@ async fn create_project(
     match created {
         Ok(project) => Ok(Redirect::to(&format!("{PROJECTS}/{}", project.slug)).into_response()),
         // Said next to the field, the form kept.
-        Err(err)
-            if err.code().status().is_client_error()
-                && err.code() != ErrorCode::InsufficientScope =>
-        {
+        Err(err) if said_on_page(&err) => {
             let status = err.code().status();
             let page = projects_page(&app, &viewer, form.name, Some(err.parts().message)).await?;
             Ok((status, html(&page)).into_response())
@@ -586,11 +607,7 @@ async fn project_page(
                 .collect(),
         })
         .collect();
-    let status = if said.error.is_some() {
-        StatusCode::UNPROCESSABLE_ENTITY
-    } else {
-        StatusCode::OK
-    };
+    let failed = said.error.is_some();
     let page = ProjectPage {
         user: Some(viewer.name.clone()),
         csrf: viewer.csrf(),
@@ -602,7 +619,7 @@ async fn project_page(
         notice: said.notice,
         error: said.error,
     };
-    Ok((status, html(&page)).into_response())
+    Ok(form_page(&page, failed))
 }
 
 async fn project(
@@ -641,10 +658,7 @@ async fn after_change(
             };
             project_page(app, viewer, slug, said).await
         }
-        Err(err)
-            if err.code().status() == StatusCode::UNPROCESSABLE_ENTITY
-                || err.code() == ErrorCode::AlreadyExists =>
-        {
+        Err(err) if said_on_page(&err) => {
             let said = Said {
                 error: Some(err.parts().message),
                 ..Said::default()

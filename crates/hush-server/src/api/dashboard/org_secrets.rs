@@ -5,11 +5,11 @@ use std::sync::Arc;
 
 use askama::Template;
 use axum::extract::State;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use hush_core::SecretString;
 use serde::Deserialize;
 
-use super::{html, Change, Viewer};
+use super::{form_page, said_on_page, Change, Viewer};
 use crate::error::{ErrorCode, ServiceError};
 use crate::service::{NewOrgSecret, OrgSecretUpdate, Which};
 use crate::AppState;
@@ -69,7 +69,7 @@ async fn page(app: &AppState, viewer: &Viewer, said: Said) -> Result<Response, S
             name: s.name,
         })
         .collect();
-    let status = if said.error.is_some() { 422 } else { 200 };
+    let failed = said.error.is_some();
     let page = OrgSecretsPage {
         user: Some(viewer.name.clone()),
         csrf: viewer.csrf(),
@@ -78,11 +78,7 @@ async fn page(app: &AppState, viewer: &Viewer, said: Said) -> Result<Response, S
         notice: said.notice,
         error: said.error,
     };
-    Ok((
-        axum::http::StatusCode::from_u16(status).unwrap_or(axum::http::StatusCode::OK),
-        html(&page),
-    )
-        .into_response())
+    Ok(form_page(&page, failed))
 }
 
 pub(super) async fn list(
@@ -101,10 +97,7 @@ async fn after(
 ) -> Result<Response, ServiceError> {
     match result {
         Ok(said) => page(app, viewer, said).await,
-        Err(err)
-            if matches!(err.code().status().as_u16(), 404 | 409 | 422)
-                || err.code() == ErrorCode::SecretReserved =>
-        {
+        Err(err) if said_on_page(&err) => {
             let said = Said {
                 error: Some(err.parts().message),
                 ..Said::default()
