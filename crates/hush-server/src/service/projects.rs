@@ -8,6 +8,48 @@ use super::Services;
 use crate::auth::{Permission, Principal};
 use crate::error::{ErrorCode, ServiceError};
 
+/// A slug from a display name (`Web App` → `web-app`): lowercase letters
+/// and digits, runs of anything else as one `-`; `fallback` when nothing
+/// is left.
+pub fn slug_from_name(name: &str, fallback: &str) -> String {
+    let mut slug = String::new();
+    for c in name.trim().chars() {
+        if c.is_ascii_alphanumeric() {
+            slug.push(c.to_ascii_lowercase());
+        } else if !slug.is_empty() && !slug.ends_with('-') {
+            slug.push('-');
+        }
+    }
+    let slug: String = slug.trim_end_matches('-').chars().take(48).collect();
+    if slug.is_empty() {
+        fallback.to_owned()
+    } else {
+        slug
+    }
+}
+
+/// Runs `create` with the slug of `name`, then `-2`, `-3`… while that
+/// slug is taken (for clients that name things and let hush pick slugs).
+async fn with_free_slug<T, F, Fut>(name: &str, fallback: &str, create: F) -> Result<T, ServiceError>
+where
+    F: Fn(String) -> Fut,
+    Fut: std::future::Future<Output = Result<T, ServiceError>>,
+{
+    let base = slug_from_name(name, fallback);
+    let mut attempt = 1;
+    loop {
+        let slug = if attempt == 1 {
+            base.clone()
+        } else {
+            format!("{base}-{attempt}")
+        };
+        match create(slug).await {
+            Err(err) if err.code() == ErrorCode::AlreadyExists && attempt < 20 => attempt += 1,
+            other => return other,
+        }
+    }
+}
+
 /// Organizations, projects, targets and environments as the caller may see and manage them. Handed out by [`Services::projects`].
 pub struct Projects<'a> {
     s: &'a Services,
@@ -102,6 +144,42 @@ impl Projects<'_> {
         }
         who.note_project(&project.id);
         Ok(project)
+    }
+
+    /// Creates a project named `name`, its slug made from the name (the
+    /// next free one: `web-app`, `web-app-2`…).
+    pub async fn create_named(
+        &self,
+        who: &Principal,
+        org: &str,
+        name: &str,
+        mode: EncryptionMode,
+        e2ee: Option<(hush_core::e2ee::Meta, Option<String>)>,
+    ) -> Result<Project, ServiceError> {
+        let name = name.trim();
+        with_free_slug(name, "project", |slug| {
+            let e2ee = e2ee.clone();
+            async move { self.create(who, org, &slug, Some(name), mode, e2ee).await }
+        })
+        .await
+    }
+
+    /// Creates an environment or target named `name`, its slug made from
+    /// the name as [`Projects::create_named`] does.
+    pub async fn create_child_named(
+        &self,
+        who: &Principal,
+        kind: ChildKind,
+        org: &str,
+        project: &str,
+        name: &str,
+    ) -> Result<Child, ServiceError> {
+        let name = name.trim();
+        with_free_slug(name, kind.noun(), |slug| async move {
+            self.create_child(who, kind, org, project, &slug, Some(name))
+                .await
+        })
+        .await
     }
 
     /// Renames a project (its display name; the slug, and so every URL and

@@ -225,53 +225,6 @@ async fn project_json(app: &AppState, project: &Project) -> Result<Value, Servic
     Ok(out)
 }
 
-/// A slug from a display name: lowercase, runs of anything else as `-`.
-fn slug_of(name: &str) -> String {
-    let mut slug = String::new();
-    for c in name.trim().chars() {
-        if c.is_ascii_alphanumeric() {
-            slug.push(c.to_ascii_lowercase());
-        } else if !slug.ends_with('-') && !slug.is_empty() {
-            slug.push('-');
-        }
-    }
-    let slug: String = slug.trim_end_matches('-').chars().take(48).collect();
-    if slug.is_empty() {
-        "project".to_owned()
-    } else {
-        slug
-    }
-}
-
-/// Tries `create` with the slug of `name`, then with `-2`, `-3`… while
-/// the slug is taken.
-async fn with_free_slug<T, F, Fut>(
-    name: &str,
-    given: Option<String>,
-    create: F,
-) -> Result<T, ServiceError>
-where
-    F: Fn(String) -> Fut,
-    Fut: std::future::Future<Output = Result<T, ServiceError>>,
-{
-    if let Some(slug) = given {
-        return create(slug).await;
-    }
-    let base = slug_of(name);
-    let mut attempt = 1;
-    loop {
-        let slug = if attempt == 1 {
-            base.clone()
-        } else {
-            format!("{base}-{attempt}")
-        };
-        match create(slug).await {
-            Err(err) if err.code() == ErrorCode::AlreadyExists && attempt < 20 => attempt += 1,
-            other => return other,
-        }
-    }
-}
-
 // ---- session -------------------------------------------------------------
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -473,17 +426,20 @@ async fn create_project(
         EncryptionMode::Server
     };
     let org = app.services.own_org(&who).await?;
-    let project = with_free_slug(&body.name, body.slug, |slug| {
-        let meta = meta.clone().map(|m| (m, None));
-        let (app, who, org, name) = (&app, &who, &org.slug, &body.name);
-        async move {
-            app.services
-                .projects()
-                .create(who, org, &slug, Some(name.trim()), mode, meta)
-                .await
+    let meta = meta.map(|m| (m, None));
+    let projects = app.services.projects();
+    let project = match body.slug {
+        Some(slug) => {
+            projects
+                .create(&who, &org.slug, &slug, Some(body.name.trim()), mode, meta)
+                .await?
         }
-    })
-    .await?;
+        None => {
+            projects
+                .create_named(&who, &org.slug, &body.name, mode, meta)
+                .await?
+        }
+    };
     Ok(created(project_json(&app, &project).await?))
 }
 
@@ -594,23 +550,27 @@ async fn create_env(
 ) -> Result<Response, ServiceError> {
     let (org, project) = project_of(&app, &who, &id).await?;
     let body: NewEnv = parse(&body)?;
-    let env = with_free_slug(&body.name, body.slug, |slug| {
-        let (app, who, org, project, name) = (&app, &who, &org, &project.slug, &body.name);
-        async move {
-            app.services
-                .projects()
+    let projects = app.services.projects();
+    let kind = ChildKind::Environment;
+    let env = match body.slug {
+        Some(slug) => {
+            projects
                 .create_child(
-                    who,
-                    ChildKind::Environment,
-                    org,
-                    project,
+                    &who,
+                    kind,
+                    &org,
+                    &project.slug,
                     &slug,
-                    Some(name.trim()),
+                    Some(body.name.trim()),
                 )
-                .await
+                .await?
         }
-    })
-    .await?;
+        None => {
+            projects
+                .create_child_named(&who, kind, &org, &project.slug, &body.name)
+                .await?
+        }
+    };
     Ok(created(env_json(&env)))
 }
 

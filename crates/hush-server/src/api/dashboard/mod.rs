@@ -500,32 +500,17 @@ struct NewProject {
     name: String,
 }
 
-/// A slug from a display name: lowercase, runs of anything else as `-`.
-fn slug_of(name: &str) -> String {
-    let mut slug = String::new();
-    for c in name.trim().chars() {
-        if c.is_ascii_alphanumeric() {
-            slug.push(c.to_ascii_lowercase());
-        } else if !slug.is_empty() && !slug.ends_with('-') {
-            slug.push('-');
-        }
-    }
-    slug.trim_end_matches('-').chars().take(48).collect()
-}
-
 async fn create_project(
     State(app): State<Arc<AppState>>,
     Change { viewer, form }: Change<NewProject>,
 ) -> Result<Response, ServiceError> {
-    let slug = slug_of(&form.name);
     let created = app
         .services
         .projects()
-        .create(
+        .create_named(
             &viewer.who,
             &viewer.org,
-            &slug,
-            Some(form.name.trim()),
+            &form.name,
             EncryptionMode::Server,
             None,
         )
