@@ -795,8 +795,20 @@ impl Dotenv<'_> {
             .await
     }
 
-    /// Erases every version but the current one (`secret:purge`).
-    pub async fn purge(&self, who: &Principal, path: &LevelPath) -> Result<u64, ServiceError> {
+    /// Erases every version but the current one (`secret:purge`), only
+    /// when `confirmed`.
+    pub async fn purge(
+        &self,
+        who: &Principal,
+        path: &LevelPath,
+        confirmed: bool,
+    ) -> Result<u64, ServiceError> {
+        if !confirmed {
+            return Err(ServiceError::new(
+                ErrorCode::ConfirmationRequired,
+                "purging erases every past version of the level for good: send confirmed: true",
+            ));
+        }
         let org = self.org_slug(&path.org).await?;
         self.s
             .versions()

@@ -5,6 +5,6 @@
 
 pub use hush_store::{
     Action, Child, ChildKind, Device, DeviceStatus, DiffEntry, DiffKind, EncryptionMode,
-    Membership, Organization, Project, Reveal, Role, Secret, TokenKind, TokenRecord, Value,
-    VersionInfo, VersionState, WriterStatus,
+    Environment, KeyVerification, Membership, Organization, Project, Reveal, Role, Secret,
+    TokenKind, TokenRecord, Value, VersionInfo, VersionState, WriterStatus,
 };

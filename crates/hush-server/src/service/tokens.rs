@@ -302,6 +302,46 @@ impl Tokens<'_> {
         Ok((org, token))
     }
 
+    /// The live (not revoked) pull tokens of one project that the caller
+    /// manages: what a dashboard lists.
+    pub async fn pull_tokens(
+        &self,
+        who: &Principal,
+        org: &str,
+        project: &str,
+    ) -> Result<Vec<TokenRecord>, ServiceError> {
+        let (_, project) = self.s.project(who, org, project).await?;
+        Ok(self
+            .list(who, org, None, super::Page::MAX_LIMIT)
+            .await?
+            .into_iter()
+            .filter(|t| {
+                t.kind == TokenKind::Pull
+                    && !t.revoked
+                    && t.project_id.as_deref() == Some(project.id.as_str())
+            })
+            .collect())
+    }
+
+    /// Fails with 404 unless token `id` belongs to `project` (dashboards
+    /// address a token under its project).
+    pub async fn check_in_project(
+        &self,
+        who: &Principal,
+        org: &str,
+        project: &str,
+        id: &str,
+    ) -> Result<(), ServiceError> {
+        let (org, project) = self.s.project(who, org, project).await?;
+        match self.s.store.token(&org.id, id).await? {
+            Some(t) if t.project_id.as_deref() == Some(project.id.as_str()) => Ok(()),
+            _ => Err(ServiceError::new(
+                ErrorCode::NotFound,
+                "no such token in this project",
+            )),
+        }
+    }
+
     /// Revokes a token for good.
     pub async fn revoke(&self, who: &Principal, org: &str, id: &str) -> Result<(), ServiceError> {
         let (org, token) = self.managed(who, org, id).await?;

@@ -22,8 +22,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use axum::extract::{FromRequestParts, State};
-use axum::http::request::Parts;
+use axum::extract::State;
 use axum::http::{header, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -36,9 +35,9 @@ use utoipa_axum::routes;
 
 use crate::api::surface::{Auth, Declaration, Route, Surface};
 use crate::api::{Params, PathArgs, RawBody};
-use crate::audit::AuditSlot;
-use crate::auth::{authenticate, bearer, Principal};
+use crate::auth::Principal;
 use crate::error::{ErrorCode, ErrorParts, ServiceError};
+use crate::service::model::KeyVerification;
 use crate::service::{
     DotenvContent, KeyVerificationRequest, LevelFilter, LevelPath, LevelRead, LevelsRead, Page,
     ReadAction, ScopeAddress, StoreRequest, Stored,
@@ -159,31 +158,6 @@ crate::api::v1::doc::surface_errors!(
     ]
 );
 
-/// The caller, tied to the request's audit entry; first among a
-/// handler's arguments, so a stranger is refused before anything is read.
-struct Caller(Principal);
-
-impl FromRequestParts<Arc<AppState>> for Caller {
-    type Rejection = ServiceError;
-
-    async fn from_request_parts(
-        parts: &mut Parts,
-        app: &Arc<AppState>,
-    ) -> Result<Self, ServiceError> {
-        let token = bearer(&parts.headers).ok_or_else(|| {
-            ServiceError::new(
-                ErrorCode::MissingToken,
-                "send a hush API token: Authorization: Bearer hush_…",
-            )
-        })?;
-        Ok(Caller(
-            authenticate(app, token)
-                .await?
-                .audited_by(parts.extensions.get::<AuditSlot>()),
-        ))
-    }
-}
-
 /// `merge`: levels apart, one flat map, or both.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Merge {
@@ -291,7 +265,7 @@ struct ReadQuery {
 )]
 async fn read_project(
     State(app): State<Arc<AppState>>,
-    Caller(who): Caller,
+    who: Principal,
     PathArgs((organization, project)): PathArgs<(String, String)>,
     Params(query): Params<ReadQuery>,
 ) -> Result<Response, ServiceError> {
@@ -310,7 +284,7 @@ async fn read_project(
 )]
 async fn read_target(
     State(app): State<Arc<AppState>>,
-    Caller(who): Caller,
+    who: Principal,
     PathArgs((organization, project, target)): PathArgs<(String, String, String)>,
     Params(query): Params<ReadQuery>,
 ) -> Result<Response, ServiceError> {
@@ -329,7 +303,7 @@ async fn read_target(
 )]
 async fn read_env(
     State(app): State<Arc<AppState>>,
-    Caller(who): Caller,
+    who: Principal,
     PathArgs((organization, project, target, env)): PathArgs<(String, String, String, String)>,
     Params(query): Params<ReadQuery>,
 ) -> Result<Response, ServiceError> {
@@ -418,7 +392,7 @@ struct RetrieveBody {
 )]
 async fn retrieve(
     State(app): State<Arc<AppState>>,
-    Caller(who): Caller,
+    who: Principal,
     PathArgs(organization): PathArgs<String>,
     RawBody(body): RawBody,
 ) -> Result<Response, ServiceError> {
@@ -576,7 +550,7 @@ struct StoreBody {
 )]
 async fn store(
     State(app): State<Arc<AppState>>,
-    Caller(who): Caller,
+    who: Principal,
     PathArgs(organization): PathArgs<String>,
     RawBody(body): RawBody,
 ) -> Result<Response, ServiceError> {
@@ -634,7 +608,7 @@ struct DeleteBody {
 )]
 async fn delete(
     State(app): State<Arc<AppState>>,
-    Caller(who): Caller,
+    who: Principal,
     PathArgs(organization): PathArgs<String>,
     RawBody(body): RawBody,
 ) -> Result<Response, ServiceError> {
@@ -679,7 +653,7 @@ fn stored_meta(stored: &Stored) -> Value {
 )]
 async fn versions(
     State(app): State<Arc<AppState>>,
-    Caller(who): Caller,
+    who: Principal,
     PathArgs(organization): PathArgs<String>,
     RawBody(body): RawBody,
 ) -> Result<Response, ServiceError> {
@@ -730,7 +704,7 @@ struct VersionBody {
 )]
 async fn version(
     State(app): State<Arc<AppState>>,
-    Caller(who): Caller,
+    who: Principal,
     PathArgs((organization, number)): PathArgs<(String, i64)>,
     RawBody(body): RawBody,
 ) -> Result<Response, ServiceError> {
@@ -786,7 +760,7 @@ struct LevelBody {
 )]
 async fn restore(
     State(app): State<Arc<AppState>>,
-    Caller(who): Caller,
+    who: Principal,
     PathArgs((organization, number)): PathArgs<(String, i64)>,
     RawBody(body): RawBody,
 ) -> Result<Response, ServiceError> {
@@ -818,7 +792,7 @@ async fn restore(
 )]
 async fn delete_version(
     State(app): State<Arc<AppState>>,
-    Caller(who): Caller,
+    who: Principal,
     PathArgs((organization, number)): PathArgs<(String, i64)>,
     RawBody(body): RawBody,
 ) -> Result<Response, ServiceError> {
@@ -855,19 +829,17 @@ struct PurgeBody {
 )]
 async fn purge(
     State(app): State<Arc<AppState>>,
-    Caller(who): Caller,
+    who: Principal,
     PathArgs(organization): PathArgs<String>,
     RawBody(body): RawBody,
 ) -> Result<Response, ServiceError> {
     let body: PurgeBody = parse(&body)?;
-    if !body.confirmed {
-        return Err(ServiceError::new(
-            ErrorCode::ConfirmationRequired,
-            "purging erases every past version of the level for good: send confirmed: true",
-        ));
-    }
     let path = body.level_path(organization);
-    let removed = app.services.dotenv().purge(&who, &path).await?;
+    let removed = app
+        .services
+        .dotenv()
+        .purge(&who, &path, body.confirmed)
+        .await?;
     Ok(Json(json!({
         "data": { "type": "purge", "removed": removed },
         "message": format!("{removed} past versions purged."),
@@ -882,7 +854,7 @@ struct KeyVerificationQuery {
     project: String,
 }
 
-fn verification_json(project: &str, v: &hush_store::KeyVerification) -> Value {
+fn verification_json(project: &str, v: &KeyVerification) -> Value {
     json!({
         "data": {
             "type": "key_verification",
@@ -909,7 +881,7 @@ fn verification_json(project: &str, v: &hush_store::KeyVerification) -> Value {
 )]
 async fn key_verification(
     State(app): State<Arc<AppState>>,
-    Caller(who): Caller,
+    who: Principal,
     PathArgs(organization): PathArgs<String>,
     Params(query): Params<KeyVerificationQuery>,
 ) -> Result<Response, ServiceError> {
@@ -949,7 +921,7 @@ struct KeyVerificationBody {
 )]
 async fn set_key_verification(
     State(app): State<Arc<AppState>>,
-    Caller(who): Caller,
+    who: Principal,
     PathArgs(organization): PathArgs<String>,
     RawBody(body): RawBody,
 ) -> Result<Response, ServiceError> {

@@ -16,13 +16,15 @@
 
 use std::sync::Arc;
 
+use crate::service::model::{
+    ChildKind, EncryptionMode, Environment, Project, TokenKind, TokenRecord,
+};
 use axum::extract::{ConnectInfo, FromRequestParts, State};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use hush_core::SecretString;
-use hush_store::{ChildKind, EncryptionMode, Project, TokenKind, TokenRecord};
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
@@ -497,7 +499,7 @@ async fn delete_project(
     Ok(ok(json!({ "id": project.id, "deleted": true })))
 }
 
-fn env_json(env: &hush_store::Environment) -> Value {
+fn env_json(env: &Environment) -> Value {
     json!({ "id": env.id, "slug": env.slug, "name": env.name, "createdAt": time(env.created_at) })
 }
 
@@ -899,12 +901,10 @@ async fn list_tokens(
     let tokens = app
         .services
         .tokens()
-        .list(&who, &org, None, crate::service::Page::MAX_LIMIT)
+        .pull_tokens(&who, &org, &project.slug)
         .await?;
     let mut out = Vec::new();
-    for token in tokens.iter().filter(|t| {
-        t.kind == TokenKind::Pull && !t.revoked && t.project_id.as_deref() == Some(&project.id)
-    }) {
+    for token in &tokens {
         out.push(token_json(&app, &who, &org, &project, token).await?);
     }
     Ok(ok(Value::Array(out)))
@@ -964,24 +964,6 @@ struct TokenUpdate {
     disabled: bool,
 }
 
-/// A token of this project (404 for another project's).
-async fn project_token(
-    app: &AppState,
-    who: &Principal,
-    org: &str,
-    project: &Project,
-    token: &str,
-) -> Result<(), ServiceError> {
-    let org = app.services.org(who, org).await?;
-    match app.services.store.token(&org.id, token).await? {
-        Some(t) if t.project_id.as_deref() == Some(project.id.as_str()) => Ok(()),
-        _ => Err(ServiceError::new(
-            ErrorCode::NotFound,
-            "no such token in this project",
-        )),
-    }
-}
-
 #[utoipa::path(
     patch,
     path = "/api/v1/secrets/projects/{id}/tokens/{token}",
@@ -1000,7 +982,10 @@ async fn update_token(
 ) -> Result<Response, ServiceError> {
     let (org, project) = project_of(&app, &who, &id).await?;
     let body: TokenUpdate = parse(&body)?;
-    project_token(&app, &who, &org, &project, &token).await?;
+    app.services
+        .tokens()
+        .check_in_project(&who, &org, &project.slug, &token)
+        .await?;
     let record = app
         .services
         .tokens()
@@ -1024,7 +1009,10 @@ async fn revoke_token(
     PathArgs((id, token)): PathArgs<(String, String)>,
 ) -> Result<Response, ServiceError> {
     let (org, project) = project_of(&app, &who, &id).await?;
-    project_token(&app, &who, &org, &project, &token).await?;
+    app.services
+        .tokens()
+        .check_in_project(&who, &org, &project.slug, &token)
+        .await?;
     app.services.tokens().revoke(&who, &org, &token).await?;
     Ok(ok(json!({ "id": token, "revoked": true })))
 }

@@ -5,11 +5,11 @@
 
 use std::sync::Arc;
 
+use crate::service::model::{ChildKind, DiffKind};
 use askama::Template;
 use axum::extract::State;
 use axum::response::{IntoResponse, Redirect, Response};
 use hush_core::SecretString;
-use hush_store::{ChildKind, DiffKind};
 use serde::Deserialize;
 
 use super::{form_page, html, said_on_page, Change, Viewer};

@@ -17,6 +17,7 @@
 
 use std::sync::Arc;
 
+use crate::service::model::{ChildKind, EncryptionMode};
 use askama::Template;
 use axum::extract::FromRequest;
 use axum::extract::{ConnectInfo, FromRequestParts, State};
@@ -26,7 +27,6 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use hush_core::SecretString;
-use hush_store::{ChildKind, EncryptionMode};
 use serde::Deserialize;
 
 use crate::api::surface::{Auth, Declaration, Route, Surface};

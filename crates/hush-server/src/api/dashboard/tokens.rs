@@ -2,10 +2,10 @@
 
 use std::sync::Arc;
 
+use crate::service::model::{ChildKind, TokenKind};
 use askama::Template;
 use axum::extract::State;
 use axum::response::Response;
-use hush_store::{ChildKind, TokenKind};
 use serde::Deserialize;
 
 use super::{html, Change, Viewer};
@@ -54,17 +54,9 @@ async fn page(
     let tokens = app
         .services
         .tokens()
-        .list(
-            &viewer.who,
-            &viewer.org,
-            None,
-            crate::service::Page::MAX_LIMIT,
-        )
+        .pull_tokens(&viewer.who, &viewer.org, project)
         .await?
         .into_iter()
-        .filter(|t| {
-            t.kind == TokenKind::Pull && !t.revoked && t.project_id.as_deref() == Some(&record.id)
-        })
         .map(|t| TokenRow {
             env: t
                 .environment_id
@@ -158,18 +150,10 @@ pub(super) async fn change(
     PathArgs((project, id)): PathArgs<(String, String)>,
     Change { viewer, form }: Change<TokenAction>,
 ) -> Result<Response, ServiceError> {
-    let (org, record) = app
-        .services
-        .project(&viewer.who, &viewer.org, &project)
-        .await?;
-    let owned = app.services.store.token(&org.id, &id).await?;
-    if owned.as_ref().and_then(|t| t.project_id.as_deref()) != Some(record.id.as_str()) {
-        return Err(ServiceError::new(
-            ErrorCode::NotFound,
-            "no such token in this project",
-        ));
-    }
     let tokens = app.services.tokens();
+    tokens
+        .check_in_project(&viewer.who, &viewer.org, &project, &id)
+        .await?;
     match form.action.as_str() {
         "disable" => drop(
             tokens
