@@ -9,8 +9,9 @@ use hush_core::SecretString;
 use hush_proto::{
     AuditPage, BulkWrite, ChangePassword, Child, CopySecrets, CreateNamed, CreateOrg,
     CreateProject, CreateToken, CreateUser, CreatedOrg, CreatedToken, Device, DiffEntry, E2eeMeta,
-    ErrorBody, Login, OrgPolicy, Organization, Project, ProjectRole, PutSecret, Revision, Secret,
-    SecretList, Session, SetPassword, Token, User, VaultEnvKey, Version, WhoAmI, WriteResult,
+    ErrorBody, Login, OrgPolicy, OrgRole, Organization, Project, ProjectRole, PutSecret, Revision,
+    Secret, SecretList, Session, SetPassword, Token, User, VaultEnvKey, Version, WhoAmI,
+    WriteResult,
 };
 use reqwest::{Method, RequestBuilder, StatusCode, Url};
 use serde::de::DeserializeOwned;
@@ -736,6 +737,12 @@ impl Api {
     pub async fn set_user_password(&self, org: &str, user: &str, body: &SetPassword) -> Result<()> {
         let segments = ["v1", "orgs", org, "users", user, "password"];
         self.call_empty(Method::PUT, &segments, Some(body)).await
+    }
+
+    /// Changes a member's organization role.
+    pub async fn set_user_role(&self, org: &str, user: &str, body: &OrgRole) -> Result<User> {
+        let segments = ["v1", "orgs", org, "users", user, "role"];
+        self.call(Method::PUT, &segments, &[], Some(body)).await
     }
 
     /// Changes the session's own password; every session of the user ends.

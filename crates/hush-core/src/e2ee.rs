@@ -206,6 +206,15 @@ pub fn decrypt_value(dek: &Dek, ciphertext: &str) -> Result<SecretString, E2eeEr
         .map_err(|_| E2eeError::Value)
 }
 
+/// Whether `text` has the shape of a sealed value (base64 of at least an
+/// iv and a tag): what a server holding no key can check before storing
+/// what should be ciphertext, so a plaintext sent by mistake is refused.
+pub fn is_sealed(text: &str) -> bool {
+    STANDARD
+        .decode(text.trim())
+        .is_ok_and(|bytes| bytes.len() >= aead::NONCE_LEN + aead::TAG_LEN)
+}
+
 /// The public verifier of a DEK.
 pub fn verifier(dek: &Dek) -> String {
     STANDARD.encode(hmac_sha256(dek.0.expose_bytes(), b"hush-e2ee-verifier-v1"))
@@ -253,6 +262,16 @@ mod tests {
     /// Interop vectors (documented in the README): other clients must
     /// produce these bytes. Cross-checked with Python `hashlib.pbkdf2_hmac`
     /// and `cryptography`'s AESGCM.
+    #[test]
+    fn sealed_values_are_told_from_plaintext() {
+        let dek = Dek(AeadKey::from_bytes([7; 32]));
+        assert!(is_sealed(&encrypt_value(&dek, "").unwrap()));
+        assert!(is_sealed(&encrypt_value(&dek, "postgres://db").unwrap()));
+        for plain in ["", "sk_live_123", "postgres://u:p@db/x", "c2hvcnQ="] {
+            assert!(!is_sealed(plain), "{plain}");
+        }
+    }
+
     #[test]
     fn interop_vectors() {
         let salt = [0x11u8; 16];

@@ -624,6 +624,16 @@ pub struct ProjectRole {
     pub role: String,
 }
 
+/// `PUT /v1/orgs/{org}/users/{user}/role`: a member's organization role.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct OrgRole {
+    /// `owner`, `admin`, `member` or `viewer`. Owners are made and unmade
+    /// only by owners, and the last owner stays one.
+    pub role: String,
+}
+
 /// A device of a vault-env project.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

@@ -1,7 +1,7 @@
 //! Users and their organization roles. Passwords arrive already hashed.
 
 use crate::db::{params, Row};
-use crate::error::{or_exists, Result, StoreError};
+use crate::error::{not_found, or_exists, Result, StoreError};
 use crate::model::Role;
 use crate::{new_id, now_ms, Store};
 
@@ -193,6 +193,48 @@ impl Store {
             })
             .await?;
         Ok(())
+    }
+
+    /// Changes a member's organization role. Demoting the last owner is
+    /// refused in the same transaction (false), with the owners locked on
+    /// PostgreSQL, so two admins acting at once cannot leave an
+    /// organization without one; `NotFound` for a user who is not a
+    /// member.
+    pub async fn set_role(&self, org_id: &str, user_id: &str, role: Role) -> Result<bool> {
+        let values = params![org_id, user_id, role.as_str()];
+        let org = params![org_id];
+        let done = self
+            .db
+            .write(None, move |tx| async move {
+                // On PostgreSQL another replica may change an owner's role
+                // at this instant: the organization's owners are locked
+                // until commit, so the count below sees theirs. (SQLite
+                // has one writer at a time.)
+                if tx.backend() == crate::Backend::Postgres {
+                    tx.rows(
+                        "SELECT user_id FROM memberships WHERE org_id = $1 AND role = 'owner' \
+                         FOR UPDATE",
+                        &org,
+                    )
+                    .await?;
+                }
+                tx.exec(
+                    "UPDATE memberships SET role = $3 WHERE org_id = $1 AND user_id = $2 \
+                     AND ($3 = 'owner' OR role <> 'owner' OR \
+                          (SELECT COUNT(*) FROM memberships m \
+                           WHERE m.org_id = $1 AND m.role = 'owner') > 1)",
+                    &values,
+                )
+                .await
+            })
+            .await?;
+        if done > 0 {
+            return Ok(true);
+        }
+        match self.role(org_id, user_id).await? {
+            Some(_) => Ok(false),
+            None => Err(not_found("member of this organization", user_id)),
+        }
     }
 
     /// Takes the user's project role away; false if there was none.

@@ -10,6 +10,9 @@
 
 use std::sync::atomic::{AtomicU32, Ordering};
 
+pub mod browser;
+pub use browser::Browser;
+
 use hush_core::crypto::MasterKey;
 use hush_server::{Running, ServerConfig};
 use reqwest::{Method, RequestBuilder};
@@ -64,6 +67,28 @@ impl TestDatabase {
                 })
             }
         }
+    }
+
+    /// Runs one SQL statement on the database behind the server's back:
+    /// for tests that must make time pass (a session idle for an hour)
+    /// or damage what the server wrote. Returns the rows it changed.
+    pub async fn sql(&self, statement: &str) -> u64 {
+        if let Some(path) = self.url.strip_prefix("sqlite://") {
+            let db = rusqlite::Connection::open(path).expect("open SQLite");
+            db.busy_timeout(std::time::Duration::from_secs(10))
+                .expect("busy timeout");
+            return db.execute(statement, []).expect("run SQL") as u64;
+        }
+        let pool = sqlx::PgPool::connect(&self.url)
+            .await
+            .expect("connect to PostgreSQL");
+        let done = sqlx::query(statement)
+            .execute(&pool)
+            .await
+            .expect("run SQL")
+            .rows_affected();
+        pool.close().await;
+        done
     }
 
     /// Drops a PostgreSQL schema (SQLite files go with the temp dir).
@@ -370,6 +395,21 @@ impl<'a> Api<'a> {
             .await;
         assert_eq!(status, reqwest::StatusCode::CREATED, "{user}");
         user["id"].as_str().expect("user id").to_owned()
+    }
+
+    /// The actions of the default organization's newest `limit` audit
+    /// entries, newest first.
+    pub async fn audit_actions(&self, limit: u32) -> Vec<String> {
+        let (status, page) = self
+            .get(&format!("/v1/orgs/default/audit?limit={limit}"))
+            .await;
+        assert_eq!(status, reqwest::StatusCode::OK, "{page}");
+        page["entries"]
+            .as_array()
+            .expect("audit entries")
+            .iter()
+            .map(|e| e["action"].as_str().expect("action").to_owned())
+            .collect()
     }
 
     /// Logs in a user [`Api::user`] created; returns a client with the

@@ -5,7 +5,7 @@ use std::io::BufRead;
 use anyhow::{bail, Result};
 use clap::{Args, Subcommand};
 use hush_core::SecretString;
-use hush_proto::{ChangePassword, CreateUser, OrgPolicy, ProjectRole, SetPassword};
+use hush_proto::{ChangePassword, CreateUser, OrgPolicy, OrgRole, ProjectRole, SetPassword};
 
 use crate::context::{normalize_url, Context};
 use crate::output::{self, Table};
@@ -23,6 +23,8 @@ use crate::output::{self, Table};
 ///   hush users
 ///
 ///   hush users create grace@example.com --role viewer
+///
+///   hush users role grace@example.com admin
 ///
 ///   hush users reset-password grace@example.com
 ///
@@ -79,6 +81,22 @@ enum UsersCommand {
         /// Do not ask for confirmation.
         #[arg(long, short = 'y')]
         yes: bool,
+    },
+    /// Change a member's organization role, at once (their sessions
+    /// included). Owners are made and unmade only by owners, and the last
+    /// owner stays one.
+    ///
+    /// Examples:
+    ///
+    ///   hush users role grace@example.com admin
+    ///
+    ///   hush users role ada@example.com member    # after another owner exists
+    #[command(verbatim_doc_comment)]
+    Role {
+        /// Their email (or id).
+        user: String,
+        /// owner, admin, member or viewer.
+        role: String,
     },
     /// Set a user's password; their sessions end.
     ///
@@ -317,6 +335,15 @@ pub async fn users(ctx: &Context, args: UsersArgs) -> Result<()> {
             }
             api.remove_user(&ctx.org, &user).await?;
             println!("Removed {user} from {}.", ctx.org);
+        }
+        UsersCommand::Role { user, role } => {
+            let user = api
+                .set_user_role(&ctx.org, &user, &OrgRole { role })
+                .await?;
+            if ctx.json() {
+                return output::json(&user);
+            }
+            println!("{} is now {} in {}.", user.email, user.role, ctx.org);
         }
         UsersCommand::ResetPassword {
             user,

@@ -666,6 +666,12 @@ async fn a_team_onboards_from_the_cli(env: &TestEnv) {
     assert!(grace.stdout(&["whoami"]).contains("grace@example.com"));
     let users = admin.json(&["users"]);
     assert_eq!(users.as_array().map(Vec::len), Some(1), "{users}");
+    // Her role changes, and what she cannot do she is told.
+    assert!(admin
+        .stdout(&["users", "role", "grace@example.com", "viewer"])
+        .contains("grace@example.com is now viewer"));
+    assert_eq!(admin.json(&["users"])[0]["role"], "viewer");
+    grace.fails(&["users", "role", "grace@example.com", "owner"], 4);
     admin
         .hush(&["users", "remove", "grace@example.com", "--yes"])
         .assert()

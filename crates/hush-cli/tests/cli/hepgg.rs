@@ -39,7 +39,13 @@ fn node(args: &[&str]) -> Option<String> {
 }
 
 /// `hush ARGS` against `url` with `token` and, if given, `HUSH_KEY`.
-fn hush(home: &Path, url: &str, token: &str, key: Option<&str>, args: &[&str]) -> Output {
+pub(crate) fn hush(
+    home: &Path,
+    url: &str,
+    token: &str,
+    key: Option<&str>,
+    args: &[&str],
+) -> Output {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_hush"));
     for (name, _) in std::env::vars_os() {
         if name.to_string_lossy().starts_with("HUSH_") {
@@ -59,7 +65,7 @@ fn hush(home: &Path, url: &str, token: &str, key: Option<&str>, args: &[&str]) -
     cmd.output().unwrap()
 }
 
-fn ok(out: Output) -> String {
+pub(crate) fn ok(out: Output) -> String {
     assert!(
         out.status.success(),
         "{}",

@@ -13,3 +13,4 @@ mod readme;
 mod serve;
 mod terminal;
 mod vaultenv;
+mod web_e2ee;

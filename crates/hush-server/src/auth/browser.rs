@@ -12,7 +12,15 @@
 
 use axum::http::{header, HeaderMap, HeaderValue};
 
+use super::{authenticate, Principal};
 use crate::error::{ErrorCode, ServiceError};
+use crate::AppState;
+
+/// How long a browser session may sit unused before it ends: a
+/// dashboard left open on a shared screen signs itself out. Uses are
+/// recorded at most once a minute, so the end comes within a minute
+/// after this.
+pub const IDLE_MS: i64 = 30 * 60 * 1000;
 
 /// The session cookie's name.
 pub const COOKIE: &str = "hush_session";
@@ -36,6 +44,30 @@ pub fn session_cookie(headers: &HeaderMap) -> Option<&str> {
         .find(|(name, _)| *name == COOKIE)
         .map(|(_, value)| value.trim())
         .filter(|v| !v.is_empty())
+}
+
+/// The login session a cookie holds. One idle for longer than
+/// [`IDLE_MS`] is ended (revoked) and refused with 401 `session_idle`;
+/// an API token placed in the cookie is refused.
+pub async fn cookie_session(app: &AppState, session: &str) -> Result<Principal, ServiceError> {
+    let who = authenticate(app, session).await?;
+    if !who.is_session() {
+        return Err(ServiceError::new(
+            ErrorCode::InvalidToken,
+            "the session cookie does not hold a login session",
+        ));
+    }
+    // A session never used since sign-in has been idle since then.
+    let last = who.token.last_used_at.unwrap_or(who.token.created_at);
+    let idle = crate::now_ms() - last > IDLE_MS;
+    if idle {
+        app.services.users().logout(&who).await?;
+        return Err(ServiceError::new(
+            ErrorCode::SessionIdle,
+            "signed out after 30 minutes without use; sign in again",
+        ));
+    }
+    Ok(who)
 }
 
 /// `Set-Cookie` for a session (`max_age` 0 and an empty value clear it).

@@ -19,7 +19,8 @@ use crate::error::{ErrorCode, ServiceError};
 pub enum CellState {
     /// Set in this environment.
     Set,
-    /// Not set here; the project level's value applies.
+    /// Not set here; the project level's (or the target level's) value
+    /// applies.
     Inherited,
     /// Neither.
     Missing,
@@ -51,6 +52,8 @@ pub struct Cell {
 pub struct Matrix {
     /// The project.
     pub project: Project,
+    /// The target whose grid this is (`None`: the project's own).
+    pub target: Option<String>,
     /// Its environments (the caller's), in order.
     pub environments: Vec<Environment>,
     /// Name → one cell per environment, in the same order.
@@ -97,18 +100,30 @@ fn shown(secret: &Secret) -> Option<SecretString> {
 }
 
 impl MatrixView<'_> {
-    /// The grid of a project. With `reveal`, cells carry values: the
-    /// plaintext of a server-side project (`secret:decrypt`, audited as a
-    /// decrypt) or an end-to-end-encrypted project's ciphertext.
+    /// The grid of a project, or of one of its targets (cells at the
+    /// target's environments, inheriting from the target level over the
+    /// project level). With `reveal`, cells carry values: the plaintext of
+    /// a server-side project (`secret:decrypt`, audited as a decrypt) or
+    /// an end-to-end-encrypted project's ciphertext.
     pub async fn read(
         &self,
         who: &Principal,
         org: &str,
         project: &str,
+        target: Option<&str>,
         reveal: bool,
     ) -> Result<Matrix, ServiceError> {
         let (_, project) = self.s.project(who, org, project).await?;
         who.require_in(&project.id, Permission::SecretRead)?;
+        let target = match target {
+            Some(slug) => Some(
+                self.s
+                    .store
+                    .child(ChildKind::Target, &project, slug)
+                    .await?,
+            ),
+            None => None,
+        };
         let reveal = match (reveal, project.mode) {
             (false, _) => Reveal::Metadata,
             (true, EncryptionMode::Client) => Reveal::Ciphertext,
@@ -127,16 +142,22 @@ impl MatrixView<'_> {
             reveal,
             include_inactive: true,
         };
-        let top = by_name(
+        let mut top = by_name(
             self.s
                 .store
                 .read_level(&Scope::new(&project, None, None)?, options)
                 .await?
                 .secrets,
         );
+        if let Some(target) = &target {
+            let scope = Scope::new(&project, Some(target), None)?;
+            top.extend(by_name(
+                self.s.store.read_level(&scope, options).await?.secrets,
+            ));
+        }
         let mut levels = Vec::new();
         for env in &environments {
-            let scope = Scope::new(&project, None, Some(env))?;
+            let scope = Scope::new(&project, target.as_ref(), Some(env))?;
             levels.push(by_name(
                 self.s.store.read_level(&scope, options).await?.secrets,
             ));
@@ -170,13 +191,14 @@ impl MatrixView<'_> {
             .collect();
         Ok(Matrix {
             project,
+            target: target.map(|t| t.slug),
             environments,
             rows,
         })
     }
 
-    /// Writes `entries` into one environment as one version, reporting
-    /// each name. Names off the rule are refused one by one (the rest is
+    /// Writes `entries` into one scope (an environment, usually) as one
+    /// version, reporting each name. Names off the rule are refused one by one (the rest is
     /// written); a value over the size limit refuses the whole import.
     /// Values are plaintext, or an end-to-end-encrypted project's
     /// ciphertext.
@@ -185,13 +207,12 @@ impl MatrixView<'_> {
         who: &Principal,
         org: &str,
         project: &str,
-        env: &str,
+        address: &ScopeAddress,
         entries: Vec<(String, SecretString)>,
         key_proof: Option<&str>,
     ) -> Result<ImportReport, ServiceError> {
-        let (mut report, changes) = self.plan(who, org, project, env, entries).await?;
+        let (mut report, changes) = self.plan(who, org, project, address, entries).await?;
         if !changes.is_empty() {
-            let address = ScopeAddress::environment(env);
             report.version = self
                 .s
                 .secrets()
@@ -199,7 +220,7 @@ impl MatrixView<'_> {
                     who,
                     org,
                     project,
-                    &address,
+                    address,
                     changes,
                     WriteGuard {
                         expected_version: None,
@@ -219,10 +240,10 @@ impl MatrixView<'_> {
         who: &Principal,
         org: &str,
         project: &str,
-        env: &str,
+        address: &ScopeAddress,
         entries: Vec<(String, SecretString)>,
     ) -> Result<ImportReport, ServiceError> {
-        Ok(self.plan(who, org, project, env, entries).await?.0)
+        Ok(self.plan(who, org, project, address, entries).await?.0)
     }
 
     async fn plan(
@@ -230,11 +251,10 @@ impl MatrixView<'_> {
         who: &Principal,
         org: &str,
         project: &str,
-        env: &str,
+        address: &ScopeAddress,
         entries: Vec<(String, SecretString)>,
     ) -> Result<(ImportReport, Vec<SecretChange>), ServiceError> {
-        let address = ScopeAddress::environment(env);
-        let target = self.s.target(who, org, project, &address).await?;
+        let target = self.s.target(who, org, project, address).await?;
         who.require_in(&target.project.id, Permission::SecretWrite)?;
         let reveal = match target.project.mode {
             EncryptionMode::Server => Reveal::Plaintext,
@@ -258,6 +278,18 @@ impl MatrixView<'_> {
         };
         let mut changes = Vec::new();
         for (name, value) in entries {
+            if target.project.mode == EncryptionMode::Client
+                && !hush_core::e2ee::is_sealed(value.expose())
+            {
+                return Err(ServiceError::new(
+                    ErrorCode::E2eeProject,
+                    format!(
+                        "{name}: this project is end-to-end encrypted, so values arrive \
+                         encrypted by the client (base64 iv, ciphertext and tag); \
+                         nothing was written"
+                    ),
+                ));
+            }
             if let Err(err) = NameRule::Native.parse(&name) {
                 report.rejected.push((name, err.to_string()));
                 continue;

@@ -45,6 +45,10 @@ impl Services {
     }
 }
 
+/// The name of the token the first start prints, which first-run setup
+/// turns into the owner's account ([`super::Users::first_owner`]).
+pub const BOOTSTRAP_NAME: &str = "bootstrap";
+
 impl Tokens<'_> {
     /// On a server with no organization yet: creates the default one and
     /// an all-scopes API token for it, returned for printing once. Returns
@@ -61,7 +65,7 @@ impl Tokens<'_> {
         };
         let (secret, _) = self
             .s
-            .all_scopes_token(&org, "bootstrap", "system", None, true)
+            .all_scopes_token(&org, BOOTSTRAP_NAME, "system", None, true)
             .await?;
         Ok(Some(secret))
     }

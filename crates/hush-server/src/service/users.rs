@@ -7,6 +7,7 @@ use hush_core::token::{self, API_PREFIX};
 use hush_core::{SecretString, TextRule};
 use hush_store::{Membership, NewToken, Role, TokenKind, TokenRecord, UserRecord};
 
+use super::tokens::BOOTSTRAP_NAME;
 use super::{Services, DEFAULT_ORG};
 use crate::auth::{Permission, Principal, ProjectScopes};
 use crate::error::{ErrorCode, ServiceError};
@@ -153,13 +154,17 @@ pub(super) fn new_account(
         ));
     }
     check_password(password)?;
-    let role = Role::parse(role).ok_or_else(|| {
+    Ok((email, parse_role(role)?))
+}
+
+/// An organization role by name.
+fn parse_role(role: &str) -> Result<Role, ServiceError> {
+    Role::parse(role).ok_or_else(|| {
         ServiceError::new(
             ErrorCode::InvalidRole,
             format!("role is owner, admin, member or viewer, not {role:?}"),
         )
-    })?;
-    Ok((email, role))
+    })
 }
 
 /// The rules of a password: at least 12 characters, at most
@@ -227,6 +232,43 @@ impl Users<'_> {
             .create_user(&org.id, &email, &hash, role)
             .await?;
         Ok((user, role))
+    }
+
+    /// First-run setup: turns the one-time token the first `hush serve`
+    /// printed into the organization's owner, with a password, so a team
+    /// can start in the browser. The token is revoked as the account is
+    /// made (it was only ever meant to be used once); any other token, or
+    /// an organization that already has members, is refused.
+    pub async fn first_owner(
+        &self,
+        who: &Principal,
+        email: &str,
+        password: SecretString,
+    ) -> Result<UserRecord, ServiceError> {
+        let token = &who.token;
+        if token.name != BOOTSTRAP_NAME || token.created_by != "system" || token.user_id.is_some() {
+            return Err(ServiceError::new(
+                ErrorCode::NotBootstrapToken,
+                "setup takes the one-time token the first `hush serve` printed; \
+                 with another token, add people with `hush users create`",
+            ));
+        }
+        if !self.s.store.members(&token.org_id).await?.is_empty() {
+            return Err(ServiceError::new(
+                ErrorCode::SetupDone,
+                "this organization already has an owner: sign in instead",
+            ));
+        }
+        let (email, role) = new_account(email, &password, Role::Owner.as_str())?;
+        let hash = self.s.hash_password(&password)?;
+        self.s.store.revoke_token(&token.org_id, &token.id).await?;
+        self.s.forget_cached();
+        let user = self
+            .s
+            .store
+            .create_user(&token.org_id, &email, &hash, role)
+            .await?;
+        Ok(user)
     }
 
     /// An organization's members (needs `org:admin`).
@@ -587,6 +629,41 @@ impl Users<'_> {
         self.s.forget_cached();
         self.s.user_roles.clear();
         Ok(member)
+    }
+
+    /// Changes a member's organization role (by id or email). Needs
+    /// `org:admin` organization-wide; making or unmaking an owner takes an
+    /// owner, and the last owner stays one. It takes effect at once: a
+    /// session can never do more than its user's role allows now.
+    pub async fn set_role(
+        &self,
+        who: &Principal,
+        org: &str,
+        user: &str,
+        role: &str,
+    ) -> Result<Membership, ServiceError> {
+        who.require_org_wide(Permission::OrgAdmin)?;
+        let org = self.s.org(who, org).await?;
+        let member = self.member(&org.id, user).await?;
+        let role = parse_role(role)?;
+        self.owners_only(who, &org.id, member.role, "change an owner's role")
+            .await?;
+        self.owners_only(who, &org.id, role, "make another owner")
+            .await?;
+        if !self
+            .s
+            .store
+            .set_role(&org.id, &member.user_id, role)
+            .await?
+        {
+            return Err(ServiceError::new(
+                ErrorCode::LastOwner,
+                "this is the organization's last owner: make another owner first",
+            ));
+        }
+        self.s.forget_cached();
+        self.s.user_roles.clear();
+        Ok(Membership { role, ..member })
     }
 
     /// Sets another user's password (by id or email) and ends their

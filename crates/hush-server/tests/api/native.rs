@@ -1,7 +1,7 @@
 //! The native API (`/v1`): projects, secrets and their levels, versions,
 //! tokens and scopes, users and roles, audit, E2EE guards, paging.
 
-use hush_testkit::{code, on_both_backends, Api, TestDatabase, TestEnv, TestServer};
+use hush_testkit::{code, on_both_backends, Api, TestDatabase, TestEnv, TestServer, USER_PASSWORD};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
@@ -1202,14 +1202,21 @@ async fn serves_https_with_a_certificate() {
     .with_root_certificates(roots)
     .with_no_client_auth();
     let connector = tokio_rustls::TlsConnector::from(Arc::new(client));
-    let tcp = tokio::net::TcpStream::connect(&addr).await.unwrap();
-    let name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
-    let mut tls = connector.connect(name, tcp).await.unwrap();
-    tls.write_all(b"GET /health HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
-        .await
-        .unwrap();
-    let mut response = String::new();
-    tls.read_to_string(&mut response).await.unwrap();
+    // One request over a new TLS connection; the whole answer.
+    let https = |request: String| {
+        let (connector, addr) = (connector.clone(), addr.clone());
+        async move {
+            let tcp = tokio::net::TcpStream::connect(&addr).await.unwrap();
+            let name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
+            let mut tls = connector.connect(name, tcp).await.unwrap();
+            tls.write_all(request.as_bytes()).await.unwrap();
+            let mut response = String::new();
+            tls.read_to_string(&mut response).await.unwrap();
+            response
+        }
+    };
+    let response =
+        https("GET /health HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n".into()).await;
     assert!(response.starts_with("HTTP/1.1 200"), "{response}");
     assert!(response.contains(r#"{"status":"ok","ts":"#), "{response}");
     assert!(
@@ -1217,6 +1224,44 @@ async fn serves_https_with_a_certificate() {
             .to_ascii_lowercase()
             .contains("strict-transport-security: max-age=31536000"),
         "HSTS under TLS: {response}"
+    );
+    // Under TLS the dashboard's session cookie is `Secure` too.
+    let post = |path: &str, extra: String, content_type: &str, body: String| {
+        format!(
+            "POST {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n{extra}\
+             Content-Type: {content_type}\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        )
+    };
+    let user = json!({ "email": "ada@example.com", "password": USER_PASSWORD, "role": "admin" });
+    let created = https(post(
+        "/v1/orgs/default/users",
+        format!("Authorization: Bearer {}\r\n", server.admin()),
+        "application/json",
+        user.to_string(),
+    ))
+    .await;
+    assert!(created.starts_with("HTTP/1.1 201"), "{created}");
+    let form = format!(
+        "email=ada%40example.com&password={}",
+        USER_PASSWORD.replace(' ', "+")
+    );
+    let signed_in = https(post(
+        "/dashboard/login",
+        String::new(),
+        "application/x-www-form-urlencoded",
+        form,
+    ))
+    .await;
+    let cookie = signed_in
+        .lines()
+        .find(|l| l.to_ascii_lowercase().starts_with("set-cookie:"))
+        .unwrap_or_else(|| panic!("no cookie: {signed_in}"));
+    assert!(
+        cookie.contains("hush_session=")
+            && cookie.contains("; Secure")
+            && cookie.contains("HttpOnly"),
+        "{cookie}"
     );
     // Plain HTTP to the TLS port gets no HTTP answer.
     let plain = reqwest::get(format!("http://{addr}/health")).await;

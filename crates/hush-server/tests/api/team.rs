@@ -1,5 +1,5 @@
-//! A team, not one admin: removing people, setting and changing
-//! passwords, and the organization's viewer policy, with the abuse tried.
+//! A team, not one admin: removing people, changing their roles, setting
+//! and changing passwords, and the organization's viewer policy, with the abuse tried.
 
 use hush_testkit::{code, on_both_backends, Api, TestEnv};
 use reqwest::{Method, StatusCode};
@@ -7,6 +7,7 @@ use serde_json::json;
 
 on_both_backends!(
     people_are_removed_but_never_the_last_owner,
+    roles_change_at_once_within_their_limits,
     passwords_are_set_and_changed_and_sessions_end,
     viewers_decrypt_only_where_the_organization_allows,
     project_roles_take_an_email,
@@ -45,6 +46,133 @@ async fn people_are_removed_but_never_the_last_owner(env: &TestEnv) {
     assert!(!list.to_string().contains("mia@"), "{list}");
     let (status, _) = api.delete(&format!("{USERS}/mia@example.com")).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+/// `who` sets `user`'s organization role.
+async fn role(who: &Api<'_>, user: &str, role: &str) -> (StatusCode, serde_json::Value) {
+    who.put(&format!("{USERS}/{user}/role"), json!({ "role": role }))
+        .await
+}
+
+async fn roles_change_at_once_within_their_limits(env: &TestEnv) {
+    let api = Api::admin(env);
+    api.project("web", &["production"]).await;
+    api.user("olga@example.com", "owner").await;
+    api.user("adam@example.com", "admin").await;
+    api.user("mia@example.com", "member").await;
+    let olga = api.login("olga@example.com").await;
+    let adam = api.login("adam@example.com").await;
+    let mia = api.login("mia@example.com").await;
+    let write = json!({ "value": "v" });
+    let secret = "/v1/orgs/default/projects/web/secrets/KEY?env=production";
+    assert_eq!(mia.put(secret, write.clone()).await.0, StatusCode::OK);
+    // A token limited to one project changes no organization role, even
+    // with org:admin.
+    let limited = api.with(
+        &api.token(json!({ "name": "web-admin", "scopes": ["org:admin"], "project": "web" }))
+            .await,
+    );
+    let (status, body) = role(&limited, "mia@example.com", "admin").await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::FORBIDDEN, "token_limited"),
+        "{body}"
+    );
+    // A member changes nobody's role, not even their own.
+    let (status, body) = role(&mia, "mia@example.com", "admin").await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    // An admin makes no owner, and unmakes none.
+    for (user, to) in [("adam@example.com", "owner"), ("olga@example.com", "admin")] {
+        let (status, body) = role(&adam, user, to).await;
+        assert_eq!(
+            (status, code(&body)),
+            (StatusCode::FORBIDDEN, "token_escalation"),
+            "{user} → {to}"
+        );
+    }
+    // An admin demotes a member: their live session loses the write at once.
+    let (status, body) = role(&adam, "MIA@example.com", "viewer").await;
+    assert_eq!(
+        (status, body["role"].as_str()),
+        (StatusCode::OK, Some("viewer"))
+    );
+    assert_eq!(
+        mia.put(secret, write.clone()).await.0,
+        StatusCode::FORBIDDEN
+    );
+    // Nonsense is refused; strangers are not found.
+    let (status, body) = role(&adam, "mia@example.com", "emperor").await;
+    assert_eq!(code(&body), "invalid_role", "{status} {body}");
+    let (status, _) = role(&adam, "nobody@example.com", "viewer").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    // The last owner stays one; with a second owner, the first can step down.
+    let (status, body) = role(&olga, "olga@example.com", "admin").await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::CONFLICT, "last_owner"),
+        "{body}"
+    );
+    let (status, _) = role(&olga, "adam@example.com", "owner").await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _) = role(&olga, "olga@example.com", "admin").await;
+    assert_eq!(status, StatusCode::OK);
+    // Two owners stepping each other down at the same instant: one wins,
+    // the other is told it would leave no owner.
+    let (status, _) = role(&adam, "olga@example.com", "owner").await;
+    assert_eq!(status, StatusCode::OK);
+    let olga = api.login("olga@example.com").await;
+    let (first, second) = tokio::join!(
+        role(&olga, "adam@example.com", "admin"),
+        role(&adam, "olga@example.com", "admin"),
+    );
+    // The loser is refused either as the last owner's demotion or, if the
+    // winner got there first, as an owner no more.
+    let refused = if first.0 == StatusCode::OK {
+        &second
+    } else {
+        &first
+    };
+    assert!(
+        [first.0, second.0].contains(&StatusCode::OK)
+            && ["last_owner", "token_escalation"].contains(&code(&refused.1)),
+        "{first:?} {second:?}"
+    );
+    let (_, list) = api.get(USERS).await;
+    let owners = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|u| u["role"] == "owner")
+        .count();
+    assert_eq!(owners, 1, "{list}");
+    // Back to Adam the owner and Olga an admin, if Olga won.
+    if first.0 == StatusCode::OK {
+        assert_eq!(
+            role(&olga, "adam@example.com", "owner").await.0,
+            StatusCode::OK
+        );
+        assert_eq!(
+            role(&adam, "olga@example.com", "admin").await.0,
+            StatusCode::OK
+        );
+    }
+    let (_, list) = api.get(USERS).await;
+    let roles: Vec<(String, String)> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| (u["email"].to_string(), u["role"].to_string()))
+        .collect();
+    for (email, role) in [
+        ("olga@example.com", "admin"),
+        ("adam@example.com", "owner"),
+        ("mia@example.com", "viewer"),
+    ] {
+        assert!(
+            roles.contains(&(format!("{email:?}"), format!("{role:?}"))),
+            "{roles:?}"
+        );
+    }
 }
 
 async fn passwords_are_set_and_changed_and_sessions_end(env: &TestEnv) {

@@ -147,13 +147,9 @@ impl FromRequestParts<Arc<AppState>> for Caller {
                 "sign in (POST /api/v1/secrets/session) or send Authorization: Bearer hush_…",
             )
         })?;
-        let who = authenticate(app, session).await?.audited_by(slot);
-        if !who.is_session() {
-            return Err(ServiceError::new(
-                ErrorCode::InvalidToken,
-                "the session cookie does not hold a login session",
-            ));
-        }
+        let who = browser::cookie_session(app, session)
+            .await?
+            .audited_by(slot);
         let changes = !matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS);
         if changes {
             let sent = parts.headers.get(CSRF_HEADER).and_then(|v| v.to_str().ok());
@@ -635,7 +631,7 @@ async fn matrix(
     let matrix = app
         .services
         .matrix()
-        .read(&who, &org, &project.slug, reveal)
+        .read(&who, &org, &project.slug, None, reveal)
         .await?;
     let mut data = matrix_json(&matrix, reveal);
     data["project"] = project_json(&app, &matrix.project).await?;
@@ -677,7 +673,7 @@ async fn set_cell(
                     &who,
                     &org,
                     &project.slug,
-                    &body.env,
+                    &ScopeAddress::environment(&body.env),
                     vec![(body.name.clone(), SecretString::new(value))],
                     proof.as_deref(),
                 )
@@ -778,7 +774,7 @@ async fn bulk(
             &who,
             &org,
             &project.slug,
-            &body.env,
+            &ScopeAddress::environment(&body.env),
             entries,
             proof.as_deref(),
         )

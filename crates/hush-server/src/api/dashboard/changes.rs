@@ -12,28 +12,11 @@ use axum::response::{IntoResponse, Redirect, Response};
 use hush_core::SecretString;
 use serde::Deserialize;
 
-use super::{form_page, html, said_on_page, Change, Viewer};
+use super::{child_slugs, form_page, html, said_on_page, Change, Viewer};
 use crate::api::{Params, PathArgs};
 use crate::error::{ErrorCode, ServiceError};
 use crate::service::{CopyRequest, ImportReport, Page, ScopeAddress};
 use crate::AppState;
-
-/// The project's environments as the caller sees them.
-async fn environments(
-    app: &AppState,
-    viewer: &Viewer,
-    org: &str,
-    project: &str,
-) -> Result<Vec<String>, ServiceError> {
-    Ok(app
-        .services
-        .projects()
-        .children(&viewer.who, ChildKind::Environment, org, project)
-        .await?
-        .into_iter()
-        .map(|e| e.slug)
-        .collect())
-}
 
 // ---- import and copy -----------------------------------------------------
 
@@ -48,6 +31,8 @@ struct ImportPage {
     content: String,
     preview: Option<ImportReport>,
     error: Option<String>,
+    /// Set for an end-to-end-encrypted project (see `e2ee.html`).
+    e2ee_meta: Option<String>,
 }
 
 async fn import_page(
@@ -58,7 +43,12 @@ async fn import_page(
     content: String,
     outcome: Result<Option<ImportReport>, String>,
 ) -> Result<Response, ServiceError> {
-    let environments = environments(app, viewer, &viewer.org, project).await?;
+    let environments = child_slugs(app, viewer, project, ChildKind::Environment).await?;
+    let (_, record) = app
+        .services
+        .project(&viewer.who, &viewer.org, project)
+        .await?;
+    let e2ee_meta = super::e2ee_meta_json(app, &record).await?;
     let (preview, error) = match outcome {
         Ok(preview) => (preview, None),
         Err(error) => (None, Some(error)),
@@ -73,6 +63,7 @@ async fn import_page(
         content,
         preview,
         error,
+        e2ee_meta,
     };
     Ok(form_page(&page, failed))
 }
@@ -116,12 +107,25 @@ pub(super) async fn import(
     let matrix = app.services.matrix();
     let outcome = match form.action.as_str() {
         "preview" => matrix
-            .preview(&viewer.who, &viewer.org, &project, &form.env, entries)
+            .preview(
+                &viewer.who,
+                &viewer.org,
+                &project,
+                &ScopeAddress::environment(&form.env),
+                entries,
+            )
             .await
             .map(Some),
         "write" => {
             let report = matrix
-                .import(&viewer.who, &viewer.org, &project, &form.env, entries, None)
+                .import(
+                    &viewer.who,
+                    &viewer.org,
+                    &project,
+                    &ScopeAddress::environment(&form.env),
+                    entries,
+                    None,
+                )
                 .await;
             if report.is_ok() {
                 return Ok(Redirect::to(&format!("/dashboard/secrets/{project}")).into_response());
@@ -152,6 +156,9 @@ pub(super) struct CopyForm {
     to: String,
     #[serde(default)]
     overwrite: Option<String>,
+    /// For an end-to-end-encrypted project, from the page's script.
+    #[serde(default)]
+    key_proof: String,
 }
 
 pub(super) async fn copy(
@@ -171,7 +178,7 @@ pub(super) async fn copy(
                 to: ScopeAddress::environment(&form.to),
                 overwrite: form.overwrite.is_some(),
                 expected_version: None,
-                key_proof: None,
+                key_proof: Some(form.key_proof.trim().to_owned()).filter(|p| !p.is_empty()),
             },
         )
         .await;
@@ -236,7 +243,7 @@ async fn versions_page(
     query: VersionsQuery,
     notice: Option<String>,
 ) -> Result<Response, ServiceError> {
-    let environments = environments(app, viewer, &viewer.org, project).await?;
+    let environments = child_slugs(app, viewer, project, ChildKind::Environment).await?;
     let Some(env) = query.env.or_else(|| environments.first().cloned()) else {
         return Ok(Redirect::to(&format!("/dashboard/secrets/{project}")).into_response());
     };

@@ -1,5 +1,6 @@
 //! The organization's members: list, add with a role and a first
-//! password, remove (owners only by owners; never the last one).
+//! password, change a role, remove (owners only by owners; never the
+//! last one).
 
 use std::sync::Arc;
 
@@ -114,4 +115,24 @@ pub(super) async fn remove(
     after(&app, &viewer, result).await
 }
 
-super::change_forms!(NewMember, RemoveMember);
+#[derive(Debug, Deserialize)]
+pub(super) struct MemberRole {
+    csrf: String,
+    email: String,
+    role: String,
+}
+
+pub(super) async fn set_role(
+    State(app): State<Arc<AppState>>,
+    Change { viewer, form }: Change<MemberRole>,
+) -> Result<Response, ServiceError> {
+    let result = app
+        .services
+        .users()
+        .set_role(&viewer.who, &viewer.org, &form.email, &form.role)
+        .await
+        .map(|m| format!("{} is now {}.", m.email, m.role.as_str()));
+    after(&app, &viewer, result).await
+}
+
+super::change_forms!(NewMember, RemoveMember, MemberRole);

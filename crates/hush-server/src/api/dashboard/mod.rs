@@ -1,23 +1,28 @@
 //! The web dashboard, served by `hush serve` at `/dashboard` (with
 //! `/dashboard/secrets`, as Hep.gg's seed names it): server-rendered pages
-//! (askama templates, checked at compile time; no script, every asset
-//! embedded) over the same services as every API.
+//! (askama templates, checked at compile time; every asset embedded) over
+//! the same services as every API. One small script (`assets/dashboard.js`)
+//! enhances them, and does what only a browser may: end-to-end-encrypted
+//! projects' keys and values, with WebCrypto.
 //!
-//! Signing in sets the browser session cookie (`auth::browser`); every
-//! form carries the session's CSRF token and is refused from another
-//! origin. Pages are sent with a strict Content-Security-Policy, no
-//! framing, no referrer and no caching. Values are only ever in a page
-//! the user asked to reveal (a POST, audited), never in a URL.
+//! Signing in sets the browser session cookie (`auth::browser`), which
+//! ends after [`browser::IDLE_MS`] unused; every form carries the
+//! session's CSRF token and is refused from another origin. Pages are sent
+//! with a strict Content-Security-Policy, no framing, no referrer and no
+//! caching. Values are only ever in a page the user asked to reveal (a
+//! POST, audited), never in a URL.
 //!
-//! Pages so far (issue 16): sign in and out; projects; a project's matrix
-//! with cell editing and reveal; environments; import with a preview,
-//! copy (`changes`); versions with a names-only diff and restore
-//! (`changes`); pull tokens (`tokens`); organization secrets
-//! (`org_secrets`); members (`members`); the audit log (`audit`).
+//! Pages: first-run setup (`setup`); sign in and out; projects (server-side
+//! or end-to-end encrypted); a project's matrix with cell editing and
+//! reveal; import with a preview, copy, versions with a names-only diff and
+//! restore (`changes`); pull tokens (`tokens`); a project's settings:
+//! name, environments and targets, project roles, deletion (`settings`);
+//! organization secrets (`org_secrets`); members (`members`); the audit
+//! log (`audit`).
 
 use std::sync::Arc;
 
-use crate::service::model::{ChildKind, EncryptionMode};
+use crate::service::model::{ChildKind, EncryptionMode, Project, TokenRecord};
 use askama::Template;
 use axum::extract::FromRequest;
 use axum::extract::{ConnectInfo, FromRequestParts, State};
@@ -32,18 +37,21 @@ use serde::Deserialize;
 use crate::api::surface::{Auth, Declaration, Route, Surface};
 use crate::api::PathArgs;
 use crate::audit::AuditSlot;
-use crate::auth::{authenticate, browser, Principal};
+use crate::auth::{browser, Principal};
 use crate::error::{ErrorCode, ErrorParts, ServiceError};
-use crate::service::CellState;
+use crate::service::{CellState, ScopeAddress};
 use crate::AppState;
 
 mod audit;
 mod changes;
 mod members;
 mod org_secrets;
+mod settings;
+mod setup;
 mod tokens;
 
 const LOGIN: &str = "/dashboard/login";
+const SETUP: &str = "/dashboard/setup";
 const LOGOUT: &str = "/dashboard/logout";
 const PROJECTS: &str = "/dashboard/secrets";
 const PROJECT: &str = "/dashboard/secrets/{project}";
@@ -56,10 +64,17 @@ const VERSIONS: &str = "/dashboard/secrets/{project}/versions";
 const RESTORE: &str = "/dashboard/secrets/{project}/versions/restore";
 const TOKENS: &str = "/dashboard/secrets/{project}/tokens";
 const TOKEN: &str = "/dashboard/secrets/{project}/tokens/{id}";
+const SETTINGS: &str = "/dashboard/secrets/{project}/settings";
+const RENAME: &str = "/dashboard/secrets/{project}/settings/rename";
+const DELETE: &str = "/dashboard/secrets/{project}/settings/delete";
+const REMOVE_CHILD: &str = "/dashboard/secrets/{project}/settings/remove";
+const ROLES: &str = "/dashboard/secrets/{project}/settings/roles";
+const TARGETS: &str = "/dashboard/secrets/{project}/targets";
 const AUDIT: &str = "/dashboard/audit";
 const ORG_SECRETS: &str = "/dashboard/org-secrets";
 const MEMBERS: &str = "/dashboard/members";
 const MEMBER_REMOVE: &str = "/dashboard/members/remove";
+const MEMBER_ROLE: &str = "/dashboard/members/role";
 const ORG_SECRET_ACTION: &str = "/dashboard/org-secrets/action";
 
 /// The dashboard's pages and forms.
@@ -69,6 +84,8 @@ pub static DECLARATION: Declaration = Declaration {
     routes: &[
         Route::new(Method::GET, LOGIN, "dashboard.login_page", Auth::None),
         Route::new(Method::POST, LOGIN, "auth.login", Auth::None),
+        Route::new(Method::GET, SETUP, "dashboard.setup_page", Auth::None),
+        Route::new(Method::POST, SETUP, "user.create", Auth::None),
         Route::new(Method::POST, LOGOUT, "auth.logout", Auth::Session),
         Route::new(Method::GET, PROJECTS, "project.list", Auth::Session),
         Route::new(Method::POST, PROJECTS, "project.create", Auth::Session),
@@ -84,11 +101,23 @@ pub static DECLARATION: Declaration = Declaration {
         Route::new(Method::GET, TOKENS, "token.list", Auth::Session),
         Route::new(Method::POST, TOKENS, "token.create", Auth::Session),
         Route::new(Method::POST, TOKEN, "token.update", Auth::Session),
+        Route::new(Method::GET, SETTINGS, "project.read", Auth::Session),
+        Route::new(Method::POST, RENAME, "project.rename", Auth::Session),
+        Route::new(Method::POST, DELETE, "project.delete", Auth::Session),
+        Route::new(Method::POST, TARGETS, "target.create", Auth::Session),
+        Route::new(
+            Method::POST,
+            REMOVE_CHILD,
+            "environment.delete",
+            Auth::Session,
+        ),
+        Route::new(Method::POST, ROLES, "project.member.set", Auth::Session),
         Route::new(Method::GET, AUDIT, "audit.read", Auth::Session),
         Route::new(Method::GET, ORG_SECRETS, "orgsecret.list", Auth::Session),
         Route::new(Method::GET, MEMBERS, "user.list", Auth::Session),
         Route::new(Method::POST, MEMBERS, "user.create", Auth::Session),
         Route::new(Method::POST, MEMBER_REMOVE, "user.remove", Auth::Session),
+        Route::new(Method::POST, MEMBER_ROLE, "user.role.set", Auth::Session),
         Route::new(Method::POST, ORG_SECRETS, "orgsecret.write", Auth::Session),
         Route::new(
             Method::POST,
@@ -102,6 +131,7 @@ pub static DECLARATION: Declaration = Declaration {
 pub fn routes() -> Router<Arc<AppState>> {
     Router::new()
         .route(LOGIN, get(login_page).post(login))
+        .route(SETUP, get(setup::page).post(setup::create_owner))
         .route(LOGOUT, post(logout))
         .route(PROJECTS, get(projects).post(create_project))
         .route(PROJECT, get(project))
@@ -114,10 +144,17 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route(RESTORE, post(changes::restore))
         .route(TOKENS, get(tokens::list).post(tokens::create))
         .route(TOKEN, post(tokens::change))
+        .route(SETTINGS, get(settings::show))
+        .route(RENAME, post(settings::rename))
+        .route(DELETE, post(settings::delete))
+        .route(TARGETS, post(settings::add_target))
+        .route(REMOVE_CHILD, post(settings::remove_child))
+        .route(ROLES, post(settings::set_role))
         .route(AUDIT, get(audit::page))
         .route(ORG_SECRETS, get(org_secrets::list).post(org_secrets::save))
         .route(MEMBERS, get(members::list).post(members::add))
         .route(MEMBER_REMOVE, post(members::remove))
+        .route(MEMBER_ROLE, post(members::set_role))
         .route(ORG_SECRET_ACTION, post(org_secrets::act))
 }
 
@@ -127,25 +164,44 @@ pub fn static_routes() -> Router<Arc<AppState>> {
     Router::new()
         .route("/dashboard", get(|| async { Redirect::to(PROJECTS) }))
         .route("/dashboard/assets/app.css", get(stylesheet))
+        .route("/dashboard/assets/app.js", get(script))
 }
 
 async fn stylesheet() -> Response {
-    (
-        [(header::CONTENT_TYPE, "text/css; charset=utf-8")],
+    asset(
+        "text/css; charset=utf-8",
         include_str!("../../../assets/dashboard.css"),
+    )
+}
+
+async fn script() -> Response {
+    asset(
+        "text/javascript; charset=utf-8",
+        include_str!("../../../assets/dashboard.js"),
+    )
+}
+
+/// An embedded asset (no CDN: the dashboard works offline).
+fn asset(content_type: &'static str, body: &'static str) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, content_type),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        ],
+        body,
     )
         .into_response()
 }
 
 /// Headers on every dashboard answer: a strict Content-Security-Policy
-/// (no inline script or style, forms to this origin only), no framing,
-/// no referrer.
+/// (script and style only from this server's embedded assets, nothing
+/// inline, forms to this origin only), no framing, no referrer.
 pub fn page_headers(headers: &mut HeaderMap) {
     headers.insert(
         header::CONTENT_SECURITY_POLICY,
         HeaderValue::from_static(
-            "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; \
-             frame-ancestors 'none'; base-uri 'none'",
+            "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; \
+             form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
         ),
     );
     headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
@@ -236,6 +292,17 @@ impl IntoResponse for SignIn {
     }
 }
 
+impl SignIn {
+    /// To the sign-in form, saying why, the ended session's cookie cleared.
+    fn after_idle(https: bool) -> Response {
+        let mut response = Redirect::to(&format!("{LOGIN}?idle=1")).into_response();
+        response
+            .headers_mut()
+            .insert(header::SET_COOKIE, browser::set_cookie("", 0, https));
+        response
+    }
+}
+
 impl FromRequestParts<Arc<AppState>> for Viewer {
     type Rejection = Response;
 
@@ -243,9 +310,12 @@ impl FromRequestParts<Arc<AppState>> for Viewer {
         let session = browser::session_cookie(&parts.headers)
             .ok_or_else(|| SignIn.into_response())?
             .to_owned();
-        let who = match authenticate(app, &session).await {
-            Ok(who) if who.is_session() => who,
-            _ => return Err(SignIn.into_response()),
+        let who = match browser::cookie_session(app, &session).await {
+            Ok(who) => who,
+            Err(err) if err.code() == ErrorCode::SessionIdle => {
+                return Err(SignIn::after_idle(app.https))
+            }
+            Err(_) => return Err(SignIn.into_response()),
         };
         let who = who.audited_by(parts.extensions.get::<AuditSlot>());
         let (name, org) = match app.services.users().identity(&who).await {
@@ -334,6 +404,23 @@ impl<T: serde::de::DeserializeOwned> FromRequest<Arc<AppState>> for Form<T> {
     }
 }
 
+/// The slugs of a project's environments or targets, as the viewer sees them.
+async fn child_slugs(
+    app: &AppState,
+    viewer: &Viewer,
+    project: &str,
+    kind: ChildKind,
+) -> Result<Vec<String>, ServiceError> {
+    Ok(app
+        .services
+        .projects()
+        .children(&viewer.who, kind, &viewer.org, project)
+        .await?
+        .into_iter()
+        .map(|c| c.slug)
+        .collect())
+}
+
 // ---- sign in and out -----------------------------------------------------
 
 #[derive(Template)]
@@ -346,13 +433,22 @@ struct LoginPage {
     error: Option<String>,
 }
 
-async fn login_page() -> Response {
+#[derive(Debug, Deserialize)]
+struct LoginQuery {
+    #[serde(default)]
+    idle: Option<String>,
+}
+
+async fn login_page(axum::extract::Query(query): axum::extract::Query<LoginQuery>) -> Response {
+    let said = query
+        .idle
+        .map(|_| "You were signed out after 30 minutes without use. Sign in again.".to_owned());
     html(&LoginPage {
         user: None,
         csrf: String::new(),
         email: String::new(),
         org: String::new(),
-        error: None,
+        error: said,
     })
 }
 
@@ -385,14 +481,7 @@ async fn login(
             if let Some(axum::Extension(slot)) = slot {
                 slot.identify(format!("user:{}", user.id), &record.org_id, None);
             }
-            let expires_at = record.expires_at.unwrap_or_else(crate::now_ms);
-            let max_age = ((expires_at - crate::now_ms()) / 1000).max(0);
-            let mut response = Redirect::to(PROJECTS).into_response();
-            response.headers_mut().insert(
-                header::SET_COOKIE,
-                browser::set_cookie(secret.expose(), max_age, app.https),
-            );
-            response
+            signed_in(&app, &secret, &record)
         }
         Err(err) => {
             app.metrics.login_failed();
@@ -407,6 +496,19 @@ async fn login(
             (status, html(&page)).into_response()
         }
     }
+}
+
+/// The answer to a successful sign-in: the session in its cookie, and on
+/// to the projects.
+fn signed_in(app: &AppState, secret: &SecretString, record: &TokenRecord) -> Response {
+    let expires_at = record.expires_at.unwrap_or_else(crate::now_ms);
+    let max_age = ((expires_at - crate::now_ms()) / 1000).max(0);
+    let mut response = Redirect::to(PROJECTS).into_response();
+    response.headers_mut().insert(
+        header::SET_COOKIE,
+        browser::set_cookie(secret.expose(), max_age, app.https),
+    );
+    response
 }
 
 #[derive(Debug, Deserialize)]
@@ -498,23 +600,66 @@ async fn projects(
 struct NewProject {
     csrf: String,
     name: String,
+    /// `server` (the default) or `e2ee`.
+    #[serde(default)]
+    mode: String,
+    /// An end-to-end-encrypted project's `e2eeMeta` as JSON, made by the
+    /// page's script from a passphrase the server never sees.
+    #[serde(default)]
+    e2ee_meta: String,
+    #[serde(default)]
+    key_proof: String,
 }
+
+impl NewProject {
+    /// The encryption mode and key metadata the form asks for.
+    fn encryption(&self) -> Result<(EncryptionMode, Option<E2eeKey>), ServiceError> {
+        match self.mode.as_str() {
+            "" | "server" => Ok((EncryptionMode::Server, None)),
+            "e2ee" if self.e2ee_meta.trim().is_empty() => Err(ServiceError::new(
+                ErrorCode::InvalidE2eeMeta,
+                "end-to-end encryption happens in your browser, and this page's script did not \
+                 run: allow JavaScript for this server, or create the project with \
+                 `hush projects create --e2ee`",
+            )),
+            "e2ee" => {
+                let meta: hush_proto::E2eeMeta =
+                    serde_json::from_str(&self.e2ee_meta).map_err(|err| {
+                        ServiceError::new(
+                            ErrorCode::InvalidE2eeMeta,
+                            format!("the page sent key metadata hush cannot read: {err}"),
+                        )
+                    })?;
+                let proof = Some(self.key_proof.trim().to_owned()).filter(|p| !p.is_empty());
+                Ok((
+                    EncryptionMode::Client,
+                    Some((crate::api::v1::convert::meta_in(meta), proof)),
+                ))
+            }
+            other => Err(ServiceError::new(
+                ErrorCode::InvalidBody,
+                format!("encryption is server or e2ee, not {other:?}"),
+            )),
+        }
+    }
+}
+
+/// An end-to-end-encrypted project's key metadata and key proof.
+type E2eeKey = (hush_core::e2ee::Meta, Option<String>);
 
 async fn create_project(
     State(app): State<Arc<AppState>>,
     Change { viewer, form }: Change<NewProject>,
 ) -> Result<Response, ServiceError> {
-    let created = app
-        .services
-        .projects()
-        .create_named(
-            &viewer.who,
-            &viewer.org,
-            &form.name,
-            EncryptionMode::Server,
-            None,
-        )
-        .await;
+    let created = match form.encryption() {
+        Ok((mode, key)) => {
+            app.services
+                .projects()
+                .create_named(&viewer.who, &viewer.org, &form.name, mode, key)
+                .await
+        }
+        Err(err) => Err(err),
+    };
     match created {
         Ok(project) => Ok(Redirect::to(&format!("{PROJECTS}/{}", project.slug)).into_response()),
         // Said next to the field, the form kept.
@@ -548,18 +693,37 @@ struct ProjectPage {
     project_name: String,
     project_slug: String,
     environments: Vec<String>,
+    /// The project's targets, each with a grid of its own.
+    targets: Vec<String>,
+    /// The target whose grid this is (`None`: the project's).
+    target: Option<String>,
     rows: Vec<RowView>,
     revealed: bool,
+    /// Set for an end-to-end-encrypted project: its cells' values are
+    /// ciphertext, for the script.
+    e2ee_meta: Option<String>,
     notice: Option<String>,
     error: Option<String>,
 }
 
-/// What a project page shows besides the matrix.
+/// Which grid a project page shows, and what it says besides.
 #[derive(Default)]
 struct Said {
+    /// A target's grid instead of the project's.
+    target: Option<String>,
     reveal: bool,
     notice: Option<String>,
     error: Option<String>,
+}
+
+/// An end-to-end-encrypted project's key metadata as its pages carry it
+/// for the script (the seed's `e2eeMeta`, JSON): public, useless without
+/// the passphrase or recovery key.
+async fn e2ee_meta_json(app: &AppState, project: &Project) -> Result<Option<String>, ServiceError> {
+    let meta = app.services.e2ee().meta_of(project).await?;
+    Ok(meta.map(|meta| {
+        serde_json::to_string(&crate::api::v1::convert::meta_out(meta)).unwrap_or_default()
+    }))
 }
 
 async fn project_page(
@@ -568,11 +732,23 @@ async fn project_page(
     slug: &str,
     said: Said,
 ) -> Result<Response, ServiceError> {
+    let (_, project) = app.services.project(&viewer.who, &viewer.org, slug).await?;
+    let e2ee_meta = e2ee_meta_json(app, &project).await?;
+    // An end-to-end-encrypted project's cells always carry their
+    // ciphertext: only the page's script, unlocked, can read it.
+    let reveal = said.reveal || e2ee_meta.is_some();
     let matrix = app
         .services
         .matrix()
-        .read(&viewer.who, &viewer.org, slug, said.reveal)
+        .read(
+            &viewer.who,
+            &viewer.org,
+            slug,
+            said.target.as_deref(),
+            reveal,
+        )
         .await?;
+    let targets = child_slugs(app, viewer, slug, ChildKind::Target).await?;
     let rows = matrix
         .rows
         .into_iter()
@@ -599,28 +775,56 @@ async fn project_page(
         project_name: matrix.project.name,
         project_slug: matrix.project.slug,
         environments: matrix.environments.into_iter().map(|e| e.slug).collect(),
+        targets,
+        target: matrix.target,
         rows,
         revealed: said.reveal,
+        e2ee_meta,
         notice: said.notice,
         error: said.error,
     };
     Ok(form_page(&page, failed))
 }
 
+/// `?target=`: a target's grid.
+#[derive(Debug, Deserialize)]
+struct GridQuery {
+    #[serde(default)]
+    target: String,
+}
+
+/// A target slug from a form or query (empty: none).
+fn target_of(text: &str) -> Option<String> {
+    Some(text.trim().to_owned()).filter(|t| !t.is_empty())
+}
+
 async fn project(
     State(app): State<Arc<AppState>>,
     viewer: Viewer,
     PathArgs(slug): PathArgs<String>,
+    axum::extract::Query(query): axum::extract::Query<GridQuery>,
 ) -> Result<Response, ServiceError> {
-    project_page(&app, &viewer, &slug, Said::default()).await
+    let said = Said {
+        target: target_of(&query.target),
+        ..Said::default()
+    };
+    project_page(&app, &viewer, &slug, said).await
+}
+
+#[derive(Debug, Deserialize)]
+struct RevealForm {
+    csrf: String,
+    #[serde(default)]
+    target: String,
 }
 
 async fn reveal(
     State(app): State<Arc<AppState>>,
     PathArgs(slug): PathArgs<String>,
-    Change { viewer, .. }: Change<CsrfForm>,
+    Change { viewer, form }: Change<RevealForm>,
 ) -> Result<Response, ServiceError> {
     let said = Said {
+        target: target_of(&form.target),
         reveal: true,
         ..Said::default()
     };
@@ -633,25 +837,23 @@ async fn after_change(
     app: &AppState,
     viewer: &Viewer,
     slug: &str,
+    target: Option<String>,
     result: Result<String, ServiceError>,
 ) -> Result<Response, ServiceError> {
-    match result {
-        Ok(notice) => {
-            let said = Said {
-                notice: Some(notice),
-                ..Said::default()
-            };
-            project_page(app, viewer, slug, said).await
-        }
-        Err(err) if said_on_page(&err) => {
-            let said = Said {
-                error: Some(err.parts().message),
-                ..Said::default()
-            };
-            project_page(app, viewer, slug, said).await
-        }
-        Err(err) => Err(err),
-    }
+    let said = match result {
+        Ok(notice) => Said {
+            target,
+            notice: Some(notice),
+            ..Said::default()
+        },
+        Err(err) if said_on_page(&err) => Said {
+            target,
+            error: Some(err.parts().message),
+            ..Said::default()
+        },
+        Err(err) => return Err(err),
+    };
+    project_page(app, viewer, slug, said).await
 }
 
 #[derive(Debug, Deserialize)]
@@ -665,20 +867,28 @@ async fn create_env(
     PathArgs(project): PathArgs<String>,
     Change { viewer, form }: Change<NewEnv>,
 ) -> Result<Response, ServiceError> {
-    let result = app
+    let result = add_child(&app, &viewer, &project, ChildKind::Environment, &form.slug).await;
+    after_change(&app, &viewer, &project, None, result).await
+}
+
+/// Adds an environment or a target; what the page then says.
+async fn add_child(
+    app: &AppState,
+    viewer: &Viewer,
+    project: &str,
+    kind: ChildKind,
+    slug: &str,
+) -> Result<String, ServiceError> {
+    let child = app
         .services
         .projects()
-        .create_child(
-            &viewer.who,
-            ChildKind::Environment,
-            &viewer.org,
-            &project,
-            form.slug.trim(),
-            None,
-        )
-        .await
-        .map(|env| format!("Environment {} added.", env.slug));
-    after_change(&app, &viewer, &project, result).await
+        .create_child(&viewer.who, kind, &viewer.org, project, slug.trim(), None)
+        .await?;
+    let noun = match kind {
+        ChildKind::Environment => "Environment",
+        ChildKind::Target => "Target",
+    };
+    Ok(format!("{noun} {} added.", child.slug))
 }
 
 #[derive(Debug, Deserialize)]
@@ -687,6 +897,12 @@ struct CellForm {
     name: String,
     env: String,
     value: String,
+    /// With an end-to-end-encrypted project's ciphertext, from the script.
+    #[serde(default)]
+    key_proof: String,
+    /// The target whose grid the form is on (empty: none).
+    #[serde(default)]
+    target: String,
 }
 
 async fn set_cell(
@@ -695,6 +911,22 @@ async fn set_cell(
     Change { viewer, form }: Change<CellForm>,
 ) -> Result<Response, ServiceError> {
     let name = form.name.trim().to_owned();
+    // No environment: the grid's top level (the project's or the
+    // target's), which every environment without its own value inherits.
+    let address = ScopeAddress {
+        target: target_of(&form.target),
+        env: target_of(&form.env),
+    };
+    let saved = match (&address.env, &address.target) {
+        (Some(env), None) => format!("{name} saved in {env}."),
+        (Some(env), Some(target)) => format!("{name} saved in {env} of target {target}."),
+        (None, None) => format!(
+            "{name} saved at the project level: every environment without its own value inherits it."
+        ),
+        (None, Some(target)) => format!(
+            "{name} saved at the level of target {target}: its environments without their own value inherit it."
+        ),
+    };
     let result = app
         .services
         .matrix()
@@ -702,16 +934,16 @@ async fn set_cell(
             &viewer.who,
             &viewer.org,
             &project,
-            &form.env,
-            vec![(name.clone(), SecretString::new(form.value))],
-            None,
+            &address,
+            vec![(name, SecretString::new(form.value))],
+            Some(form.key_proof.trim()).filter(|p| !p.is_empty()),
         )
         .await
         .and_then(|report| match report.rejected.into_iter().next() {
             Some((_, why)) => Err(ServiceError::new(ErrorCode::InvalidName, why)),
-            None => Ok(format!("{name} saved in {}.", form.env)),
+            None => Ok(saved),
         });
-    after_change(&app, &viewer, &project, result).await
+    after_change(&app, &viewer, &project, address.target, result).await
 }
 
-change_forms!(CsrfForm, NewProject, NewEnv, CellForm);
+change_forms!(CsrfForm, RevealForm, NewProject, NewEnv, CellForm);

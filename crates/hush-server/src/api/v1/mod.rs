@@ -83,6 +83,7 @@ pub static DECLARATION: Declaration = Declaration {
         GET "/v1/orgs/{org}/users" => "user.list", Token;
         POST "/v1/orgs/{org}/users" => "user.create", Token;
         DELETE "/v1/orgs/{org}/users/{user}" => "user.remove", Token;
+        PUT "/v1/orgs/{org}/users/{user}/role" => "user.role.set", Token;
         PUT "/v1/orgs/{org}/users/{user}/password" => "user.password.reset", Token;
         PUT "/v1/password" => "user.password.change", Token;
         POST "/v1/login" => "auth.login", None;
@@ -145,6 +146,7 @@ pub fn routes() -> OpenApiRouter<Arc<AppState>> {
         .routes(routes!(users::whoami))
         .routes(routes!(users::list, users::create))
         .routes(routes!(users::remove))
+        .routes(routes!(users::set_role))
         .routes(routes!(users::set_password))
         .routes(routes!(users::change_password))
         .routes(routes!(users::list_project_members))

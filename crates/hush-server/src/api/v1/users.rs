@@ -9,8 +9,8 @@ use axum::{Extension, Json};
 use hush_core::time::to_rfc3339;
 use hush_core::SecretString;
 use hush_proto::{
-    ChangePassword, CreateUser, Login, ProjectRole, ProjectRoleOf, Session, SetPassword, User,
-    WhoAmI,
+    ChangePassword, CreateUser, Login, OrgRole, ProjectRole, ProjectRoleOf, Session, SetPassword,
+    User, WhoAmI,
 };
 
 use crate::api::{JsonBody, PathArgs};
@@ -147,6 +147,33 @@ pub async fn remove(
 ) -> Result<StatusCode> {
     app.services.users().remove(&who, &org, &user).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+#[utoipa::path(
+    put,
+    path = "/orgs/{org}/users/{user}/role",
+    summary = "Change a member's organization role (owners by owners; never the last owner)",
+    params(("org" = String, Path, description = "Organization slug"), ("user" = String, Path, description = "User id or email")),
+    request_body = OrgRole,
+    responses((status = 200, body = User), super::doc::Errors),
+    security(("bearer" = []))
+)]
+pub async fn set_role(
+    State(app): S,
+    who: Principal,
+    PathArgs((org, user)): PathArgs<(String, String)>,
+    JsonBody(body): JsonBody<OrgRole>,
+) -> Result<Json<User>> {
+    let member = app
+        .services
+        .users()
+        .set_role(&who, &org, &user, &body.role)
+        .await?;
+    Ok(Json(User {
+        id: member.user_id,
+        email: member.email,
+        role: member.role.as_str().to_owned(),
+    }))
 }
 
 #[utoipa::path(
