@@ -43,40 +43,46 @@ impl Store {
         password_hash: &str,
         role: Role,
     ) -> Result<UserRecord> {
-        let user = UserRecord {
-            id: new_id(),
-            org_id: org_id.to_owned(),
-            email: email.to_owned(),
-            password_hash: password_hash.to_owned(),
-            created_at: now_ms(),
-        };
-        let user_values = params![
-            &user.id,
-            org_id,
-            &user.email,
-            &user.password_hash,
-            user.created_at
-        ];
-        let member_values = params![org_id, &user.id, role.as_str(), user.created_at];
-        let email_taken = or_exists("user", email);
+        let (user, insert) = NewUser::new(org_id, email, password_hash, role);
         self.db
-            .write(None, move |tx| async move {
-                tx.exec(
-                    "INSERT INTO users (id, org_id, email, password_hash, created_at) \
-                     VALUES ($1, $2, $3, $4, $5)",
-                    &user_values,
-                )
-                .await
-                .map_err(email_taken)?;
-                tx.exec(
-                    "INSERT INTO memberships (org_id, user_id, role, created_at) \
-                     VALUES ($1, $2, $3, $4)",
-                    &member_values,
-                )
-                .await
-            })
+            .write(None, move |tx| async move { insert.run(&tx).await })
             .await?;
         Ok(user)
+    }
+
+    /// First-run setup in one write: spends the one-time token `token_id`
+    /// and makes the owner account, only while the token is unspent and
+    /// the organization has no members. `None` otherwise, so two setups
+    /// at once make one owner, and a crash leaves either the token or the
+    /// owner, never neither.
+    pub async fn create_first_owner(
+        &self,
+        org_id: &str,
+        token_id: &str,
+        email: &str,
+        password_hash: &str,
+    ) -> Result<Option<UserRecord>> {
+        let (user, insert) = NewUser::new(org_id, email, password_hash, Role::Owner);
+        let spend = params![org_id, token_id, now_ms()];
+        let made = self
+            .db
+            .write(None, move |tx| async move {
+                let spent = tx
+                    .exec(
+                        "UPDATE tokens SET disabled = 1, revoked_at = $3 \
+                         WHERE org_id = $1 AND id = $2 AND revoked_at IS NULL \
+                         AND NOT EXISTS (SELECT 1 FROM memberships m WHERE m.org_id = $1)",
+                        &spend,
+                    )
+                    .await?;
+                if spent == 0 {
+                    return Ok(false);
+                }
+                insert.run(&tx).await?;
+                Ok(true)
+            })
+            .await?;
+        Ok(made.then_some(user))
     }
 
     /// The organization's account with this email, if any.
@@ -135,17 +141,46 @@ impl Store {
 
     /// Deletes the organization's account `user_id` with everything bound
     /// to it (membership, project roles, its sessions and the tokens it
-    /// minted); false if there was none.
+    /// minted). False when it is the organization's last owner, checked
+    /// inside the write so two removals at once cannot leave no owner;
+    /// `NotFound` when there is no such account.
     pub async fn delete_user(&self, org_id: &str, user_id: &str) -> Result<bool> {
         let values = params![org_id, user_id];
+        let org = params![org_id];
         let done = self
             .db
             .write(None, move |tx| async move {
-                tx.exec("DELETE FROM users WHERE org_id = $1 AND id = $2", &values)
-                    .await
+                lock_owners(&tx, &org).await?;
+                tx.exec(
+                    "DELETE FROM users WHERE org_id = $1 AND id = $2 \
+                     AND (NOT EXISTS (SELECT 1 FROM memberships m WHERE m.org_id = $1 \
+                                      AND m.user_id = $2 AND m.role = 'owner') \
+                          OR (SELECT COUNT(*) FROM memberships m \
+                              WHERE m.org_id = $1 AND m.role = 'owner') > 1)",
+                    &values,
+                )
+                .await
             })
             .await?;
-        Ok(done > 0)
+        if done > 0 {
+            return Ok(true);
+        }
+        match self.user_in_org(org_id, user_id).await? {
+            true => Ok(false),
+            false => Err(not_found("user", user_id)),
+        }
+    }
+
+    /// Whether the organization has the account `user_id`.
+    async fn user_in_org(&self, org_id: &str, user_id: &str) -> Result<bool> {
+        let row = self
+            .db
+            .row(
+                "SELECT 1 FROM users WHERE org_id = $1 AND id = $2",
+                &params![org_id, user_id],
+            )
+            .await?;
+        Ok(row.is_some())
     }
 
     /// The user's role in `org_id`, if a member.
@@ -206,18 +241,7 @@ impl Store {
         let done = self
             .db
             .write(None, move |tx| async move {
-                // On PostgreSQL another replica may change an owner's role
-                // at this instant: the organization's owners are locked
-                // until commit, so the count below sees theirs. (SQLite
-                // has one writer at a time.)
-                if tx.backend() == crate::Backend::Postgres {
-                    tx.rows(
-                        "SELECT user_id FROM memberships WHERE org_id = $1 AND role = 'owner' \
-                         FOR UPDATE",
-                        &org,
-                    )
-                    .await?;
-                }
+                lock_owners(&tx, &org).await?;
                 tx.exec(
                     "UPDATE memberships SET role = $3 WHERE org_id = $1 AND user_id = $2 \
                      AND ($3 = 'owner' OR role <> 'owner' OR \
@@ -297,4 +321,66 @@ fn role_at(r: &Row, i: usize) -> Result<Role> {
         column: i,
         expected: "a role: owner, admin, member or viewer",
     })
+}
+
+/// On PostgreSQL another replica may change or remove an owner at this
+/// instant: the organization's owners are locked until commit, so a
+/// count of owners in the same transaction sees theirs. (SQLite has one
+/// writer at a time.)
+async fn lock_owners(tx: &crate::db::Tx, org: &[crate::db::Val]) -> Result<()> {
+    if tx.backend() == crate::Backend::Postgres {
+        tx.rows(
+            "SELECT user_id FROM memberships WHERE org_id = $1 AND role = 'owner' FOR UPDATE",
+            org,
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// The two rows that make an account: the user and its membership.
+struct NewUser {
+    user: [crate::db::Val; 5],
+    membership: [crate::db::Val; 4],
+    email: String,
+}
+
+impl NewUser {
+    fn new(org_id: &str, email: &str, password_hash: &str, role: Role) -> (UserRecord, Self) {
+        let user = UserRecord {
+            id: new_id(),
+            org_id: org_id.to_owned(),
+            email: email.to_owned(),
+            password_hash: password_hash.to_owned(),
+            created_at: now_ms(),
+        };
+        let rows = NewUser {
+            user: params![
+                &user.id,
+                org_id,
+                &user.email,
+                &user.password_hash,
+                user.created_at
+            ],
+            membership: params![org_id, &user.id, role.as_str(), user.created_at],
+            email: user.email.clone(),
+        };
+        (user, rows)
+    }
+
+    async fn run(self, tx: &crate::db::Tx) -> Result<u64> {
+        tx.exec(
+            "INSERT INTO users (id, org_id, email, password_hash, created_at) \
+             VALUES ($1, $2, $3, $4, $5)",
+            &self.user,
+        )
+        .await
+        .map_err(or_exists("user", &self.email))?;
+        tx.exec(
+            "INSERT INTO memberships (org_id, user_id, role, created_at) \
+             VALUES ($1, $2, $3, $4)",
+            &self.membership,
+        )
+        .await
+    }
 }

@@ -265,6 +265,7 @@ conformance!(
     audit_chain_resists_a_database_only_attacker,
     audit_truncation_is_caught_by_a_checkpoint,
     audit_anchor_cannot_be_forged,
+    the_last_owner_is_kept_by_the_write,
 );
 
 // ---------------------------------------------------------------- helpers
@@ -1571,6 +1572,143 @@ async fn deleting_a_project_removes_everything(db: &TestDb) {
         s.delete_project(&f.project).await,
         Err(StoreError::NotFound { .. })
     ));
+}
+
+/// Removing owners and first-run setup decide inside the write, so two
+/// at once cannot leave an organization with no owner or with two
+/// first owners.
+async fn the_last_owner_is_kept_by_the_write(db: &TestDb) {
+    let s = &db.store;
+    // Two replicas on one database, each removing one of the last two
+    // owners at the same instant, ten times over.
+    let replica = db.reopen(MasterKey::from_bytes(db.key)).await.unwrap();
+    for round in 0..10 {
+        let org = s
+            .create_organization(&slug(&format!("acme-{round}")), "Acme")
+            .await
+            .unwrap();
+        let user =
+            |email: &'static str, role: Role| s.create_user(&org.id, email, "$argon2id$x", role);
+        let (a, b) = (
+            user("a@example.com", Role::Owner).await.unwrap(),
+            user("b@example.com", Role::Owner).await.unwrap(),
+        );
+        let (first, second) = tokio::join!(
+            s.delete_user(&org.id, &a.id),
+            replica.delete_user(&org.id, &b.id)
+        );
+        let (first, second) = (first.unwrap(), second.unwrap());
+        assert!(first ^ second, "exactly one owner goes: {first} {second}");
+        let left = if first { &b } else { &a };
+        assert!(!s.delete_user(&org.id, &left.id).await.unwrap());
+        assert_eq!(s.role(&org.id, &left.id).await.unwrap(), Some(Role::Owner));
+        if round == 0 {
+            let c = user("c@example.com", Role::Member).await.unwrap();
+            assert!(s.delete_user(&org.id, &c.id).await.unwrap());
+            assert!(matches!(
+                s.delete_user(&org.id, &c.id).await,
+                Err(StoreError::NotFound { .. })
+            ));
+        }
+    }
+    replica.close().await;
+    if !db.url.starts_with("sqlite://") {
+        removal_waits_for_another_replicas(db).await;
+    }
+
+    // First-run setup: one owner from one token, however many try.
+    let fresh = s
+        .create_organization(&slug("fresh"), "Fresh")
+        .await
+        .unwrap();
+    let token = s
+        .create_token(NewToken {
+            org_id: fresh.id.clone(),
+            project_id: None,
+            environment_id: None,
+            kind: TokenKind::Api,
+            name: "bootstrap".to_owned(),
+            token_hash: "00".repeat(32),
+            prefix: "hush_boot".to_owned(),
+            scopes: vec!["org:admin".to_owned()],
+            expires_at: None,
+            created_by: "system".to_owned(),
+            user_id: None,
+        })
+        .await
+        .unwrap();
+    let setup =
+        |email: &'static str| s.create_first_owner(&fresh.id, &token.id, email, "$argon2id$y");
+    let (first, second) = tokio::join!(setup("x@example.com"), setup("y@example.com"));
+    let made: Vec<_> = [first.unwrap(), second.unwrap()]
+        .into_iter()
+        .flatten()
+        .collect();
+    assert_eq!(made.len(), 1);
+    let members = s.members(&fresh.id).await.unwrap();
+    assert_eq!(members.len(), 1);
+    assert_eq!(
+        (members[0].user_id.as_str(), members[0].role),
+        (made[0].id.as_str(), Role::Owner)
+    );
+    let spent = s.token(&fresh.id, &token.id).await.unwrap().unwrap();
+    assert!(spent.disabled && spent.revoked);
+    assert!(setup("z@example.com").await.unwrap().is_none());
+}
+
+/// PostgreSQL, deterministically: another replica has removed (or
+/// demoted) one of the last two owners in a transaction not yet committed;
+/// removing (or demoting) the other waits for it and then refuses.
+/// Without the owners locked, it would see two owners in its snapshot
+/// and go ahead, leaving none.
+async fn removal_waits_for_another_replicas(db: &TestDb) {
+    let s = &db.store;
+    for (i, (theirs, remove)) in [
+        ("DELETE FROM users WHERE id = $1", true),
+        (
+            "UPDATE memberships SET role = 'admin' WHERE user_id = $1",
+            false,
+        ),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let org = s
+            .create_organization(&slug(&format!("held-{i}")), "Held")
+            .await
+            .unwrap();
+        let a = s
+            .create_user(&org.id, "a@example.com", "$argon2id$x", Role::Owner)
+            .await
+            .unwrap();
+        let b = s
+            .create_user(&org.id, "b@example.com", "$argon2id$x", Role::Owner)
+            .await
+            .unwrap();
+        let pool = sqlx::PgPool::connect(&db.url).await.unwrap();
+        let mut other = pool.begin().await.unwrap();
+        let done = sqlx::query(theirs)
+            .bind(&a.id)
+            .execute(&mut *other)
+            .await
+            .unwrap();
+        assert_eq!(done.rows_affected(), 1);
+        let commit_later = async {
+            tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+            other.commit().await.unwrap();
+        };
+        let ours = async {
+            if remove {
+                s.delete_user(&org.id, &b.id).await
+            } else {
+                s.set_role(&org.id, &b.id, Role::Admin).await
+            }
+        };
+        let (changed, ()) = tokio::join!(ours, commit_later);
+        pool.close().await;
+        assert!(!changed.unwrap(), "{theirs}: the last owner went");
+        assert_eq!(s.role(&org.id, &b.id).await.unwrap(), Some(Role::Owner));
+    }
 }
 
 /// The SQLite fast read path runs inline on whatever runtime calls it; the

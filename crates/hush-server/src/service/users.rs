@@ -253,22 +253,25 @@ impl Users<'_> {
                  with another token, add people with `hush users create`",
             ));
         }
-        if !self.s.store.members(&token.org_id).await?.is_empty() {
-            return Err(ServiceError::new(
+        let setup_done = || {
+            ServiceError::new(
                 ErrorCode::SetupDone,
                 "this organization already has an owner: sign in instead",
-            ));
+            )
+        };
+        if !self.s.store.members(&token.org_id).await?.is_empty() {
+            return Err(setup_done());
         }
-        let (email, role) = new_account(email, &password, Role::Owner.as_str())?;
+        let (email, _) = new_account(email, &password, Role::Owner.as_str())?;
         let hash = self.s.hash_password(&password)?;
-        self.s.store.revoke_token(&token.org_id, &token.id).await?;
-        self.s.forget_cached();
-        let user = self
+        // The token is spent and the owner made in one write.
+        let made = self
             .s
             .store
-            .create_user(&token.org_id, &email, &hash, role)
+            .create_first_owner(&token.org_id, &token.id, &email, &hash)
             .await?;
-        Ok(user)
+        self.s.forget_cached();
+        made.ok_or_else(setup_done)
     }
 
     /// An organization's members (needs `org:admin`).
@@ -609,23 +612,9 @@ impl Users<'_> {
         let member = self.member(&org.id, user).await?;
         self.owners_only(who, &org.id, member.role, "remove an owner")
             .await?;
-        if member.role == Role::Owner {
-            let owners = self
-                .s
-                .store
-                .members(&org.id)
-                .await?
-                .iter()
-                .filter(|m| m.role == Role::Owner)
-                .count();
-            if owners <= 1 {
-                return Err(ServiceError::new(
-                    ErrorCode::LastOwner,
-                    "this is the organization's last owner: make another owner first",
-                ));
-            }
+        if !self.s.store.delete_user(&org.id, &member.user_id).await? {
+            return Err(last_owner());
         }
-        self.s.store.delete_user(&org.id, &member.user_id).await?;
         self.s.forget_cached();
         self.s.user_roles.clear();
         Ok(member)
@@ -656,10 +645,7 @@ impl Users<'_> {
             .set_role(&org.id, &member.user_id, role)
             .await?
         {
-            return Err(ServiceError::new(
-                ErrorCode::LastOwner,
-                "this is the organization's last owner: make another owner first",
-            ));
+            return Err(last_owner());
         }
         self.s.forget_cached();
         self.s.user_roles.clear();
@@ -770,4 +756,12 @@ impl Users<'_> {
             ..org
         })
     }
+}
+
+/// The refusal to leave an organization without an owner.
+fn last_owner() -> ServiceError {
+    ServiceError::new(
+        ErrorCode::LastOwner,
+        "this is the organization's last owner: make another owner first",
+    )
 }

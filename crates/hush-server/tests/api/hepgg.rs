@@ -88,12 +88,14 @@ async fn pull_tokens(env: &TestEnv) {
     assert_eq!(resp.status(), 401);
     assert_eq!(resp.json::<Value>().await.unwrap()["error"], "BAD_TOKEN");
     // A cached view ends when a secret in it expires.
+    // Three seconds of life: long enough for the write and the first
+    // pull on a loaded machine; the test then waits until it has ended.
+    let expiry = std::time::SystemTime::now() + std::time::Duration::from_secs(3);
     let soon = hush_core::time::to_rfc3339(
-        std::time::SystemTime::now()
+        expiry
             .duration_since(std::time::UNIX_EPOCH)
             .unwrap()
-            .as_millis() as i64
-            + 1500,
+            .as_millis() as i64,
     );
     api.put(
         &format!("{base}/secrets/SHORT_LIVED?env=production"),
@@ -107,7 +109,10 @@ async fn pull_tokens(env: &TestEnv) {
         .await
         .unwrap();
     assert_eq!(body["data"]["secrets"]["SHORT_LIVED"], "x");
-    tokio::time::sleep(std::time::Duration::from_millis(1700)).await;
+    let left = expiry
+        .duration_since(std::time::SystemTime::now())
+        .unwrap_or_default();
+    tokio::time::sleep(left + std::time::Duration::from_millis(200)).await;
     let body: Value = pull(&wide, "?env=production")
         .await
         .unwrap()

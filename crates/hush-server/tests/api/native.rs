@@ -513,11 +513,18 @@ async fn token_authentication_failures(env: &TestEnv) {
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_millis() as i64;
-    let soon = hush_core::time::to_rfc3339(now_ms + 1_000);
+    // Two seconds of life, so a loaded machine still creates it in time.
+    let expiry = now_ms + 2_000;
+    let soon = hush_core::time::to_rfc3339(expiry);
     let expired = api
         .token(json!({ "name": "old", "scopes": ["secret:read"], "expires_at": soon }))
         .await;
-    tokio::time::sleep(std::time::Duration::from_millis(1_100)).await;
+    let after_creating = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    let left = (expiry - after_creating).max(0) as u64 + 100;
+    tokio::time::sleep(std::time::Duration::from_millis(left)).await;
     let (status, body) = api.with(&expired).get("/v1/orgs").await;
     assert_eq!(
         (status, code(&body)),

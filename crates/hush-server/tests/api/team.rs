@@ -46,6 +46,49 @@ async fn people_are_removed_but_never_the_last_owner(env: &TestEnv) {
     assert!(!list.to_string().contains("mia@"), "{list}");
     let (status, _) = api.delete(&format!("{USERS}/mia@example.com")).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
+
+    // Two owners removing each other at the same instant: one goes, the
+    // other stays, and the loser is told why (its session gone, it is no
+    // owner any more, or it would remove the last owner).
+    assert_eq!(
+        role(&api, "adam@example.com", "owner").await.0,
+        StatusCode::OK
+    );
+    let olga = api.login("olga@example.com").await;
+    let (adam_path, olga_path) = (
+        format!("{USERS}/adam@example.com"),
+        format!("{USERS}/olga@example.com"),
+    );
+    let (first, second) = tokio::join!(olga.delete(&adam_path), adam.delete(&olga_path));
+    let statuses = [first.0, second.0];
+    assert_eq!(
+        statuses
+            .iter()
+            .filter(|s| **s == StatusCode::NO_CONTENT)
+            .count(),
+        1,
+        "{first:?} {second:?}"
+    );
+    assert!(
+        statuses.iter().any(|s| [
+            StatusCode::UNAUTHORIZED,
+            StatusCode::FORBIDDEN,
+            StatusCode::CONFLICT
+        ]
+        .contains(s)),
+        "{first:?} {second:?}"
+    );
+    assert_eq!(owners(&api).await, 1);
+}
+
+/// How many owners the organization has.
+async fn owners(api: &Api<'_>) -> usize {
+    let (_, list) = api.get(USERS).await;
+    list.as_array()
+        .unwrap()
+        .iter()
+        .filter(|u| u["role"] == "owner")
+        .count()
 }
 
 /// `who` sets `user`'s organization role.
@@ -137,14 +180,7 @@ async fn roles_change_at_once_within_their_limits(env: &TestEnv) {
             && ["last_owner", "token_escalation"].contains(&code(&refused.1)),
         "{first:?} {second:?}"
     );
-    let (_, list) = api.get(USERS).await;
-    let owners = list
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|u| u["role"] == "owner")
-        .count();
-    assert_eq!(owners, 1, "{list}");
+    assert_eq!(owners(&api).await, 1);
     // Back to Adam the owner and Olga an admin, if Olga won.
     if first.0 == StatusCode::OK {
         assert_eq!(

@@ -20,6 +20,47 @@ use serde_json::{json, Value};
 /// The owner's password, chosen at first-run setup.
 const OWNER_PASSWORD: &str = "the owner's long password";
 
+hush_testkit::on_both_backends!(two_setups_at_once_make_one_owner);
+
+/// The token's holder posting setup twice at the same instant (a double
+/// click, two tabs) gets one owner, not two: the token is spent and the
+/// owner made in one write.
+async fn two_setups_at_once_make_one_owner(env: &TestEnv) {
+    let url = env.server.url.trim_end_matches('/').to_owned();
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let setup = |email: &'static str| {
+        http.post(format!("{url}/dashboard/setup"))
+            .form(&[
+                ("token", env.server.admin()),
+                ("email", email),
+                ("password", OWNER_PASSWORD),
+                ("password2", OWNER_PASSWORD),
+            ])
+            .send()
+    };
+    let emails = ["ada@example.com", "bo@example.com"];
+    let (first, second) = tokio::join!(setup(emails[0]), setup(emails[1]));
+    let statuses = [first.unwrap().status(), second.unwrap().status()];
+    let made: Vec<_> = emails
+        .iter()
+        .zip(statuses)
+        .filter(|(_, status)| *status == StatusCode::SEE_OTHER)
+        .map(|(email, _)| *email)
+        .collect();
+    assert_eq!(made.len(), 1, "{statuses:?}");
+    let owner = Api::admin(env).login_with(made[0], OWNER_PASSWORD).await;
+    let (_, people) = owner.get("/v1/orgs/default/users").await;
+    let people = people.as_array().unwrap();
+    assert_eq!(people.len(), 1, "{people:?}");
+    assert_eq!(people[0]["role"], "owner");
+    // And the token is spent.
+    let (status, _) = Api::admin(env).get("/v1/orgs/default").await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_browser_signs_in_and_manages_secrets() {
     let env = TestEnv::start(hush_testkit::Db::Sqlite).await.unwrap();
