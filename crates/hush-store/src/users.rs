@@ -145,42 +145,17 @@ impl Store {
     /// inside the write so two removals at once cannot leave no owner;
     /// `NotFound` when there is no such account.
     pub async fn delete_user(&self, org_id: &str, user_id: &str) -> Result<bool> {
-        let values = params![org_id, user_id];
-        let org = params![org_id];
-        let done = self
-            .db
-            .write(None, move |tx| async move {
-                lock_owners(&tx, &org).await?;
-                tx.exec(
-                    "DELETE FROM users WHERE org_id = $1 AND id = $2 \
-                     AND (NOT EXISTS (SELECT 1 FROM memberships m WHERE m.org_id = $1 \
-                                      AND m.user_id = $2 AND m.role = 'owner') \
-                          OR (SELECT COUNT(*) FROM memberships m \
-                              WHERE m.org_id = $1 AND m.role = 'owner') > 1)",
-                    &values,
-                )
-                .await
-            })
-            .await?;
-        if done > 0 {
-            return Ok(true);
-        }
-        match self.user_in_org(org_id, user_id).await? {
-            true => Ok(false),
-            false => Err(not_found("user", user_id)),
-        }
-    }
-
-    /// Whether the organization has the account `user_id`.
-    async fn user_in_org(&self, org_id: &str, user_id: &str) -> Result<bool> {
-        let row = self
-            .db
-            .row(
-                "SELECT 1 FROM users WHERE org_id = $1 AND id = $2",
-                &params![org_id, user_id],
-            )
-            .await?;
-        Ok(row.is_some())
+        self.keeping_an_owner(
+            org_id,
+            user_id,
+            "DELETE FROM users WHERE org_id = $1 AND id = $2 \
+             AND (NOT EXISTS (SELECT 1 FROM memberships m WHERE m.org_id = $1 \
+                              AND m.user_id = $2 AND m.role = 'owner') \
+                  OR (SELECT COUNT(*) FROM memberships m \
+                      WHERE m.org_id = $1 AND m.role = 'owner') > 1)",
+            params![org_id, user_id].to_vec(),
+        )
+        .await
     }
 
     /// The user's role in `org_id`, if a member.
@@ -236,20 +211,36 @@ impl Store {
     /// organization without one; `NotFound` for a user who is not a
     /// member.
     pub async fn set_role(&self, org_id: &str, user_id: &str, role: Role) -> Result<bool> {
-        let values = params![org_id, user_id, role.as_str()];
+        self.keeping_an_owner(
+            org_id,
+            user_id,
+            "UPDATE memberships SET role = $3 WHERE org_id = $1 AND user_id = $2 \
+             AND ($3 = 'owner' OR role <> 'owner' OR \
+                  (SELECT COUNT(*) FROM memberships m \
+                   WHERE m.org_id = $1 AND m.role = 'owner') > 1)",
+            params![org_id, user_id, role.as_str()].to_vec(),
+        )
+        .await
+    }
+
+    /// Runs `change` to one member (`$1` the organization, `$2` the user),
+    /// whose own condition skips it when it would leave no owner, with the
+    /// organization's owners locked so that condition sees every replica's
+    /// changes. True if it changed the member; false if it would have left
+    /// no owner; `NotFound` for a user who is not a member.
+    async fn keeping_an_owner(
+        &self,
+        org_id: &str,
+        user_id: &str,
+        change: &'static str,
+        values: Vec<crate::db::Val>,
+    ) -> Result<bool> {
         let org = params![org_id];
         let done = self
             .db
             .write(None, move |tx| async move {
                 lock_owners(&tx, &org).await?;
-                tx.exec(
-                    "UPDATE memberships SET role = $3 WHERE org_id = $1 AND user_id = $2 \
-                     AND ($3 = 'owner' OR role <> 'owner' OR \
-                          (SELECT COUNT(*) FROM memberships m \
-                           WHERE m.org_id = $1 AND m.role = 'owner') > 1)",
-                    &values,
-                )
-                .await
+                tx.exec(change, &values).await
             })
             .await?;
         if done > 0 {

@@ -177,20 +177,18 @@ pub(super) async fn delete(
     PathArgs(slug): PathArgs<String>,
     Change { viewer, form }: Change<ConfirmForm>,
 ) -> Result<Response, ServiceError> {
-    let deleted = match confirmed(
-        &form.confirm,
-        &slug,
-        "deleting the project deletes all its secrets, versions and tokens",
-    ) {
-        Ok(()) => {
-            app.services
-                .projects()
-                .delete(&viewer.who, &viewer.org, &slug)
-                .await
-        }
-        Err(err) => Err(err),
+    let deleted = async {
+        confirmed(
+            &form.confirm,
+            &slug,
+            "deleting the project deletes all its secrets, versions and tokens",
+        )?;
+        app.services
+            .projects()
+            .delete(&viewer.who, &viewer.org, &slug)
+            .await
     };
-    match deleted {
+    match deleted.await {
         Ok(()) => Ok(Redirect::to(PROJECTS).into_response()),
         Err(err) => after(&app, &viewer, &slug, "delete-project", Err(err)).await,
     }
